@@ -1,0 +1,97 @@
+"""Plain records the catalog stores and returns. Times are timezone-aware UTC datetimes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+EventStatus = Literal["scheduled", "running", "ended", "done"]
+SegmentStatus = Literal["pending", "processing", "done", "failed"]
+OutputStatus = Literal["rendering", "done", "failed", "not_seen"]
+CameraKind = Literal["fixed", "robot"]
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    name: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: str = "UTC"
+    status: EventStatus = "scheduled"
+
+
+@dataclass(frozen=True)
+class Camera:
+    event_id: str
+    id: str
+    name: str
+    kind: CameraKind = "fixed"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    event_id: str
+    id: str
+    display_name: str
+    consent_at: datetime
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    event_id: str
+    visitor_id: str
+    photo_key: str
+    model_pack: str
+    embedding: tuple[float, ...]
+    quality: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    event_id: str
+    camera_id: str
+    object_key: str
+    start_time: datetime
+    duration_s: float | None
+    status: SegmentStatus
+    error: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Track:
+    """A face followed through one segment; ``visitor_id`` None means unknown."""
+
+    track_index: int
+    start_time: datetime
+    end_time: datetime
+    quality: float
+    model_pack: str
+    visitor_id: str | None = None
+    similarity: float | None = None
+    centroid: tuple[float, ...] | None = None
+    best_box: dict[str, Any] | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class Appearance:
+    visitor_id: str
+    camera_id: str
+    start_time: datetime
+    end_time: datetime
+    score: float
+
+
+@dataclass(frozen=True)
+class Output:
+    event_id: str
+    visitor_id: str
+    status: OutputStatus
+    object_key: str | None = None
+    poster_key: str | None = None
+    duration_s: float | None = None
+    template: str | None = None
+    error: str | None = None

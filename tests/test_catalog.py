@@ -1,0 +1,230 @@
+"""The catalog on a real PostgreSQL: migrations, idempotent writes, privacy cascades."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+import pytest
+
+from scas_lib.catalog import (
+    Appearance,
+    Camera,
+    Catalog,
+    Enrollment,
+    Event,
+    Output,
+    Track,
+    Visitor,
+    available_migrations,
+    connect,
+    pending_migrations,
+    upgrade,
+)
+from scas_lib.errors import CatalogUnavailable
+from scas_lib.services.embedded import free_ports
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def _count(catalog: Catalog, table: str) -> int:
+    with catalog.connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {table}")
+        return cur.fetchone()[0]
+
+
+def _server_has_pgvector(catalog: Catalog) -> bool:
+    with catalog.connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        return cur.fetchone() is not None
+
+
+def _seed(catalog: Catalog) -> None:
+    catalog.upsert_event(Event(id="expo", name="Expo 2026", starts_at=T0))
+    catalog.upsert_camera(Camera("expo", "cam1", "Entrance"))
+    catalog.upsert_visitor(Visitor("expo", "v1", "Lin Wei", consent_at=T0))
+    catalog.upsert_visitor(Visitor("expo", "v2", "Ana", consent_at=T0))
+
+
+def _track(index: int, visitor: str | None, start_s: float = 0.0) -> Track:
+    return Track(
+        track_index=index,
+        start_time=T0 + timedelta(seconds=start_s),
+        end_time=T0 + timedelta(seconds=start_s + 2),
+        quality=0.8,
+        model_pack="default",
+        visitor_id=visitor,
+        similarity=0.7 if visitor else None,
+        centroid=(0.25, -0.5, 1.0),
+        best_box={"x": 10, "y": 20, "w": 64, "h": 64},
+    )
+
+
+# migrations ---------------------------------------------------------------------------------
+
+
+def test_upgrade_twice_applies_each_migration_once(database_url: str) -> None:
+    with Catalog.connect(database_url) as catalog:
+        first = upgrade(catalog.connection)
+        second = upgrade(catalog.connection)
+
+        assert [m.version for m in first] == [m.version for m in available_migrations()]
+        assert second == []
+        assert pending_migrations(catalog.connection) == []
+        assert _count(catalog, "schema_migrations") == len(available_migrations())
+
+
+def test_concurrent_upgrades_apply_each_migration_once(database_url: str) -> None:
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with Catalog.connect(database_url) as catalog:
+                results.append(len(upgrade(catalog.connection)))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    # Each migration was applied by exactly one of the three callers.
+    assert sum(results) == len(available_migrations())
+    with Catalog.connect(database_url) as catalog:
+        assert _count(catalog, "schema_migrations") == len(available_migrations())
+
+
+@pytest.mark.parametrize("pgvector", [True, False], ids=["pgvector", "real-arrays"])
+def test_embeddings_round_trip_with_and_without_pgvector(database_url: str, pgvector: bool) -> None:
+    with Catalog.connect(database_url) as catalog:
+        upgrade(catalog.connection, pgvector=pgvector)
+        if pgvector and not _server_has_pgvector(catalog):
+            pytest.skip("this PostgreSQL server has no pgvector")
+        assert catalog.uses_pgvector is pgvector
+        _seed(catalog)
+        embedding = (0.125, -0.5, 0.75, 1.0)
+        catalog.upsert_enrollment(
+            Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", embedding, 0.9)
+        )
+
+        (stored,) = catalog.list_enrollments("expo", "sface")
+        assert stored.embedding == pytest.approx(embedding)
+        segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
+        catalog.save_segment_tracks(segment.id, [_track(0, "v1")])
+        assert catalog.list_tracks(segment.id)[0].centroid == pytest.approx((0.25, -0.5, 1.0))
+
+
+# idempotent writes --------------------------------------------------------------------------
+
+
+def test_registering_a_segment_twice_keeps_one_row(catalog: Catalog) -> None:
+    _seed(catalog)
+    first = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
+    second = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0, duration_s=10.0)
+
+    assert first.id == second.id
+    assert second.duration_s == 10.0
+    assert _count(catalog, "segments") == 1
+
+
+def test_saving_a_segments_tracks_twice_leaves_one_set(catalog: Catalog) -> None:
+    _seed(catalog)
+    segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
+    tracks = [_track(0, "v1"), _track(1, None, 3.0), _track(2, "v2", 5.0)]
+
+    catalog.mark_segment_processing(segment.id)
+    catalog.save_segment_tracks(segment.id, tracks, duration_s=10.0)
+    catalog.mark_segment_processing(segment.id)  # a retry of the same task
+    catalog.save_segment_tracks(segment.id, tracks, duration_s=10.0)
+
+    assert catalog.list_tracks(segment.id) == tracks
+    assert _count(catalog, "tracks") == 3
+    done = catalog.get_segment(segment.id)
+    assert done is not None and done.status == "done" and done.attempts == 2
+
+
+def test_failed_segment_keeps_its_reason(catalog: Catalog) -> None:
+    _seed(catalog)
+    segment = catalog.register_segment("expo", "cam1", "expo/cam1/bad.mp4", T0)
+    catalog.mark_segment_processing(segment.id)
+    catalog.mark_segment_failed(segment.id, "moov atom not found")
+
+    (failed,) = catalog.list_segments("expo", status="failed")
+    assert failed.error == "moov atom not found"
+    assert catalog.list_segments("expo", status="done") == []
+
+
+def test_other_writes_are_idempotent(catalog: Catalog) -> None:
+    for _ in range(2):
+        _seed(catalog)
+        catalog.upsert_enrollment(Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,), 0.9))
+        catalog.replace_appearances(
+            "expo", "v1", [Appearance("v1", "cam1", T0, T0 + timedelta(seconds=4), 0.8)]
+        )
+        catalog.upsert_output(Output("expo", "v1", "done", "expo/v1.mp4", "expo/v1.jpg", 30.0))
+
+    for table, rows in [
+        ("events", 1), ("cameras", 1), ("visitors", 2), ("enrollments", 1),
+        ("appearances", 1), ("outputs", 1),
+    ]:  # fmt: skip
+        assert _count(catalog, table) == rows, table
+
+
+def test_templates_of_different_packs_are_kept_apart(catalog: Catalog) -> None:
+    _seed(catalog)
+    catalog.upsert_enrollment(Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,) * 4, 0.9))
+    catalog.upsert_enrollment(
+        Enrollment("expo", "v1", "expo/v1/0.jpg", "buffalo_l", (0.5,) * 8, 0.9)
+    )
+
+    assert [len(e.embedding) for e in catalog.list_enrollments("expo", "sface")] == [4]
+    assert [len(e.embedding) for e in catalog.list_enrollments("expo", "buffalo_l")] == [8]
+
+
+def test_a_visitor_belongs_to_its_event(catalog: Catalog) -> None:
+    _seed(catalog)
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+        catalog.upsert_output(Output("expo", "nobody", "not_seen"))
+
+
+# privacy ------------------------------------------------------------------------------------
+
+
+def test_deleting_a_visitor_removes_their_rows_everywhere(catalog: Catalog) -> None:
+    _seed(catalog)
+    catalog.upsert_enrollment(Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,), 0.9))
+    segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
+    catalog.save_segment_tracks(segment.id, [_track(0, "v1"), _track(1, None), _track(2, "v2")])
+    catalog.replace_appearances("expo", "v1", [Appearance("v1", "cam1", T0, T0, 0.5)])
+    catalog.upsert_output(Output("expo", "v1", "done", "expo/v1.mp4"))
+
+    assert catalog.delete_visitor("expo", "v1") is True
+
+    assert [v.id for v in catalog.list_visitors("expo")] == ["v2"]
+    assert catalog.list_enrollments("expo", "sface") == []
+    assert catalog.list_appearances("expo", "v1") == []
+    assert catalog.list_outputs("expo") == []
+    assert [t.visitor_id for t in catalog.list_tracks(segment.id)] == [None, "v2"]
+    assert catalog.delete_visitor("expo", "v1") is False
+
+
+# connection errors --------------------------------------------------------------------------
+
+
+def test_unreachable_server_gives_a_clear_error() -> None:
+    (port,) = free_ports(1)
+    with pytest.raises(CatalogUnavailable, match=f"cannot connect to the catalog at .*:{port}"):
+        connect(f"postgresql://scas:pw@127.0.0.1:{port}/scas", timeout_s=1)
+
+
+def test_wrong_password_gives_a_clear_error_without_the_password(database_url: str) -> None:
+    wrong = psycopg2.extensions.make_dsn(database_url, password="not-the-password")
+    with pytest.raises(CatalogUnavailable) as raised:
+        connect(wrong)
+    assert "not-the-password" not in str(raised.value)
+    assert "authentication failed" in str(raised.value)
