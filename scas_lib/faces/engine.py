@@ -1,0 +1,120 @@
+"""The face engine: a model pack's detector and recognizer, ready to use.
+
+Example::
+
+    engine = FaceEngine.load(Path("~/.scas/models/default").expanduser())
+    faces = engine.analyze(cv2.imread("group.jpg"))
+    [(round(face.quality.score, 2), face.embedding.shape) for face in faces]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from scas_lib.faces.alignment import align_face
+from scas_lib.faces.detection import SCRFD, Detection, FaceDetector, YuNet
+from scas_lib.faces.pack import DetectorSpec, ModelPack
+from scas_lib.faces.quality import FaceQuality, assess
+from scas_lib.faces.recognition import ArcFaceRecognizer
+from scas_lib.faces.session import ProviderChoice, create_session
+from scas_lib.settings import Settings
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """A detected face with its aligned crop, quality record and (when asked) embedding."""
+
+    detection: Detection
+    aligned: np.ndarray = field(repr=False)
+    quality: FaceQuality
+    embedding: np.ndarray | None = field(default=None, repr=False)
+
+
+class FaceEngine:
+    def __init__(
+        self, pack: ModelPack, detector: FaceDetector, recognizer: ArcFaceRecognizer
+    ) -> None:
+        self.pack = pack
+        self.detector = detector
+        self.recognizer = recognizer
+
+    @classmethod
+    def load(
+        cls,
+        pack_dir: Path,
+        *,
+        provider: ProviderChoice = "auto",
+        threads: int = 0,
+        fast_detector: bool = False,
+    ) -> FaceEngine:
+        """The engine of the pack in ``pack_dir``; ``fast_detector`` picks the pack's cheaper
+        detector when it has one."""
+        pack = ModelPack.load(pack_dir)
+        spec = pack.manifest
+        detector_spec = (spec.fast_detector if fast_detector else None) or spec.detector
+        detector = _detector(
+            detector_spec, create_session(pack.path(detector_spec), provider, threads=threads)
+        )
+        recognizer = ArcFaceRecognizer(
+            create_session(pack.path(spec.recognizer), provider, threads=threads),
+            embedding_size=spec.recognizer.embedding_size,
+            input_mean=spec.recognizer.input_mean,
+            input_std=spec.recognizer.input_std,
+            channel_order=spec.recognizer.channel_order,
+        )
+        return cls(pack, detector, recognizer)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, fast_detector: bool = False) -> FaceEngine:
+        """The engine of the pack the settings select (``SCAS_MODEL_PACK``)."""
+        return cls.load(
+            settings.model_pack_dir,
+            provider=settings.onnx_provider,
+            threads=settings.onnx_threads,
+            fast_detector=fast_detector,
+        )
+
+    @property
+    def model_pack(self) -> str:
+        return self.pack.name
+
+    def analyze(
+        self,
+        image: np.ndarray,
+        *,
+        input_size: tuple[int, int] | None = None,
+        pad: float = 0.0,
+        embed: bool = True,
+    ) -> list[Face]:
+        """Detect, align and assess every face in a BGR image; embed them unless told not to."""
+        detections = self.detector.detect(image, input_size=input_size, pad=pad)
+        aligned = [align_face(image, detection.landmarks) for detection in detections]
+        faces = [
+            Face(detection, crop, assess(detection, crop))
+            for detection, crop in zip(detections, aligned, strict=True)
+        ]
+        return self.embed(faces) if embed else faces
+
+    def embed(self, faces: list[Face]) -> list[Face]:
+        """The same faces with their embeddings, computed in batches."""
+        if not faces:
+            return []
+        embeddings = self.recognizer.embed(np.stack([face.aligned for face in faces]))
+        return [
+            Face(face.detection, face.aligned, face.quality, embedding)
+            for face, embedding in zip(faces, embeddings, strict=True)
+        ]
+
+
+def _detector(spec: DetectorSpec, session: object) -> FaceDetector:
+    kind = {"scrfd": SCRFD, "yunet": YuNet}[spec.kind]
+    return kind(
+        session,  # type: ignore[arg-type]
+        input_size=spec.input_size,
+        dynamic_input=spec.dynamic_input,
+        score_threshold=spec.score_threshold,
+        nms_threshold=spec.nms_threshold,
+    )

@@ -1,0 +1,250 @@
+"""Enrollment: a kiosk photo's bytes in, one face embedding out, or a clear refusal.
+
+Each way a photo can be unusable has its own error class and ``code``, and a message a
+kiosk can show as it is. Checks run cheapest first: bytes, format and pixel count are read
+from the file's header before anything is decoded, so a huge or hostile file costs nothing.
+
+A close-up selfie whose face fills the frame is normal at a kiosk, and SCRFD misses such
+faces; when nothing is found the photo is searched again inside a wide black border.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from scas_lib.errors import ScasError
+from scas_lib.faces.engine import Face, FaceEngine
+from scas_lib.faces.quality import FaceQuality
+
+ACCEPTED_FORMATS = ("jpeg", "png", "webp")
+
+
+@dataclass(frozen=True)
+class EnrollmentPolicy:
+    """The quality gates a kiosk photo must pass."""
+
+    max_bytes: int = 15 * 2**20
+    max_pixels: int = 40_000_000
+    #: Height of the face box; SFace similarity falls off below ~48 px faces.
+    min_face_px: float = 80.0
+    #: Variance of the Laplacian on the aligned face; sharp phone photos score 200-4000,
+    #: a 4-pixel Gaussian blur of a 400 px face about 50, an 8-pixel one about 10.
+    min_sharpness: float = 25.0
+    #: Nose offset in half eye distances; 1 is a profile.
+    max_abs_yaw: float = 0.8
+    max_abs_pitch: float = 0.6
+    #: Another face at least this fraction of the largest face's height is "prominent".
+    prominent_fraction: float = 0.5
+    #: Border (times the longer side) for the second search when no face is found.
+    selfie_pad: float = 0.5
+
+
+class EnrollmentError(ScasError):
+    """A photo cannot enroll a visitor; ``code`` says why, the message says what to do."""
+
+    code = "enrollment_error"
+
+
+class UnsupportedImage(EnrollmentError):
+    code = "unsupported_image"
+
+
+class ImageTooLarge(EnrollmentError):
+    code = "image_too_large"
+
+
+class NoFace(EnrollmentError):
+    code = "no_face"
+
+
+class MultipleFaces(EnrollmentError):
+    code = "multiple_faces"
+
+
+class FaceTooSmall(EnrollmentError):
+    code = "face_too_small"
+
+
+class FaceTooBlurred(EnrollmentError):
+    code = "face_too_blurred"
+
+
+class ExtremePose(EnrollmentError):
+    code = "extreme_pose"
+
+
+@dataclass(frozen=True, eq=False)
+class EnrolledPhoto:
+    """The face a photo enrolls: its embedding (unit length) and quality."""
+
+    face: Face
+    model_pack: str
+
+    @property
+    def embedding(self) -> np.ndarray:
+        assert self.face.embedding is not None
+        return self.face.embedding
+
+    @property
+    def quality(self) -> FaceQuality:
+        return self.face.quality
+
+
+def enroll_photo(
+    engine: FaceEngine, data: bytes, policy: EnrollmentPolicy | None = None
+) -> EnrolledPhoto:
+    """Check a photo and return the face it enrolls, or raise an :class:`EnrollmentError`."""
+    policy = policy or EnrollmentPolicy()
+    image = decode_photo(data, policy)
+    faces = engine.analyze(image, embed=False) or engine.analyze(
+        image, pad=policy.selfie_pad, embed=False
+    )
+    face = _the_one_face(faces, policy)
+    _check_quality(face.quality, policy)
+    (embedded,) = engine.embed([face])
+    return EnrolledPhoto(embedded, engine.model_pack)
+
+
+def decode_photo(data: bytes, policy: EnrollmentPolicy | None = None) -> np.ndarray:
+    """The photo as a BGR image, after the byte, format and pixel checks."""
+    policy = policy or EnrollmentPolicy()
+    if len(data) > policy.max_bytes:
+        raise ImageTooLarge(
+            f"the photo is {len(data) / 2**20:.1f} MB; the limit is "
+            f"{policy.max_bytes / 2**20:.0f} MB: send a smaller photo"
+        )
+    kind = image_format(data)
+    if kind not in ACCEPTED_FORMATS:
+        found = f"a {kind.upper()} file" if kind else "not an image"
+        raise UnsupportedImage(f"this is {found}: send the photo as JPEG, PNG or WebP")
+    size = image_size(data, kind)
+    if size is None:
+        raise UnsupportedImage(f"the {kind.upper()} file is damaged: take the photo again")
+    width, height = size
+    if width * height > policy.max_pixels:
+        raise ImageTooLarge(
+            f"the photo has {width}x{height} pixels ({width * height / 1e6:.0f} MP); the limit "
+            f"is {policy.max_pixels / 1e6:.0f} MP: send a smaller photo"
+        )
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise UnsupportedImage(f"the {kind.upper()} file is damaged: take the photo again")
+    return image
+
+
+def _the_one_face(faces: list[Face], policy: EnrollmentPolicy) -> Face:
+    if not faces:
+        raise NoFace("no face was found in the photo: look at the camera, uncovered")
+    largest = max(faces, key=lambda face: face.detection.height)
+    prominent = [
+        face
+        for face in faces
+        if face.detection.height >= policy.prominent_fraction * largest.detection.height
+    ]
+    if len(prominent) > 1:
+        raise MultipleFaces(
+            f"{len(prominent)} faces are in the photo: one person at a time, please"
+        )
+    return largest
+
+
+def _check_quality(quality: FaceQuality, policy: EnrollmentPolicy) -> None:
+    if quality.height_px < policy.min_face_px:
+        raise FaceTooSmall(
+            f"the face is {quality.height_px:.0f} px tall, at least {policy.min_face_px:.0f} "
+            "are needed: come closer to the camera"
+        )
+    if quality.sharpness < policy.min_sharpness:
+        raise FaceTooBlurred(
+            f"the face is blurred (sharpness {quality.sharpness:.0f}, at least "
+            f"{policy.min_sharpness:.0f} needed): hold still and take the photo again"
+        )
+    if abs(quality.yaw) > policy.max_abs_yaw or abs(quality.pitch) > policy.max_abs_pitch:
+        raise ExtremePose(
+            f"the head is turned too far (yaw {quality.yaw:+.2f}, pitch {quality.pitch:+.2f}): "
+            "look straight at the camera"
+        )
+
+
+# Image headers --------------------------------------------------------------------------------
+
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"%PDF", "pdf"),
+)
+
+
+def image_format(data: bytes) -> str | None:
+    """The image format named by the file's signature, or None.
+
+    >>> image_format(b"\\x89PNG\\r\\n\\x1a\\n...."), image_format(b"hello")
+    ('png', None)
+    """
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif"):
+        return "heic" if data[8:12] != b"avif" else "avif"
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    return None
+
+
+def image_size(data: bytes, kind: str) -> tuple[int, int] | None:
+    """``(width, height)`` from the header of a JPEG, PNG or WebP file, without decoding."""
+    try:
+        if kind == "png":
+            return struct.unpack(">II", data[16:24])
+        if kind == "jpeg":
+            return _jpeg_size(data)
+        if kind == "webp":
+            return _webp_size(data)
+    except (struct.error, IndexError):
+        return None
+    return None
+
+
+# Start-of-frame markers carry the frame size (all but DHT C4, JPG C8 and DAC CC).
+_JPEG_FRAME_MARKERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    offset = 2
+    while offset + 9 < len(data):
+        if data[offset] != 0xFF:
+            return None
+        marker = data[offset + 1]
+        if marker == 0xFF:  # fill byte
+            offset += 1
+            continue
+        (length,) = struct.unpack(">H", data[offset + 2 : offset + 4])
+        if marker in _JPEG_FRAME_MARKERS:
+            height, width = struct.unpack(">HH", data[offset + 5 : offset + 9])
+            return width, height
+        offset += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None

@@ -1,0 +1,191 @@
+"""Model packs: a directory of ONNX models and a ``manifest.json`` describing them.
+
+The manifest names each model's file and sha256, how to feed it (input size, normalisation,
+channel order), its embedding size, its licence and the pack's calibrated matching
+thresholds. Two kinds of directory load as packs:
+
+- a SCAS pack with ``manifest.json`` (``scas models install`` builds the default one);
+- an insightface pack such as ``buffalo_l`` or ``buffalo_s`` (``det_*.onnx`` and
+  ``w600k_*.onnx``, no manifest), described from insightface's own conventions.
+
+Embeddings of different packs live in different spaces: every template records its pack's
+name, and SCAS never compares templates across packs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scas_lib.errors import ScasError
+from scas_lib.faces.registry import sha256_file
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+
+
+class ModelPackError(ScasError):
+    """A model pack is missing, incomplete or corrupt."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelFile(_Frozen):
+    file: str
+    sha256: str | None = Field(default=None, description="None: not verified (user packs)")
+
+
+class DetectorSpec(ModelFile):
+    kind: Literal["scrfd", "yunet"] = "scrfd"
+    input_size: tuple[int, int] = Field(default=(640, 640), description="(width, height)")
+    dynamic_input: bool = Field(default=True, description="accepts sizes other than input_size")
+    score_threshold: float = 0.5
+    nms_threshold: float = 0.4
+
+
+class RecognizerSpec(ModelFile):
+    kind: Literal["arcface"] = "arcface"
+    embedding_size: int
+    input_mean: float = Field(description="subtracted from 0-255 pixels before the model")
+    input_std: float = Field(description="pixels are divided by it after the mean")
+    channel_order: Literal["rgb", "bgr"] = "rgb"
+
+
+class Thresholds(_Frozen):
+    """Open-set matching: accept the best visitor only if similarity >= ``match`` and it
+    beats the second best by at least ``margin``."""
+
+    match: float
+    margin: float
+    calibrated: bool = Field(description="False: a conservative guess, not calibrated here")
+    source: str = ""
+
+
+class PackManifest(_Frozen):
+    name: str
+    format: Literal[1] = 1
+    licence: str
+    description: str = ""
+    detector: DetectorSpec
+    fast_detector: DetectorSpec | None = Field(
+        default=None, description="a cheaper detector for footage, if the pack has one"
+    )
+    recognizer: RecognizerSpec
+    thresholds: Thresholds
+    sources: list[str] = Field(default_factory=list)
+
+
+# ArcFace packs whose thresholds were not calibrated on this project's photos start here:
+# a similarity the insightface community treats as "same person" with room to spare.
+_UNCALIBRATED_ARCFACE = Thresholds(
+    match=0.45, margin=0.08, calibrated=False, source="uncalibrated default for ArcFace packs"
+)
+
+
+class ModelPack:
+    """A loaded (and verified) pack: its directory and manifest."""
+
+    def __init__(self, directory: Path, manifest: PackManifest) -> None:
+        self.directory = directory
+        self.manifest = manifest
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    def path(self, model: ModelFile) -> Path:
+        return self.directory / model.file
+
+    @classmethod
+    def load(cls, directory: Path, *, verify: bool = True) -> ModelPack:
+        """Load the pack in ``directory``; with ``verify``, check every file's sha256."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ModelPackError(
+                f"no model pack at {directory} (run `scas models install` for the default pack)"
+            )
+        manifest_path = directory / MANIFEST
+        if manifest_path.exists():
+            manifest = PackManifest.model_validate_json(manifest_path.read_text())
+        else:
+            manifest = insightface_manifest(directory)
+        pack = cls(directory, manifest)
+        models = [manifest.detector, manifest.recognizer]
+        if manifest.fast_detector:
+            models.append(manifest.fast_detector)
+        for model in models:
+            path = pack.path(model)
+            if not path.exists():
+                raise ModelPackError(f"model pack {manifest.name!r} lacks {model.file}")
+            if verify and model.sha256 and sha256_file(path) != model.sha256:
+                raise ModelPackError(
+                    f"{path} does not match its checksum: the pack is corrupt, reinstall it"
+                )
+        if not manifest.thresholds.calibrated:
+            log.warning(
+                "model pack %r has no calibrated thresholds; using match >= %.2f. Calibrate "
+                "with benchmarks/calibrate_thresholds.py --pack %s",
+                manifest.name,
+                manifest.thresholds.match,
+                directory,
+            )
+        return pack
+
+    def write_manifest(self) -> None:
+        (self.directory / MANIFEST).write_text(self.manifest.model_dump_json(indent=2) + "\n")
+
+
+def insightface_manifest(directory: Path) -> PackManifest:
+    """Describe an insightface pack directory (``buffalo_l``: det_10g.onnx, w600k_r50.onnx)."""
+    detectors = sorted(directory.glob("det_*.onnx"))
+    recognizers = sorted(directory.glob("w600k_*.onnx"))
+    if not detectors or not recognizers:
+        raise ModelPackError(
+            f"{directory} has neither a {MANIFEST} nor an insightface detector (det_*.onnx) "
+            "and recognizer (w600k_*.onnx)"
+        )
+    return PackManifest(
+        name=directory.name,
+        licence="insightface model pack: non-commercial research use only",
+        description="insightface pack, described by SCAS from insightface's conventions",
+        detector=DetectorSpec(file=detectors[0].name),
+        recognizer=RecognizerSpec(
+            file=recognizers[0].name, embedding_size=512, input_mean=127.5, input_std=127.5
+        ),
+        thresholds=thresholds_for(directory.name),
+    )
+
+
+def calibration_file(pack_name: str) -> Path:
+    """Where the repository keeps a pack's calibrated thresholds."""
+    return Path(__file__).parent / "calibration" / f"{pack_name}.json"
+
+
+def _calibration_for(pack_name: str) -> Thresholds | None:
+    path = calibration_file(pack_name)
+    if not path.exists():
+        return None
+    return Thresholds.model_validate(json.loads(path.read_text())["thresholds"])
+
+
+def thresholds_for(pack_name: str) -> Thresholds:
+    """The thresholds the repository keeps for ``pack_name``, else an uncalibrated guess."""
+    return _calibration_for(pack_name) or _UNCALIBRATED_ARCFACE
+
+
+def list_packs(models_dir: Path) -> list[ModelPack]:
+    """Every pack under ``models_dir`` that loads (checksums not re-verified)."""
+    packs = []
+    for directory in sorted(path for path in Path(models_dir).glob("*") if path.is_dir()):
+        try:
+            packs.append(ModelPack.load(directory, verify=False))
+        except ModelPackError as error:
+            log.info("skipping %s: %s", directory, error)
+    return packs

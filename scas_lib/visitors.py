@@ -1,0 +1,169 @@
+"""Visitor stages: enroll a visitor from kiosk photos, and forget a visitor everywhere.
+
+Enrollment checks every photo before anything is stored, so a bad photo changes nothing.
+Photos go to ``enrollments/<event>/<visitor>/<n>.jpg`` with their sha256 in the metadata;
+a photo already stored for the visitor is not stored again, so a kiosk that retries a
+request duplicates nothing. The catalog gets the visitor (with consent time) and one
+enrollment row per photo (embedding, quality, model pack).
+
+Forgetting deletes the objects first and the catalog rows last: if it stops half-way, the
+catalog still names the visitor and running it again finishes the job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import cv2
+
+from scas_lib.catalog import Enrollment, Event, Visitor
+from scas_lib.errors import ScasError
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.enrollment import (
+    EnrolledPhoto,
+    EnrollmentError,
+    EnrollmentPolicy,
+    decode_photo,
+    enroll_photo,
+    image_format,
+)
+from scas_lib.services.runtime import Services
+from scas_lib.storage import keys
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    visitor: Visitor
+    photo_keys: tuple[str, ...]
+    qualities: tuple[float, ...]
+    model_pack: str
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    visitor_id: str
+    objects_deleted: int
+    catalog_rows: bool
+
+
+def new_visitor_id() -> str:
+    """A random visitor id (names may be in any script, ids must be key-safe)."""
+    return f"v-{secrets.token_hex(4)}"
+
+
+def enroll_visitor(
+    services: Services,
+    engine: FaceEngine,
+    *,
+    event_id: str,
+    display_name: str,
+    photos: Sequence[bytes],
+    visitor_id: str | None = None,
+    consent_at: datetime | None = None,
+    policy: EnrollmentPolicy | None = None,
+) -> EnrollmentResult:
+    """Check the photos, store them and the visitor; raise :class:`EnrollmentError` naming
+    the first bad photo (1-based) before storing anything."""
+    if not photos:
+        raise ScasError("give at least one photo")
+    if not display_name.strip():
+        raise ScasError("the visitor needs a name for their video")
+    visitor_id = keys.validate_id(visitor_id or new_visitor_id(), "visitor id")
+    keys.validate_id(event_id, "event id")
+    enrolled: list[EnrolledPhoto] = []
+    for number, data in enumerate(photos, start=1):
+        try:
+            enrolled.append(enroll_photo(engine, data, policy))
+        except EnrollmentError as error:
+            raise type(error)(f"photo {number}: {error}") from None
+
+    visitor = Visitor(event_id, visitor_id, display_name.strip(), consent_at or datetime.now(UTC))
+    photo_keys = _store_photos(services, event_id, visitor_id, photos)
+    with services.catalog() as catalog:
+        if catalog.get_event(event_id) is None:
+            catalog.upsert_event(Event(id=event_id, name=event_id))
+        catalog.upsert_visitor(visitor)
+        for key, photo in zip(photo_keys, enrolled, strict=True):
+            catalog.upsert_enrollment(
+                Enrollment(
+                    event_id=event_id,
+                    visitor_id=visitor_id,
+                    photo_key=key,
+                    model_pack=photo.model_pack,
+                    embedding=tuple(float(value) for value in photo.embedding),
+                    quality=photo.quality.score,
+                )
+            )
+    return EnrollmentResult(
+        visitor,
+        tuple(photo_keys),
+        tuple(photo.quality.score for photo in enrolled),
+        engine.model_pack,
+    )
+
+
+def _store_photos(
+    services: Services, event_id: str, visitor_id: str, photos: Sequence[bytes]
+) -> list[str]:
+    """Upload the photos as JPEG, reusing the key of a photo already stored."""
+    store = services.object_store()
+    bucket = services.settings.bucket_enrollments
+    store.ensure_bucket(bucket)
+    existing = {
+        store.stat(bucket, item.key).metadata.get("sha256"): item.key
+        for item in store.list(bucket, keys.visitor_enrollment_prefix(event_id, visitor_id))
+    }
+    next_index = len(existing)
+    stored = []
+    for data in photos:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in existing:
+            stored.append(existing[digest])
+            continue
+        key = keys.enrollment_photo_key(event_id, visitor_id, next_index)
+        next_index += 1
+        jpeg = data if image_format(data) == "jpeg" else _as_jpeg(data)
+        store.put_bytes(
+            bucket,
+            key,
+            jpeg,
+            content_type="image/jpeg",
+            metadata={"sha256": digest, "event": event_id, "visitor": visitor_id},
+        )
+        existing[digest] = key
+        stored.append(key)
+    return stored
+
+
+def _as_jpeg(data: bytes) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", decode_photo(data), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise ScasError("could not re-encode the photo as JPEG")
+    return encoded.tobytes()
+
+
+def forget_visitor(services: Services, event_id: str, visitor_id: str) -> ForgetResult:
+    """Delete a visitor's photos, videos and catalog rows (embeddings, tracks, appearances,
+    outputs). Safe to run again; forgetting an unknown visitor deletes nothing."""
+    store = services.object_store()
+    settings = services.settings
+    deleted = 0
+    if store.bucket_exists(settings.bucket_enrollments):
+        deleted += store.remove_prefix(
+            settings.bucket_enrollments, keys.visitor_enrollment_prefix(event_id, visitor_id)
+        )
+    if store.bucket_exists(settings.bucket_highlights):
+        for key in (
+            keys.highlight_key(event_id, visitor_id),
+            keys.poster_key(event_id, visitor_id),
+        ):
+            if store.exists(settings.bucket_highlights, key):
+                store.remove(settings.bucket_highlights, key)
+                deleted += 1
+    with services.catalog() as catalog:
+        removed = catalog.delete_visitor(event_id, visitor_id)
+    return ForgetResult(visitor_id, deleted, removed)
