@@ -23,9 +23,11 @@ system-deps:
 	@scripts/install-system-deps.sh
 
 # For now: the embedded services come up, the catalog is migrated, the buckets are
-# created, their status is shown, and everything is shut down again.
+# created, the face model pack is installed, the status is shown, and everything is shut
+# down again.
 demo: install
-	@trap '$(BIN)/scas down' EXIT; $(BIN)/scas up && $(BIN)/scas status
+	@trap '$(BIN)/scas down' EXIT; $(BIN)/scas up && $(BIN)/scas models install && \
+		$(BIN)/scas models list && $(BIN)/scas status
 
 lint: install
 	$(BIN)/ruff check .

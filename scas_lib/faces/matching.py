@@ -77,8 +77,9 @@ class Match:
 def combine_embeddings(embeddings: np.ndarray, qualities: np.ndarray) -> np.ndarray:
     """One unit-length template from several photos' embeddings, better photos weighing more.
 
-    >>> combine_embeddings(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([1.0, 1.0])).round(3)
-    array([0.707, 0.707])
+    >>> template = combine_embeddings(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([1.0, 1.0]))
+    >>> [round(float(value), 3) for value in template]
+    [0.707, 0.707]
     """
     weights = np.maximum(np.asarray(qualities, np.float64), 1e-3)
     mean = (np.asarray(embeddings, np.float64) * weights[:, None]).sum(axis=0)
