@@ -131,7 +131,34 @@ def _detections(
     ]
 
 
-class SCRFD:
+class OnnxDetector:
+    """What every ONNX detector is configured with; subclasses decode their model."""
+
+    default_score_threshold = 0.5
+    default_nms_threshold = 0.4
+
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        *,
+        input_size: tuple[int, int] = (640, 640),
+        dynamic_input: bool = True,
+        score_threshold: float | None = None,
+        nms_threshold: float | None = None,
+    ) -> None:
+        self.session = session
+        self.input_name = session.get_inputs()[0].name
+        self.input_size = input_size
+        self.dynamic_input = dynamic_input
+        self.score_threshold = score_threshold or self.default_score_threshold
+        self.nms_threshold = nms_threshold or self.default_nms_threshold
+
+    def effective_size(self, requested: tuple[int, int] | None) -> tuple[int, int]:
+        """The input size to run at: the requested one if the model accepts any."""
+        return requested if requested and self.dynamic_input else self.input_size
+
+
+class SCRFD(OnnxDetector):
     """SCRFD: anchor-free face detector with 5 landmarks, strides 8/16/32, 2 anchors per cell.
 
     Input: RGB, ``(pixel - 127.5) / 128``, the image scaled into the top-left corner of an
@@ -142,23 +169,6 @@ class SCRFD:
     strides = (8, 16, 32)
     anchors_per_cell = 2
 
-    def __init__(
-        self,
-        session: ort.InferenceSession,
-        *,
-        input_size: tuple[int, int] = (640, 640),
-        dynamic_input: bool = True,
-        score_threshold: float = 0.5,
-        nms_threshold: float = 0.4,
-    ) -> None:
-        self.session = session
-        self.input_name = session.get_inputs()[0].name
-        self.input_size = input_size
-        self.dynamic_input = dynamic_input
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
-        self._centers: dict[tuple[int, int, int], np.ndarray] = {}
-
     def detect(
         self,
         image: np.ndarray,
@@ -166,7 +176,7 @@ class SCRFD:
         input_size: tuple[int, int] | None = None,
         pad: float = 0.0,
     ) -> list[Detection]:
-        size = input_size if input_size and self.dynamic_input else self.input_size
+        size = self.effective_size(input_size)
         canvas, scale, border = letterbox(image, size, pad)
         blob = cv2.dnn.blobFromImage(canvas, 1.0 / 128, size, (127.5, 127.5, 127.5), swapRB=True)
         outputs = self.session.run(None, {self.input_name: blob})
@@ -194,6 +204,8 @@ class SCRFD:
         return np.concatenate(all_boxes), np.concatenate(all_points), np.concatenate(all_scores)
 
     def _anchor_centers(self, rows: int, cols: int, stride: int) -> np.ndarray:
+        # Anchor centres depend only on the input size: computed once per size.
+        self._centers: dict[tuple[int, int, int], np.ndarray] = getattr(self, "_centers", {})
         key = (rows, cols, stride)
         if key not in self._centers:
             grid = np.stack(np.mgrid[:rows, :cols][::-1], axis=-1).astype(np.float32)
@@ -202,7 +214,7 @@ class SCRFD:
         return self._centers[key]
 
 
-class YuNet:
+class YuNet(OnnxDetector):
     """YuNet (OpenCV Zoo, 2023mar): a small, fast detector with 5 landmarks, one anchor per
     cell at strides 8/16/32, following OpenCV's ``FaceDetectorYN``.
 
@@ -213,23 +225,8 @@ class YuNet:
     """
 
     strides = (8, 16, 32)
-
-    def __init__(
-        self,
-        session: ort.InferenceSession,
-        *,
-        input_size: tuple[int, int] = (640, 640),
-        dynamic_input: bool = True,
-        score_threshold: float = 0.7,
-        nms_threshold: float = 0.3,
-    ) -> None:
-        self.session = session
-        self.input_name = session.get_inputs()[0].name
-        self.output_names = [output.name for output in session.get_outputs()]
-        self.input_size = input_size
-        self.dynamic_input = dynamic_input
-        self.score_threshold = score_threshold
-        self.nms_threshold = nms_threshold
+    default_score_threshold = 0.7
+    default_nms_threshold = 0.3
 
     def detect(
         self,
@@ -238,13 +235,12 @@ class YuNet:
         input_size: tuple[int, int] | None = None,
         pad: float = 0.0,
     ) -> list[Detection]:
-        size = input_size if input_size and self.dynamic_input else self.input_size
+        size = self.effective_size(input_size)
         width = size[0]
         canvas, scale, border = letterbox(image, size, pad)
         blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
-        outputs = dict(
-            zip(self.output_names, self.session.run(None, {self.input_name: blob}), strict=True)
-        )
+        names = [output.name for output in self.session.get_outputs()]
+        outputs = dict(zip(names, self.session.run(None, {self.input_name: blob}), strict=True))
         all_boxes, all_points, all_scores = [], [], []
         for stride in self.strides:
             cols = width // stride
