@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,6 +23,11 @@ from scas_lib.faces.install import install_default_pack
 from scas_lib.faces.pack import list_packs
 from scas_lib.services import runtime
 from scas_lib.settings import Settings
+from scas_lib.simulation.generate import generate_event
+from scas_lib.simulation.people import folder_photos, sample_photos
+from scas_lib.simulation.plan import SimulationConfig
+from scas_lib.simulation.replay import replay_event
+from scas_lib.storage import keys
 from scas_lib.visitors import enroll_visitor, forget_visitor
 
 app = typer.Typer(
@@ -220,6 +227,91 @@ def forget(
         f"forgot {visitor}: {result.objects_deleted} objects deleted, "
         f"catalog rows {'deleted' if result.catalog_rows else 'not found'}"
     )
+
+
+@app.command()
+@_friendly_errors
+def simulate(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Where to write it (default: <data dir>/events/<event>).")
+    ] = None,
+    event: Annotated[str, typer.Option(help="Event id.")] = "demo",
+    cameras: Annotated[int, typer.Option(min=1, help="Number of cameras.")] = 3,
+    duration: Annotated[float, typer.Option(help="Seconds of footage per camera.")] = 60.0,
+    segment: Annotated[float, typer.Option(help="Seconds per segment (a multiple of 2).")] = 10.0,
+    strangers: Annotated[int, typer.Option(min=0, help="People who are not enrolled.")] = 8,
+    seed: Annotated[int, typer.Option(help="Same seed, same event.")] = 0,
+    faces: Annotated[
+        Path | None, typer.Option(help="Folder with one sub-folder of photos per person.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Event start, ISO 8601 with time zone (default: now).")
+    ] = None,
+    corrupt: Annotated[bool, typer.Option(help="Cut one segment short.")] = False,
+    live: Annotated[bool, typer.Option(help="Then replay it to the recordings bucket.")] = False,
+    speed: Annotated[float, typer.Option(help="Replay speed; 0 uploads at once.")] = 1.0,
+) -> None:
+    """Generate a synthetic multi-camera event with ground truth (and replay it live)."""
+    settings = _settings()
+    config = SimulationConfig(
+        event_id=keys.validate_id(event, "event id"),
+        cameras=cameras,
+        duration_s=duration,
+        segment_s=segment,
+        strangers=strangers,
+        corrupt_segment=corrupt,
+        seed=seed,
+    )
+    begin = _parse_start(start)
+    target = directory or settings.data_dir / "events" / event
+    photos = (
+        folder_photos(faces)
+        if faces
+        else sample_photos(settings.data_dir / "samples", settings.package_index_url)
+    )
+    engine = FaceEngine.from_settings(settings)
+    clock = time.monotonic()
+    generated = generate_event(target, config, begin, engine, photos)
+    visitors = [p.id for p in generated.plan.people if p.role == "visitor"]
+    console.print(
+        f"event [bold]{event}[/] written to {target} in {time.monotonic() - clock:.0f} s: "
+        f"{len(generated.segments)} segments, visitors {', '.join(visitors)}, "
+        f"{len(generated.plan.people) - len(visitors)} strangers"
+    )
+    if live:
+        _replay(settings, target, speed)
+
+
+@app.command()
+@_friendly_errors
+def replay(
+    directory: Annotated[Path, typer.Argument(help="A directory written by `scas simulate`.")],
+    speed: Annotated[float, typer.Option(help="Replay speed; 0 uploads at once.")] = 1.0,
+) -> None:
+    """Upload a generated event's segments at real-time pace, the end marker last."""
+    _replay(_settings(), directory, speed)
+
+
+def _replay(settings: Settings, directory: Path, speed: float) -> None:
+    if not (directory / "event.json").exists():
+        raise ScasError(f"{directory} is not an event written by `scas simulate`")
+    with runtime.open_services(settings) as services:
+        uploads = replay_event(
+            directory, services.object_store(), settings.bucket_recordings, speed=speed
+        )
+    console.print(f"replayed {len(uploads)} objects to {settings.bucket_recordings}")
+
+
+def _parse_start(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ScasError(f"--start {text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ScasError("--start needs a time zone, e.g. 2026-11-22T10:00:00+08:00")
+    return moment
 
 
 if __name__ == "__main__":

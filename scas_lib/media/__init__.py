@@ -1,0 +1,1 @@
+"""Media adapters: ffmpeg and ffprobe."""

@@ -1,0 +1,149 @@
+"""The cast of a synthetic event: visitors and strangers made from real face photos.
+
+People with two or more photos can be visitors: one photo enrolls them at the kiosk and
+the others appear in the footage, so enrollment and footage never share a picture. People
+with one photo, and the faces of group photos, are strangers: they appear in the footage
+and are never enrolled.
+
+Photos come from a folder with one sub-folder of photos per person (the layout of
+``../shared/faces``; a ``groups`` folder is skipped, as group photos may show anybody) or,
+by default, from the sample photos of :mod:`scas_lib.faces.samples`, plus the 29 people of
+its 1927 Solvay group photo as strangers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.samples import fetch_sample_photos
+from scas_lib.simulation.plan import PersonSpec, PhotoSpec
+from scas_lib.simulation.scene import Sprite, SpriteGeometry
+
+
+@dataclass(frozen=True)
+class SourcePhoto:
+    identity: str
+    name: str
+    path: Path
+    #: Which face of the photo (group photos give several people).
+    face_index: int = 0
+
+
+def folder_photos(faces_dir: Path) -> list[SourcePhoto]:
+    """Photos in ``faces_dir/<person>/*.jpg|png``, one identity per sub-folder."""
+    photos = []
+    for folder in sorted(path for path in faces_dir.iterdir() if path.is_dir()):
+        if folder.name == "groups":
+            continue
+        for path in sorted([*folder.glob("*.jpg"), *folder.glob("*.png")]):
+            photos.append(SourcePhoto(folder.name, f"{folder.name}/{path.stem}", path))
+    return photos
+
+
+def sample_photos(cache_dir: Path, index_url: str) -> list[SourcePhoto]:
+    """The registry sample photos: people with their photos, Solvay's 29 as strangers."""
+    photos = []
+    for sample in fetch_sample_photos(cache_dir, index_url):
+        if sample.group_size == 1:
+            photos.append(SourcePhoto(sample.identity, sample.name, sample.path))
+        elif sample.name == "solvay1927":
+            photos += [
+                SourcePhoto(f"solvay-{i:02d}", f"solvay-{i:02d}", sample.path, face_index=i)
+                for i in range(sample.group_size)
+            ]
+    return photos
+
+
+def person_id(identity: str) -> str:
+    """A key-safe id for a person ("Jennifer Aniston" -> "jennifer-aniston")."""
+    return re.sub(r"[^a-z0-9]+", "-", identity.lower()).strip("-")[:63] or "person"
+
+
+def cut_sprites(engine: FaceEngine, photos: list[SourcePhoto]) -> dict[str, Sprite]:
+    """A head sprite per photo (photos in which no face is found are left out)."""
+    sprites: dict[str, Sprite] = {}
+    by_path: dict[Path, list[SourcePhoto]] = {}
+    for photo in photos:
+        by_path.setdefault(photo.path, []).append(photo)
+    for path, wanted in by_path.items():
+        image = cv2.imread(str(path))
+        if image is None:
+            continue
+        detections = engine.detector.detect(image) or engine.detector.detect(image, pad=0.5)
+        # Group photos: faces in reading order, so that face_index is stable.
+        detections.sort(key=lambda d: (round(float(d.box[1]) / 80), float(d.box[0])))
+        for photo in wanted:
+            if photo.face_index < len(detections):
+                sprites[photo.name] = head_sprite(image, detections[photo.face_index].box)
+    return sprites
+
+
+def head_sprite(image: np.ndarray, face_box: np.ndarray) -> Sprite:
+    """Cut a head (face, hair, a little neck) out of a photo with a soft oval mask."""
+    x1, y1, x2, y2 = (float(v) for v in face_box)
+    face_w, face_h = x2 - x1, y2 - y1
+    cx = (x1 + x2) / 2
+    left, right = round(cx - 0.95 * face_w), round(cx + 0.95 * face_w)
+    top, bottom = round(y1 - 0.55 * face_h), round(y2 + 0.35 * face_h)
+    pad = max(0, -left, -top, right - image.shape[1], bottom - image.shape[0])
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    crop = padded[top + pad : bottom + pad, left + pad : right + pad].copy()
+    height, width = crop.shape[:2]
+    alpha = np.zeros((height, width), np.float32)
+    center = (round(cx - left), round((y1 + y2) / 2 - top - 0.12 * face_h))
+    axes = (round(0.66 * face_w), round(0.84 * face_h))
+    cv2.ellipse(alpha, center, axes, 0, 0, 360, 1.0, thickness=-1)
+    feather = max(3, int(face_w * 0.12) | 1)
+    alpha = cv2.GaussianBlur(alpha, (feather, feather), 0)
+    geometry = SpriteGeometry(width, height, (x1 - left, y1 - top, x2 - left, y2 - top))
+    return Sprite(crop, alpha, geometry)
+
+
+def cast(
+    photos: list[SourcePhoto],
+    sprites: dict[str, Sprite],
+    *,
+    strangers: int,
+    rng: np.random.Generator,
+) -> list[PersonSpec]:
+    """Visitors (everyone with 2+ usable photos) and ``strangers`` strangers."""
+    by_identity: dict[str, list[SourcePhoto]] = {}
+    for photo in photos:
+        if photo.name in sprites:
+            by_identity.setdefault(photo.identity, []).append(photo)
+    people: list[PersonSpec] = []
+    singles = []
+    for identity, own in sorted(by_identity.items()):
+        if len(own) >= 2:
+            people.append(
+                PersonSpec(
+                    id=person_id(identity),
+                    role="visitor",
+                    identity=identity,
+                    footage_photos=tuple(_photo_spec(p, sprites) for p in own[1:]),
+                    enrollment_photos=(own[0].name,),
+                )
+            )
+        else:
+            singles.append(own[0])
+    for index in rng.permutation(len(singles))[:strangers]:
+        photo = singles[int(index)]
+        people.append(
+            PersonSpec(
+                id=person_id(photo.identity),
+                role="stranger",
+                identity=photo.identity,
+                footage_photos=(_photo_spec(photo, sprites),),
+            )
+        )
+    return people
+
+
+def _photo_spec(photo: SourcePhoto, sprites: dict[str, Sprite]) -> PhotoSpec:
+    return PhotoSpec(photo.name, 1.5 * sprites[photo.name].geometry.face_height)
