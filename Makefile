@@ -25,7 +25,7 @@ system-deps:
 # For now: the embedded services come up, the catalog is migrated, the buckets are
 # created, the face model pack is installed, the status is shown, and everything is shut
 # down again.
-demo: install
+demo: install system-deps
 	@trap '$(BIN)/scas down' EXIT; $(BIN)/scas up && $(BIN)/scas models install && \
 		$(BIN)/scas models list && $(BIN)/scas status
 

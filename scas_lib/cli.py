@@ -239,7 +239,7 @@ def simulate(
     cameras: Annotated[int, typer.Option(min=1, help="Number of cameras.")] = 3,
     duration: Annotated[float, typer.Option(help="Seconds of footage per camera.")] = 60.0,
     segment: Annotated[float, typer.Option(help="Seconds per segment (a multiple of 2).")] = 10.0,
-    strangers: Annotated[int, typer.Option(min=0, help="People who are not enrolled.")] = 8,
+    strangers: Annotated[int, typer.Option(min=0, help="People who are not enrolled.")] = 12,
     seed: Annotated[int, typer.Option(help="Same seed, same event.")] = 0,
     faces: Annotated[
         Path | None, typer.Option(help="Folder with one sub-folder of photos per person.")

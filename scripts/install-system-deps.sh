@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
-# Install the system packages SCAS needs when they are missing: ffmpeg (with ffprobe).
+# Install the system packages SCAS needs when they are missing:
+# - ffmpeg (with ffprobe), from Debian;
+# - vtest.avi, the real street footage that synthetic events use as background, taken
+#   from Debian's opencv-doc package (only that one file is kept).
 set -euo pipefail
 
-if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
-    exit 0
-fi
+VTEST=/usr/local/share/scas/vtest.avi
+
+need_ffmpeg=0
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need_ffmpeg=1
+need_vtest=0
+[ -f "$VTEST" ] || [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need_vtest=1
+[ "$need_ffmpeg$need_vtest" = "00" ] && exit 0
+
 if ! command -v apt-get >/dev/null; then
-    echo "ffmpeg is missing and this is not a Debian-like system: install ffmpeg yourself" >&2
-    exit 1
+    [ "$need_ffmpeg" = 1 ] && { echo "ffmpeg is missing: install it with your package manager" >&2; exit 1; }
+    echo "no apt-get: synthetic events will use a drawn background instead of vtest.avi" >&2
+    exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then
     sudo=()
 elif command -v sudo >/dev/null; then
     sudo=(sudo -n)
 else
-    echo "ffmpeg is missing: run 'apt-get install ffmpeg' as root" >&2
+    echo "run 'make system-deps' as root (needs apt-get)" >&2
     exit 1
 fi
-echo "installing Debian's ffmpeg"
+
 "${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
-ffmpeg -hide_banner -version | head -1
+if [ "$need_ffmpeg" = 1 ]; then
+    echo "installing Debian's ffmpeg"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+    ffmpeg -hide_banner -version | head -1
+fi
+if [ "$need_vtest" = 1 ]; then
+    echo "extracting vtest.avi from Debian's opencv-doc"
+    work=$(mktemp -d)
+    chmod 755 "$work"  # apt downloads as the _apt user
+    trap 'rm -rf "$work"' EXIT
+    (cd "$work" && apt-get download -qq opencv-doc >/dev/null)
+    dpkg-deb --fsys-tarfile "$work"/opencv-doc_*.deb \
+        | tar -x -C "$work" ./usr/share/doc/opencv-doc/examples/data/vtest.avi
+    "${sudo[@]}" install -D -m 0644 "$work/usr/share/doc/opencv-doc/examples/data/vtest.avi" "$VTEST"
+fi

@@ -53,7 +53,7 @@ class SimulationConfig:
     #: A face counts as visible in the ground truth only from this height on (1080p pixels).
     min_face_px: float = 40.0
     max_face_px: float = 300.0
-    strangers: int = 8
+    strangers: int = 12
     #: Truncate one segment, as a recorder that lost power would.
     corrupt_segment: bool = False
     seed: int = 0
@@ -161,10 +161,11 @@ def plan_event(config: SimulationConfig, people: list[PersonSpec]) -> EventPlan:
     cameras = tuple(_camera(index, config, rng) for index in range(config.cameras))
     passes: list[Pass] = []
     for person in people:
+        # Visitors cross one to three cameras, some twice; strangers keep the scene busy.
         if person.role == "visitor":
-            count = int(rng.integers(1, min(config.cameras, 2) + 1)) + int(rng.random() < 0.3)
+            count = int(rng.integers(1, min(config.cameras, 3) + 1)) + int(rng.random() < 0.3)
         else:
-            count = int(rng.integers(1, 3))
+            count = int(rng.integers(2, 4))
         own: list[Pass] = []
         for _ in range(count):
             camera = cameras[int(rng.integers(len(cameras)))]
