@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import cv2
 
-from scas_lib.catalog import Enrollment, Event, Visitor
+from scas_lib.catalog import Enrollment, Visitor
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.enrollment import (
@@ -84,8 +84,7 @@ def enroll_visitor(
     visitor = Visitor(event_id, visitor_id, display_name.strip(), consent_at or datetime.now(UTC))
     photo_keys = _store_photos(services, event_id, visitor_id, photos)
     with services.catalog() as catalog:
-        if catalog.get_event(event_id) is None:
-            catalog.upsert_event(Event(id=event_id, name=event_id))
+        catalog.ensure_event(event_id)
         catalog.upsert_visitor(visitor)
         for key, photo in zip(photo_keys, enrolled, strict=True):
             catalog.upsert_enrollment(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -21,7 +22,11 @@ from scas_lib.catalog import Catalog, upgrade
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.install import install_default_pack
 from scas_lib.faces.samples import SamplePhoto, fetch_sample_photos
+from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.services import EmbeddedPostgres, EmbeddedSeaweedFS
+from scas_lib.simulation.generate import GeneratedEvent, generate_event
+from scas_lib.simulation.people import SourcePhoto, sample_photos
+from scas_lib.simulation.plan import SimulationConfig
 from scas_lib.storage import ObjectStore, S3Config
 
 # Settings read by code under test must not come from the developer's environment or a
@@ -133,5 +138,32 @@ def engine(model_pack_dir: Path) -> FaceEngine:
 
 
 @pytest.fixture(scope="session")
+def footage(model_pack_dir: Path) -> FaceEngine:
+    """The engine as segment recognition sets it up (fast detector, one thread)."""
+    return footage_engine(model_pack_dir, provider="cpu")
+
+
+@pytest.fixture(scope="session")
 def photos(asset_cache: Path) -> dict[str, SamplePhoto]:
     return {photo.name: photo for photo in fetch_sample_photos(asset_cache)}
+
+
+# A generated event, shared by the simulation and recognition tests ------------------------
+
+EVENT_START = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
+EVENT_CONFIG = SimulationConfig(
+    event_id="expo", cameras=3, duration_s=8.0, segment_s=4.0, strangers=6, seed=7
+)
+
+
+@pytest.fixture(scope="session")
+def source_photos(asset_cache: Path) -> list[SourcePhoto]:
+    return sample_photos(asset_cache, "https://pypi.org/simple/")
+
+
+@pytest.fixture(scope="session")
+def event(
+    tmp_path_factory: pytest.TempPathFactory, engine: FaceEngine, source_photos: list[SourcePhoto]
+) -> GeneratedEvent:
+    directory = tmp_path_factory.mktemp("sim") / "expo"
+    return generate_event(directory, EVENT_CONFIG, EVENT_START, engine, source_photos)

@@ -4,7 +4,7 @@ live replay to the real object store, and the scoring function."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -16,31 +16,15 @@ from scas_lib.faces.detection import input_size_for
 from scas_lib.media.ffmpeg import probe
 from scas_lib.simulation.background import find_background_video
 from scas_lib.simulation.generate import GeneratedEvent, generate_event
-from scas_lib.simulation.people import SourcePhoto, cast, cut_sprites, sample_photos
+from scas_lib.simulation.people import SourcePhoto, cast, cut_sprites
 from scas_lib.simulation.plan import SimulationConfig, plan_event
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states, render_frame
 from scas_lib.simulation.truth import ground_truth, score_appearances
 from scas_lib.storage import ObjectStore
 
-START = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
-CONFIG = SimulationConfig(
-    event_id="expo", cameras=3, duration_s=8.0, segment_s=4.0, strangers=6, seed=7
-)
-
-
-@pytest.fixture(scope="session")
-def source_photos(asset_cache: Path) -> list[SourcePhoto]:
-    return sample_photos(asset_cache, "https://pypi.org/simple/")
-
-
-@pytest.fixture(scope="session")
-def event(
-    tmp_path_factory: pytest.TempPathFactory, engine: FaceEngine, source_photos: list[SourcePhoto]
-) -> GeneratedEvent:
-    directory = tmp_path_factory.mktemp("sim") / "expo"
-    return generate_event(directory, CONFIG, START, engine, source_photos)
-
+from .conftest import EVENT_CONFIG as CONFIG
+from .conftest import EVENT_START as START
 
 # determinism ------------------------------------------------------------------------------
 

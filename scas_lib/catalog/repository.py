@@ -96,6 +96,13 @@ class Catalog:
             (event.id, event.name, event.starts_at, event.ends_at, event.timezone, event.status),
         )
 
+    def ensure_event(self, event_id: str) -> None:
+        """Create the event (named by its id) unless it exists; never changes it."""
+        self._execute(
+            "INSERT INTO events (id, name) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
+            (event_id, event_id),
+        )
+
     def get_event(self, event_id: str) -> Event | None:
         rows = self._execute(
             "SELECT id, name, starts_at, ends_at, timezone, status FROM events WHERE id = %s",
@@ -114,6 +121,14 @@ class Catalog:
                ON CONFLICT (event_id, id) DO UPDATE SET name = EXCLUDED.name,
                    kind = EXCLUDED.kind""",
             (camera.event_id, camera.id, camera.name, camera.kind),
+        )
+
+    def ensure_camera(self, event_id: str, camera_id: str) -> None:
+        """Create the camera (named by its id) unless it exists; never changes it."""
+        self._execute(
+            """INSERT INTO cameras (event_id, id, name) VALUES (%s, %s, %s)
+               ON CONFLICT (event_id, id) DO NOTHING""",
+            (event_id, camera_id, camera_id),
         )
 
     def list_cameras(self, event_id: str) -> list[Camera]:
@@ -231,9 +246,18 @@ class Catalog:
         )
 
     def save_segment_tracks(
-        self, segment_id: int, tracks: Iterable[Track], *, duration_s: float | None = None
+        self,
+        segment_id: int,
+        tracks: Iterable[Track],
+        *,
+        duration_s: float | None = None,
+        failure: str | None = None,
     ) -> None:
-        """Replace the segment's tracks with ``tracks`` and mark it done, atomically."""
+        """Replace the segment's tracks with ``tracks`` and mark it done, atomically.
+
+        With ``failure``, the tracks found in the part that could be read are kept and the
+        segment is marked failed with that reason.
+        """
         with self._conn, self._conn.cursor() as cur:
             cur.execute("SELECT event_id FROM segments WHERE id = %s FOR UPDATE", (segment_id,))
             found = cur.fetchone()
@@ -265,9 +289,9 @@ class Catalog:
                 template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::real[], %s)",
             )
             cur.execute(
-                """UPDATE segments SET status = 'done', error = NULL, updated_at = now(),
+                """UPDATE segments SET status = %s, error = %s, updated_at = now(),
                        duration_s = coalesce(%s, duration_s) WHERE id = %s""",
-                (duration_s, segment_id),
+                ("failed" if failure else "done", failure, duration_s, segment_id),
             )
 
     def list_tracks(self, segment_id: int) -> list[Track]:

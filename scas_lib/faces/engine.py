@@ -49,12 +49,15 @@ class FaceEngine:
         provider: ProviderChoice = "auto",
         threads: int = 0,
         fast_detector: bool = False,
+        detector_threshold: float | None = None,
     ) -> FaceEngine:
         """The engine of the pack in ``pack_dir``; ``fast_detector`` picks the pack's cheaper
-        detector when it has one."""
+        detector when it has one, ``detector_threshold`` overrides its score threshold."""
         pack = ModelPack.load(pack_dir)
         spec = pack.manifest
         detector_spec = (spec.fast_detector if fast_detector else None) or spec.detector
+        if detector_threshold is not None:
+            detector_spec = detector_spec.model_copy(update={"score_threshold": detector_threshold})
         detector = _detector(
             detector_spec, create_session(pack.path(detector_spec), provider, threads=threads)
         )

@@ -1,0 +1,115 @@
+"""Recognition accuracy on a generated event, scored against its ground truth.
+
+Generates an event (default: the registry sample photos; ``--faces DIR`` for a folder of
+people such as ../shared/faces), enrolls each visitor from their kiosk photo, recognizes
+every segment with the default recognition settings (the same as the throughput
+benchmark), turns tracks into appearances and scores them with the simulator's scoring
+function.
+
+    .venv/bin/python benchmarks/accuracy.py [--faces ../shared/faces] [--seed 0] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+
+from scas_lib.appearances import TrackSpan, build_appearances
+from scas_lib.catalog import Enrollment
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.install import install_default_pack
+from scas_lib.faces.matching import Gallery
+from scas_lib.recognition.pipeline import RecognitionConfig, footage_engine, recognize_video
+from scas_lib.settings import Settings
+from scas_lib.simulation.generate import generate_event
+from scas_lib.simulation.people import folder_photos, sample_photos
+from scas_lib.simulation.plan import SimulationConfig
+from scas_lib.simulation.truth import score_appearances
+
+START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, help="one sub-folder of photos per person")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--event-dir", type=Path, help="reuse or keep the generated event here")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    settings = Settings()
+    pack = install_default_pack(settings.models_path, download_dir=settings.downloads_path)
+    recognition = RecognitionConfig()
+    engine = FaceEngine.load(pack.directory, provider=settings.onnx_provider)
+    footage = footage_engine(pack.directory, recognition, provider=settings.onnx_provider)
+    photos = (
+        folder_photos(args.faces)
+        if args.faces
+        else sample_photos(settings.data_dir / "samples", settings.package_index_url)
+    )
+    directory = args.event_dir or Path(tempfile.mkdtemp(prefix="scas-accuracy-")) / "event"
+    config = SimulationConfig(event_id="bench", duration_s=args.duration, seed=args.seed)
+    event = generate_event(directory, config, START, engine, photos)
+
+    visitors = [p for p in event.plan.people if p.role == "visitor"]
+    enrollments = []
+    for person in visitors:
+        image = cv2.imread(str(directory / "enrollments" / person.id / "0.jpg"))
+        faces = engine.analyze(image) or engine.analyze(image, pad=0.5)
+        face = max(faces, key=lambda f: f.detection.height)
+        embedding = tuple(float(v) for v in face.embedding)
+        enrollments.append(
+            Enrollment("bench", person.id, "0.jpg", engine.model_pack, embedding, 1.0)
+        )
+    gallery = Gallery.from_enrollments(engine.model_pack, enrollments)
+
+    spans = []
+    clock = time.monotonic()
+    for segment in event.segments:
+        start = datetime.fromisoformat(segment.start_time)
+        result = recognize_video(
+            directory / segment.path, start, footage, gallery, pack.manifest.thresholds, recognition
+        )
+        spans += [
+            TrackSpan(t.visitor_id, segment.camera_id, t.start_time, t.end_time, t.quality)
+            for t in result.tracks
+            if t.visitor_id
+        ]
+    seconds = time.monotonic() - clock
+    predicted: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for appearance in build_appearances(spans):
+        predicted.setdefault(appearance.visitor_id, {}).setdefault(appearance.camera_id, []).append(
+            (
+                (appearance.start_time - START).total_seconds(),
+                (appearance.end_time - START).total_seconds(),
+            )
+        )
+    score = score_appearances(event.truth, predicted, [p.id for p in visitors])
+    report = {
+        **score.as_dict(),
+        "visitors": len(visitors),
+        "strangers": len(event.plan.people) - len(visitors),
+        "camera_seconds": config.cameras * config.duration_s,
+        "recognition_wall_s": round(seconds, 1),
+        "photos": str(args.faces) if args.faces else "registry samples",
+        "seed": args.seed,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        if key != "per_visitor":
+            print(f"{key:20} {value}")
+    for visitor, values in report["per_visitor"].items():
+        print(f"  {visitor:18} " + "  ".join(f"{k} {v}" for k, v in values.items()))
+
+
+if __name__ == "__main__":
+    main()

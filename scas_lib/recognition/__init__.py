@@ -1,0 +1,1 @@
+"""Segment recognition: sampled decoding, face tracking, identity per track."""

@@ -1,0 +1,68 @@
+"""Deciding who a face track is. Pure: embeddings in, an identity or "unknown" out.
+
+A track is embedded on its best few faces, not on every frame. Their mean embedding is
+identified (open-set: the model pack's threshold and margin), which is steadier than any
+single frame of a turning, moving head; and each face is identified on its own as a check:
+if any of them picks a *different* visitor, the track may hold two people and stays
+unknown. A stranger in someone's video is worse than a missed moment.
+
+Two tracks that share a frame are two people, so they can never both be the same visitor:
+the one less similar to that visitor becomes unknown.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from scas_lib.faces.matching import Gallery, identify, identify_many
+from scas_lib.faces.pack import Thresholds
+from scas_lib.faces.recognition import normalize
+
+
+@dataclass(frozen=True, eq=False)
+class TrackIdentity:
+    visitor_id: str | None
+    #: Similarity of the track's mean embedding to its best visitor (even when unknown).
+    similarity: float
+    centroid: np.ndarray = field(repr=False)
+    votes: int = 0
+
+
+def decide_identity(
+    embeddings: np.ndarray, gallery: Gallery, thresholds: Thresholds
+) -> TrackIdentity:
+    """The identity of one track from the embeddings of its best faces."""
+    centroid = normalize(np.asarray(embeddings, np.float32).mean(axis=0))
+    overall = identify(gallery, centroid, thresholds)
+    votes = Counter(match.visitor_id for match in identify_many(gallery, embeddings, thresholds))
+    winner = overall.visitor_id
+    dissent = sum(count for visitor, count in votes.items() if visitor not in (None, winner))
+    if winner is None or dissent:
+        return TrackIdentity(None, overall.similarity, centroid, 0)
+    return TrackIdentity(winner, overall.similarity, centroid, votes.get(winner, 0))
+
+
+def resolve_conflicts(
+    times: Sequence[set[float]], identities: Sequence[TrackIdentity]
+) -> list[TrackIdentity]:
+    """Make tracks that share a frame different people (see the module docstring).
+
+    >>> a = TrackIdentity("ana", 0.8, np.zeros(2)); b = TrackIdentity("ana", 0.6, np.zeros(2))
+    >>> [i.visitor_id for i in resolve_conflicts([{0.0, 0.2}, {0.2, 0.4}], [a, b])]
+    ['ana', None]
+    """
+    result = list(identities)
+    order = sorted(range(len(result)), key=lambda i: -result[i].similarity)
+    for position, index in enumerate(order):
+        visitor = result[index].visitor_id
+        if visitor is None:
+            continue
+        for better in order[:position]:
+            if result[better].visitor_id == visitor and times[better] & times[index]:
+                result[index] = replace(result[index], visitor_id=None)
+                break
+    return result

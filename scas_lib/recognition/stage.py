@@ -1,0 +1,113 @@
+"""The recognize stage: a segment in the recordings bucket in, its tracks in the catalog.
+
+Idempotent: the segment is registered once per object key, and its tracks replace any
+earlier ones in one transaction, so a retried task leaves one set of rows. The segment's
+status goes pending -> processing -> done, or failed with the reason; a segment that can
+only be read in part keeps the tracks of that part and is marked failed.
+
+The segment's start time is the recorder's: the ``start-time`` metadata when present, else
+the time in its key.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from scas_lib.catalog import Track
+from scas_lib.errors import ScasError
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.matching import Gallery
+from scas_lib.recognition.pipeline import RecognitionConfig, SegmentResult, recognize_video
+from scas_lib.services.runtime import Services
+from scas_lib.storage import keys
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SegmentOutcome:
+    key: str
+    segment_id: int
+    status: str
+    tracks: int
+    identified: dict[str, int]
+    error: str | None = None
+
+
+def segment_start_time(key: str, metadata: dict[str, str]) -> tuple[str, str, datetime]:
+    """Event, camera and UTC start of a segment, from its key and metadata."""
+    parsed = keys.parse_segment_key(key)
+    if parsed is None:
+        raise ScasError(f"{key} is not a segment key (<event>/<camera>/<UTC start>.mp4)")
+    start = parsed.start_time
+    if "start-time" in metadata:
+        try:
+            start = datetime.fromisoformat(metadata["start-time"])
+        except ValueError:
+            log.warning("%s: unreadable start-time metadata %r", key, metadata["start-time"])
+    camera = metadata.get("camera", parsed.camera_id)
+    return parsed.event_id, camera, start
+
+
+def recognize_segment(
+    services: Services,
+    engine: FaceEngine,
+    key: str,
+    config: RecognitionConfig | None = None,
+) -> SegmentOutcome:
+    """Recognize one stored segment and record its tracks (see the module docstring)."""
+    store = services.object_store()
+    bucket = services.settings.bucket_recordings
+    metadata = store.stat(bucket, key).metadata
+    event_id, camera_id, start = segment_start_time(key, metadata)
+    thresholds = engine.pack.manifest.thresholds
+    with services.catalog() as catalog:
+        catalog.ensure_event(event_id)
+        catalog.ensure_camera(event_id, camera_id)
+        segment = catalog.register_segment(event_id, camera_id, key, start)
+        catalog.mark_segment_processing(segment.id)
+        gallery = Gallery.from_enrollments(
+            engine.model_pack, catalog.list_enrollments(event_id, engine.model_pack)
+        )
+        try:
+            with tempfile.TemporaryDirectory(prefix="scas-segment-") as scratch:
+                local = store.download_file(bucket, key, Path(scratch) / Path(key).name)
+                result = recognize_video(local, start, engine, gallery, thresholds, config)
+        except Exception as error:
+            catalog.mark_segment_failed(segment.id, f"{type(error).__name__}: {error}")
+            raise
+        catalog.save_segment_tracks(
+            segment.id,
+            catalog_tracks(result, engine.model_pack),
+            duration_s=result.decoded_s,
+            failure=result.error,
+        )
+    identified: dict[str, int] = {}
+    for track in result.tracks:
+        if track.visitor_id:
+            identified[track.visitor_id] = identified.get(track.visitor_id, 0) + 1
+    status = "failed" if result.error else "done"
+    log.info("%s: %s, %d tracks, %s", key, status, len(result.tracks), identified or "no visitor")
+    return SegmentOutcome(key, segment.id, status, len(result.tracks), identified, result.error)
+
+
+def catalog_tracks(result: SegmentResult, model_pack: str) -> list[Track]:
+    """The catalog's records of a recognition result."""
+    return [
+        Track(
+            track_index=track.index,
+            start_time=track.start_time,
+            end_time=track.end_time,
+            quality=track.quality,
+            model_pack=model_pack,
+            visitor_id=track.visitor_id,
+            similarity=track.similarity,
+            centroid=None if track.centroid is None else tuple(float(v) for v in track.centroid),
+            best_box=track.best_box,
+        )
+        for track in result.tracks
+    ]

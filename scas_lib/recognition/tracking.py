@@ -1,0 +1,181 @@
+"""Linking face detections across sampled frames into tracks. Pure: no I/O, no models.
+
+ByteTrack's idea, sized for faces sampled at a few frames per second: predict where each
+track's face is now from its velocity, match confident detections to tracks first, then let
+unmatched tracks take the weaker detections (a face turning away or passing into shadow
+scores lower for a moment), and start tracks only from confident detections. At 5 fps a
+walking face moves more than its own width between samples when it is small, so a match
+needs either some overlap with the predicted box or a centre within one face size of it
+(three for a track seen only once, whose motion is not known yet).
+
+>>> tracker = FaceTracker()
+>>> tracker.update(0.0, [Observation(0.0, (100, 100, 140, 150), 0.9)])
+>>> tracker.update(0.2, [Observation(0.2, (120, 100, 160, 150), 0.9)])
+>>> [len(track.observations) for track in tracker.finish()]
+[2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A detection at time ``t`` (seconds on the caller's clock). ``payload`` carries what
+    the caller needs later (aligned crop, quality) untouched."""
+
+    t: float
+    box: Box
+    score: float
+    payload: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class Track:
+    index: int
+    observations: list[Observation] = field(default_factory=list)
+    misses: int = 0
+
+    @property
+    def last(self) -> Observation:
+        return self.observations[-1]
+
+    @property
+    def start(self) -> float:
+        return self.observations[0].t
+
+    @property
+    def end(self) -> float:
+        return self.observations[-1].t
+
+    def velocity(self) -> tuple[float, float]:
+        """Centre velocity (px/s) over the last two observations."""
+        if len(self.observations) < 2:
+            return 0.0, 0.0
+        a, b = self.observations[-2], self.observations[-1]
+        dt = b.t - a.t
+        if dt <= 0:
+            return 0.0, 0.0
+        (ax, ay), (bx, by) = _center(a.box), _center(b.box)
+        return (bx - ax) / dt, (by - ay) / dt
+
+    def predicted_box(self, t: float) -> Box:
+        vx, vy = self.velocity()
+        dt = t - self.last.t
+        x1, y1, x2, y2 = self.last.box
+        return (x1 + vx * dt, y1 + vy * dt, x2 + vx * dt, y2 + vy * dt)
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    #: Detections at or above this start tracks and are matched first.
+    confident: float = 0.5
+    #: A track ends after this long without a match (a face behind a pillar comes back).
+    max_gap_s: float = 1.2
+    min_iou: float = 0.1
+    #: Or: centre within this many face widths of the prediction...
+    max_center_distance: float = 1.0
+    #: ...or of the last position, for a track seen once (its motion is not known yet: a
+    #: small face walking past moves two or three of its widths between samples at 5 fps).
+    max_center_distance_new: float = 3.0
+
+
+class FaceTracker:
+    """Feed it the detections of each sampled frame in time order; collect the tracks."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self._active: list[Track] = []
+        self._finished: list[Track] = []
+        self._next_index = 0
+
+    def update(self, t: float, detections: Sequence[Observation]) -> None:
+        self._retire(t)
+        confident = [d for d in detections if d.score >= self.config.confident]
+        weak = [d for d in detections if d.score < self.config.confident]
+        unmatched_tracks, unmatched = self._associate(self._active, confident, t)
+        # Second chance for tracks that lost their face: the weaker detections.
+        self._associate(unmatched_tracks, weak, t)
+        for detection in unmatched:
+            self._active.append(Track(self._next_index, [detection]))
+            self._next_index += 1
+
+    def finish(self) -> list[Track]:
+        """Every track, in the order they started (call once, after the last frame)."""
+        self._finished += self._active
+        self._active = []
+        return sorted(self._finished, key=lambda track: track.index)
+
+    def _retire(self, t: float) -> None:
+        still = []
+        for track in self._active:
+            if t - track.last.t > self.config.max_gap_s:
+                self._finished.append(track)
+            else:
+                still.append(track)
+        self._active = still
+
+    def _associate(
+        self, tracks: list[Track], detections: list[Observation], t: float
+    ) -> tuple[list[Track], list[Observation]]:
+        """Greedy matching by cost; returns the tracks and detections left unmatched."""
+        candidates = []
+        for ti, track in enumerate(tracks):
+            predicted = track.predicted_box(t)
+            reach = (
+                self.config.max_center_distance_new
+                if len(track.observations) == 1
+                else self.config.max_center_distance
+            )
+            for di, detection in enumerate(detections):
+                overlap = iou(predicted, detection.box)
+                distance = _center_distance(predicted, detection.box)
+                if overlap >= self.config.min_iou or distance <= reach:
+                    candidates.append((distance - overlap, ti, di))
+        used_tracks: set[int] = set()
+        used_detections: set[int] = set()
+        for _, ti, di in sorted(candidates):
+            if ti in used_tracks or di in used_detections:
+                continue
+            used_tracks.add(ti)
+            used_detections.add(di)
+            tracks[ti].observations.append(detections[di])
+            tracks[ti].misses = 0
+        for ti, track in enumerate(tracks):
+            if ti not in used_tracks:
+                track.misses += 1
+        return (
+            [track for ti, track in enumerate(tracks) if ti not in used_tracks],
+            [d for di, d in enumerate(detections) if di not in used_detections],
+        )
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes.
+
+    >>> round(iou((0, 0, 10, 10), (5, 0, 15, 10)), 3)
+    0.333
+    """
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _center(box: Box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def _center_distance(predicted: Box, box: Box) -> float:
+    """Distance between centres, in widths of the predicted face."""
+    (px, py), (bx, by) = _center(predicted), _center(box)
+    size = max(1.0, predicted[2] - predicted[0])
+    return ((px - bx) ** 2 + (py - by) ** 2) ** 0.5 / size

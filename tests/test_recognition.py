@@ -1,0 +1,371 @@
+"""Segment recognition on generated footage with real faces, the real catalog and S3."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from scas_lib.catalog import Catalog, Enrollment
+from scas_lib.faces import FaceEngine, Gallery
+from scas_lib.media.decode import DecodeError, sample_frames
+from scas_lib.recognition.identity import TrackIdentity, decide_identity, resolve_conflicts
+from scas_lib.recognition.pipeline import recognize_video
+from scas_lib.recognition.stage import recognize_segment
+from scas_lib.recognition.tracking import FaceTracker, Observation
+from scas_lib.services.runtime import Services
+from scas_lib.settings import Settings
+from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
+from scas_lib.simulation.replay import replay_event
+from scas_lib.simulation.scene import face_states
+from scas_lib.storage import ObjectStore, S3Config
+from scas_lib.visitors import enroll_visitor
+
+from .conftest import EVENT_CONFIG, EVENT_START
+
+
+def _gallery(event: GeneratedEvent, engine: FaceEngine) -> Gallery:
+    enrollments = []
+    for person in event.plan.people:
+        if person.role != "visitor":
+            continue
+        photo = cv2.imread(str(event.directory / "enrollments" / person.id / "0.jpg"))
+        (face,) = engine.analyze(photo)
+        embedding = tuple(float(v) for v in face.embedding)
+        enrollments.append(
+            Enrollment("expo", person.id, "0.jpg", engine.model_pack, embedding, 1.0)
+        )
+    return Gallery.from_enrollments(engine.model_pack, enrollments)
+
+
+def _seconds(moment) -> float:
+    return (moment - EVENT_START).total_seconds()
+
+
+# tracking and identity (pure) -------------------------------------------------------------
+
+
+def test_two_faces_crossing_keep_their_tracks() -> None:
+    tracker = FaceTracker()
+    for step in range(10):
+        t = step * 0.2
+        left = (100 + 40 * step, 300, 160 + 40 * step, 370)  # walking right
+        right = (900 - 40 * step, 310, 960 - 40 * step, 380)  # walking left
+        tracker.update(t, [Observation(t, left, 0.9, "L"), Observation(t, right, 0.9, "R")])
+    tracks = tracker.finish()
+    assert [{o.payload for o in track.observations} for track in tracks] == [{"L"}, {"R"}]
+
+
+def test_a_face_hidden_for_a_moment_keeps_its_track_but_not_for_long() -> None:
+    tracker = FaceTracker()
+    times = [0.0, 0.2, 0.4, 1.2, 1.4, 4.0]  # hidden 0.8 s, then gone 2.6 s
+    for t in times:
+        tracker.update(t, [Observation(t, (100, 100, 150, 160), 0.9)])
+    assert [len(track.observations) for track in tracker.finish()] == [5, 1]
+
+
+def test_weak_detections_extend_tracks_but_never_start_them() -> None:
+    tracker = FaceTracker()
+    tracker.update(0.0, [Observation(0.0, (100, 100, 150, 160), 0.9)])
+    tracker.update(0.2, [Observation(0.2, (105, 100, 155, 160), 0.3)])
+    tracker.update(0.4, [Observation(0.4, (600, 100, 650, 160), 0.3)])
+    assert [len(track.observations) for track in tracker.finish()] == [2]
+
+
+def test_identity_comes_from_the_mean_face_unless_a_face_picks_someone_else(
+    engine: FaceEngine, event: GeneratedEvent
+) -> None:
+    gallery = _gallery(event, engine)
+    thresholds = engine.pack.manifest.thresholds
+    ana, bo = gallery.templates[0], gallery.templates[1]
+    noise = np.random.default_rng(0).normal(size=ana.shape).astype(np.float32)
+    noise /= np.linalg.norm(noise)
+    blurred = ana * 0.45 + noise * 0.9  # alone, too far from anyone
+    blurred /= np.linalg.norm(blurred)
+
+    steady = decide_identity(np.stack([ana, ana, blurred]), gallery, thresholds)
+    assert steady.visitor_id == gallery.visitor_ids[0] and steady.votes == 2
+    mixed = decide_identity(np.stack([ana, ana, bo]), gallery, thresholds)
+    assert mixed.visitor_id is None  # one face picked another visitor: two people?
+    stranger = decide_identity(np.stack([noise, blurred]), gallery, thresholds)
+    assert stranger.visitor_id is None
+
+
+def test_two_tracks_sharing_a_frame_are_never_the_same_visitor() -> None:
+    zero = np.zeros(2)
+    identities = [
+        TrackIdentity("ana", 0.6, zero),
+        TrackIdentity("ana", 0.9, zero),
+        TrackIdentity("ana", 0.7, zero),
+    ]
+    times = [{0.0, 0.2}, {0.2, 0.4}, {5.0}]
+    assert [i.visitor_id for i in resolve_conflicts(times, identities)] == [None, "ana", "ana"]
+
+
+# decoding ---------------------------------------------------------------------------------
+
+
+def _first_segment(event: GeneratedEvent) -> SegmentRecord:
+    return next(s for s in event.segments if s.camera_id == "cam1")
+
+
+def test_frames_are_sampled_on_the_segments_own_clock(event: GeneratedEvent) -> None:
+    frames = list(sample_frames(event.directory / _first_segment(event).path, fps=5))
+    offsets = [round(f.offset_s, 2) for f in frames]
+    assert offsets[:4] == [0.0, 0.2, 0.4, 0.6]  # not the stream's non-zero start time
+    assert len(frames) == EVENT_CONFIG.segment_s * 5
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec"), [(".mkv", "libx265"), (".ts", "libx264"), (".mp4", "libx265")]
+)
+def test_other_containers_and_codecs(
+    event: GeneratedEvent, tmp_path: Path, suffix: str, codec: str
+) -> None:
+    target = tmp_path / f"segment{suffix}"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(event.directory / _first_segment(event).path),
+         "-c:v", codec, "-preset", "ultrafast", "-x265-params", "log-level=error", str(target)],
+        check=True,
+    )  # fmt: skip
+    frames = list(sample_frames(target, fps=5))
+    assert len(frames) == EVENT_CONFIG.segment_s * 5
+    assert frames[0].image.shape == (1080, 1920, 3)
+
+
+def test_rotation_metadata_is_applied(event: GeneratedEvent, tmp_path: Path) -> None:
+    """A phone-style rotation tag turns the frames the way ffmpeg itself shows them."""
+    rotated = tmp_path / "portrait.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(event.directory / _first_segment(event).path),
+         "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated)],
+        check=True,
+    )  # fmt: skip
+    shown = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(rotated), "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "bgr24", "-"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    frame = next(iter(sample_frames(rotated, fps=5)))
+    assert frame.image.shape == (1920, 1080, 3)
+    expected = np.frombuffer(shown, np.uint8).reshape(1920, 1080, 3)
+    assert np.abs(frame.image.astype(int) - expected.astype(int)).mean() < 1
+
+
+def test_variable_frame_rate_is_sampled_by_time(event: GeneratedEvent, tmp_path: Path) -> None:
+    uneven = tmp_path / "vfr.mp4"
+    # Drop three frames of every four in the first two seconds: 6.25 fps there, 25 after.
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(event.directory / _first_segment(event).path),
+         "-vf", "select='gte(t,2)+not(mod(n,4))'", "-fps_mode", "vfr", "-c:v", "libx264",
+         "-preset", "ultrafast", str(uneven)],
+        check=True,
+    )  # fmt: skip
+    offsets = np.array([f.offset_s for f in sample_frames(uneven, fps=5)])
+    gaps = np.diff(offsets)
+    # Every 5th frame would leave 0.64 s holes where frames are sparse; by time, a sample is
+    # at most one sparse frame (0.16 s) late, and exactly 0.2 s apart where frames are dense.
+    assert gaps.max() <= 0.2 + 0.16 + 1e-6
+    assert np.allclose(gaps[offsets[1:] > 2.2], 0.2)
+    assert abs(len(offsets) - EVENT_CONFIG.segment_s * 5) <= 2
+
+
+def test_an_odd_frame_size_decodes(event: GeneratedEvent, tmp_path: Path) -> None:
+    odd = tmp_path / "odd.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(event.directory / _first_segment(event).path),
+         "-vf", "scale=998:562", "-c:v", "libx264", "-preset", "ultrafast", str(odd)],
+        check=True,
+    )  # fmt: skip
+    assert next(iter(sample_frames(odd))).image.shape == (562, 998, 3)
+
+
+def test_a_truncated_segment_yields_its_frames_then_says_where_it_stopped(
+    event: GeneratedEvent, tmp_path: Path
+) -> None:
+    source = (event.directory / _first_segment(event).path).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(source[: len(source) // 2])
+    frames = []
+    with pytest.raises(DecodeError, match=r"truncated|damaged"):
+        for frame in sample_frames(cut, fps=5):
+            frames.append(frame)
+    assert 0 < len(frames) < EVENT_CONFIG.segment_s * 5
+
+
+def test_a_file_that_is_no_video_fails_clearly(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 5000)
+    with pytest.raises(DecodeError, match=r"junk\.mp4"):
+        list(sample_frames(junk))
+
+
+# recognition on generated footage ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recognized(event: GeneratedEvent, engine: FaceEngine, footage: FaceEngine) -> dict[str, list]:
+    gallery = _gallery(event, engine)
+    thresholds = engine.pack.manifest.thresholds
+    results = {}
+    for segment in event.segments:
+        start = datetime.fromisoformat(segment.start_time)
+        results[segment.key] = (
+            segment,
+            recognize_video(event.directory / segment.path, start, footage, gallery, thresholds),
+        )
+    return results
+
+
+def test_enrolled_visitors_are_found_at_the_right_times(
+    event: GeneratedEvent, recognized: dict
+) -> None:
+    """Every stretch of at least 1.5 s in which the truth shows a visitor's face at least
+    60 px high is covered, from its start to its end within 0.5 s, by tracks identified as
+    that visitor. (Smaller faces are found less reliably; benchmarks/accuracy.py measures
+    how much less, over whole events.)"""
+    visitors = {p.id for p in event.plan.people if p.role == "visitor"}
+    checked = 0
+    for segment, result in recognized.values():
+        seg_start = _seconds(datetime_of(segment))
+        seg_end = seg_start + EVENT_CONFIG.segment_s
+        for visitor in visitors:
+            spans = [
+                (_seconds(t.start_time), _seconds(t.end_time))
+                for t in result.tracks
+                if t.visitor_id == visitor
+            ]
+            for start, end in event.truth.get(visitor, {}).get(segment.camera_id, []):
+                start, end = max(start, seg_start), min(end, seg_end - 0.2)
+                if end - start < 1.5 or _face_height(event, visitor, segment.camera_id, start) < 60:
+                    continue
+                checked += 1
+                assert any(s <= start + 0.5 and e >= start for s, e in spans), (
+                    visitor,
+                    segment.key,
+                    start,
+                )
+                assert any(s <= end and e >= end - 0.5 for s, e in spans), (
+                    visitor,
+                    segment.key,
+                    end,
+                )
+    assert checked >= 2
+
+
+def _face_height(event: GeneratedEvent, person: str, camera: str, t: float) -> float:
+    states = face_states(event.plan, camera, t, event.sprite_geometry)
+    return next(state.height for state in states if state.person_id == person)
+
+
+def datetime_of(segment: SegmentRecord) -> datetime:
+    return datetime.fromisoformat(segment.start_time)
+
+
+def test_no_stranger_is_labelled(event: GeneratedEvent, recognized: dict) -> None:
+    """The best face of every identified track is that visitor's face, in the box the truth
+    gives for them at that moment."""
+    identified = 0
+    for segment, result in recognized.values():
+        for track in result.tracks:
+            if track.visitor_id is None:
+                continue
+            identified += 1
+            box = track.best_box
+            t = _seconds(datetime_of(segment)) + box["t"]
+            states = face_states(event.plan, segment.camera_id, t, event.sprite_geometry)
+            matching = [
+                state.person_id
+                for state in states
+                if _iou(state.box, (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]))
+                > 0.3
+            ]
+            assert matching == [track.visitor_id], (track, segment.key)
+    assert identified > 0
+
+
+def _iou(a, b) -> float:
+    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+# the stage, on the real catalog and object store ------------------------------------------
+
+
+@pytest.fixture
+def services(database_url: str, catalog: Catalog, s3_config: S3Config, bucket: str) -> Services:
+    settings = Settings(
+        bucket_recordings=bucket, bucket_enrollments=bucket, bucket_highlights=bucket
+    )
+    return Services(settings=settings, database_url=database_url, s3=s3_config)
+
+
+def _enroll_all(services: Services, event: GeneratedEvent, engine: FaceEngine) -> None:
+    for person in event.plan.people:
+        if person.role == "visitor":
+            photo = (event.directory / "enrollments" / person.id / "0.jpg").read_bytes()
+            enroll_visitor(
+                services,
+                engine,
+                event_id="expo",
+                display_name=person.identity,
+                photos=[photo],
+                visitor_id=person.id,
+            )
+
+
+def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
+    services: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    footage: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+) -> None:
+    _enroll_all(services, event, engine)
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    key = _first_segment(event).key
+
+    first = recognize_segment(services, footage, key)
+    second = recognize_segment(services, footage, key)
+
+    assert first.status == second.status == "done"
+    assert first.segment_id == second.segment_id and first.tracks == second.tracks
+    assert len(catalog.list_tracks(first.segment_id)) == first.tracks
+    (segment,) = catalog.list_segments("expo")
+    assert segment.attempts == 2
+    assert segment.start_time == datetime_of(_first_segment(event))
+
+
+def test_a_corrupt_segment_fails_cleanly_and_names_the_reason(
+    services: Services,
+    event: GeneratedEvent,
+    footage: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+    tmp_path: Path,
+) -> None:
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    good, bad = [s for s in event.segments if s.camera_id == "cam2"][:2]
+    data = (event.directory / bad.path).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 5])
+    store.put_file(
+        services.settings.bucket_recordings,
+        bad.key,
+        cut,
+        metadata={"camera": "cam2", "start-time": bad.start_time},
+    )
+
+    broken = recognize_segment(services, footage, bad.key)
+    fine = recognize_segment(services, footage, good.key)
+
+    assert broken.status == "failed" and "truncated" in (broken.error or "")
+    assert fine.status == "done"
+    failed = {s.object_key: s for s in catalog.list_segments("expo", status="failed")}
+    assert set(failed) == {bad.key} and "truncated" in (failed[bad.key].error or "")
