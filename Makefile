@@ -22,12 +22,9 @@ install: $(STAMP)
 system-deps:
 	@scripts/install-system-deps.sh
 
-# For now: the embedded services come up, the catalog is migrated, the buckets are
-# created, the face model pack is installed, the status is shown, and everything is shut
-# down again.
+# A synthetic event through every stage built so far (scripts/demo.sh says which).
 demo: install system-deps
-	@trap '$(BIN)/scas down' EXIT; $(BIN)/scas up && $(BIN)/scas models install && \
-		$(BIN)/scas models list && $(BIN)/scas status
+	@scripts/demo.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -21,6 +21,8 @@ from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.install import install_default_pack
 from scas_lib.faces.pack import list_packs
+from scas_lib.recognition.pipeline import footage_engine
+from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services import runtime
 from scas_lib.settings import Settings
 from scas_lib.simulation.generate import generate_event
@@ -300,6 +302,44 @@ def _replay(settings: Settings, directory: Path, speed: float) -> None:
             directory, services.object_store(), settings.bucket_recordings, speed=speed
         )
     console.print(f"replayed {len(uploads)} objects to {settings.bucket_recordings}")
+
+
+@app.command()
+@_friendly_errors
+def recognize(
+    event: Annotated[str, typer.Option(help="Event id: recognize its segments.")],
+    key: Annotated[
+        list[str] | None, typer.Option(help="Only these segment keys (repeatable).")
+    ] = None,
+    again: Annotated[bool, typer.Option(help="Also segments already done.")] = False,
+) -> None:
+    """Recognize an event's segments in the recordings bucket and record their tracks."""
+    settings = _settings()
+    engine = footage_engine(settings.model_pack_dir, provider=settings.onnx_provider)
+    with runtime.open_services(settings) as services:
+        store = services.object_store()
+        wanted = key or [
+            stored.key
+            for stored in store.list(
+                settings.bucket_recordings, keys.event_recordings_prefix(event)
+            )
+            if keys.parse_segment_key(stored.key)
+        ]
+        with services.catalog() as catalog:
+            done = {s.object_key for s in catalog.list_segments(event, status="done")}
+        failures = 0
+        for segment_key in wanted:
+            if segment_key in done and not again:
+                continue
+            outcome = recognize_segment(services, engine, segment_key)
+            failures += outcome.status == "failed"
+            found = ", ".join(f"{v} x{n}" for v, n in outcome.identified.items()) or "no visitor"
+            reason = f" ({outcome.error})" if outcome.error else ""
+            console.print(
+                f"  {segment_key}: {outcome.status}, {outcome.tracks} tracks, {found}{reason}"
+            )
+    if failures:
+        raise typer.Exit(1)
 
 
 def _parse_start(text: str | None) -> datetime:

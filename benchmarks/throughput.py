@@ -1,0 +1,186 @@
+"""Recognition throughput: camera-seconds of 1080p25 footage per wall-second, side by side.
+
+On one generated 60 s 1080p25 clip with faces (H.264 main profile, 4 Mbit/s, as a camera
+sends), in one run, each variant in its own process:
+
+- ``scas``: ``recognize_video`` with the default settings (the accuracy benchmark's);
+- ``naive``: insightface's ``FaceAnalysis`` (same model pack) on every 5th frame read with
+  OpenCV, the loop most face pipelines start from (needs ``pip install insightface``);
+- ``decode``: decoding alone, ``ffmpeg -threads 2 -i clip -f null -``.
+
+    .venv/bin/python benchmarks/throughput.py [--json] [--clip DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+
+START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def make_clip(directory: Path) -> Path:
+    from scas_lib.faces.engine import FaceEngine
+    from scas_lib.faces.install import install_default_pack
+    from scas_lib.settings import Settings
+    from scas_lib.simulation.generate import generate_event
+    from scas_lib.simulation.people import sample_photos
+    from scas_lib.simulation.plan import SimulationConfig
+
+    if (directory / "event.json").exists():
+        return directory
+    settings = Settings()
+    pack = install_default_pack(settings.models_path, download_dir=settings.downloads_path)
+    engine = FaceEngine.load(pack.directory, provider=settings.onnx_provider)
+    photos = sample_photos(settings.data_dir / "samples", settings.package_index_url)
+    config = SimulationConfig(
+        event_id="bench", cameras=1, duration_s=60, segment_s=60, strangers=12, seed=1
+    )
+    generate_event(directory, config, START, engine, photos)
+    return directory
+
+
+def run_scas(event_dir: Path) -> dict:
+    from scas_lib.catalog import Enrollment
+    from scas_lib.faces.engine import FaceEngine
+    from scas_lib.faces.matching import Gallery
+    from scas_lib.recognition.pipeline import footage_engine, recognize_video
+    from scas_lib.settings import Settings
+
+    settings = Settings()
+    record = json.loads((event_dir / "event.json").read_text())
+    enroller = FaceEngine.load(settings.model_pack_dir, provider=settings.onnx_provider)
+    enrollments = []
+    for person in record["people"]:
+        for photo in person["enrollment_photos"]:
+            (face, *_) = enroller.analyze(cv2.imread(str(event_dir / photo)))
+            embedding = tuple(float(v) for v in face.embedding)
+            enrollments.append(Enrollment("bench", person["id"], photo, "default", embedding, 1.0))
+    gallery = Gallery.from_enrollments(enroller.model_pack, enrollments)
+    engine = footage_engine(settings.model_pack_dir, provider=settings.onnx_provider)
+    segment = record["segments"][0]
+    clock = time.monotonic()
+    result = recognize_video(
+        event_dir / segment["path"],
+        datetime.fromisoformat(segment["start_time"]),
+        engine,
+        gallery,
+        engine.pack.manifest.thresholds,
+    )
+    wall = time.monotonic() - clock
+    return {
+        "wall_s": wall,
+        "tracks": len(result.tracks),
+        "identified": sum(1 for t in result.tracks if t.visitor_id),
+    }
+
+
+def run_naive(event_dir: Path) -> dict:
+    try:
+        from insightface.app import FaceAnalysis
+    except ImportError:
+        return {"skipped": "insightface is not installed (pip install insightface)"}
+    from scas_lib.settings import Settings
+
+    settings = Settings()
+    record = json.loads((event_dir / "event.json").read_text())
+    root = Path(tempfile.mkdtemp(prefix="scas-naive-"))
+    models = root / "models" / "default"
+    models.mkdir(parents=True)
+    for name in ("scrfd.onnx", "sface.onnx"):
+        (models / name).symlink_to(settings.model_pack_dir / name)
+    app = FaceAnalysis(
+        name="default",
+        root=str(root),
+        providers=["CPUExecutionProvider"],
+        allowed_modules=["detection", "recognition"],
+    )
+    app.prepare(ctx_id=-1, det_size=(640, 640))
+    capture = cv2.VideoCapture(str(event_dir / record["segments"][0]["path"]))
+    clock = time.monotonic()
+    frames = faces = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if frames % 5 == 0:
+            faces += len(app.get(frame))
+        frames += 1
+    return {"wall_s": time.monotonic() - clock, "frames": frames, "faces": faces}
+
+
+def run_decode(event_dir: Path) -> dict:
+    record = json.loads((event_dir / "event.json").read_text())
+    clip = event_dir / record["segments"][0]["path"]
+    clock = time.monotonic()
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-threads", "2", "-i", str(clip), "-f", "null", "-"],
+        check=True,
+    )
+    return {"wall_s": time.monotonic() - clock}
+
+
+VARIANTS = {"scas": run_scas, "naive": run_naive, "decode": run_decode}
+
+
+def child(variant: str, event_dir: Path) -> None:
+    result = VARIANTS[variant](event_dir)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_rss_mb"] = round(max(own, kids) / 1024)
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--clip", type=Path, help="directory for the generated clip (reused)")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    directory = args.clip or Path(tempfile.gettempdir()) / "scas-throughput-clip"
+    if args.variant:
+        child(args.variant, directory)
+        return
+    make_clip(directory)
+    camera_seconds = 60.0
+    results = {}
+    for variant in ("decode", "scas", "naive"):
+        output = (
+            subprocess.run(
+                [sys.executable, __file__, "--variant", variant, "--clip", str(directory)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        results[variant] = json.loads(output)
+    report = {
+        f"{name}_realtime_x": (
+            round(camera_seconds / result["wall_s"], 2) if "wall_s" in result else None
+        )
+        for name, result in results.items()
+    }
+    report["peak_rss_mb"] = results["scas"]["peak_rss_mb"]
+    report["details"] = results
+    report["cpus"] = len(os.sched_getaffinity(0))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        print(f"{key:20} {value}")
+
+
+if __name__ == "__main__":
+    main()
