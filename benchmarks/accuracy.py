@@ -91,7 +91,9 @@ def main() -> None:
                 (appearance.end_time - START).total_seconds(),
             )
         )
-    score = score_appearances(event.truth, predicted, [p.id for p in visitors])
+    score = score_appearances(
+        event.truth, predicted, [p.id for p in visitors], present=event.presence
+    )
     report = {
         **score.as_dict(),
         "visitors": len(visitors),

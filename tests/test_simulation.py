@@ -248,6 +248,17 @@ def test_another_visitor_labelled_as_this_one_is_a_false_identity() -> None:
     assert score_appearances(TRUTH, predicted, ["ana"]).false_identities == 1
 
 
+def test_a_visitor_hidden_behind_a_pillar_is_not_a_false_identity() -> None:
+    """Between two visible stretches the visitor walked behind a pillar while a stranger
+    was visible: predicting the visitor there is right, not a false identity."""
+    truth = {"ana": {"cam1": [(0.0, 4.0), (6.0, 10.0)]}, "stranger": {"cam1": [(3.0, 8.0)]}}
+    present = {"ana": {"cam1": [(0.0, 10.0)]}}
+    predicted = {"ana": {"cam1": [(0.0, 10.0)]}}
+    assert score_appearances(truth, predicted, ["ana"]).false_identities == 1
+    score = score_appearances(truth, predicted, ["ana"], present=present)
+    assert score.false_identities == 0 and score.precision == 1 and score.recall == 1
+
+
 def test_a_visitor_with_nothing_found_is_missed() -> None:
     score = score_appearances(TRUTH, {"ana": TRUTH["ana"]}, ["ana", "bo"])
     assert score.missed_visitors == ["bo"]

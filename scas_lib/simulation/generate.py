@@ -67,6 +67,8 @@ class GeneratedEvent:
     truth: dict[str, dict[str, list[tuple[float, float]]]]
     #: Where the face is in each sprite: with the plan, the box of any face at any time.
     sprite_geometry: dict[str, SpriteGeometry]
+    #: When any of each person's face is in frame (visible or not).
+    presence: dict[str, dict[str, list[tuple[float, float]]]]
 
 
 def generate_event(
@@ -116,6 +118,7 @@ def generate_event(
         segments = _corrupt_one(directory, segments, rng)
     geometry = {name: sprite.geometry for name, sprite in sprites.items()}
     truth = ground_truth(plan, geometry)
+    presence = ground_truth(plan, geometry, present=True)
     _write_json(directory / "plan.json", plan.as_dict())
     _write_json(directory / "event.json", _event_record(plan, start, segments, video))
     _write_json(
@@ -129,10 +132,11 @@ def generate_event(
             "strangers": [p.id for p in people if p.role == "stranger"],
             "corrupt_segments": [s.key for s in segments if s.corrupt],
             "appearances": truth,
+            "present": presence,
         },
     )
     cv2.imwrite(str(directory / "preview.jpg"), _grid(preview, columns=3))
-    return GeneratedEvent(directory, plan, tuple(segments), truth, geometry)
+    return GeneratedEvent(directory, plan, tuple(segments), truth, geometry, presence)
 
 
 def _record_camera(

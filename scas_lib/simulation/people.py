@@ -112,15 +112,20 @@ def cast(
     strangers: int,
     rng: np.random.Generator,
 ) -> list[PersonSpec]:
-    """Visitors (everyone with 2+ usable photos) and ``strangers`` strangers."""
+    """Visitors (people with 2+ usable photos) and ``strangers`` strangers."""
     by_identity: dict[str, list[SourcePhoto]] = {}
     for photo in photos:
         if photo.name in sprites:
             by_identity.setdefault(photo.identity, []).append(photo)
     people: list[PersonSpec] = []
     singles = []
+    several = sorted(identity for identity, own in by_identity.items() if len(own) >= 2)
+    # A folder where everybody has several photos would leave no strangers: then up to half
+    # of those people are strangers (all their photos in the footage, never enrolled).
+    short = max(0, strangers - sum(len(own) == 1 for own in by_identity.values()))
+    held_out = set(rng.permutation(several)[: min(short, len(several) // 2)].tolist())
     for identity, own in sorted(by_identity.items()):
-        if len(own) >= 2:
+        if len(own) >= 2 and identity not in held_out:
             people.append(
                 PersonSpec(
                     id=person_id(identity),
@@ -131,15 +136,15 @@ def cast(
                 )
             )
         else:
-            singles.append(own[0])
+            singles.append(own)
     for index in rng.permutation(len(singles))[:strangers]:
-        photo = singles[int(index)]
+        own = singles[int(index)]
         people.append(
             PersonSpec(
-                id=person_id(photo.identity),
+                id=person_id(own[0].identity),
                 role="stranger",
-                identity=photo.identity,
-                footage_photos=(_photo_spec(photo, sprites),),
+                identity=own[0].identity,
+                footage_photos=tuple(_photo_spec(photo, sprites) for photo in own),
             )
         )
     return people

@@ -50,7 +50,7 @@ class SimulationConfig:
     segment_s: float = 10.0
     fps: int = 25
     gop_s: float = 2.0
-    #: A face counts as visible in the ground truth only from this height on (1080p pixels).
+    #: A face counts as visible in the ground truth only from this height on (frame pixels).
     min_face_px: float = 40.0
     max_face_px: float = 300.0
     strangers: int = 12

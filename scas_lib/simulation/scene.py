@@ -150,7 +150,7 @@ def face_states(
         visible = (
             inside >= MIN_INSIDE
             and occluded <= MAX_OCCLUDED
-            and (box[3] - box[1]) >= plan.config.min_face_px * camera.scale
+            and (box[3] - box[1]) >= plan.config.min_face_px
         )
         states.append(FaceState(p.person_id, box, yaw, inside, occluded, visible, p, warp, scale))
     return states

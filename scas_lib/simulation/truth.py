@@ -21,16 +21,21 @@ Appearances = Mapping[str, Mapping[str, Sequence[Interval]]]
 
 
 def ground_truth(
-    plan: EventPlan, sprites: dict[str, SpriteGeometry]
+    plan: EventPlan, sprites: dict[str, SpriteGeometry], *, present: bool = False
 ) -> dict[str, dict[str, list[Interval]]]:
-    """When each person's face is visible on each camera, from every frame of the plan."""
+    """When each person's face is visible on each camera, from every frame of the plan.
+
+    With ``present``, when any of the face is in the frame at all, however small, hidden or
+    cut off: a prediction there is the right person even where the truth cannot promise
+    that the face can be recognised.
+    """
     fps = plan.config.fps
     frames = round(plan.config.duration_s * fps)
     visible: dict[tuple[str, str], list[int]] = defaultdict(list)
     for camera in plan.cameras:
         for index in range(frames):
             for state in face_states(plan, camera.id, index / fps, sprites):
-                if state.visible:
+                if state.visible or (present and state.inside > 0):
                     visible[(state.person_id, camera.id)].append(index)
     truth: dict[str, dict[str, list[Interval]]] = defaultdict(dict)
     for (person, camera), indices in sorted(visible.items()):
@@ -186,15 +191,18 @@ def score_appearances(
     predicted: Appearances,
     visitors: Iterable[str],
     *,
+    present: Appearances | None = None,
     tolerance_s: float = 0.5,
     min_false_s: float = 0.5,
 ) -> Score:
     """Predicted appearance intervals of ``visitors`` against the ground truth of everyone.
 
     - recall: share of a visitor's visible time that a prediction of them covers;
-    - precision: share of a visitor's predicted time in which they are visible;
+    - precision: share of a visitor's predicted time in which they are there (``present``,
+      when given: visible or not, e.g. behind a pillar; else visible);
     - false identities: predicted stretches (at least ``min_false_s`` long) in which the
-      visitor is not visible but another person (stranger or visitor) is, on that camera;
+      visitor is not there but another person (stranger or visitor) is visible, on that
+      camera;
     - missed visitors: visible visitors of whom nothing was found.
 
     Predictions come from sampled frames, so boundaries ``tolerance_s`` off do not count.
@@ -204,23 +212,25 @@ def score_appearances(
     scores = {}
     for visitor in visitors:
         truth_cams = truth.get(visitor, {})
+        there_cams = (present or truth).get(visitor, {})
         predicted_cams = predicted.get(visitor, {})
         visible = found = predicted_total = correct = 0.0
         false_count = 0
-        for camera in set(truth_cams) | set(predicted_cams):
+        for camera in set(truth_cams) | set(there_cams) | set(predicted_cams):
             seen = merge(truth_cams.get(camera, []))
+            there = merge([*seen, *there_cams.get(camera, [])])
             guessed = merge(predicted_cams.get(camera, []))
             visible += total(seen)
             found += total(intersect(seen, widen(guessed, tolerance_s)))
             predicted_total += total(guessed)
-            correct += total(intersect(guessed, widen(seen, tolerance_s)))
+            correct += total(intersect(guessed, widen(there, tolerance_s)))
             others = merge(
                 interval
                 for person, cams in truth.items()
                 if person != visitor
                 for interval in cams.get(camera, [])
             )
-            for stretch in subtract(guessed, widen(seen, tolerance_s)):
+            for stretch in subtract(guessed, widen(there, tolerance_s)):
                 if total(intersect([stretch], others)) >= min_false_s:
                     false_count += 1
         scores[visitor] = VisitorScore(visible, found, predicted_total, correct, false_count)
