@@ -91,7 +91,7 @@ def recognize_segment(
         if track.visitor_id:
             identified[track.visitor_id] = identified.get(track.visitor_id, 0) + 1
     status = "failed" if result.error else "done"
-    log.info("%s: %s, %d tracks, %s", key, status, len(result.tracks), identified or "no visitor")
+    log.debug("%s: %s, %d tracks, %s", key, status, len(result.tracks), identified or "no visitor")
     return SegmentOutcome(key, segment.id, status, len(result.tracks), identified, result.error)
 
 
