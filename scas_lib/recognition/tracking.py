@@ -39,7 +39,6 @@ class Observation:
 class Track:
     index: int
     observations: list[Observation] = field(default_factory=list)
-    misses: int = 0
 
     @property
     def last(self) -> Observation:
@@ -145,10 +144,6 @@ class FaceTracker:
             used_tracks.add(ti)
             used_detections.add(di)
             tracks[ti].observations.append(detections[di])
-            tracks[ti].misses = 0
-        for ti, track in enumerate(tracks):
-            if ti not in used_tracks:
-                track.misses += 1
         return (
             [track for ti, track in enumerate(tracks) if ti not in used_tracks],
             [d for di, d in enumerate(detections) if di not in used_detections],
