@@ -23,7 +23,8 @@ from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.install import install_default_pack
 from scas_lib.faces.samples import SamplePhoto, fetch_sample_photos
 from scas_lib.recognition.pipeline import footage_engine
-from scas_lib.services import EmbeddedPostgres, EmbeddedSeaweedFS
+from scas_lib.services import EmbeddedPostgres, EmbeddedSeaweedFS, Services
+from scas_lib.settings import Settings
 from scas_lib.simulation.generate import GeneratedEvent, generate_event
 from scas_lib.simulation.people import SourcePhoto, sample_photos
 from scas_lib.simulation.plan import SimulationConfig
@@ -105,6 +106,15 @@ def s3_config(services_dir: Path) -> Iterator[S3Config]:
 @pytest.fixture
 def store(s3_config: S3Config) -> ObjectStore:
     return ObjectStore(s3_config)
+
+
+@pytest.fixture
+def services(database_url: str, catalog: Catalog, s3_config: S3Config, bucket: str) -> Services:
+    """Endpoints of a fresh database and a fresh bucket (all three SCAS buckets are it)."""
+    settings = Settings(
+        bucket_recordings=bucket, bucket_enrollments=bucket, bucket_highlights=bucket
+    )
+    return Services(settings=settings, database_url=database_url, s3=s3_config)
 
 
 @pytest.fixture

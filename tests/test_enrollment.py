@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from scas_lib.catalog import Catalog, Output
+from scas_lib.catalog import Output
 from scas_lib.faces import FaceEngine
 from scas_lib.faces.enrollment import (
     ExtremePose,
@@ -26,8 +26,8 @@ from scas_lib.faces.enrollment import (
 )
 from scas_lib.faces.samples import SamplePhoto
 from scas_lib.services.runtime import Services
-from scas_lib.settings import Settings, setting_names
-from scas_lib.storage import ObjectStore, S3Config, keys
+from scas_lib.settings import setting_names
+from scas_lib.storage import ObjectStore, keys
 from scas_lib.visitors import enroll_visitor, forget_visitor
 
 
@@ -142,12 +142,6 @@ def test_an_extreme_pose(engine: FaceEngine, photos: dict[str, SamplePhoto]) -> 
 
 
 # the visitor stages on the real catalog and object store ------------------------------------
-
-
-@pytest.fixture
-def services(database_url: str, catalog: Catalog, s3_config: S3Config, bucket: str) -> Services:
-    settings = Settings(bucket_enrollments=bucket, bucket_highlights=bucket)
-    return Services(settings=settings, database_url=database_url, s3=s3_config)
 
 
 def test_enrolling_stores_photos_and_embeddings_once(

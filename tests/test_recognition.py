@@ -16,13 +16,12 @@ from scas_lib.media.decode import DecodeError, sample_frames
 from scas_lib.recognition.identity import TrackIdentity, decide_identity, resolve_conflicts
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.recognition.stage import recognize_segment
-from scas_lib.recognition.tracking import FaceTracker, Observation
+from scas_lib.recognition.tracking import FaceTracker, Observation, iou
 from scas_lib.services.runtime import Services
-from scas_lib.settings import Settings
 from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states
-from scas_lib.storage import ObjectStore, S3Config
+from scas_lib.storage import ObjectStore
 from scas_lib.visitors import enroll_visitor
 
 from .conftest import EVENT_CONFIG, EVENT_START
@@ -281,28 +280,14 @@ def test_no_stranger_is_labelled(event: GeneratedEvent, recognized: dict) -> Non
             matching = [
                 state.person_id
                 for state in states
-                if _iou(state.box, (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]))
+                if iou(state.box, (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]))
                 > 0.3
             ]
             assert matching == [track.visitor_id], (track, segment.key)
     assert identified > 0
 
 
-def _iou(a, b) -> float:
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 # the stage, on the real catalog and object store ------------------------------------------
-
-
-@pytest.fixture
-def services(database_url: str, catalog: Catalog, s3_config: S3Config, bucket: str) -> Services:
-    settings = Settings(
-        bucket_recordings=bucket, bucket_enrollments=bucket, bucket_highlights=bucket
-    )
-    return Services(settings=settings, database_url=database_url, s3=s3_config)
 
 
 def _enroll_all(services: Services, event: GeneratedEvent, engine: FaceEngine) -> None:

@@ -14,6 +14,7 @@ import pytest
 from scas_lib.faces import FaceEngine
 from scas_lib.faces.detection import input_size_for
 from scas_lib.media.ffmpeg import probe
+from scas_lib.recognition.tracking import iou
 from scas_lib.simulation.background import find_background_video
 from scas_lib.simulation.generate import GeneratedEvent, generate_event
 from scas_lib.simulation.people import SourcePhoto, cast, cut_sprites
@@ -98,13 +99,6 @@ def _frame_at(event: GeneratedEvent, camera: str, t: float) -> np.ndarray | None
     return frame if ok else None
 
 
-def _iou(a, b) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0, x2 - x1) * max(0, y2 - y1)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def test_the_ground_truth_agrees_with_the_footage(
     event: GeneratedEvent, engine: FaceEngine
 ) -> None:
@@ -127,7 +121,7 @@ def test_the_ground_truth_agrees_with_the_footage(
                 full_size = input_size_for(width, height, long_side=width)
                 detections = engine.detector.detect(frame, input_size=full_size)
                 checked += 1
-                found += any(_iou(d.box, state.box) > 0.3 for d in detections)
+                found += any(iou(d.box, state.box) > 0.3 for d in detections)
     assert checked >= 10
     assert found / checked >= 0.9, f"{found} of {checked} stated faces found"
 

@@ -13,7 +13,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
@@ -133,42 +133,36 @@ class PartStatus:
 def status(settings: Settings) -> list[PartStatus]:
     """What runs where, without starting anything."""
     services = resolve(settings)
-    parts = []
+    postgres, seaweed = embedded_postgres(settings), embedded_s3(settings)
+    catalog_address = postgres.address() if postgres else describe_url(services.database_url)
+    return [
+        _probe("catalog", postgres, catalog_address, lambda: _catalog_detail(services)),
+        _probe("object store", seaweed, services.s3.endpoint, lambda: _store_detail(services)),
+    ]
 
-    postgres = embedded_postgres(settings)
-    address = postgres.address() if postgres else describe_url(services.database_url)
-    if postgres and postgres.running_pid() is None:
-        parts.append(PartStatus("catalog", "embedded", address, "stopped"))
-    else:
-        try:
-            with services.catalog() as catalog:
-                pending = migrate.pending_migrations(catalog.connection)
-                vectors = "pgvector" if catalog.uses_pgvector else "real[] embeddings"
-            detail = (
-                f"{len(pending)} migrations pending" if pending else f"schema current, {vectors}"
-            )
-            parts.append(PartStatus("catalog", _mode(postgres), address, "running", detail))
-        except Exception as error:  # status reports every failure instead of raising it
-            parts.append(PartStatus("catalog", _mode(postgres), address, "unreachable", str(error)))
 
-    seaweed = embedded_s3(settings)
-    if seaweed and seaweed.running_pid() is None:
-        parts.append(PartStatus("object store", "embedded", services.s3.endpoint, "stopped"))
-    else:
-        try:
-            present = set(services.object_store().list_buckets())
-            missing = [bucket for bucket in services.buckets if bucket not in present]
-            detail = f"missing buckets: {', '.join(missing)}" if missing else "buckets present"
-            parts.append(
-                PartStatus("object store", _mode(seaweed), services.s3.endpoint, "running", detail)
-            )
-        except Exception as error:
-            parts.append(
-                PartStatus(
-                    "object store", _mode(seaweed), services.s3.endpoint, "unreachable", str(error)
-                )
-            )
-    return parts
+def _probe(
+    part: str, embedded: EmbeddedService | None, address: str, detail: Callable[[], str]
+) -> PartStatus:
+    if embedded and embedded.running_pid() is None:
+        return PartStatus(part, "embedded", address, "stopped")
+    try:
+        return PartStatus(part, _mode(embedded), address, "running", detail())
+    except Exception as error:  # status reports every failure instead of raising it
+        return PartStatus(part, _mode(embedded), address, "unreachable", str(error))
+
+
+def _catalog_detail(services: Services) -> str:
+    with services.catalog() as catalog:
+        pending = migrate.pending_migrations(catalog.connection)
+        vectors = "pgvector" if catalog.uses_pgvector else "real[] embeddings"
+    return f"{len(pending)} migrations pending" if pending else f"schema current, {vectors}"
+
+
+def _store_detail(services: Services) -> str:
+    present = set(services.object_store().list_buckets())
+    missing = [bucket for bucket in services.buckets if bucket not in present]
+    return f"missing buckets: {', '.join(missing)}" if missing else "buckets present"
 
 
 def _mode(service: EmbeddedService | None) -> str:
