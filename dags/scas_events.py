@@ -1,0 +1,156 @@
+"""One DAG ``scas_<event>`` per ``config/events/<event>.yaml`` (or ``$SCAS_EVENTS_DIR``).
+
+The dag-processor re-parses this file, so a new event file becomes a new DAG without a
+restart; a broken event file is skipped with a warning (shown with this file's parse
+warnings) and never hides the other events. Every task is a call into ``scas_lib``: the
+run's steps and why they are in this order are in scas_lib/orchestration.py.
+
+    start -> wait_for_segments (deferrable) -> segments -> recognize.expand (queue gpu)
+          -> decide -> highlights -> render.expand(visitor) -> publish
+                    \\-> next_wave (the next run of this DAG: waits for more segments)
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, get_current_context, task
+from scas_airflow.connections import scas_settings
+from scas_airflow.sensors import WaitForSegments
+
+from scas_lib import orchestration as orch
+from scas_lib.events import EventConfig, events_dir, read_event_configs
+
+
+def _request(context: dict[str, Any]) -> orch.RunRequest:
+    return orch.RunRequest.from_dict(context["ti"].xcom_pull(task_ids="start"))
+
+
+def _schedule(config: EventConfig) -> Any:
+    if config.schedule:
+        return CronTriggerTimetable(config.schedule, timezone=config.timezone)
+    return "@once" if config.starts_at else None
+
+
+def build_dag(config: EventConfig) -> DAG:
+    cameras = [camera.id for camera in config.cameras]
+    with DAG(
+        dag_id=config.dag_id,
+        description=f"SCAS highlights of {config.display_name}",
+        doc_md=__doc__,
+        schedule=_schedule(config),
+        start_date=config.starts_at,
+        catchup=False,
+        max_active_runs=1,
+        tags=["scas"],
+        default_args={"owner": "scas", "retries": 0},
+        params={
+            "event_id": Param(
+                None,
+                type=["null", "string"],
+                description="Another event id than the file's (a past show of a recurring "
+                "event). Empty: this event, or this show.",
+            ),
+            "visitor": Param(
+                None, type=["null", "string"], description="Re-render only this visitor."
+            ),
+            "template": Param(
+                None,
+                type=["null", "string"],
+                description=f"Render with this template instead of {config.template!r}.",
+            ),
+            "camera": Param(
+                None,
+                type=["null", "string"],
+                **({"enum": [None, *cameras]} if cameras else {}),
+                description="Re-process every segment of this camera, then render again.",
+            ),
+        },
+    ) as dag:
+
+        @task
+        def start() -> dict[str, Any]:
+            context = get_current_context()
+            show = context.get("logical_date") or context["dag_run"].run_after
+            request = orch.run_request(config, context["params"], show)
+            with orch.event_services(scas_settings()) as services:
+                orch.start_run(services, config, request)
+            return request.to_dict()
+
+        wait = WaitForSegments(
+            task_id="wait_for_segments",
+            poll_interval=config.poll_interval_s,
+            max_attempts=config.recognize_retries + 1,
+        )
+
+        @task
+        def segments(wave: dict[str, Any] | None) -> list[str]:
+            request = _request(get_current_context())
+            with orch.event_services(scas_settings()) as services:
+                return orch.segments_to_recognize(
+                    services, request, orch.Wave(**wave) if wave else None
+                )
+
+        @task(
+            queue=orch.GPU_QUEUE,
+            pool=orch.GPU_POOL,
+            retries=config.recognize_retries,
+            retry_delay=timedelta(seconds=config.retry_delay_s),
+            max_active_tis_per_dagrun=config.gpu_slots,
+        )
+        def recognize(key: str) -> dict[str, Any]:
+            with orch.event_services(scas_settings()) as services:
+                return orch.recognize(services, key, config)
+
+        @task.branch(trigger_rule=TriggerRule.ALL_DONE)
+        def decide(keys: list[str] | None) -> str:
+            if keys is None:
+                raise RuntimeError("no segment list: an upstream task failed")
+            request = _request(get_current_context())
+            with orch.event_services(scas_settings()) as services:
+                return orch.next_step(services, request, config.recognize_retries + 1)
+
+        next_wave = TriggerDagRunOperator(
+            task_id="next_wave",
+            trigger_dag_id=config.dag_id,
+            conf={"event_id": "{{ ti.xcom_pull(task_ids='start')['event_id'] }}"},
+            wait_for_completion=False,
+        )
+
+        @task
+        def highlights() -> list[str]:
+            request = _request(get_current_context())
+            with orch.event_services(scas_settings()) as services:
+                return orch.highlights(services, request)
+
+        @task(retries=1, retry_delay=timedelta(seconds=config.retry_delay_s))
+        def render(visitor_id: str) -> dict[str, Any]:
+            request = _request(get_current_context())
+            with orch.event_services(scas_settings()) as services:
+                return orch.render(services, request, visitor_id)
+
+        @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+        def publish() -> list[dict[str, Any]]:
+            request = _request(get_current_context())
+            with orch.event_services(scas_settings()) as services:
+                return orch.publish(services, request)
+
+        keys = segments(wait.output)
+        recognized = recognize.expand(key=keys)
+        branch = decide(keys)
+        visitors = highlights()
+        rendered = render.expand(visitor_id=visitors)
+        start() >> wait
+        recognized >> branch >> [visitors, next_wave]
+        [visitors, rendered] >> publish()
+    return dag
+
+
+_configs, _errors = read_event_configs(events_dir())
+for _error in _errors:
+    warnings.warn(f"event file skipped: {_error}", UserWarning, stacklevel=1)
+for _config in _configs:
+    globals()[_config.dag_id] = build_dag(_config)

@@ -1,0 +1,268 @@
+"""Event definitions: one YAML file per event under ``config/events/``.
+
+Each file describes one event (or one recurring show): its cameras, when it runs, the
+highlight template and the recognition settings. The Airflow DAG file builds a DAG
+``scas_<id>`` from every file; nothing here imports Airflow.
+
+A file looks like::
+
+    id: expo
+    name: Expo 2026
+    timezone: Europe/Berlin
+    starts_at: 2026-11-22T10:00:00      # local time in `timezone` unless it has an offset
+    ends_at: 2026-11-22T18:00:00
+    cameras:
+      - {id: cam1, name: Entrance}
+      - {id: robot1, name: Roaming robot, kind: robot}
+    template: default
+    template_overrides: {target_length_s: 45}
+    recognition: {analysis_fps: 4}
+    gpu_slots: 1
+
+A recurring show gives a cron ``schedule`` instead of ``starts_at``/``ends_at``; each show
+is then its own event in the catalog and the object store, with the id
+``<id>-<YYYYMMDD-HHMM>`` (the show's local start time, see :meth:`EventConfig.occurrence_id`).
+
+A file that cannot be read or is invalid never hides the others: :func:`read_event_configs`
+returns the good ones and one error per bad file, naming the file and the field.
+
+>>> config = EventConfig.model_validate({"id": "expo", "name": "Expo", "cameras": []})
+>>> config.dag_id, config.template, config.gpu_slots
+('scas_expo', 'default', 1)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, fields
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scas_lib.errors import ConfigurationError
+from scas_lib.recognition.pipeline import RecognitionConfig
+from scas_lib.storage import keys
+
+log = logging.getLogger(__name__)
+
+#: Where the event files are unless ``SCAS_EVENTS_DIR`` says otherwise.
+DEFAULT_EVENTS_DIR = Path(__file__).resolve().parents[1] / "config" / "events"
+EVENT_FILE_SUFFIXES = (".yaml", ".yml")
+
+# RecognitionConfig fields an event may override (plain numbers and flags only).
+_RECOGNITION_FIELDS = {
+    f.name
+    for f in fields(RecognitionConfig)
+    if f.type in ("float", "int", "bool", "int | None", "float | None")
+}
+
+
+class CameraConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str = ""
+    kind: Literal["fixed", "robot"] = "fixed"
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return keys.validate_id(value, "camera id")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class EventConfig(BaseModel):
+    """One event file, validated. Unknown keys are an error (a misspelling shows)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str = ""
+    timezone: str = "UTC"
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    #: Cron expression (in ``timezone``) for a recurring show, instead of starts_at/ends_at.
+    schedule: str | None = None
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    template: str = "default"
+    #: Template fields to change for this event, e.g. ``{target_length_s: 45}``.
+    template_overrides: dict[str, Any] = Field(default_factory=dict)
+    #: RecognitionConfig fields to change for this event, e.g. ``{analysis_fps: 4}``.
+    recognition: dict[str, Any] = Field(default_factory=dict)
+    #: At most this many segments of this event are recognized at once (pool ``gpu``).
+    gpu_slots: int = Field(default=1, ge=1, le=64)
+    #: Seconds between two looks at the recordings bucket while waiting for segments.
+    poll_interval_s: float = Field(default=5.0, gt=0, le=600)
+    #: Retries of one segment's recognition before it counts as failed.
+    recognize_retries: int = Field(default=2, ge=0, le=10)
+    #: Seconds between two tries of a failed task.
+    retry_delay_s: float = Field(default=30.0, ge=0, le=3600)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return keys.validate_id(value, "event id")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @field_validator("recognition")
+    @classmethod
+    def _known_recognition_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - _RECOGNITION_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"unknown recognition settings {unknown}; "
+                f"known: {', '.join(sorted(_RECOGNITION_FIELDS))}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_run(self) -> EventConfig:
+        zone = self.tz
+        for name in ("starts_at", "ends_at"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                object.__setattr__(self, name, moment.replace(tzinfo=zone))
+        if self.schedule and (self.starts_at or self.ends_at):
+            raise ValueError("give either a cron schedule or starts_at/ends_at, not both")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.schedule and len(self.schedule.split()) != 5:
+            raise ValueError(f"schedule {self.schedule!r} is not a 5-field cron expression")
+        ids = [camera.id for camera in self.cameras]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"camera ids repeat: {ids}")
+        return self
+
+    @property
+    def tz(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def dag_id(self) -> str:
+        return f"scas_{self.id}"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    @property
+    def recurring(self) -> bool:
+        return self.schedule is not None
+
+    def recognition_config(self) -> RecognitionConfig:
+        """The recognition settings with this event's overrides applied."""
+        return RecognitionConfig(**self.recognition)
+
+    def occurrence_id(self, show_start: datetime | None = None) -> str:
+        """The event id in the catalog and the object store for one run.
+
+        A one-off event is always its own id. A recurring show gets one id per show, from
+        the show's local start time (``expo-20261122-1000``), so each show has its own
+        recordings prefix, end marker and videos.
+        """
+        if not self.recurring or show_start is None:
+            return self.id
+        local = show_start.astimezone(self.tz)
+        return keys.validate_id(f"{self.id}-{local:%Y%m%d-%H%M}", "event id")
+
+
+@dataclass(frozen=True)
+class EventConfigError:
+    """Why one event file was not loaded."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def events_dir() -> Path:
+    """The event files' directory: ``SCAS_EVENTS_DIR`` or the repository's config/events."""
+    configured = os.environ.get("SCAS_EVENTS_DIR")
+    return Path(configured).expanduser() if configured else DEFAULT_EVENTS_DIR
+
+
+def read_event_config(path: Path) -> EventConfig:
+    """One event file; ``id`` defaults to the file name. Raises ConfigurationError."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigurationError(f"{path}: cannot read it: {error}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{path}: expected a mapping of settings, got {type(data).__name__}"
+        )
+    data.setdefault("id", path.stem)
+    try:
+        return EventConfig.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'file'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise ConfigurationError(f"{path}: {problems}") from None
+
+
+def read_event_configs(directory: Path) -> tuple[list[EventConfig], list[EventConfigError]]:
+    """Every event file in ``directory`` (sorted by name) and one error per bad file.
+
+    A missing directory has no events. Two files with the same event id: the second is an
+    error.
+    """
+    configs: list[EventConfig] = []
+    errors: list[EventConfigError] = []
+    if not directory.is_dir():
+        return configs, errors
+    seen: dict[str, Path] = {}
+    paths = sorted(p for p in directory.iterdir() if p.suffix in EVENT_FILE_SUFFIXES)
+    for path in paths:
+        if path.name.startswith("."):
+            continue
+        try:
+            config = read_event_config(path)
+        except ConfigurationError as error:
+            errors.append(EventConfigError(path, str(error).removeprefix(f"{path}: ")))
+            continue
+        if config.id in seen:
+            errors.append(
+                EventConfigError(
+                    path, f"event id {config.id!r} is already defined in {seen[config.id]}"
+                )
+            )
+            continue
+        seen[config.id] = path
+        configs.append(config)
+    return configs, errors
+
+
+def load_event_configs(directory: Path | None = None, *, strict: bool = False) -> list[EventConfig]:
+    """The valid event files in ``directory`` (default :func:`events_dir`).
+
+    Each bad file is logged as an error and skipped, so one broken file does not hide the
+    other events; ``strict`` raises ConfigurationError listing every bad file instead.
+    """
+    configs, errors = read_event_configs(directory or events_dir())
+    if errors and strict:
+        raise ConfigurationError("; ".join(str(error) for error in errors))
+    for error in errors:
+        log.error("event file skipped: %s", error)
+    return configs
