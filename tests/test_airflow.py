@@ -1,0 +1,381 @@
+"""The event DAGs, run with ``dag.test()`` against the real PostgreSQL and S3 test servers.
+
+Airflow keeps its own metadata in a throwaway SQLite database under a temporary
+AIRFLOW_HOME; the SCAS catalog and object store are the test servers of conftest.py, given
+to the DAG as the Airflow connections ``scas_postgres`` and ``scas_s3`` (environment
+variables), as a deployment would. Skipped when Airflow is not installed
+(``pip install -e '.[airflow,test]'``).
+
+The tests marked ``needs_highlights`` run the highlights, render and publish steps, which
+call ``scas_lib.highlights``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+# Airflow reads its configuration when first imported: set it up before that.
+_HOME = Path(tempfile.mkdtemp(prefix="scas-airflow-home-"))
+_EVENTS = _HOME / "events"
+_EVENTS.mkdir()
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "SCAS_EVENTS_DIR": str(_EVENTS),
+    }
+)
+pytest.importorskip("airflow", reason="Airflow is not installed: pip install -e '.[airflow]'")
+if str(ROOT / "plugins") not in sys.path:
+    sys.path.insert(0, str(ROOT / "plugins"))
+
+from airflow.dag_processing.dagbag import DagBag  # noqa: E402
+
+from scas_lib.catalog import Catalog  # noqa: E402
+from scas_lib.faces.engine import FaceEngine  # noqa: E402
+from scas_lib.services import Services  # noqa: E402
+from scas_lib.simulation.generate import GeneratedEvent  # noqa: E402
+from scas_lib.simulation.replay import replay_event  # noqa: E402
+from scas_lib.storage import ObjectStore, keys  # noqa: E402
+from scas_lib.visitors import enroll_visitor  # noqa: E402
+
+TEST_EVENT = """\
+id: expo
+name: Expo (test)
+cameras: [{id: cam1}, {id: cam2}, {id: cam3}]
+poll_interval_s: 0.5
+recognize_retries: 1
+retry_delay_s: 0
+gpu_slots: 2
+"""
+
+
+def _has_highlights() -> bool:
+    try:
+        import scas_lib.highlights.stage  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_highlights = pytest.mark.skipif(
+    not _has_highlights(), reason="scas_lib.highlights (issue 6) has not landed yet"
+)
+
+
+@pytest.fixture(scope="module")
+def airflow_db() -> None:
+    """A migrated Airflow metadata database, and the ``gpu`` pool the init service makes."""
+    from airflow.models.pool import Pool
+    from airflow.utils.db import initdb
+
+    initdb()
+    Pool.create_or_update_pool(
+        "gpu", slots=2, description="GPU recognition", include_deferred=False
+    )
+
+
+@pytest.fixture
+def event_file() -> Iterator[Path]:
+    path = _EVENTS / "expo.yaml"
+    path.write_text(TEST_EVENT)
+    yield path
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def dag_env(
+    services: Services, model_pack_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Services:
+    """The test servers as Airflow connections, the test bucket and model pack as settings."""
+    s3 = services.s3
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SCAS_S3",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": s3.access_key,
+                "password": s3.secret_key,
+                "extra": {"endpoint_url": s3.endpoint, "region_name": s3.region},
+            }
+        ),
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_SCAS_POSTGRES", _postgres_connection(services.database_url))
+    bucket = services.settings.bucket_recordings
+    for name in ("RECORDINGS", "ENROLLMENTS", "HIGHLIGHTS"):
+        monkeypatch.setenv(f"SCAS_BUCKET_{name}", bucket)
+    monkeypatch.setenv("SCAS_MODELS_DIR", str(model_pack_dir.parent))
+    monkeypatch.setenv("SCAS_MODEL_PACK", model_pack_dir.name)
+    monkeypatch.setenv("SCAS_ONNX_PROVIDER", "cpu")
+    monkeypatch.setenv("SCAS_DATA_DIR", str(tmp_path / "scas-data"))
+    return services
+
+
+def _postgres_connection(url: str) -> str:
+    """The libpq URL as an Airflow connection (JSON, so every field is explicit)."""
+    from psycopg2.extensions import parse_dsn
+
+    dsn = parse_dsn(url)
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": dsn.get("host", "127.0.0.1"),
+            "port": int(dsn.get("port", 5432)),
+            "login": dsn.get("user"),
+            "password": dsn.get("password"),
+            "schema": dsn["dbname"],
+        }
+    )
+
+
+def _dag(dag_id: str = "scas_expo") -> Any:
+    bag = DagBag(str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag.dags[dag_id]
+
+
+def _states(run: Any) -> dict[tuple[str, int], str]:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {
+            (ti.task_id, ti.map_index): str(ti.state)
+            for ti in run.get_task_instances(session=session)
+        }
+
+
+def _enroll_visitors(services: Services, event: GeneratedEvent, engine: FaceEngine) -> list[str]:
+    enrolled = []
+    for person in event.plan.people:
+        if person.role == "visitor":
+            photo = (event.directory / "enrollments" / person.id / "0.jpg").read_bytes()
+            enroll_visitor(
+                services,
+                engine,
+                event_id="expo",
+                display_name=person.identity,
+                photos=[photo],
+                visitor_id=person.id,
+            )
+            enrolled.append(person.id)
+    return enrolled
+
+
+# the DAG folder --------------------------------------------------------------------------
+
+
+def test_the_dag_folder_imports_one_dag_per_event_file() -> None:
+    from scas_lib.events import read_event_configs
+
+    configs, errors = read_event_configs(ROOT / "config" / "events")
+    assert configs and errors == []
+    os.environ["SCAS_EVENTS_DIR"] = str(ROOT / "config" / "events")
+    try:
+        bag = DagBag(str(ROOT / "dags"))
+    finally:
+        os.environ["SCAS_EVENTS_DIR"] = str(_EVENTS)
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {config.dag_id for config in configs}
+    dag = bag.dags["scas_demo"]
+    recognize = dag.get_task("recognize")
+    assert (recognize.queue, recognize.pool, recognize.retries) == ("gpu", "gpu", 2)
+    assert dag.get_task("wait_for_segments").__class__.__name__ == "WaitForSegments"
+    assert {"visitor", "template", "camera", "event_id"} <= set(dag.params)
+    assert dag.max_active_runs == 1
+
+
+def test_a_new_event_file_is_a_new_dag_and_a_bad_one_hides_nothing(event_file: Path) -> None:
+    assert _dag("scas_expo") is not None
+    (_EVENTS / "gala.yaml").write_text("name: Gala\ncameras: [{id: cam1}]\n")
+    (_EVENTS / "broken.yaml").write_text("id: broken\ncameras: [{id: Cam 1}]\ngpu_slot: 2\n")
+    try:
+        bag = DagBag(str(ROOT / "dags"))
+        assert bag.import_errors == {}
+        assert {"scas_expo", "scas_gala"} <= set(bag.dag_ids)
+        assert "scas_broken" not in bag.dag_ids
+        (warned,) = bag.captured_warnings.values()
+        assert any("broken.yaml" in line and "gpu_slot" in line for line in warned)
+    finally:
+        (_EVENTS / "gala.yaml").unlink()
+        (_EVENTS / "broken.yaml").unlink()
+
+
+# waves: recognition while the event runs -----------------------------------------------
+
+
+def test_a_wave_recognizes_the_segments_so_far_and_queues_the_next(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from airflow.models.dagrun import DagRun
+
+    services = dag_env
+    _enroll_visitors(services, event, engine)
+    bucket = services.settings.bucket_recordings
+    first = [s for s in event.segments if s.start_time == event.segments[0].start_time]
+    for segment in first:  # the first segment of every camera, no end marker yet
+        store.put_file(
+            bucket,
+            segment.key,
+            event.directory / segment.path,
+            metadata={"camera": segment.camera_id, "start-time": segment.start_time},
+        )
+    dag = _dag()
+
+    run = dag.test()
+
+    states = _states(run)
+    assert str(run.state) == "success", states
+    assert [states[("recognize", i)] for i in range(len(first))] == ["success"] * len(first)
+    assert states[("next_wave", -1)] == "success"
+    assert states[("highlights", -1)] == "skipped"
+    done = {s.object_key for s in catalog.list_segments("expo", status="done")}
+    assert done == {s.key for s in first}
+    queued = [r for r in DagRun.find(dag_id="scas_expo") if r.run_id != run.run_id]
+    assert queued and queued[-1].conf == {"event_id": "expo"}
+
+    # The next wave finds nothing new: it waits in the trigger (no worker slot) while the
+    # cameras upload the rest live (3 s from now, then at real-time pace). Runs go on, one
+    # wave each, until the end marker is there and every segment is done.
+    rest = [s for s in event.segments if s not in first]
+    capfd.readouterr()
+    uploader = threading.Timer(3.0, replay_event, (event.directory, store, bucket), {"speed": 1})
+    uploader.start()
+    started = time.monotonic()
+    waves = [dag.test(run_conf={"event_id": "expo"})]
+    uploader.join()
+    assert time.monotonic() - started > 3.0
+    assert "running trigger in line" in capfd.readouterr().out  # the sensor deferred
+    while _states(waves[-1])[("next_wave", -1)] == "success" and len(waves) < 5:
+        waves.append(dag.test(run_conf={"event_id": "expo"}))
+    last = _states(waves[-1])
+    assert last[("next_wave", -1)] == "skipped" and last[("highlights", -1)] != "skipped"
+    recognized = [
+        state for run in waves for (task, _), state in _states(run).items() if task == "recognize"
+    ]
+    assert recognized.count("success") == len(rest)
+    assert {s.object_key for s in catalog.list_segments("expo", status="done")} == {
+        s.key for s in event.segments
+    }
+
+
+# end to end ------------------------------------------------------------------------------
+
+
+def _corrupt(store: ObjectStore, bucket: str, event: GeneratedEvent, tmp_path: Path) -> str:
+    bad = [s for s in event.segments if s.camera_id == "cam2"][1]
+    data = (event.directory / bad.path).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 5])
+    store.put_file(bucket, bad.key, cut, metadata={"camera": "cam2", "start-time": bad.start_time})
+    return bad.key
+
+
+def _row_counts(catalog: Catalog) -> dict[str, int]:
+    counts = {}
+    with catalog.connection.cursor() as cur:
+        for table in ("events", "cameras", "segments", "tracks", "appearances", "outputs"):
+            cur.execute(f"SELECT count(*) FROM {table}")
+            counts[table] = cur.fetchone()[0]
+    return counts
+
+
+@needs_highlights
+def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+    tmp_path: Path,
+) -> None:
+    from scas_lib.media.ffmpeg import probe
+
+    services = dag_env
+    bucket = services.settings.bucket_recordings
+    enrolled = _enroll_visitors(services, event, engine)
+    replay_event(event.directory, store, bucket, speed=0)
+    bad_key = _corrupt(store, bucket, event, tmp_path)
+    keys_in_order = sorted(s.key for s in event.segments)
+    dag = _dag()
+
+    run = dag.test()
+
+    states = _states(run)
+    assert str(run.state) == "success", states
+    recognize = {k: v for k, v in states.items() if k[0] == "recognize"}
+    failed = [index for (_, index), state in recognize.items() if state == "failed"]
+    assert failed == [keys_in_order.index(bad_key)], recognize
+    assert sum(state == "success" for state in recognize.values()) == len(keys_in_order) - 1
+    assert states[("publish", -1)] == "success"
+
+    outputs = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    seen = {visitor for visitor in enrolled if event.truth.get(visitor)}
+    with_video = {v for v, o in outputs.items() if o.status == "done"}
+    assert with_video == seen
+    assert {v for v, o in outputs.items() if o.status == "not_seen"} == set(enrolled) - seen
+    for visitor in with_video:
+        assert outputs[visitor].object_key == keys.highlight_key("expo", visitor)
+        local = store.download_file(
+            services.settings.bucket_highlights,
+            outputs[visitor].object_key,
+            tmp_path / f"{visitor}.mp4",
+        )
+        info = probe(local)
+        assert info.duration > 1 and info.width > 0
+    assert catalog.get_event("expo").status == "done"
+
+    before = _row_counts(catalog)
+    stored_before = [o.key for o in store.list(bucket, "expo/")]
+    again = dag.test()
+    assert str(again.state) == "success"
+    assert _row_counts(catalog) == before
+    assert [o.key for o in store.list(bucket, "expo/")] == stored_before
+
+
+@needs_highlights
+def test_params_re_render_one_visitor_with_another_template(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+) -> None:
+    services = dag_env
+    _enroll_visitors(services, event, engine)
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    dag = _dag()
+    assert str(dag.test().state) == "success"
+    visitor = next(o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done")
+
+    run = dag.test(run_conf={"visitor": visitor})
+
+    states = _states(run)
+    assert str(run.state) == "success", states
+    assert states[("recognize", -1)] == "skipped"
+    assert [k for k in states if k[0] == "render"] == [("render", 0)]
