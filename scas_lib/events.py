@@ -50,6 +50,8 @@ from scas_lib.storage import keys
 
 log = logging.getLogger(__name__)
 
+#: The environment variable naming the event files' directory.
+EVENTS_DIR_VARIABLE = "SCAS_EVENTS_DIR"
 #: Where the event files are unless ``SCAS_EVENTS_DIR`` says otherwise.
 DEFAULT_EVENTS_DIR = Path(__file__).resolve().parents[1] / "config" / "events"
 EVENT_FILE_SUFFIXES = (".yaml", ".yml")
@@ -195,7 +197,7 @@ class EventConfigError:
 
 def events_dir() -> Path:
     """The event files' directory: ``SCAS_EVENTS_DIR`` or the repository's config/events."""
-    configured = os.environ.get("SCAS_EVENTS_DIR")
+    configured = os.environ.get(EVENTS_DIR_VARIABLE)
     return Path(configured).expanduser() if configured else DEFAULT_EVENTS_DIR
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
 
+from scas_lib import orchestration
+from scas_lib.events import EVENTS_DIR_VARIABLE
 from scas_lib.settings import setting_names
 
 ROOT = Path(__file__).parents[1]
@@ -26,7 +29,8 @@ def _environments() -> list[dict[str, str]]:
 def test_every_scas_variable_is_a_real_setting() -> None:
     used = {name for env in _environments() for name in env if name.startswith("SCAS_")}
     assert used, "the compose file sets no SCAS_* variable"
-    assert used - set(setting_names()) == set()
+    # SCAS_EVENTS_DIR is read by scas_lib.events, for the DAG file, not a Settings field.
+    assert used - set(setting_names()) - {EVENTS_DIR_VARIABLE} == set()
 
 
 def test_the_app_gets_a_catalog_and_an_object_store() -> None:
@@ -45,11 +49,89 @@ def test_minio_console_is_published_on_9001() -> None:
 def test_no_secret_is_written_in_the_file() -> None:
     text = (ROOT / "docker-compose.yaml").read_text()
     for line in text.splitlines():
-        if re.search(r"(PASSWORD|SECRET)[A-Z_]*:\s*\S", line):
+        if re.search(r"(PASSWORD|SECRET)[A-Z_]*:\s*\S", line) and "_CMD:" not in line:
             assert "${" in line, f"literal secret in: {line.strip()}"
 
 
 def test_every_variable_the_file_needs_is_in_env_example() -> None:
-    needed = set(re.findall(r"\$\{([A-Z_]+)", (ROOT / "docker-compose.yaml").read_text()))
+    # $${NAME} is an escaped dollar: the container's shell reads it, not compose.
+    text = (ROOT / "docker-compose.yaml").read_text()
+    needed = set(re.findall(r"(?<!\$)\$\{([A-Z_]+)", text))
     example = (ROOT / ".env.example").read_text()
     assert {name for name in needed if f"{name}=" not in example} == set()
+
+
+# Airflow -------------------------------------------------------------------------------------
+
+SERVICES = COMPOSE["services"]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _command(service: str) -> str:
+    command = SERVICES[service].get("command", "")
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def _queues(service: str) -> set[str]:
+    found = re.search(r"(?:--queues|-q)[ =](\S+)", _command(service))
+    return set(found.group(1).split(",")) if found else {"default"}
+
+
+def _env(service: str) -> dict[str, str]:
+    return SERVICES[service].get("environment", {})
+
+
+def test_the_deployment_has_every_airflow_component() -> None:
+    commands = {name: _command(name) for name in SERVICES}
+    assert {"postgres", "minio", "redis", "airflow-init", "scas-init"} <= set(SERVICES)
+    for command in ("api-server", "scheduler", "dag-processor", "triggerer"):
+        assert [n for n, c in commands.items() if c == command], f"no service runs {command}"
+    workers = [n for n, c in commands.items() if c.startswith("celery worker")]
+    assert len(workers) >= 2
+
+
+def test_celery_workers_serve_the_queues_the_dags_use() -> None:
+    workers = [n for n in SERVICES if _command(n).startswith("celery worker")]
+    served = {q for n in workers if "profiles" not in SERVICES[n] for q in _queues(n)}
+    assert {"default", orchestration.GPU_QUEUE} <= served
+    (gpu,) = [
+        n
+        for n in workers
+        if _queues(n) == {orchestration.GPU_QUEUE} and "profiles" not in SERVICES[n]
+    ]
+    devices = SERVICES[gpu]["deploy"]["resources"]["reservations"]["devices"]
+    assert any(d["driver"] == "nvidia" and "gpu" in d["capabilities"] for d in devices)
+    assert _env(gpu)["SCAS_ONNX_PROVIDER"] == "cuda"
+    for name in workers:
+        assert _env(name)["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert _env(name)["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
+
+
+def test_the_init_services_make_what_the_dags_need() -> None:
+    airflow_init = _command("airflow-init")
+    assert "airflow db migrate" in airflow_init
+    assert f"airflow pools set {orchestration.GPU_POOL} " in airflow_init
+    for conn_id in (orchestration.S3_CONNECTION_ID, orchestration.POSTGRES_CONNECTION_ID):
+        assert f'"{conn_id}"' in airflow_init
+    assert '"endpoint_url": "http://minio:9000"' in airflow_init
+    scas_init = _command("scas-init")
+    assert "scas db upgrade" in scas_init and "scas store init" in scas_init
+
+
+def test_airflow_finds_the_dags_plugins_and_event_files() -> None:
+    env = _env("airflow-dag-processor")
+    mounts = dict(v.split(":")[:2] for v in SERVICES["airflow-dag-processor"]["volumes"])
+    assert mounts["./dags"] == "/opt/airflow/dags"
+    assert mounts["./plugins"] == "/opt/airflow/plugins"
+    assert env[EVENTS_DIR_VARIABLE] == mounts["./config"] + "/events"
+
+
+def test_the_image_matches_the_python_and_airflow_pins() -> None:
+    extra = PYPROJECT["project"]["optional-dependencies"]["airflow"]
+    assert "celery<5.7" in extra
+    (airflow_pin,) = [dep for dep in extra if dep.startswith("apache-airflow==")]
+    version = airflow_pin.split("==")[1]
+    python = re.search(r"3\.\d+", PYPROJECT["project"]["requires-python"]).group(0)
+    dockerfile = SERVICES["airflow-scheduler"]["build"]["dockerfile_inline"]
+    assert f"FROM apache/airflow:{version}-python{python}" in dockerfile
+    assert '"/opt/scas[airflow]"' in dockerfile
