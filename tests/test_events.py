@@ -1,0 +1,204 @@
+"""Event files and the orchestration functions the DAG tasks call (no Airflow needed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from scas_lib import orchestration as orch
+from scas_lib.catalog import Catalog
+from scas_lib.errors import ConfigurationError, ScasError
+from scas_lib.events import EventConfig, load_event_configs, read_event_config, read_event_configs
+from scas_lib.services import Services
+from scas_lib.storage import ObjectStore, keys
+
+ROOT = Path(__file__).parents[1]
+
+
+def _write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+def test_the_example_event_files_are_valid() -> None:
+    configs = load_event_configs(ROOT / "config" / "events", strict=True)
+    by_id = {config.id: config for config in configs}
+    assert {"demo", "expo-2026", "night-show"} <= set(by_id)
+    expo = by_id["expo-2026"]
+    assert expo.starts_at is not None and expo.starts_at.utcoffset() == timedelta(hours=1)
+    assert expo.template_overrides == {"target_length_s": 45}
+    assert expo.recognition_config().analysis_fps == 5
+    assert by_id["night-show"].recurring
+
+
+def test_the_id_defaults_to_the_file_name(tmp_path: Path) -> None:
+    config = read_event_config(_write(tmp_path, "gala.yaml", "cameras: [{id: cam1}]\n"))
+    assert (config.id, config.dag_id, config.display_name) == ("gala", "scas_gala", "gala")
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("gpu_slot: 2\n", "gpu_slot: Extra inputs are not permitted"),
+        ("cameras: [{id: Cam 1}]\n", "cameras.0.id"),
+        ("cameras: [{id: a}, {id: a}]\n", "camera ids repeat"),
+        ("timezone: Mars/Olympus\n", "unknown time zone"),
+        ("schedule: '0 20 * * *'\nstarts_at: 2026-01-01T10:00:00\n", "either a cron"),
+        ("schedule: 'every friday'\n", "5-field cron"),
+        ("recognition: {analysis_fsp: 4}\n", "unknown recognition settings"),
+        ("starts_at: 2026-01-01T10:00:00\nends_at: 2026-01-01T09:00:00\n", "after starts_at"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("id: [unclosed\n", "cannot read it"),
+    ],
+)
+def test_a_bad_file_names_itself_and_the_problem(tmp_path: Path, text: str, complaint: str) -> None:
+    path = _write(tmp_path, "bad.yaml", text)
+    with pytest.raises(ConfigurationError) as raised:
+        read_event_config(path)
+    assert str(path) in str(raised.value) and complaint in str(raised.value)
+
+
+def test_one_bad_file_hides_no_other_event(tmp_path: Path) -> None:
+    _write(tmp_path, "a.yaml", "name: A\n")
+    _write(tmp_path, "b.yaml", "gpu_slots: 0\n")
+    _write(tmp_path, "c.yml", "name: C\n")
+    _write(tmp_path, "d.yaml", "id: a\n")  # the same id as a.yaml
+    _write(tmp_path, "notes.txt", "not an event\n")
+
+    configs, errors = read_event_configs(tmp_path)
+
+    assert [c.id for c in configs] == ["a", "c"]
+    assert [e.path.name for e in errors] == ["b.yaml", "d.yaml"]
+    assert "already defined" in errors[1].message
+    assert [c.id for c in load_event_configs(tmp_path)] == ["a", "c"]
+    with pytest.raises(ConfigurationError, match=r"b\.yaml.*d\.yaml"):
+        load_event_configs(tmp_path, strict=True)
+    assert read_event_configs(tmp_path / "missing") == ([], [])
+
+
+def test_each_show_of_a_recurring_event_is_its_own_event() -> None:
+    show = EventConfig.model_validate(
+        {"id": "night", "timezone": "Europe/Berlin", "schedule": "0 20 * * 5"}
+    )
+    assert show.occurrence_id(datetime(2026, 11, 27, 19, 0, tzinfo=UTC)) == "night-20261127-2000"
+    once = EventConfig.model_validate({"id": "expo"})
+    assert once.occurrence_id(datetime(2026, 11, 27, 19, 0, tzinfo=UTC)) == "expo"
+
+
+# run params ----------------------------------------------------------------------------------
+
+
+CONFIG = EventConfig.model_validate(
+    {
+        "id": "expo",
+        "cameras": [{"id": "cam1"}, {"id": "cam2"}],
+        "template": "default",
+        "template_overrides": {"target_length_s": 30},
+    }
+)
+
+
+def test_params_choose_the_mode_of_a_run() -> None:
+    live = orch.run_request(CONFIG, {"visitor": None, "camera": None, "template": None})
+    assert (live.mode, live.wait, live.template_overrides) == (
+        "live",
+        True,
+        {"target_length_s": 30},
+    )
+    one = orch.run_request(CONFIG, {"visitor": "v-1"})
+    assert (one.mode, one.visitor, one.wait) == ("render", "v-1", False)
+    other = orch.run_request(CONFIG, {"template": "sunset"})
+    assert (other.mode, other.template, other.template_overrides) == ("render", "sunset", {})
+    camera = orch.run_request(CONFIG, {"camera": "cam2", "template": " "})
+    assert (camera.mode, camera.camera, camera.template) == ("camera", "cam2", "default")
+    assert orch.run_request(CONFIG, {"event_id": "expo-day2"}).event_id == "expo-day2"
+    assert orch.RunRequest.from_dict(camera.to_dict()) == camera
+
+
+@pytest.mark.parametrize(
+    "params", [{"camera": "cam9"}, {"visitor": "v1", "camera": "cam1"}, {"visitor": "Bad Id"}]
+)
+def test_bad_params_are_refused(params: dict) -> None:
+    with pytest.raises((ScasError, ValueError)):
+        orch.run_request(CONFIG, params)
+
+
+# connections -> settings ---------------------------------------------------------------------
+
+
+def test_connections_become_settings() -> None:
+    settings = orch.settings_from_connections(
+        orch.ConnectionFields(host="db", port=5433, login="scas", password="p w", schema="cat"),
+        orch.ConnectionFields(
+            conn_type="aws", login="key", password="secret", extra={"endpoint_url": "http://m:9000"}
+        ),
+    )
+    assert settings.database_url.get_secret_value() == "postgresql://scas:p%20w@db:5433/cat"
+    assert (settings.s3_endpoint, settings.s3_access_key) == ("http://m:9000", "key")
+    assert settings.s3_secret_key.get_secret_value() == "secret"
+    assert "secret" not in repr(orch.ConnectionFields(password="secret"))
+
+
+def test_without_connections_the_scas_settings_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCAS_S3_ENDPOINT", "http://s3.example:9000")
+    monkeypatch.setenv("SCAS_S3_ACCESS_KEY", "k")
+    settings = orch.settings_from_connections(None, None)
+    assert settings.s3_endpoint == "http://s3.example:9000" and settings.database_url is None
+    with pytest.raises(ScasError, match="endpoint_url"):
+        orch.settings_from_connections(None, orch.ConnectionFields(login="k", password="s"))
+
+
+# sensing on the real servers ------------------------------------------------------------------
+
+START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def _segment(store: ObjectStore, bucket: str, camera: str, k: int) -> str:
+    key = keys.segment_key("expo", camera, START + timedelta(seconds=10 * k))
+    store.put_bytes(bucket, key, b"not decoded here")
+    return key
+
+
+def test_pending_segments_and_the_end_marker(
+    services: Services, store: ObjectStore, catalog: Catalog
+) -> None:
+    bucket = services.settings.bucket_recordings
+    assert orch.look(services, "expo") == orch.Wave("expo", [], False)
+    done, failed, stuck, dead, new = (_segment(store, bucket, "cam1", k) for k in range(5))
+    store.put_bytes(bucket, keys.control_marker_key("expo", "start"), b"")
+    catalog.ensure_event("expo")
+    catalog.ensure_camera("expo", "cam1")
+    rows = {
+        key: catalog.register_segment("expo", "cam1", key, START)
+        for key in (done, failed, stuck, dead)
+    }
+    catalog.save_segment_tracks(rows[done].id, [])
+    catalog.mark_segment_failed(rows[failed].id, "truncated")
+    catalog.mark_segment_processing(rows[stuck].id)  # a worker died once
+    for _ in range(3):
+        catalog.mark_segment_processing(rows[dead].id)  # ... and three times: given up
+
+    wave = orch.look(services, "expo", max_attempts=3)
+
+    assert wave == orch.Wave("expo", [stuck, new], False) and wave.ready
+    store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
+    assert orch.look(services, "expo").ended
+    assert orch.segment_keys(services, "expo", "cam1") == [done, failed, stuck, dead, new]
+    assert orch.segment_keys(services, "expo", "cam2") == []
+    request = orch.run_request(CONFIG, {})
+    assert orch.next_step(services, request) == "next_wave"  # two segments still to do
+    for key in (stuck, new):
+        row = catalog.register_segment("expo", "cam1", key, START)
+        catalog.save_segment_tracks(row.id, [])
+    assert orch.next_step(services, request) == "highlights"
+    assert catalog.get_event("expo").status == "ended"
+    camera = orch.run_request(CONFIG, {"camera": "cam1"})
+    assert orch.segments_to_recognize(services, camera, None) == orch.segment_keys(
+        services, "expo", "cam1"
+    )
+    assert (
+        orch.segments_to_recognize(services, orch.run_request(CONFIG, {"visitor": "v"}), None) == []
+    )
