@@ -24,7 +24,10 @@ def _write(directory: Path, name: str, text: str) -> Path:
 
 
 def test_the_example_event_files_are_valid() -> None:
-    configs = load_event_configs(ROOT / "config" / "events", strict=True)
+    events = ROOT / "config" / "events"
+    configs = load_event_configs(events, strict=True)
+    assert [config.id for config in configs] == ["demo"]
+    configs += load_event_configs(events / "examples", strict=True)
     by_id = {config.id: config for config in configs}
     assert {"demo", "expo-2026", "night-show"} <= set(by_id)
     expo = by_id["expo-2026"]
