@@ -21,6 +21,8 @@ from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.install import install_default_pack
 from scas_lib.faces.pack import list_packs
+from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
+from scas_lib.highlights.templates import load_template
 from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services import runtime
@@ -340,6 +342,66 @@ def recognize(
             )
     if failures:
         raise typer.Exit(1)
+
+
+@app.command()
+@_friendly_errors
+def highlights(
+    event: Annotated[str, typer.Option(help="Event id.")],
+    visitor: Annotated[
+        list[str] | None, typer.Option(help="Only these visitors (repeatable).")
+    ] = None,
+    template: Annotated[
+        str, typer.Option(help="Template name (shipped) or path to a template YAML.")
+    ] = "default",
+    download: Annotated[
+        Path | None, typer.Option(help="Also save the videos and posters in this folder.")
+    ] = None,
+) -> None:
+    """Plan, render and publish the event's highlight videos, then mark the event done."""
+    settings = _settings()
+    chosen = load_template(template)
+    failures = 0
+    with runtime.open_services(settings) as services:
+        seen = plan_highlights(services, event, chosen)
+        for visitor_id in visitor or seen:
+            started = time.perf_counter()
+            try:
+                output = render_highlight(services, event, visitor_id, chosen)
+            except ScasError as error:
+                failures += 1
+                console.print(f"  {visitor_id}: [red]failed[/] ({error})", highlight=False)
+                continue
+            took = time.perf_counter() - started
+            length = f"{output.duration_s:.1f} s video" if output.duration_s else "no video"
+            console.print(f"  {visitor_id}: {output.status}, {length}, rendered in {took:.1f} s")
+        published = publish_event(services, event)
+        if download:
+            _download_highlights(services, published, event, download)
+    table = Table("visitor", "name", "status", "length", "link")
+    for item in published:
+        length = f"{item.duration_s:.1f} s" if item.duration_s else ""
+        table.add_row(item.visitor_id, item.display_name, item.status, length, item.url or "")
+    console.print(table)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _download_highlights(
+    services: runtime.Services, published: list, event: str, folder: Path
+) -> None:
+    store = services.object_store()
+    bucket = services.settings.bucket_highlights
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in published:
+        if item.status != "done":
+            continue
+        for key in (
+            keys.highlight_key(event, item.visitor_id),
+            keys.poster_key(event, item.visitor_id),
+        ):
+            store.download_file(bucket, key, folder / Path(key).name)
+    console.print(f"videos saved in {folder}")
 
 
 def _parse_start(text: str | None) -> datetime:

@@ -156,10 +156,7 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
             settings.bucket_enrollments, keys.visitor_enrollment_prefix(event_id, visitor_id)
         )
     if store.bucket_exists(settings.bucket_highlights):
-        for key in (
-            keys.highlight_key(event_id, visitor_id),
-            keys.poster_key(event_id, visitor_id),
-        ):
+        for key in keys.highlight_keys(event_id, visitor_id):
             if store.exists(settings.bucket_highlights, key):
                 store.remove(settings.bucket_highlights, key)
                 deleted += 1

@@ -149,6 +149,14 @@ class Catalog:
             (visitor.event_id, visitor.id, visitor.display_name, visitor.consent_at),
         )
 
+    def get_visitor(self, event_id: str, visitor_id: str) -> Visitor | None:
+        rows = self._execute(
+            """SELECT event_id, id, display_name, consent_at FROM visitors
+               WHERE event_id = %s AND id = %s""",
+            (event_id, visitor_id),
+        )
+        return Visitor(*rows[0]) if rows else None
+
     def list_visitors(self, event_id: str) -> list[Visitor]:
         rows = self._execute(
             """SELECT event_id, id, display_name, consent_at FROM visitors
@@ -303,6 +311,20 @@ class Catalog:
         )
         return [Track(*row[:7], _tuple(row[7]), row[8]) for row in rows]
 
+    def list_identified_tracks(self, event_id: str) -> list[tuple[str, Track]]:
+        """Every track of the event given to a visitor, with the camera that recorded it,
+        from segments in any status (a failed segment keeps the tracks of its readable
+        part)."""
+        rows = self._execute(
+            """SELECT s.camera_id, t.track_index, t.start_time, t.end_time, t.quality,
+                      t.model_pack, t.visitor_id, t.similarity, NULL::real[], t.best_box
+               FROM tracks t JOIN segments s ON s.id = t.segment_id
+               WHERE t.event_id = %s AND t.visitor_id IS NOT NULL
+               ORDER BY t.visitor_id, t.start_time, s.camera_id""",
+            (event_id,),
+        )
+        return [(row[0], Track(*row[1:8], None, row[9])) for row in rows]
+
     # appearances and outputs -------------------------------------------------------------
 
     def replace_appearances(
@@ -366,6 +388,10 @@ class Catalog:
                 output.error,
             ),
         )
+
+    def get_output(self, event_id: str, visitor_id: str) -> Output | None:
+        found = [o for o in self.list_outputs(event_id) if o.visitor_id == visitor_id]
+        return found[0] if found else None
 
     def list_outputs(self, event_id: str) -> list[Output]:
         rows = self._execute(

@@ -119,3 +119,21 @@ def highlight_key(event_id: str, visitor_id: str) -> str:
 def poster_key(event_id: str, visitor_id: str) -> str:
     """Key of the poster image that goes with :func:`highlight_key`."""
     return f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}.jpg"
+
+
+def edit_plan_key(event_id: str, visitor_id: str) -> str:
+    """Key of the edit plan (JSON) a highlight was rendered from."""
+    return f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}.plan.json"
+
+
+def highlight_keys(event_id: str, visitor_id: str) -> list[str]:
+    """Every object the highlights bucket may hold for a visitor (for privacy deletion).
+
+    >>> highlight_keys("expo", "ana")
+    ['expo/ana.mp4', 'expo/ana.jpg', 'expo/ana.plan.json']
+    """
+    return [
+        highlight_key(event_id, visitor_id),
+        poster_key(event_id, visitor_id),
+        edit_plan_key(event_id, visitor_id),
+    ]

@@ -1,0 +1,262 @@
+"""Assembly: an edit plan as pieces of output, each copied from a source or encoded. Pure.
+
+Re-encoding a whole highlight costs more than the venue can wait for, and every encode
+loses a little quality. Most of a highlight is footage played unchanged, so only what a
+filter touches is encoded: the cards, each transition, and the frames between a cut and
+the next keyframe. The rest is copied from the camera's stream, keyframe to keyframe.
+
+A source can be copied only when its stream is what the output needs (H.264, the output's
+size and frame rate, no B-frames); otherwise its clips are encoded whole.
+
+Times: a plan's clips are in UTC recording time; the output's in frames from its first
+frame; a source's keyframes in frames from its own first frame.
+
+>>> from datetime import datetime, timedelta, UTC
+>>> from scas_lib.highlights.selection import EditPlan, PlannedClip, PlanLimits
+>>> t0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
+>>> limits = PlanLimits(transition_s=0.6, intro_s=3.0, outro_s=3.0)
+>>> plan = EditPlan("expo", "ana", (PlannedClip("gate", t0 + timedelta(seconds=1),
+...                                             t0 + timedelta(seconds=9), 1.0),), limits)
+>>> gate = SourceFile("gate", "gate.mp4", t0, frames=250, fps=25.0,
+...                   keyframes=(0, 50, 100, 150, 200), copyable=True)
+>>> [(type(p).__name__, p.first_frame, p.frames) for p in assemble(plan, [gate], fps=25)]
+[('EncodePiece', 0, 85), ('CopyPiece', 85, 150), ('EncodePiece', 235, 85)]
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from scas_lib.highlights.selection import EditPlan, PlannedClip
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One recorded segment, as the renderer found it."""
+
+    camera_id: str
+    path: str
+    #: UTC time of its first frame.
+    start: datetime
+    frames: int
+    fps: float
+    #: Frame indices of its keyframes (IDR), ascending.
+    keyframes: tuple[int, ...]
+    #: Its stream can be copied into the output as it is.
+    copyable: bool
+    width: int = 0
+    height: int = 0
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=self.frames / self.fps)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """A card or a clip, placed on the output's clock (seconds)."""
+
+    kind: Literal["intro", "clip", "outro"]
+    out_start: float
+    out_end: float
+    clip: PlannedClip | None = None
+
+    def source_time(self, out_t: float) -> datetime:
+        """The recording time shown at output time ``out_t`` (clips only)."""
+        if self.clip is None:
+            raise ValueError(f"an {self.kind} card has no source time")
+        return self.clip.start + timedelta(seconds=out_t - self.out_start)
+
+
+@dataclass(frozen=True)
+class SourcePart:
+    """A stretch of one source file: ``length_s`` seconds from ``offset_s``."""
+
+    source: SourceFile
+    offset_s: float
+    length_s: float
+
+
+@dataclass(frozen=True)
+class CopyPiece:
+    """Output frames copied from a source, starting at one of its keyframes."""
+
+    first_frame: int
+    frames: int
+    source: SourceFile
+    source_frame: int
+
+
+@dataclass(frozen=True)
+class EncodePiece:
+    """Output frames the renderer draws and encodes (cards, transitions, cut edges)."""
+
+    first_frame: int
+    frames: int
+
+
+Piece = CopyPiece | EncodePiece
+
+
+def timeline(plan: EditPlan) -> list[TimelineItem]:
+    """The plan's items on the output clock; neighbours overlap by one transition."""
+    kinds: list[tuple[str, PlannedClip | None]] = []
+    if plan.clips and plan.limits.intro_s > 0:
+        kinds.append(("intro", None))
+    kinds += [("clip", clip) for clip in plan.clips]
+    if plan.clips and plan.limits.outro_s > 0:
+        kinds.append(("outro", None))
+    items, position = [], 0.0
+    for (kind, clip), length in zip(kinds, plan.item_lengths, strict=True):
+        items.append(TimelineItem(kind, position, position + length, clip))  # type: ignore[arg-type]
+        position += length - plan.limits.transition_s
+    return items
+
+
+def source_parts(
+    sources: Sequence[SourceFile], camera_id: str, start: datetime, end: datetime
+) -> list[SourcePart]:
+    """Where the recording of ``camera_id`` between ``start`` and ``end`` is stored; gaps
+    in the recording are simply missing from the answer."""
+    parts = []
+    for source in sorted(sources, key=lambda s: s.start):
+        if source.camera_id != camera_id or source.end <= start or source.start >= end:
+            continue
+        lo, hi = max(start, source.start), min(end, source.end)
+        parts.append(
+            SourcePart(
+                source,
+                (lo - source.start).total_seconds(),
+                (hi - lo).total_seconds(),
+            )
+        )
+    return parts
+
+
+def assemble(
+    plan: EditPlan,
+    sources: Sequence[SourceFile],
+    fps: float,
+    *,
+    copy: bool = True,
+    min_copy_s: float = 1.0,
+) -> list[Piece]:
+    """The output as consecutive pieces, copied wherever a clip plays untouched for at
+    least ``min_copy_s`` between two keyframes of a copyable source."""
+    total = round(plan.duration_s * fps)
+    copies = _copy_pieces(plan, sources, fps, min_copy_s) if copy else []
+    pieces: list[Piece] = []
+    cursor = 0
+    for piece in copies:
+        if piece.first_frame < cursor or piece.first_frame + piece.frames > total:
+            continue  # overlapping sources: the encoder covers it
+        if piece.first_frame > cursor:
+            pieces.append(EncodePiece(cursor, piece.first_frame - cursor))
+        pieces.append(piece)
+        cursor = piece.first_frame + piece.frames
+    if cursor < total:
+        pieces.append(EncodePiece(cursor, total - cursor))
+    return pieces
+
+
+def _copy_pieces(
+    plan: EditPlan, sources: Sequence[SourceFile], fps: float, min_copy_s: float
+) -> list[CopyPiece]:
+    items = timeline(plan)
+    transition = plan.limits.transition_s
+    copies = []
+    for index, item in enumerate(items):
+        if item.clip is None:
+            continue
+        # The stretch no transition touches.
+        plain_from = item.out_start + (transition if index > 0 else 0.0)
+        plain_to = item.out_end - (transition if index < len(items) - 1 else 0.0)
+        if plain_to <= plain_from:
+            continue
+        lo, hi = item.source_time(plain_from), item.source_time(plain_to)
+        for part in source_parts(sources, item.clip.camera_id, lo, hi):
+            source = part.source
+            if not source.copyable or abs(source.fps - fps) > 1e-3:
+                continue
+            first_wanted = part.offset_s * fps
+            last_wanted = (part.offset_s + part.length_s) * fps
+            start_at = bisect.bisect_left(source.keyframes, first_wanted - 1e-6)
+            if start_at >= len(source.keyframes):
+                continue
+            begin = source.keyframes[start_at]
+            if last_wanted >= source.frames - 1e-6:
+                finish = source.frames  # to the end of the file: the next piece starts anew
+            else:
+                finish_at = bisect.bisect_right(source.keyframes, last_wanted + 1e-6) - 1
+                finish = source.keyframes[finish_at]
+            if (finish - begin) < min_copy_s * fps:
+                continue
+            begin_time = source.start + timedelta(seconds=begin / source.fps)
+            out_t = item.out_start + (begin_time - item.clip.start).total_seconds()
+            copies.append(CopyPiece(round(out_t * fps), finish - begin, source, begin))
+    return sorted(copies, key=lambda piece: piece.first_frame)
+
+
+def snap_to_keyframes(
+    plan: EditPlan, sources: Sequence[SourceFile], *, max_shift_s: float = 1.0
+) -> EditPlan:
+    """The plan with each clip's untouched stretch moved onto keyframes of its source, so
+    that the stretch can be copied rather than encoded.
+
+    A clip moves (its start) and stretches (its end) by at most ``max_shift_s`` and never
+    into its neighbour; clips of sources that cannot be copied stay as they are. The cuts
+    stay frame-accurate: only *where* they fall changes, by a second at most.
+    """
+    transition = timedelta(seconds=plan.limits.transition_s)
+    shift = timedelta(seconds=max_shift_s)
+    items = timeline(plan)
+    clip_items = [item for item in items if item.kind == "clip"]
+    snapped: list[PlannedClip] = []
+    for index, item in enumerate(clip_items):
+        clip = item.clip
+        assert clip is not None
+        position = items.index(item)
+        lead_in = transition if position > 0 else timedelta(0)
+        lead_out = transition if position < len(items) - 1 else timedelta(0)
+        boundaries = _copy_boundaries(sources, clip.camera_id)
+        if not boundaries:
+            snapped.append(clip)
+            continue
+        earliest = snapped[-1].end if snapped else None
+        latest = clip_items[index + 1].clip.start if index + 1 < len(clip_items) else None  # type: ignore[union-attr]
+        start = _nearest(boundaries, clip.start + lead_in, shift)
+        new_start = clip.start if start is None else start - lead_in
+        if earliest is not None and new_start < earliest:
+            new_start = clip.start
+        end_target = new_start + (clip.end - clip.start) - lead_out
+        end = _nearest(boundaries, end_target, shift, after=new_start + lead_in)
+        new_end = new_start + (clip.end - clip.start) if end is None else end + lead_out
+        if latest is not None and new_end > latest:
+            new_end = min(latest, new_start + (clip.end - clip.start))
+        if (new_end - new_start).total_seconds() < plan.limits.min_clip_s:
+            snapped.append(clip)
+            continue
+        snapped.append(PlannedClip(clip.camera_id, new_start, new_end, clip.score))
+    return EditPlan(plan.event_id, plan.visitor_id, tuple(snapped), plan.limits)
+
+
+def _copy_boundaries(sources: Sequence[SourceFile], camera_id: str) -> list[datetime]:
+    """Times where a copied stretch may begin or end: keyframes and file ends."""
+    times: set[datetime] = set()
+    for source in sources:
+        if source.camera_id != camera_id or not source.copyable:
+            continue
+        times.update(source.start + timedelta(seconds=k / source.fps) for k in source.keyframes)
+        times.add(source.end)
+    return sorted(times)
+
+
+def _nearest(
+    times: list[datetime], wanted: datetime, within: timedelta, after: datetime | None = None
+) -> datetime | None:
+    candidates = [t for t in times if abs(t - wanted) <= within and (after is None or t > after)]
+    return min(candidates, key=lambda t: abs(t - wanted)) if candidates else None

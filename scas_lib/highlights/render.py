@@ -1,0 +1,559 @@
+"""The renderer: an edit plan and its source files in, an MP4 and a poster out (ffmpeg).
+
+No decisions here: which frames to copy and which to encode comes from
+:mod:`~scas_lib.highlights.assembly`, what to show from the plan, how it looks from the
+template. The filter graphs are built with ffmpeg-python.
+
+How the file is made:
+
+1. every :class:`~scas_lib.highlights.assembly.EncodePiece` is drawn by one ffmpeg run
+   (normalised clips, crossfades, cards with text) and encoded to raw H.264 with x264,
+   with parameter-set id 1 so that it never clashes with the cameras' (id 0);
+2. every :class:`~scas_lib.highlights.assembly.CopyPiece` is cut from its source by stream
+   copy, keyframe to keyframe;
+3. the pieces are joined as one H.264 stream; the copied parameter sets are put first so
+   that the MP4's decoder configuration lists both sets (a standard ``avc1`` file);
+4. the soundtrack is faded, loudness-normalised (EBU R128) and muxed as AAC; the MP4 gets
+   ``+faststart`` so a player starts before the download ends;
+5. the poster is the middle frame of the best clip.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import wave
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+import numpy as np
+
+from scas_lib.highlights.assembly import (
+    CopyPiece,
+    EncodePiece,
+    SourceFile,
+    SourcePart,
+    TimelineItem,
+    assemble,
+    source_parts,
+    timeline,
+)
+from scas_lib.highlights.music import SAMPLE_RATE, soundtrack
+from scas_lib.highlights.selection import EditPlan, PlannedClip
+from scas_lib.highlights.templates import Template
+from scas_lib.media.ffmpeg import MediaError, require
+
+log = logging.getLogger(__name__)
+
+#: Parameter-set id of everything SCAS encodes (cameras use 0).
+OWN_PARAMETER_SET_ID = 1
+
+
+@dataclass(frozen=True)
+class CardText:
+    title: str
+    subtitle: str
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    video: Path
+    poster: Path
+    duration_s: float
+    copied_frames: int
+    encoded_frames: int
+
+
+def probe_source(path: Path, camera_id: str, start: datetime) -> SourceFile:
+    """Frames, keyframes and copy-compatibility of one recorded segment."""
+    result = subprocess.run(
+        [
+            require("ffprobe"), "-v", "error", "-select_streams", "v:0",
+            "-show_entries",
+            "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,has_b_frames,pix_fmt:"
+            "stream_side_data=rotation:packet=flags",
+            "-of", "json", str(path),
+        ],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise MediaError(f"cannot read {path.name}: {result.stderr.strip()[-300:]}")
+    data = json.loads(result.stdout or "{}")
+    if not data.get("streams"):
+        raise MediaError(f"{path.name} has no video stream")
+    stream = data["streams"][0]
+    packets = data.get("packets", [])
+    keyframes = tuple(i for i, packet in enumerate(packets) if "K" in packet.get("flags", ""))
+    fps = _rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate"))
+    if not packets or not keyframes or not fps:
+        raise MediaError(f"{path.name} has no decodable video")
+    return SourceFile(
+        camera_id=camera_id,
+        path=str(path),
+        start=start,
+        frames=len(packets),
+        fps=fps,
+        keyframes=keyframes,
+        copyable=(
+            stream.get("codec_name") == "h264"
+            and stream.get("pix_fmt") == "yuv420p"
+            and int(stream.get("has_b_frames", 1)) == 0
+            and not stream.get("side_data_list")
+        ),
+        width=int(stream.get("width", 0)),
+        height=int(stream.get("height", 0)),
+    )
+
+
+def _rate(text: str | None) -> float:
+    if not text or text in ("0/0", "0/1"):
+        return 0.0
+    numerator, _, denominator = text.partition("/")
+    return float(numerator) / float(denominator or 1)
+
+
+def render(
+    plan: EditPlan,
+    sources: Sequence[SourceFile],
+    template: Template,
+    intro: CardText,
+    outro: CardText,
+    workdir: Path,
+    output: Path,
+    poster: Path,
+) -> RenderResult:
+    """Render ``plan`` into ``output`` (MP4) and ``poster`` (JPEG); see the module doc."""
+    if not plan.clips:
+        raise ValueError(f"the plan of {plan.visitor_id!r} has no clip: nothing to render")
+    _require_font(template.font)
+    fps = template.fps
+    # Only footage already at the output's size can be copied.
+    sources = [
+        source
+        if (source.width, source.height) == (template.width, template.height)
+        else replace(source, copyable=False)
+        for source in sources
+    ]
+    pieces = assemble(plan, sources, fps, copy=template.copy_unchanged_footage)
+    items = timeline(plan)
+    workdir.mkdir(parents=True, exist_ok=True)
+    piece_files = []
+    for index, piece in enumerate(pieces):
+        target = workdir / f"piece-{index:03d}.h264"
+        if isinstance(piece, CopyPiece):
+            _copy_piece(piece, target)
+        else:
+            painter = _Painter(items, sources, template, intro, outro, workdir, _Inputs(template))
+            _encode_piece(piece, painter, target)
+        piece_files.append(target)
+    video = workdir / "video.h264"
+    _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video)
+    duration = sum(piece.frames for piece in pieces) / fps
+    music = _music(template, duration, workdir)
+    _mux(video, music, template, duration, output)
+    best = max(range(len(plan.clips)), key=lambda i: plan.clips[i].score)
+    starts = plan.clip_output_starts()
+    _poster(output, starts[best] + plan.clips[best].length_s / 2, poster)
+    copied = sum(p.frames for p in pieces if isinstance(p, CopyPiece))
+    return RenderResult(output, poster, duration, copied, round(duration * fps) - copied)
+
+
+def _require_font(pattern: str) -> None:
+    family = pattern.split(":")[0]
+    listed = subprocess.run(
+        ["fc-list", family], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if not listed:
+        raise MediaError(
+            f"font {family!r} is not installed (Debian: apt-get install fonts-noto-cjk)"
+        )
+
+
+# --- pieces -----------------------------------------------------------------------------
+
+
+def _copy_piece(piece: CopyPiece, target: Path) -> None:
+    source = piece.source
+    # A quarter frame past the keyframe: the seek lands on the keyframe itself.
+    offset = (piece.source_frame + 0.25) / source.fps
+    _run(
+        ffmpeg.input(source.path, ss=f"{offset:.6f}").video.output(
+            str(target),
+            vcodec="copy",
+            format="h264",
+            **{"frames:v": piece.frames, "bsf:v": "h264_mp4toannexb"},
+        ),
+        f"copy from {Path(source.path).name}",
+    )
+
+
+def _encode_piece(piece: EncodePiece, painter: _Painter, target: Path) -> None:
+    template = painter.template
+    fps = template.fps
+    window = (piece.first_frame / fps, (piece.first_frame + piece.frames) / fps)
+    # ffmpeg-python merges identical inputs into one node, which then needs a split filter:
+    # a first pass counts the inputs, the second builds the graph.
+    painter.draw(*window)
+    painter.inputs.freeze()
+    chain = painter.draw(*window)
+    # A last frame held a moment makes sure rounding never leaves the piece short.
+    chain = chain.filter("tpad", stop_mode="clone", stop_duration=1)
+    _run(
+        chain.output(
+            str(target),
+            vcodec="libx264",
+            preset="veryfast",
+            crf=template.crf,
+            pix_fmt="yuv420p",
+            format="h264",
+            bf=0,
+            g=2 * fps,
+            maxrate="16M",
+            bufsize="32M",
+            **{
+                "frames:v": piece.frames,
+                "profile:v": "high",
+                "x264-params": f"sps-id={OWN_PARAMETER_SET_ID}",
+            },
+        ),
+        f"encode frames {piece.first_frame}-{piece.first_frame + piece.frames}",
+    )
+
+
+class _Inputs:
+    """Source inputs of one graph, each opened once and split when used more than once."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.uses: Counter[tuple] = Counter()
+        self.frozen: Counter[tuple] | None = None
+        self.splits: dict[tuple, Any] = {}
+        self.handed: Counter[tuple] = Counter()
+
+    def freeze(self) -> None:
+        self.frozen = self.uses
+
+    def stream(self, part: SourcePart):
+        key = (part.source.path, round(part.offset_s, 4), round(part.length_s, 4))
+        if self.frozen is None:
+            self.uses[key] += 1
+            return self._open(part)
+        if self.frozen[key] <= 1:
+            return self._open(part)
+        if key not in self.splits:
+            self.splits[key] = self._open(part).split()
+        index = self.handed[key]
+        self.handed[key] += 1
+        return self.splits[key][index]
+
+    def _open(self, part: SourcePart):
+        seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{part.length_s + 0.2:.4f}"}
+        stream = ffmpeg.input(part.source.path, **seconds).video
+        return _normalise(stream, self.template, part.length_s)
+
+
+@dataclass
+class _Painter:
+    """Draws the output between two times: footage, crossfades and cards."""
+
+    items: list[TimelineItem]
+    sources: Sequence[SourceFile]
+    template: Template
+    intro: CardText
+    outro: CardText
+    workdir: Path
+    inputs: _Inputs
+
+    def draw(self, w0: float, w1: float):
+        half_frame = 0.5 / self.template.fps
+        chain = None
+        for item in self.items:
+            a, b = max(item.out_start, w0), min(item.out_end, w1)
+            if b - a < half_frame:
+                continue
+            stream = self._item(item, a, b)
+            if chain is None:
+                chain = stream
+            else:
+                chain = ffmpeg.filter(
+                    [chain, stream], "xfade", transition="fade",
+                    duration=f"{self.template.transition_s:.4f}", offset=f"{a - w0:.4f}",
+                )  # fmt: skip
+        if chain is None:
+            raise ValueError(f"nothing to draw between {w0:.2f} s and {w1:.2f} s")
+        return chain
+
+    def _item(self, item: TimelineItem, a: float, b: float):
+        """The part of one timeline item between output times ``a`` and ``b``."""
+        if item.kind == "clip":
+            return self._footage(item, a, b)
+        # A card is a still of the footage it leads into (or out of), blurred and darkened,
+        # under the text: a still costs one decoded frame and next to nothing to encode.
+        clips = [i for i in self.items if i.kind == "clip"]
+        if item.kind == "intro":
+            shown = TimelineItem("clip", a, b, clips[0].clip)
+        else:
+            shown = TimelineItem("clip", a, b, _continued(clips[-1], a))
+        template = self.template
+        length = b - a
+        # Blur and darken the one frame (at a quarter size: cheap), then hold it.
+        stream = (
+            self._still(shown, a)
+            .filter("scale", max(2, template.width // 8 * 2 // 2), -2)
+            .filter("boxblur", 6, 2)
+            .filter("eq", brightness=-0.12, saturation=0.8)
+            .filter("scale", template.width, template.height)
+            .filter("format", "yuv420p")
+            .filter("tpad", stop_mode="clone", stop_duration=f"{length:.4f}")
+            .trim(duration=f"{length:.4f}")
+            .setpts("PTS-STARTPTS")
+            .filter("settb", f"1/{template.fps}")
+        )
+        text = self.intro if item.kind == "intro" else self.outro
+        stream = _draw_text(stream, text, template, self.workdir, item.kind)
+        if template.logo:
+            logo = ffmpeg.input(str(template.logo)).filter("scale", -1, template.height // 8)
+            stream = ffmpeg.overlay(stream, logo, x="W-w-W/24", y="H/24")
+        if item.kind == "intro":
+            return stream.filter("fade", type="in", start_time=0, duration=0.5)
+        return stream.filter("fade", type="out", start_time=max(0.0, length - 0.8), duration=0.8)
+
+    def _still(self, item: TimelineItem, at: float):
+        """The one frame a clip item shows at output time ``at``."""
+        return self._parts(item, at, at + 1 / self.template.fps)[0].trim(end_frame=1)
+
+    def _parts(self, item: TimelineItem, a: float, b: float) -> list:
+        clip = item.clip
+        assert clip is not None
+        lo, hi = item.source_time(a), item.source_time(b)
+        parts = source_parts(self.sources, clip.camera_id, lo, hi) or [
+            _nearest_frame(self.sources, clip.camera_id, lo, hi)
+        ]
+        return [self.inputs.stream(part) for part in parts]
+
+    def _footage(self, item: TimelineItem, a: float, b: float):
+        """Recording shown by a clip item between output times ``a`` and ``b``, at the
+        output's size, rate and pixel format; missing recording is filled by the nearest
+        frame."""
+        streams = self._parts(item, a, b)
+        joined = streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
+        length = b - a
+        return (
+            joined.filter("tpad", stop_mode="clone", stop_duration=f"{length:.4f}")
+            .trim(duration=f"{length:.4f}")
+            .setpts("PTS-STARTPTS")
+            .filter("settb", f"1/{self.template.fps}")
+        )
+
+
+def _continued(last_clip: TimelineItem, a: float) -> PlannedClip:
+    """The last clip's recording continued past its end, for the outro's background."""
+    clip = last_clip.clip
+    assert clip is not None
+    start = clip.start + timedelta(seconds=a - last_clip.out_start)
+    return replace(clip, start=start, end=start + (clip.end - clip.start))
+
+
+def _nearest_frame(
+    sources: Sequence[SourceFile], camera_id: str, lo: datetime, hi: datetime
+) -> SourcePart:
+    """One frame of the recording nearest to an unrecorded stretch (a post-roll past the
+    last segment, say): held, it fills the stretch."""
+    own = [s for s in sources if s.camera_id == camera_id]
+    if not own:
+        raise MediaError(f"no recording of camera {camera_id!r} to render from")
+
+    def distance(source: SourceFile) -> float:
+        return min(abs((source.start - hi).total_seconds()), abs((source.end - lo).total_seconds()))
+
+    nearest = min(own, key=distance)
+    last_frame_s = (nearest.frames - 1) / nearest.fps
+    offset = 0.0 if nearest.start >= hi else last_frame_s
+    return SourcePart(nearest, offset, 1 / nearest.fps)
+
+
+def _normalise(stream, template: Template, length_s: float):
+    return (
+        stream.setpts("PTS-STARTPTS")
+        .filter("fps", template.fps)
+        .trim(duration=f"{length_s:.4f}")
+        .filter("scale", template.width, template.height, force_original_aspect_ratio="decrease")
+        .filter("pad", template.width, template.height, "(ow-iw)/2", "(oh-ih)/2")
+        .filter("setsar", 1)
+        .filter("format", "yuv420p")
+    )
+
+
+def _draw_text(stream, text: CardText, template: Template, workdir: Path, name: str):
+    height = template.height
+    family, _, style = template.font.partition(":")
+    for line, size, y in ((text.title, height // 12, 0.40), (text.subtitle, height // 26, 0.56)):
+        if not line:
+            continue
+        textfile = workdir / f"{name}-{size}.txt"
+        textfile.write_text(line, encoding="utf-8")
+        # drawtext reads a fontfile it cannot open as a fontconfig pattern: the style.
+        style_pattern = {"fontfile": f":{style}"} if style else {}
+        stream = stream.drawtext(
+            textfile=str(textfile),
+            font=family,
+            **style_pattern,
+            fontsize=size,
+            fontcolor=template.text_color,
+            x="(w-text_w)/2",
+            y=f"h*{y}-text_h/2",
+            shadowcolor="black@0.6",
+            shadowx=max(1, height // 360),
+            shadowy=max(1, height // 360),
+            alpha="min(1,max(0,(t-0.2)/0.6))",
+        )
+    return stream
+
+
+# --- join, sound, poster ------------------------------------------------------------------
+
+
+def _join(piece_files: list[Path], copied_flags: list[bool], video: Path) -> None:
+    """One raw H.264 stream; the copied parameter sets go first when they agree, so that
+    the MP4's decoder configuration carries them next to SCAS's own."""
+    parameter_sets: list[bytes] = []
+    copied = [path for path, flag in zip(piece_files, copied_flags, strict=True) if flag]
+    distinct: dict[int, set[bytes]] = {7: set(), 8: set()}
+    for path in copied:
+        for nal_type, nal in _leading_parameter_sets(path.read_bytes()):
+            distinct[nal_type].add(nal)
+    if copied and len(distinct[7]) == 1 and len(distinct[8]) == 1:
+        parameter_sets = [next(iter(distinct[7])), next(iter(distinct[8]))]
+    with video.open("wb") as out:
+        for nal in parameter_sets:
+            out.write(b"\x00\x00\x00\x01" + nal)
+        for path in piece_files:
+            out.write(path.read_bytes())
+
+
+def _leading_parameter_sets(data: bytes) -> list[tuple[int, bytes]]:
+    """SPS (7) and PPS (8) NAL units before the first slice of an Annex B stream."""
+    found = []
+    for nal in _nal_units(data):
+        nal_type = nal[0] & 0x1F
+        if nal_type in (7, 8):
+            found.append((nal_type, nal))
+        elif nal_type in (1, 5):
+            break
+    return found
+
+
+def _nal_units(data: bytes):
+    start = data.find(b"\x00\x00\x01")
+    while start != -1:
+        begin = start + 3
+        following = data.find(b"\x00\x00\x01", begin)
+        end = len(data) if following == -1 else following
+        yield data[begin:end].rstrip(b"\x00")
+        start = following
+
+
+def _music(template: Template, duration: float, workdir: Path) -> Path:
+    if template.music != "generated":
+        path = Path(template.music)
+        if not path.is_file():
+            raise MediaError(f"template {template.name!r}: music file {path} not found")
+        return path
+    samples = (soundtrack(duration + 0.5) * 32767).astype("<i2")
+    path = workdir / "music.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(np.ascontiguousarray(samples).tobytes())
+    return path
+
+
+def _mux(video: Path, music: Path, template: Template, duration: float, output: Path) -> None:
+    """Video copied, soundtrack faded and brought to the template's loudness.
+
+    The loudness is measured first (EBU R128, ffmpeg's ebur128) and corrected by one gain:
+    on music that is already mastered this is what loudnorm's two-pass mode does, for a
+    tenth of the time of its one-pass mode (which resamples to 192 kHz)."""
+    measured = measure_loudness(music, duration)
+    gain_db = template.loudness_lufs - measured.integrated_lufs
+    picture = ffmpeg.input(str(video), format="h264", framerate=template.fps, fflags="+genpts")
+    sound = (
+        _soundtrack(music, duration)
+        .filter("volume", f"{gain_db:.2f}dB")
+        # Keeps true peaks under -1.5 dBTP when the gain is positive.
+        .filter("alimiter", limit=10 ** (-2.0 / 20), level="disabled")
+        .filter("aformat", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
+    )
+    _run(
+        ffmpeg.output(
+            picture.video, sound, str(output),
+            vcodec="copy", acodec="aac", audio_bitrate="192k", ar=SAMPLE_RATE,
+            movflags="+faststart", t=f"{duration:.4f}",
+        ),
+        "mux",
+    )  # fmt: skip
+
+
+def _soundtrack(music: Path, duration: float):
+    return (
+        ffmpeg.input(str(music), stream_loop=-1)
+        .audio.filter("atrim", duration=f"{duration:.4f}")
+        .filter("afade", type="in", duration=1)
+        .filter("afade", type="out", start_time=max(0.0, duration - 2), duration=2)
+    )
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated_lufs: float
+    true_peak_dbtp: float | None = None
+
+
+def measure_loudness(path: Path, duration: float | None = None) -> Loudness:
+    """Integrated loudness (EBU R128) of a file's audio, or of the faded soundtrack that
+    :func:`render` makes of ``path`` when ``duration`` is given."""
+    stream = (_soundtrack(path, duration) if duration else ffmpeg.input(str(path)).audio).filter(
+        "ebur128", peak="true"
+    )
+    args = [
+        require("ffmpeg"), "-hide_banner", "-nostdin", "-nostats",
+        *stream.output("-", format="null").get_args(),
+    ]  # fmt: skip
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    summary = result.stderr.rpartition("Summary:")[2]
+    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if result.returncode != 0 or integrated is None:
+        raise MediaError(f"cannot measure the loudness of {path.name}")
+    true_peak = float(peak.group(1)) if peak and peak.group(1) != "-inf" else None
+    return Loudness(float(integrated.group(1)), true_peak)
+
+
+def _poster(video: Path, at_s: float, poster: Path) -> None:
+    _run(
+        ffmpeg.input(str(video), ss=f"{at_s:.3f}").video.output(
+            str(poster), vframes=1, **{"q:v": 3}
+        ),
+        "poster",
+    )
+
+
+def _run(stream, what: str) -> None:
+    command = stream.global_args(
+        "-hide_banner", "-nostdin", "-v", os.environ.get("SCAS_FFMPEG_LOGLEVEL", "error")
+    ).overwrite_output()
+    args = [require("ffmpeg"), *command.get_args()]
+    log.debug("ffmpeg %s: %s", what, " ".join(args))
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = result.stderr.strip().splitlines()[-12:] if result.stderr.strip() else []
+        raise MediaError(f"ffmpeg failed ({what}): {' | '.join(detail) or 'no message'}")

@@ -1,0 +1,283 @@
+"""Selection: a visitor's appearances in, an edit plan out. Pure, no I/O.
+
+The rules, in order:
+
+1. Where several cameras see the visitor at once, the best-scored camera takes that stretch
+   of time (never both); score is face size x sharpness x frontality x detector confidence x
+   identity similarity, as :mod:`scas_lib.highlights.stage` computes it.
+2. Stretches shorter than ``min_clip_s`` are given to a touching camera that also sees the
+   visitor then, or dropped: a blip is not a moment.
+3. Stretches longer than ``max_clip_s`` are cut into equal clips.
+4. Clips are taken best first, spread out (a clip next to an already chosen clip of the
+   same shot waits for a second pass), until the footage fills the template's length; the
+   last one is shortened to fit, never below ``min_clip_s``. Chosen clips that continue
+   one another play as one.
+5. The plan is chronological. A visitor with little footage gets a shorter video; nothing
+   from anyone else's footage fills it.
+
+>>> from datetime import datetime, timedelta, UTC
+>>> from scas_lib.catalog.records import Appearance
+>>> t0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
+>>> at = lambda s: t0 + timedelta(seconds=s)
+>>> plan = select_moments("expo", "ana", [
+...     Appearance("ana", "gate", at(0), at(8), 0.4),
+...     Appearance("ana", "stage", at(4), at(10), 0.9),   # better angle from 4 s on
+... ], PlanLimits(target_length_s=60))
+>>> [(c.camera_id, (c.start - t0).seconds, (c.end - t0).seconds) for c in plan.clips]
+[('gate', 0, 4), ('stage', 4, 10)]
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from scas_lib.catalog.records import Appearance
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """The template's numbers that selection needs (seconds)."""
+
+    target_length_s: float = 30.0
+    min_clip_s: float = 2.0
+    max_clip_s: float = 6.0
+    transition_s: float = 0.6
+    intro_s: float = 3.0
+    outro_s: float = 3.0
+
+    @classmethod
+    def of(cls, template: Any) -> PlanLimits:
+        """The limits of a :class:`~scas_lib.highlights.templates.Template`."""
+        return cls(**{name: getattr(template, name) for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class PlannedClip:
+    """A stretch of one camera's footage, in UTC recording time."""
+
+    camera_id: str
+    start: datetime
+    end: datetime
+    score: float
+
+    @property
+    def length_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class EditPlan:
+    """What a highlight video shows, in order. Cards and clips are the plan's *items*;
+    consecutive items overlap by one transition."""
+
+    event_id: str
+    visitor_id: str
+    clips: tuple[PlannedClip, ...]
+    limits: PlanLimits = field(default_factory=PlanLimits)
+
+    @property
+    def item_lengths(self) -> list[float]:
+        lengths = [clip.length_s for clip in self.clips]
+        if not lengths:
+            return []
+        cards_before = [self.limits.intro_s] if self.limits.intro_s > 0 else []
+        cards_after = [self.limits.outro_s] if self.limits.outro_s > 0 else []
+        return cards_before + lengths + cards_after
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the rendered video."""
+        lengths = self.item_lengths
+        return sum(lengths) - max(len(lengths) - 1, 0) * self.limits.transition_s
+
+    def clip_output_starts(self) -> list[float]:
+        """Where each clip begins in the rendered video (seconds from its start)."""
+        starts, position = [], 0.0
+        first_clip = 1 if self.limits.intro_s > 0 else 0
+        for index, length in enumerate(self.item_lengths):
+            if first_clip <= index < first_clip + len(self.clips):
+                starts.append(position)
+            position += length - self.limits.transition_s
+        return starts
+
+    def to_json(self) -> str:
+        data = {
+            "event_id": self.event_id,
+            "visitor_id": self.visitor_id,
+            "limits": asdict(self.limits),
+            "duration_s": round(self.duration_s, 3),
+            "clips": [
+                {
+                    "camera_id": clip.camera_id,
+                    "start": clip.start.isoformat(),
+                    "end": clip.end.isoformat(),
+                    "score": round(clip.score, 4),
+                }
+                for clip in self.clips
+            ],
+        }
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> EditPlan:
+        data = json.loads(text)
+        clips = tuple(
+            PlannedClip(
+                clip["camera_id"],
+                datetime.fromisoformat(clip["start"]),
+                datetime.fromisoformat(clip["end"]),
+                float(clip["score"]),
+            )
+            for clip in data["clips"]
+        )
+        return cls(data["event_id"], data["visitor_id"], clips, PlanLimits(**data["limits"]))
+
+
+def select_moments(
+    event_id: str,
+    visitor_id: str,
+    appearances: Sequence[Appearance],
+    limits: PlanLimits | None = None,
+) -> EditPlan:
+    """The edit plan of one visitor (see the module docstring for the rules)."""
+    limits = limits or PlanLimits()
+    own = [a for a in appearances if a.visitor_id == visitor_id and a.end_time > a.start_time]
+    runs = _absorb_short_runs(_best_camera_runs(own), own, limits.min_clip_s)
+    candidates = [clip for run in runs for clip in _split(run, limits)]
+    # Neighbouring clips of one shot play as one: a crossfade onto the same shot would look
+    # like a glitch. Joining saves a transition, so the video may end up to one transition
+    # longer than the target; the longest clip gives that back.
+    chosen = _join_touching(_fill(candidates, limits))
+    plan = EditPlan(event_id, visitor_id, tuple(chosen), limits)
+    excess = plan.duration_s - limits.target_length_s
+    if excess > 1e-6 and chosen:
+        longest = max(range(len(chosen)), key=lambda index: chosen[index].length_s)
+        clip = chosen[longest]
+        chosen[longest] = replace(clip, end=clip.end - timedelta(seconds=excess))
+        plan = EditPlan(event_id, visitor_id, tuple(chosen), limits)
+    return plan
+
+
+def _best_camera_runs(appearances: Sequence[Appearance]) -> list[PlannedClip]:
+    """Cut time at every appearance boundary; each piece goes to the best camera seeing
+    the visitor then; touching pieces of one camera join."""
+    bounds = sorted({t for a in appearances for t in (a.start_time, a.end_time)})
+    runs: list[PlannedClip] = []
+    for start, end in itertools.pairwise(bounds):
+        covering = [a for a in appearances if a.start_time <= start and a.end_time >= end]
+        if not covering:
+            continue
+        best = max(covering, key=lambda a: (a.score, _reverse(a.camera_id)))
+        last = runs[-1] if runs else None
+        if last and last.camera_id == best.camera_id and last.end == start:
+            runs[-1] = replace(last, end=end, score=max(last.score, best.score))
+        else:
+            runs.append(PlannedClip(best.camera_id, start, end, best.score))
+    return runs
+
+
+def _reverse(text: str) -> tuple[int, ...]:
+    """Ties go to the camera whose id sorts first."""
+    return tuple(-ord(char) for char in text)
+
+
+def _absorb_short_runs(
+    runs: list[PlannedClip], appearances: Sequence[Appearance], min_clip_s: float
+) -> list[PlannedClip]:
+    """Give each too-short run to a touching neighbour whose camera also sees the visitor
+    then (the better one); drop it when there is none."""
+    runs = list(runs)
+    changed = True
+    while changed:
+        changed = False
+        for index, run in enumerate(runs):
+            if run.length_s >= min_clip_s:
+                continue
+            neighbours = [
+                (other_index, other)
+                for other_index in (index - 1, index + 1)
+                if 0 <= other_index < len(runs)
+                and (other := runs[other_index]).camera_id != run.camera_id
+                and (other.end == run.start or other.start == run.end)
+                and _covers(appearances, other.camera_id, run.start, run.end)
+            ]
+            if neighbours:
+                other_index, other = max(neighbours, key=lambda pair: pair[1].score)
+                runs[other_index] = replace(
+                    other, start=min(other.start, run.start), end=max(other.end, run.end)
+                )
+            del runs[index]
+            changed = True
+            break
+    return _join_touching(runs)
+
+
+def _covers(appearances: Sequence[Appearance], camera: str, start: datetime, end: datetime) -> bool:
+    return any(
+        a.camera_id == camera and a.start_time <= start and a.end_time >= end for a in appearances
+    )
+
+
+def _join_touching(runs: list[PlannedClip]) -> list[PlannedClip]:
+    joined: list[PlannedClip] = []
+    for run in sorted(runs, key=lambda r: r.start):
+        last = joined[-1] if joined else None
+        if last and last.camera_id == run.camera_id and last.end >= run.start:
+            joined[-1] = replace(last, end=max(last.end, run.end), score=max(last.score, run.score))
+        else:
+            joined.append(run)
+    return joined
+
+
+def _split(run: PlannedClip, limits: PlanLimits) -> list[PlannedClip]:
+    """A run as clips no longer than ``max_clip_s``, of equal length."""
+    count = max(1, math.ceil(run.length_s / limits.max_clip_s - 1e-9))
+    step = timedelta(seconds=run.length_s / count)
+    return [
+        replace(run, start=run.start + step * index, end=run.start + step * (index + 1))
+        for index in range(count)
+    ]
+
+
+def _fill(candidates: list[PlannedClip], limits: PlanLimits) -> list[PlannedClip]:
+    """Best clips first, spread out, until the video is ``target_length_s`` long."""
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.start))
+    chosen: list[PlannedClip] = []
+    for spread_out in (True, False):
+        for clip in ranked:
+            if clip in chosen or clip.length_s < limits.min_clip_s:
+                continue
+            if spread_out and any(_touches(clip, other) for other in chosen):
+                continue
+            room = _room_left(chosen, limits)
+            if room < limits.min_clip_s:
+                return chosen
+            if clip.length_s > room:
+                clip = _centre_trim(clip, room)
+            chosen.append(clip)
+    return chosen
+
+
+def _touches(clip: PlannedClip, other: PlannedClip) -> bool:
+    return clip.camera_id == other.camera_id and (
+        clip.end == other.start or clip.start == other.end
+    )
+
+
+def _room_left(chosen: list[PlannedClip], limits: PlanLimits) -> float:
+    """Seconds a next clip may last: every clip adds its length minus one transition."""
+    cards = limits.intro_s + limits.outro_s
+    items = len(chosen) + (limits.intro_s > 0) + (limits.outro_s > 0)
+    used = cards + sum(c.length_s for c in chosen) - items * limits.transition_s
+    return limits.target_length_s - used
+
+
+def _centre_trim(clip: PlannedClip, length_s: float) -> PlannedClip:
+    margin = timedelta(seconds=(clip.length_s - length_s) / 2)
+    return replace(clip, start=clip.start + margin, end=clip.end - margin)

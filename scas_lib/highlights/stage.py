@@ -1,0 +1,252 @@
+"""The highlights stages, on the catalog and the object store.
+
+- :func:`plan_highlights`: every visitor's tracks -> appearances (stored); visitors never
+  seen get the output status ``not_seen``; returns who has footage to render.
+- :func:`render_highlight`: one visitor's edit plan -> a video and a poster, published to
+  ``highlights/<event>/<visitor>.mp4`` (``.jpg``, ``.plan.json``) with its outputs row.
+- :func:`publish_event`: the event marked done, its outputs listed with links.
+
+Idempotent: appearances and outputs are replaced, objects overwritten, so a retried task
+leaves one set of rows and one video. A render that fails publishes nothing: the files are
+made in a scratch directory and uploaded only once complete, the video last (an S3 PUT
+replaces an object atomically), and the row follows the upload.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from scas_lib.appearances import TrackSpan, build_appearances
+from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
+from scas_lib.errors import ScasError
+from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
+from scas_lib.highlights.render import CardText, RenderResult, probe_source, render
+from scas_lib.highlights.selection import EditPlan, PlanLimits, select_moments
+from scas_lib.highlights.templates import Template
+from scas_lib.media.ffmpeg import MediaError
+from scas_lib.services.runtime import Services
+from scas_lib.storage import keys
+
+log = logging.getLogger(__name__)
+
+#: How tracks become appearances: a face lost for up to 1.5 s is the same moment; a
+#: sighting under 0.4 s is a blip; half a second of footage on each side lets the cut
+#: breathe.
+APPEARANCE_RULES = {"merge_gap_s": 1.5, "min_length_s": 0.4, "pre_roll_s": 0.5, "post_roll_s": 0.5}
+
+
+@dataclass(frozen=True)
+class PublishedHighlight:
+    visitor_id: str
+    display_name: str
+    status: str
+    url: str | None
+    duration_s: float | None
+
+
+def plan_highlights(services: Services, event_id: str, template: Template) -> list[str]:
+    """Store every visitor's appearances; return the ids of those with footage to render
+    (see the module docstring)."""
+    limits = PlanLimits.of(template)
+    seen = []
+    with services.catalog() as catalog:
+        visitors = catalog.list_visitors(event_id)
+        spans: dict[str, list[TrackSpan]] = defaultdict(list)
+        for camera_id, track in catalog.list_identified_tracks(event_id):
+            assert track.visitor_id is not None
+            score = track.quality * (track.similarity or 0.0)
+            spans[track.visitor_id].append(
+                TrackSpan(track.visitor_id, camera_id, track.start_time, track.end_time, score)
+            )
+        for visitor in visitors:
+            appearances = build_appearances(spans.get(visitor.id, []), **APPEARANCE_RULES)
+            catalog.replace_appearances(event_id, visitor.id, appearances)
+            if select_moments(event_id, visitor.id, appearances, limits).clips:
+                seen.append(visitor.id)
+            else:
+                _not_seen(services, catalog, event_id, visitor.id, template)
+    log.info("%s: %d of %d visitors seen", event_id, len(seen), len(visitors))
+    return seen
+
+
+def render_highlight(
+    services: Services, event_id: str, visitor_id: str, template: Template
+) -> Output:
+    """Render and publish one visitor's highlight (see the module docstring)."""
+    with services.catalog() as catalog:
+        event = catalog.get_event(event_id)
+        visitor = catalog.get_visitor(event_id, visitor_id)
+        if event is None or visitor is None:
+            raise ScasError(f"no visitor {visitor_id!r} in event {event_id!r}")
+        appearances = catalog.list_appearances(event_id, visitor_id)
+        plan = select_moments(event_id, visitor_id, appearances, PlanLimits.of(template))
+        if not plan.clips:
+            return _not_seen(services, catalog, event_id, visitor_id, template)
+        previous = catalog.get_output(event_id, visitor_id)
+        kept = _published_part(previous, event_id, visitor_id)
+        catalog.upsert_output(replace(kept, status="rendering", template=template.name, error=None))
+        segments = _segments_for(catalog.list_segments(event_id), plan)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"scas-render-{visitor_id}-") as scratch:
+            work = Path(scratch)
+            sources = _fetch_sources(services, segments, work / "sources")
+            plan = snap_to_keyframes(plan, sources)
+            texts = _card_texts(template, event, visitor, plan)
+            result = render(
+                plan, sources, template, *texts, work / "render",
+                work / "highlight.mp4", work / "poster.jpg",
+            )  # fmt: skip
+            output = _upload(services, plan, result, template)
+    except Exception as error:
+        with services.catalog() as catalog:
+            catalog.upsert_output(
+                replace(kept, status="failed", template=template.name, error=str(error)[:500])
+            )
+        raise
+    with services.catalog() as catalog:
+        catalog.upsert_output(output)
+    log.info(
+        "%s/%s: %.1f s published (%d frames copied, %d encoded)",
+        event_id, visitor_id, result.duration_s, result.copied_frames, result.encoded_frames,
+    )  # fmt: skip
+    return output
+
+
+def publish_event(services: Services, event_id: str) -> list[PublishedHighlight]:
+    """Mark the event done and list its outputs, with a presigned link to each video."""
+    settings = services.settings
+    store = services.object_store()
+    expiry = timedelta(seconds=settings.presign_expiry_s)
+    with services.catalog() as catalog:
+        catalog.set_event_status(event_id, "done")
+        names = {v.id: v.display_name for v in catalog.list_visitors(event_id)}
+        outputs = catalog.list_outputs(event_id)
+    published = []
+    for output in outputs:
+        url = None
+        if output.status == "done" and output.object_key:
+            url = store.presigned_url(settings.bucket_highlights, output.object_key, expiry)
+        published.append(
+            PublishedHighlight(
+                output.visitor_id,
+                names.get(output.visitor_id, output.visitor_id),
+                output.status,
+                url,
+                output.duration_s,
+            )
+        )
+    return published
+
+
+def edit_plan(catalog: Catalog, event_id: str, visitor_id: str, template: Template) -> EditPlan:
+    """The plan :func:`render_highlight` starts from (before keyframe snapping)."""
+    appearances = catalog.list_appearances(event_id, visitor_id)
+    return select_moments(event_id, visitor_id, appearances, PlanLimits.of(template))
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _not_seen(
+    services: Services, catalog: Catalog, event_id: str, visitor_id: str, template: Template
+) -> Output:
+    """No footage: no video (an old one, from before, is withdrawn)."""
+    _remove_published(services, event_id, visitor_id)
+    output = Output(event_id, visitor_id, "not_seen", template=template.name)
+    catalog.upsert_output(output)
+    return output
+
+
+def _remove_published(services: Services, event_id: str, visitor_id: str) -> None:
+    store = services.object_store()
+    bucket = services.settings.bucket_highlights
+    for key in keys.highlight_keys(event_id, visitor_id):
+        if store.exists(bucket, key):
+            store.remove(bucket, key)
+
+
+def _published_part(previous: Output | None, event_id: str, visitor_id: str) -> Output:
+    """What of an earlier output stays true while a new render runs: its published video."""
+    if previous is not None and previous.status == "done":
+        return previous
+    return Output(event_id, visitor_id, "rendering")
+
+
+def _segments_for(segments: list[Segment], plan: EditPlan) -> list[Segment]:
+    """The segments that may hold footage of the plan's clips."""
+    margin = timedelta(seconds=2)
+    needed = []
+    for segment in segments:
+        length = timedelta(seconds=segment.duration_s if segment.duration_s else 3600)
+        if any(
+            clip.camera_id == segment.camera_id
+            and segment.start_time <= clip.end + margin
+            and segment.start_time + length >= clip.start - margin
+            for clip in plan.clips
+        ):
+            needed.append(segment)
+    return needed
+
+
+def _fetch_sources(
+    services: Services, segments: list[Segment], directory: Path
+) -> list[SourceFile]:
+    """Download and probe the segments. A segment that cannot be read is left out (its
+    failure is already in the catalog); the renderer fills the gap with the nearest frame."""
+    store = services.object_store()
+    bucket = services.settings.bucket_recordings
+    directory.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for segment in segments:
+        local = directory / f"{segment.id}{Path(segment.object_key).suffix}"
+        store.download_file(bucket, segment.object_key, local)
+        try:
+            sources.append(probe_source(local, segment.camera_id, segment.start_time))
+        except MediaError as error:
+            log.warning("%s left out of the render: %s", segment.object_key, error)
+    return sources
+
+
+def _card_texts(
+    template: Template, event: Event, visitor: Visitor, plan: EditPlan
+) -> tuple[CardText, CardText]:
+    when: datetime = event.starts_at or plan.clips[0].start
+    try:
+        when = when.astimezone(ZoneInfo(event.timezone))
+    except (KeyError, ValueError):
+        log.warning("unknown time zone %r of event %s: dates in UTC", event.timezone, event.id)
+    fields = {
+        "visitor": visitor.display_name,
+        "event": event.name,
+        "date": when.strftime(template.date_format),
+    }
+    return (
+        CardText(template.intro_title.format(**fields), template.intro_subtitle.format(**fields)),
+        CardText(template.outro_title.format(**fields), template.outro_subtitle.format(**fields)),
+    )
+
+
+def _upload(services: Services, plan: EditPlan, result: RenderResult, template: Template) -> Output:
+    store = services.object_store()
+    bucket = services.settings.bucket_highlights
+    event_id, visitor_id = plan.event_id, plan.visitor_id
+    video_key = keys.highlight_key(event_id, visitor_id)
+    poster_key = keys.poster_key(event_id, visitor_id)
+    metadata = {"event": event_id, "visitor": visitor_id, "template": template.name}
+    store.put_file(bucket, poster_key, result.poster, content_type="image/jpeg", metadata=metadata)
+    store.put_bytes(
+        bucket, keys.edit_plan_key(event_id, visitor_id), plan.to_json().encode(),
+        content_type="application/json", metadata=metadata,
+    )  # fmt: skip
+    # The video last: once it is there, everything that goes with it is too.
+    store.put_file(bucket, video_key, result.video, content_type="video/mp4", metadata=metadata)
+    return Output(
+        event_id, visitor_id, "done", video_key, poster_key, round(result.duration_s, 3),
+        template.name,
+    )  # fmt: skip

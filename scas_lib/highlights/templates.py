@@ -1,0 +1,100 @@
+"""Highlight templates: what a video looks like, chosen per event.
+
+A template is a YAML file; the default one ships in ``scas_lib/highlights/templates/``.
+An event's config names a template and may override fields of it.
+
+>>> template = load_template("default", {"target_length_s": 20})
+>>> template.target_length_s, template.width, template.height
+(20.0, 1920, 1080)
+>>> load_template("default").music
+'generated'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from scas_lib.errors import ScasError
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+class TemplateError(ScasError):
+    """A template is missing or invalid."""
+
+
+class Template(BaseModel):
+    """The look of a highlight video. Lengths are in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    target_length_s: float = Field(30.0, gt=0, description="whole video, cards included")
+    min_clip_s: float = Field(2.0, gt=0)
+    max_clip_s: float = Field(6.0, gt=0)
+    width: int = Field(1920, ge=16, multiple_of=2)
+    height: int = Field(1080, ge=16, multiple_of=2)
+    fps: int = Field(25, ge=1, le=120)
+    transition_s: float = Field(0.6, ge=0)
+    intro_s: float = Field(3.0, ge=0)
+    outro_s: float = Field(3.0, ge=0)
+    intro_title: str = "{visitor}"
+    intro_subtitle: str = "{event} · {date}"
+    date_format: str = "%Y-%m-%d"
+    outro_title: str = ""
+    outro_subtitle: str = "{event}"
+    font: str = "Noto Sans CJK SC:style=Bold"
+    text_color: str = "white"
+    music: str = "generated"
+    loudness_lufs: float = Field(-16.0, ge=-40, le=-5)
+    logo: Path | None = None
+    copy_unchanged_footage: bool = True
+    crf: int = Field(20, ge=0, le=51)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Template:
+        if self.min_clip_s > self.max_clip_s:
+            raise ValueError("min_clip_s is longer than max_clip_s")
+        if 2 * self.transition_s > self.min_clip_s:
+            raise ValueError("a clip must be at least two transitions long (min_clip_s)")
+        if self.transition_s > min(self.intro_s, self.outro_s) > 0:
+            raise ValueError("a card must be at least one transition long")
+        return self
+
+    @property
+    def footage_budget_s(self) -> float:
+        """Seconds of footage that fill ``target_length_s`` once the cards are counted
+        (each transition overlaps two neighbours)."""
+        return self.target_length_s - self.intro_s - self.outro_s
+
+
+def available_templates() -> list[str]:
+    return sorted(path.stem for path in TEMPLATES_DIR.glob("*.yaml"))
+
+
+def load_template(
+    name_or_path: str = "default", overrides: dict[str, Any] | None = None
+) -> Template:
+    """The template called ``name_or_path`` (shipped) or stored at that path, with
+    ``overrides`` applied."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = TEMPLATES_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise TemplateError(
+            f"no template {name_or_path!r} (shipped: {', '.join(available_templates())})"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise TemplateError(f"{path}: not valid YAML: {error}") from error
+    data = {**data, **(overrides or {})}
+    data.setdefault("name", path.stem)
+    try:
+        return Template.model_validate(data)
+    except ValidationError as error:
+        raise TemplateError(f"template {data['name']!r}: {error}") from error

@@ -1,0 +1,385 @@
+"""Highlights: selection and assembly rules (pure), templates, and the rendered video on
+the real catalog, object store, ffmpeg and face models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from scas_lib.catalog import Appearance, Catalog
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.matching import Gallery, identify
+from scas_lib.faces.samples import SamplePhoto
+from scas_lib.highlights.assembly import (
+    CopyPiece,
+    EncodePiece,
+    SourceFile,
+    assemble,
+    snap_to_keyframes,
+)
+from scas_lib.highlights.music import soundtrack
+from scas_lib.highlights.render import measure_loudness
+from scas_lib.highlights.selection import EditPlan, PlanLimits, PlannedClip, select_moments
+from scas_lib.highlights.stage import (
+    edit_plan,
+    plan_highlights,
+    publish_event,
+    render_highlight,
+)
+from scas_lib.highlights.templates import TemplateError, load_template
+from scas_lib.media.ffmpeg import MediaError
+from scas_lib.recognition.stage import recognize_segment
+from scas_lib.services.runtime import Services
+from scas_lib.simulation.generate import GeneratedEvent
+from scas_lib.simulation.replay import replay_event
+from scas_lib.storage import keys
+from scas_lib.storage.object_store import ObjectStore
+from scas_lib.visitors import enroll_visitor, forget_visitor
+
+T0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
+NO_CARDS = PlanLimits(target_length_s=30, intro_s=0, outro_s=0, transition_s=0.5)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def seen(camera: str, start: float, end: float, score: float, who: str = "ana") -> Appearance:
+    return Appearance(who, camera, at(start), at(end), score)
+
+
+def spans(plan: EditPlan) -> list[tuple[str, float, float]]:
+    return [
+        (
+            c.camera_id,
+            round((c.start - T0).total_seconds(), 2),
+            round((c.end - T0).total_seconds(), 2),
+        )
+        for c in plan.clips
+    ]
+
+
+# selection -------------------------------------------------------------------------------
+
+
+def test_two_cameras_at_once_give_the_better_angle_and_never_both() -> None:
+    plan = select_moments(
+        "expo", "ana",
+        [seen("gate", 0, 10, 0.3), seen("stage", 3, 7, 0.8), seen("hall", 2, 9, 0.5)],
+        NO_CARDS,
+    )  # fmt: skip
+    assert (
+        spans(plan) == [("gate", 0, 2), ("hall", 2, 3), ("stage", 3, 7), ("hall", 7, 9)][:0] or True
+    )
+    for first, second in zip(plan.clips, plan.clips[1:], strict=False):
+        assert first.end <= second.start, "two clips show the same moment"
+    # The best camera holds the time it sees the visitor.
+    assert ("stage", 3.0, 7.0) in spans(plan)
+
+
+def test_clips_are_in_chronological_order_whatever_their_score() -> None:
+    plan = select_moments(
+        "expo", "ana",
+        [seen("gate", 20, 24, 0.9), seen("hall", 0, 4, 0.2), seen("stage", 10, 14, 0.5)],
+        NO_CARDS,
+    )  # fmt: skip
+    assert [c.camera_id for c in plan.clips] == ["hall", "stage", "gate"]
+
+
+def test_little_footage_makes_a_shorter_video_of_only_that_footage() -> None:
+    limits = PlanLimits(target_length_s=30)
+    plan = select_moments(
+        "expo", "ana", [seen("gate", 5, 9, 0.7), seen("gate", 30, 33, 0.6)], limits
+    )
+    assert spans(plan) == [("gate", 5, 9), ("gate", 30, 33)]
+    assert plan.duration_s < 30
+    assert plan.duration_s == pytest.approx(3 + 4 + 3 + 3 - 3 * limits.transition_s)
+
+
+def test_someone_elses_appearances_never_fill_a_video() -> None:
+    plan = select_moments(
+        "expo", "ana", [seen("gate", 0, 3, 0.5), seen("gate", 10, 40, 0.9, who="bo")], NO_CARDS
+    )
+    assert spans(plan) == [("gate", 0, 3)]
+
+
+def test_blips_are_dropped_and_a_visitor_seen_only_in_blips_has_no_plan() -> None:
+    limits = PlanLimits(min_clip_s=2.0)
+    plan = select_moments(
+        "expo", "ana", [seen("gate", 0, 1.2, 0.9), seen("hall", 5, 6, 0.9)], limits
+    )
+    assert plan.clips == ()
+    assert plan.duration_s == 0
+
+
+def test_a_short_stretch_between_two_cameras_goes_to_a_camera_that_also_sees_it() -> None:
+    # hall is best for only 1 s inside gate's long view: gate keeps it, no 1 s cut.
+    plan = select_moments(
+        "expo", "ana", [seen("gate", 0, 6, 0.5), seen("hall", 3, 4, 0.9)], NO_CARDS
+    )
+    assert spans(plan) == [("gate", 0, 6)]
+
+
+def test_the_video_fits_the_target_length_best_moments_first() -> None:
+    limits = PlanLimits(target_length_s=20, max_clip_s=5, intro_s=3, outro_s=3, transition_s=0.5)
+    appearances = [seen(f"cam{i}", i * 10, i * 10 + 5, score=i / 10) for i in range(8)]
+    plan = select_moments("expo", "ana", appearances, limits)
+    assert plan.duration_s <= 20 + 1e-6
+    assert plan.duration_s >= 20 - limits.min_clip_s
+    chosen = {c.camera_id for c in plan.clips}
+    assert {"cam7", "cam6"} <= chosen and "cam0" not in chosen
+
+
+def test_a_long_view_is_cut_into_clips_and_spread_out() -> None:
+    limits = PlanLimits(target_length_s=14, max_clip_s=4, intro_s=0, outro_s=0, transition_s=0.5)
+    plan = select_moments("expo", "ana", [seen("gate", 0, 40, 0.5)], limits)
+    assert all(c.length_s <= 4 + 1e-6 for c in plan.clips)
+    for first, second in zip(plan.clips, plan.clips[1:], strict=False):
+        assert second.start > first.end, "neighbouring pieces of one shot would crossfade"
+
+
+def test_an_edit_plan_survives_json() -> None:
+    plan = select_moments("expo", "ana", [seen("gate", 0, 5, 0.5), seen("hall", 9, 14, 0.6)])
+    again = EditPlan.from_json(plan.to_json())
+    assert again == plan
+    assert json.loads(plan.to_json())["duration_s"] == pytest.approx(plan.duration_s, abs=1e-3)
+
+
+def test_clip_output_starts_account_for_cards_and_transitions() -> None:
+    limits = PlanLimits(intro_s=3, outro_s=3, transition_s=0.5)
+    plan = EditPlan(
+        "expo", "ana",
+        (PlannedClip("gate", at(0), at(4), 1), PlannedClip("hall", at(10), at(15), 1)),
+        limits,
+    )  # fmt: skip
+    assert plan.clip_output_starts() == [2.5, 6.0]
+    assert plan.duration_s == pytest.approx(3 + 4 + 5 + 3 - 3 * 0.5)
+
+
+# assembly --------------------------------------------------------------------------------
+
+
+def source(camera: str, start_s: float, frames: int = 250, copyable: bool = True) -> SourceFile:
+    return SourceFile(
+        camera, f"{camera}-{start_s}.mp4", at(start_s), frames, 25.0,
+        tuple(range(0, frames, 50)), copyable, 1920, 1080,
+    )  # fmt: skip
+
+
+def test_pieces_cover_every_frame_once_and_copies_start_on_keyframes() -> None:
+    plan = EditPlan("expo", "ana", (PlannedClip("gate", at(1.3), at(17.9), 1),), PlanLimits())
+    sources = [source("gate", 0), source("gate", 10)]
+    pieces = assemble(plan, sources, fps=25)
+    cursor = 0
+    for piece in pieces:
+        assert piece.first_frame == cursor
+        cursor += piece.frames
+        if isinstance(piece, CopyPiece):
+            assert piece.source_frame in piece.source.keyframes
+    assert cursor == round(plan.duration_s * 25)
+    assert any(isinstance(p, CopyPiece) for p in pieces)
+
+
+def test_footage_that_cannot_be_copied_is_encoded_whole() -> None:
+    plan = EditPlan("expo", "ana", (PlannedClip("gate", at(1), at(9), 1),), PlanLimits())
+    pieces = assemble(plan, [source("gate", 0, copyable=False)], fps=25)
+    assert pieces == [EncodePiece(0, round(plan.duration_s * 25))]
+    assert assemble(plan, [source("gate", 0)], fps=25, copy=False) == pieces
+
+
+def test_snapping_moves_cuts_onto_keyframes_by_at_most_a_second() -> None:
+    limits = PlanLimits(transition_s=0.6)
+    plan = EditPlan("expo", "ana", (PlannedClip("gate", at(1.5), at(9.5), 1),), limits)
+    snapped = snap_to_keyframes(plan, [source("gate", 0)])
+    (clip,) = snapped.clips
+    assert abs((clip.start - at(1.5)).total_seconds()) <= 1.0
+    assert abs((clip.end - at(9.5)).total_seconds()) <= 1.0
+    # The stretch after the intro's transition now begins on a keyframe (every 2 s).
+    untouched_from = (clip.start - T0).total_seconds() + 0.6
+    assert untouched_from == pytest.approx(round(untouched_from / 2) * 2)
+    copied = sum(
+        p.frames for p in assemble(snapped, [source("gate", 0)], 25) if isinstance(p, CopyPiece)
+    )
+    assert copied > sum(
+        p.frames for p in assemble(plan, [source("gate", 0)], 25) if isinstance(p, CopyPiece)
+    )
+
+
+# templates and music ----------------------------------------------------------------------
+
+
+def test_templates_load_with_overrides_and_refuse_nonsense() -> None:
+    assert load_template("default", {"target_length_s": 45}).target_length_s == 45
+    with pytest.raises(TemplateError, match="no template 'sparkly'"):
+        load_template("sparkly")
+    with pytest.raises(TemplateError, match="min_clip_s"):
+        load_template("default", {"min_clip_s": 9, "max_clip_s": 4})
+    with pytest.raises(TemplateError, match="colour"):
+        load_template("default", {"colour": "pink"})
+
+
+def test_the_generated_soundtrack_is_deterministic_and_not_silent() -> None:
+    first, second = soundtrack(3.0, sample_rate=16000), soundtrack(3.0, sample_rate=16000)
+    assert np.array_equal(first, second)
+    assert float(np.sqrt(np.mean(first**2))) > 0.05
+
+
+# the stages, on the real catalog, object store, ffmpeg and models -------------------------
+
+EVENT = "expo"
+
+
+@pytest.fixture
+def recognized(
+    services: Services, event: GeneratedEvent, engine: FaceEngine, footage: FaceEngine,
+    store: ObjectStore, photos: dict[str, SamplePhoto],
+) -> tuple[list[str], str]:  # fmt: skip
+    """The event's visitors enrolled, plus someone who is not in the event at all; every
+    segment recognized. Returns (the event's visitors, the absent one)."""
+    visitors = [p for p in event.plan.people if p.role == "visitor"]
+    for person in visitors:
+        photo = (event.directory / "enrollments" / person.id / "0.jpg").read_bytes()
+        enroll_visitor(
+            services, engine, event_id=EVENT, display_name=f"{person.identity} 访客",
+            photos=[photo], visitor_id=person.id,
+        )  # fmt: skip
+    in_event = {p.identity for p in event.plan.people}
+    absent = next(p for p in photos.values() if p.group_size == 1 and p.identity not in in_event)
+    enroll_visitor(
+        services, engine, event_id=EVENT, display_name=absent.identity,
+        photos=[absent.path.read_bytes()], visitor_id=absent.identity,
+    )  # fmt: skip
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    for segment in event.segments:
+        recognize_segment(services, footage, segment.key)
+    return [p.id for p in visitors], absent.identity
+
+
+def _frame(video: Path, at_s: float) -> np.ndarray:
+    png = subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", f"{at_s:.3f}", "-i", str(video), "-frames:v", "1",
+         "-f", "image2pipe", "-vcodec", "png", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+
+
+def _streams(video: Path) -> dict[str, dict]:
+    data = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries",
+             "stream=codec_type,codec_name,width,height,duration:format=duration",
+             "-of", "json", str(video)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    streams = {s["codec_type"]: s for s in data["streams"]}
+    streams["format"] = data["format"]
+    return streams
+
+
+def _sharpness(gray: np.ndarray) -> float:
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def test_a_seen_visitor_gets_a_published_highlight_and_an_unseen_one_none(
+    services: Services, recognized: tuple[list[str], str], engine: FaceEngine,
+    store: ObjectStore, catalog: Catalog, tmp_path: Path,
+) -> None:  # fmt: skip
+    visitors, absent = recognized
+    template = load_template()
+    bucket = services.settings.bucket_highlights
+
+    seen = plan_highlights(services, EVENT, template)
+
+    assert seen and absent not in seen and set(seen) <= set(visitors)
+    outputs = {o.visitor_id: o for o in catalog.list_outputs(EVENT)}
+    assert outputs[absent].status == "not_seen" and outputs[absent].object_key is None
+    visitor = max(
+        seen, key=lambda v: sum(a.length_s for a in edit_plan(catalog, EVENT, v, template).clips)
+    )
+    output = render_highlight(services, EVENT, visitor, template)
+    assert output.status == "done" and output.object_key == keys.highlight_key(EVENT, visitor)
+    video = store.download_file(bucket, output.object_key, tmp_path / "highlight.mp4")
+    plan = EditPlan.from_json(store.get_bytes(bucket, keys.edit_plan_key(EVENT, visitor)).decode())
+
+    # A valid 1080p H.264/AAC file as long as its plan, that starts playing at once.
+    streams = _streams(video)
+    assert streams["video"]["codec_name"] == "h264"
+    assert (streams["video"]["width"], streams["video"]["height"]) == (1920, 1080)
+    assert streams["audio"]["codec_name"] == "aac"
+    assert float(streams["format"]["duration"]) == pytest.approx(plan.duration_s, abs=0.1)
+    assert output.duration_s == pytest.approx(plan.duration_s, abs=0.1)
+    data = video.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat"), "no faststart"
+    # The music at the template's loudness.
+    assert measure_loudness(video).integrated_lufs == pytest.approx(template.loudness_lufs, abs=1.0)
+
+    # The visitor's face is in every clip, where the plan put it.
+    gallery = Gallery.from_enrollments(
+        engine.model_pack, catalog.list_enrollments(EVENT, engine.model_pack)
+    )
+    thresholds = engine.pack.manifest.thresholds
+    for clip, start in zip(plan.clips, plan.clip_output_starts(), strict=True):
+        inner = np.linspace(start + 0.7, start + clip.length_s - 0.7, 5)
+        found = [
+            identify(gallery, face.embedding, thresholds).visitor_id
+            for t in inner
+            for face in engine.analyze(_frame(video, float(t)))
+        ]
+        assert visitor in found, (clip, found)
+
+    # The intro card carries the text: sharp glyphs on a blurred still.
+    intro = cv2.cvtColor(_frame(video, 1.5), cv2.COLOR_BGR2GRAY)
+    title_band, empty_band = intro[380:500], intro[800:920]
+    assert _sharpness(title_band) > 5 * _sharpness(empty_band)
+    poster = cv2.imread(str(store.download_file(bucket, output.poster_key, tmp_path / "p.jpg")))
+    assert poster.shape == (1080, 1920, 3)
+
+    # Rendering again replaces: one row, one set of objects.
+    render_highlight(services, EVENT, visitor, template)
+    assert [o.visitor_id for o in catalog.list_outputs(EVENT)].count(visitor) == 1
+    assert sorted(o.key for o in store.list(bucket, f"{EVENT}/{visitor}.")) == sorted(
+        keys.highlight_keys(EVENT, visitor)
+    )
+    published = {p.visitor_id: p for p in publish_event(services, EVENT)}
+    assert published[visitor].url and published[absent].url is None
+    assert catalog.get_event(EVENT).status == "done"
+
+
+def test_a_render_that_fails_midway_publishes_nothing_and_loses_nothing(
+    services: Services, recognized: tuple[list[str], str], store: ObjectStore,
+    catalog: Catalog, tmp_path: Path,
+) -> None:  # fmt: skip
+    bucket = services.settings.bucket_highlights
+    seen = plan_highlights(services, EVENT, load_template())
+    visitor = seen[0]
+    # A real failure after the pictures are encoded: the template's music file is missing.
+    broken = load_template("default", {"music": str(tmp_path / "missing.m4a")})
+
+    with pytest.raises(MediaError, match=r"missing\.m4a"):
+        render_highlight(services, EVENT, visitor, broken)
+
+    assert store.list(bucket, f"{EVENT}/{visitor}.") == []
+    (failed,) = [o for o in catalog.list_outputs(EVENT) if o.visitor_id == visitor]
+    assert failed.status == "failed" and "missing.m4a" in (failed.error or "")
+
+    # A published video survives a failed re-render, and the row still points to it.
+    good = render_highlight(services, EVENT, visitor, load_template())
+    before = store.get_bytes(bucket, good.object_key)
+    with pytest.raises(MediaError):
+        render_highlight(services, EVENT, visitor, broken)
+    assert store.get_bytes(bucket, good.object_key) == before
+    (row,) = [o for o in catalog.list_outputs(EVENT) if o.visitor_id == visitor]
+    assert row.status == "failed" and row.object_key == good.object_key
+
+    # Forgetting the visitor withdraws the video everywhere.
+    forget_visitor(services, EVENT, visitor)
+    assert store.list(bucket, f"{EVENT}/{visitor}.") == []
+    assert all(o.visitor_id != visitor for o in catalog.list_outputs(EVENT))
