@@ -2,7 +2,8 @@
 # The demo: a synthetic event through every stage built so far, on the embedded defaults.
 #   embedded servers up -> face model pack -> synthetic 3-camera event -> segments pushed to
 #   the recordings bucket -> visitors enrolled from their kiosk photos -> every segment
-#   recognized -> what was found -> servers down.
+#   recognized -> a highlight video per visitor seen, published and saved on disk ->
+#   servers down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scas=.venv/bin/scas
@@ -28,5 +29,8 @@ PY
     $scas enroll --event "$event" --name "$name" --visitor-id "$id" "$photo"
 done
 $scas recognize --event "$event"
+$scas highlights --event "$event" --download "$event_dir/highlights"
 $scas status
 echo "event written to $event_dir (ground truth: $event_dir/ground_truth.json)"
+echo "highlight videos:"
+ls -1 "$event_dir"/highlights/*.mp4

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages SCAS needs when they are missing:
 # - ffmpeg (with ffprobe), from Debian;
+# - a font with Chinese glyphs for the highlight cards (Debian's fonts-noto-cjk);
 # - vtest.avi, the real street footage that synthetic events use as background, taken
 #   from Debian's opencv-doc package (only that one file is kept).
 set -euo pipefail
@@ -9,12 +10,15 @@ VTEST=/usr/local/share/scas/vtest.avi
 
 need_ffmpeg=0
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need_ffmpeg=1
+need_font=0
+[ -n "$(fc-list 'Noto Sans CJK SC' 2>/dev/null)" ] || need_font=1
 need_vtest=0
 [ -f "$VTEST" ] || [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need_vtest=1
-[ "$need_ffmpeg$need_vtest" = "00" ] && exit 0
+[ "$need_ffmpeg$need_font$need_vtest" = "000" ] && exit 0
 
 if ! command -v apt-get >/dev/null; then
     [ "$need_ffmpeg" = 1 ] && { echo "ffmpeg is missing: install it with your package manager" >&2; exit 1; }
+    [ "$need_font" = 1 ] && { echo "Noto Sans CJK is missing: install it with your package manager" >&2; exit 1; }
     echo "no apt-get: synthetic events will use a drawn background instead of vtest.avi" >&2
     exit 0
 fi
@@ -32,6 +36,10 @@ if [ "$need_ffmpeg" = 1 ]; then
     echo "installing Debian's ffmpeg"
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
     ffmpeg -hide_banner -version | head -1
+fi
+if [ "$need_font" = 1 ]; then
+    echo "installing Debian's fonts-noto-cjk (highlight cards in Chinese)"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends fonts-noto-cjk fontconfig >/dev/null
 fi
 if [ "$need_vtest" = 1 ]; then
     echo "extracting vtest.avi from Debian's opencv-doc"

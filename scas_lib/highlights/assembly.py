@@ -209,13 +209,16 @@ def snap_to_keyframes(
 
     A clip moves (its start) and stretches (its end) by at most ``max_shift_s`` and never
     into its neighbour; clips of sources that cannot be copied stay as they are. The cuts
-    stay frame-accurate: only *where* they fall changes, by a second at most.
+    stay frame-accurate: only *where* they fall changes, by a second at most. Lengthening
+    and shortening are balanced across the clips, so the video keeps its planned length to
+    within a fraction of a GOP.
     """
     transition = timedelta(seconds=plan.limits.transition_s)
     shift = timedelta(seconds=max_shift_s)
     items = timeline(plan)
     clip_items = [item for item in items if item.kind == "clip"]
     snapped: list[PlannedClip] = []
+    drift = timedelta(0)  # how much longer the snapped clips are so far
     for index, item in enumerate(clip_items):
         clip = item.clip
         assert clip is not None
@@ -232,7 +235,7 @@ def snap_to_keyframes(
         new_start = clip.start if start is None else start - lead_in
         if earliest is not None and new_start < earliest:
             new_start = clip.start
-        end_target = new_start + (clip.end - clip.start) - lead_out
+        end_target = new_start + (clip.end - clip.start) - lead_out - drift
         end = _nearest(boundaries, end_target, shift, after=new_start + lead_in)
         new_end = new_start + (clip.end - clip.start) if end is None else end + lead_out
         if latest is not None and new_end > latest:
@@ -240,6 +243,7 @@ def snap_to_keyframes(
         if (new_end - new_start).total_seconds() < plan.limits.min_clip_s:
             snapped.append(clip)
             continue
+        drift += (new_end - new_start) - (clip.end - clip.start)
         snapped.append(PlannedClip(clip.camera_id, new_start, new_end, clip.score))
     return EditPlan(plan.event_id, plan.visitor_id, tuple(snapped), plan.limits)
 

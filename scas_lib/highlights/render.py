@@ -28,8 +28,9 @@ import subprocess
 import wave
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from scas_lib.highlights.assembly import (
     timeline,
 )
 from scas_lib.highlights.music import SAMPLE_RATE, soundtrack
-from scas_lib.highlights.selection import EditPlan, PlannedClip
+from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError, require
 
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 
 #: Parameter-set id of everything SCAS encodes (cameras use 0).
 OWN_PARAMETER_SET_ID = 1
+#: Pieces made at the same time.
+PARALLEL_PIECES = 2
 
 
 @dataclass(frozen=True)
@@ -145,20 +148,27 @@ def render(
     pieces = assemble(plan, sources, fps, copy=template.copy_unchanged_footage)
     items = timeline(plan)
     workdir.mkdir(parents=True, exist_ok=True)
-    piece_files = []
-    for index, piece in enumerate(pieces):
-        target = workdir / f"piece-{index:03d}.h264"
+    piece_files = [workdir / f"piece-{index:03d}.h264" for index in range(len(pieces))]
+
+    def make(index: int) -> None:
+        piece, target = pieces[index], piece_files[index]
         if isinstance(piece, CopyPiece):
             _copy_piece(piece, target)
         else:
             painter = _Painter(items, sources, template, intro, outro, workdir, _Inputs(template))
             _encode_piece(piece, painter, target)
-        piece_files.append(target)
+
+    duration = sum(piece.frames for piece in pieces) / fps
+    # Pieces and the soundtrack are independent. A short piece keeps ffmpeg's one-threaded
+    # decoding and filtering busy more than x264, so two at a time use both cores of a
+    # small machine.
+    with ThreadPoolExecutor(max_workers=PARALLEL_PIECES) as pool:
+        sound = pool.submit(_sound, template, duration, workdir)
+        list(pool.map(make, range(len(pieces))))
+        audio = sound.result()
     video = workdir / "video.h264"
     _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video)
-    duration = sum(piece.frames for piece in pieces) / fps
-    music = _music(template, duration, workdir)
-    _mux(video, music, template, duration, output)
+    _mux(video, audio, template, duration, output)
     best = max(range(len(plan.clips)), key=lambda i: plan.clips[i].score)
     starts = plan.clip_output_starts()
     _poster(output, starts[best] + plan.clips[best].length_s / 2, poster)
@@ -229,35 +239,40 @@ def _encode_piece(piece: EncodePiece, painter: _Painter, target: Path) -> None:
 
 
 class _Inputs:
-    """Source inputs of one graph, each opened once and split when used more than once."""
+    """Source inputs of one graph. Parts that start at the same place of the same file share
+    one input (decoding from the keyframe before a cut is the costly part): it is opened
+    for the longest of them and split."""
 
     def __init__(self, template: Template) -> None:
         self.template = template
+        self.longest: dict[tuple, float] = {}
         self.uses: Counter[tuple] = Counter()
-        self.frozen: Counter[tuple] | None = None
+        self.counting = True
         self.splits: dict[tuple, Any] = {}
         self.handed: Counter[tuple] = Counter()
 
     def freeze(self) -> None:
-        self.frozen = self.uses
+        self.counting = False
 
     def stream(self, part: SourcePart):
-        key = (part.source.path, round(part.offset_s, 4), round(part.length_s, 4))
-        if self.frozen is None:
+        key = (part.source.path, round(part.offset_s, 4))
+        if self.counting:
             self.uses[key] += 1
-            return self._open(part)
-        if self.frozen[key] <= 1:
-            return self._open(part)
+            self.longest[key] = max(self.longest.get(key, 0.0), part.length_s)
+            return self._open(part, part.length_s)
         if key not in self.splits:
-            self.splits[key] = self._open(part).split()
+            opened = self._open(part, self.longest[key])
+            self.splits[key] = opened.split() if self.uses[key] > 1 else opened
+        if self.uses[key] == 1:
+            return _normalise(self.splits[key], self.template, part)
         index = self.handed[key]
         self.handed[key] += 1
-        return self.splits[key][index]
+        return _normalise(self.splits[key][index], self.template, part)
 
-    def _open(self, part: SourcePart):
-        seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{part.length_s + 0.2:.4f}"}
-        stream = ffmpeg.input(part.source.path, **seconds).video
-        return _normalise(stream, self.template, part.length_s)
+    @staticmethod
+    def _open(part: SourcePart, length_s: float):
+        seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{length_s + 0.2:.4f}"}
+        return ffmpeg.input(part.source.path, **seconds).video.setpts("PTS-STARTPTS")
 
 
 @dataclass
@@ -279,7 +294,7 @@ class _Painter:
             a, b = max(item.out_start, w0), min(item.out_end, w1)
             if b - a < half_frame:
                 continue
-            stream = self._item(item, a, b)
+            stream = self._item(item, a, b, w0)
             if chain is None:
                 chain = stream
             else:
@@ -291,23 +306,22 @@ class _Painter:
             raise ValueError(f"nothing to draw between {w0:.2f} s and {w1:.2f} s")
         return chain
 
-    def _item(self, item: TimelineItem, a: float, b: float):
-        """The part of one timeline item between output times ``a`` and ``b``."""
+    def _item(self, item: TimelineItem, a: float, b: float, w0: float):
+        """The part of one timeline item between output times ``a`` and ``b`` of the
+        window that starts at ``w0``."""
         if item.kind == "clip":
             return self._footage(item, a, b)
         # A card is a still of the footage it leads into (or out of), blurred and darkened,
-        # under the text: a still costs one decoded frame and next to nothing to encode.
+        # under the text. The still is the first frame the window shows of that clip, so it
+        # shares that clip's input (and its decoding).
         clips = [i for i in self.items if i.kind == "clip"]
-        if item.kind == "intro":
-            shown = TimelineItem("clip", a, b, clips[0].clip)
-        else:
-            shown = TimelineItem("clip", a, b, _continued(clips[-1], a))
+        neighbour = clips[0] if item.kind == "intro" else clips[-1]
+        still = self._still(neighbour, max(neighbour.out_start, w0))
         template = self.template
         length = b - a
         # Blur and darken the one frame (at a quarter size: cheap), then hold it.
         stream = (
-            self._still(shown, a)
-            .filter("scale", max(2, template.width // 8 * 2 // 2), -2)
+            still.filter("scale", max(2, template.width // 8 * 2 // 2), -2)
             .filter("boxblur", 6, 2)
             .filter("eq", brightness=-0.12, saturation=0.8)
             .filter("scale", template.width, template.height)
@@ -354,14 +368,6 @@ class _Painter:
         )
 
 
-def _continued(last_clip: TimelineItem, a: float) -> PlannedClip:
-    """The last clip's recording continued past its end, for the outro's background."""
-    clip = last_clip.clip
-    assert clip is not None
-    start = clip.start + timedelta(seconds=a - last_clip.out_start)
-    return replace(clip, start=start, end=start + (clip.end - clip.start))
-
-
 def _nearest_frame(
     sources: Sequence[SourceFile], camera_id: str, lo: datetime, hi: datetime
 ) -> SourcePart:
@@ -380,16 +386,22 @@ def _nearest_frame(
     return SourcePart(nearest, offset, 1 / nearest.fps)
 
 
-def _normalise(stream, template: Template, length_s: float):
-    return (
-        stream.setpts("PTS-STARTPTS")
-        .filter("fps", template.fps)
-        .trim(duration=f"{length_s:.4f}")
-        .filter("scale", template.width, template.height, force_original_aspect_ratio="decrease")
-        .filter("pad", template.width, template.height, "(ow-iw)/2", "(oh-ih)/2")
-        .filter("setsar", 1)
-        .filter("format", "yuv420p")
-    )
+def _normalise(stream, template: Template, part: SourcePart):
+    """A source part at the output's rate, size and pixel format (filters that would
+    change nothing are left out: at 1080p each one costs a frame copy)."""
+    source = part.source
+    if abs(source.fps - template.fps) > 1e-3:
+        stream = stream.filter("fps", template.fps)
+    stream = stream.trim(duration=f"{part.length_s:.4f}")
+    if (source.width, source.height) != (template.width, template.height):
+        stream = (
+            stream.filter(
+                "scale", template.width, template.height, force_original_aspect_ratio="decrease"
+            )
+            .filter("pad", template.width, template.height, "(ow-iw)/2", "(oh-ih)/2")
+            .filter("setsar", 1)
+        )
+    return stream.filter("format", "yuv420p")
 
 
 def _draw_text(stream, text: CardText, template: Template, workdir: Path, name: str):
@@ -477,27 +489,40 @@ def _music(template: Template, duration: float, workdir: Path) -> Path:
     return path
 
 
-def _mux(video: Path, music: Path, template: Template, duration: float, output: Path) -> None:
-    """Video copied, soundtrack faded and brought to the template's loudness.
+def _sound(template: Template, duration: float, workdir: Path) -> Path:
+    """The soundtrack as AAC: faded, and brought to the template's loudness.
 
     The loudness is measured first (EBU R128, ffmpeg's ebur128) and corrected by one gain:
     on music that is already mastered this is what loudnorm's two-pass mode does, for a
     tenth of the time of its one-pass mode (which resamples to 192 kHz)."""
-    measured = measure_loudness(music, duration)
-    gain_db = template.loudness_lufs - measured.integrated_lufs
-    picture = ffmpeg.input(str(video), format="h264", framerate=template.fps, fflags="+genpts")
+    music = _music(template, duration, workdir)
+    gain_db = template.loudness_lufs - measure_loudness(music, duration)
     sound = (
         _soundtrack(music, duration)
         .filter("volume", f"{gain_db:.2f}dB")
-        # Keeps true peaks under -1.5 dBTP when the gain is positive.
+        # Keeps peaks under -2 dBFS when the gain is positive.
         .filter("alimiter", limit=10 ** (-2.0 / 20), level="disabled")
         .filter("aformat", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
     )
+    target = workdir / "sound.m4a"
+    # ffmpeg's default AAC coder (twoloop) costs 2.5x the "fast" one for no audible gain
+    # on music at 192 kbit/s.
+    _run(
+        sound.output(
+            str(target), acodec="aac", aac_coder="fast", audio_bitrate="192k", ar=SAMPLE_RATE
+        ),
+        "soundtrack",
+    )
+    return target
+
+
+def _mux(video: Path, audio: Path, template: Template, duration: float, output: Path) -> None:
+    """Both streams copied into an MP4 that starts playing before it is downloaded."""
+    picture = ffmpeg.input(str(video), format="h264", framerate=template.fps, fflags="+genpts")
     _run(
         ffmpeg.output(
-            picture.video, sound, str(output),
-            vcodec="copy", acodec="aac", audio_bitrate="192k", ar=SAMPLE_RATE,
-            movflags="+faststart", t=f"{duration:.4f}",
+            picture.video, ffmpeg.input(str(audio)).audio, str(output),
+            vcodec="copy", acodec="copy", movflags="+faststart", t=f"{duration:.4f}",
         ),
         "mux",
     )  # fmt: skip
@@ -512,30 +537,19 @@ def _soundtrack(music: Path, duration: float):
     )
 
 
-@dataclass(frozen=True)
-class Loudness:
-    integrated_lufs: float
-    true_peak_dbtp: float | None = None
-
-
-def measure_loudness(path: Path, duration: float | None = None) -> Loudness:
-    """Integrated loudness (EBU R128) of a file's audio, or of the faded soundtrack that
-    :func:`render` makes of ``path`` when ``duration`` is given."""
-    stream = (_soundtrack(path, duration) if duration else ffmpeg.input(str(path)).audio).filter(
-        "ebur128", peak="true"
-    )
+def measure_loudness(path: Path, duration: float | None = None) -> float:
+    """Integrated loudness (EBU R128, LUFS) of a file's audio, or of the faded soundtrack
+    that :func:`render` makes of ``path`` when ``duration`` is given."""
+    audio = _soundtrack(path, duration) if duration else ffmpeg.input(str(path)).audio
     args = [
         require("ffmpeg"), "-hide_banner", "-nostdin", "-nostats",
-        *stream.output("-", format="null").get_args(),
+        *audio.filter("ebur128").output("-", format="null").get_args(),
     ]  # fmt: skip
     result = subprocess.run(args, capture_output=True, text=True, check=False)
-    summary = result.stderr.rpartition("Summary:")[2]
-    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
-    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", result.stderr.rpartition("Summary:")[2])
     if result.returncode != 0 or integrated is None:
         raise MediaError(f"cannot measure the loudness of {path.name}")
-    true_peak = float(peak.group(1)) if peak and peak.group(1) != "-inf" else None
-    return Loudness(float(integrated.group(1)), true_peak)
+    return float(integrated.group(1))
 
 
 def _poster(video: Path, at_s: float, poster: Path) -> None:
