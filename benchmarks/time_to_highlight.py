@@ -170,6 +170,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.faces and not args.faces.is_dir():
         args.faces = None
+    # Airflow logs to stdout: keep stdout for the result alone, send the rest to stderr.
+    result_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     _airflow_home()
     from airflow.dag_processing.dagbag import DagBag
@@ -236,10 +240,12 @@ def main() -> None:
             run = dag.test(run_conf={"event_id": EVENT_ID})
             waves += 1
             with create_session() as session:
-                states = {
-                    (ti.task_id, ti.map_index): str(ti.state)
-                    for ti in run.get_task_instances(session=session)
-                }
+                tis = run.get_task_instances(session=session)
+                states = {(ti.task_id, ti.map_index): str(ti.state) for ti in tis}
+                busy: dict[str, float] = defaultdict(float)
+                for ti in tis:
+                    if ti.start_date and ti.end_date:
+                        busy[ti.task_id] += (ti.end_date - ti.start_date).total_seconds()
             failed_segments += sum(
                 1
                 for (task, _), state in states.items()
@@ -264,15 +270,16 @@ def main() -> None:
         "failed_segments": failed_segments,
         "waves": waves,
         "published": published,
+        "last_wave_task_seconds": {task: round(s, 1) for task, s in sorted(busy.items())},
         "goal_s": GOAL_S,
         "cpu_count": os.cpu_count(),
     }
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2), file=result_out)
         return
     width = max(len(key) for key in result)
     for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
+        print(f"{key:<{width}}  {value}", file=result_out)
 
 
 if __name__ == "__main__":
