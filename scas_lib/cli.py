@@ -18,11 +18,13 @@ from rich.table import Table
 
 from scas_lib.catalog import migrate
 from scas_lib.errors import ScasError
+from scas_lib.events import events_dir, read_event_config
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.install import install_default_pack
 from scas_lib.faces.pack import list_packs
 from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
 from scas_lib.highlights.templates import load_template
+from scas_lib.orchestration import run_request, start_run
 from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services import runtime
@@ -352,17 +354,31 @@ def highlights(
         list[str] | None, typer.Option(help="Only these visitors (repeatable).")
     ] = None,
     template: Annotated[
-        str, typer.Option(help="Template name (shipped) or path to a template YAML.")
-    ] = "default",
+        str | None,
+        typer.Option(
+            help="Template name (shipped) or path to a template YAML "
+            "(default: the event file's, else 'default')."
+        ),
+    ] = None,
     download: Annotated[
         Path | None, typer.Option(help="Also save the videos and posters in this folder.")
     ] = None,
 ) -> None:
-    """Plan, render and publish the event's highlight videos, then mark the event done."""
+    """Plan, render and publish the event's highlight videos, then mark the event done.
+
+    With an event file (config/events/<event>.yaml), its name, cameras and template are
+    used."""
     settings = _settings()
-    chosen = load_template(template)
+    event_file = events_dir() / f"{event}.yaml"
+    config = read_event_config(event_file) if event_file.is_file() else None
     failures = 0
     with runtime.open_services(settings) as services:
+        if config is not None:
+            request = run_request(config, {"event_id": event, "template": template})
+            start_run(services, config, request)
+            chosen = load_template(request.template, request.template_overrides)
+        else:
+            chosen = load_template(template or "default")
         seen = plan_highlights(services, event, chosen)
         for visitor_id in visitor or seen:
             started = time.perf_counter()

@@ -23,6 +23,7 @@ from scas_lib.highlights.assembly import (
     assemble,
     snap_to_keyframes,
 )
+from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.music import soundtrack
 from scas_lib.highlights.render import measure_loudness
 from scas_lib.highlights.selection import EditPlan, PlanLimits, PlannedClip, select_moments
@@ -211,6 +212,18 @@ def test_snapping_moves_cuts_onto_keyframes_by_at_most_a_second() -> None:
     )
 
 
+def test_a_vertical_crop_follows_the_face_and_stays_in_the_frame() -> None:
+    faces = FacePath({"gate": [(at(s / 5), 0.1 + 0.8 * s / 50) for s in range(51)]})
+    path = faces.crop_path("gate", at(0), 10.0, frame_width=1920, crop_width=608)
+    lefts = [x for _, x in path]
+    assert lefts[0] == 0.0 and lefts[-1] == 1920 - 608  # clamped at both edges
+    assert lefts == sorted(lefts)  # the face walks right, so does the crop
+    middle = dict(path)[5.0]
+    assert middle + 304 == pytest.approx(0.5 * 1920, abs=40)
+    unseen = FacePath().crop_path("hall", at(0), 2.0, frame_width=1920, crop_width=608)
+    assert {x for _, x in unseen} == {(1920 - 608) / 2}
+
+
 # templates and music ----------------------------------------------------------------------
 
 
@@ -304,7 +317,8 @@ def test_a_seen_visitor_gets_a_published_highlight_and_an_unseen_one_none(
     visitor = max(
         seen, key=lambda v: sum(a.length_s for a in edit_plan(catalog, EVENT, v, template).clips)
     )
-    output = render_highlight(services, EVENT, visitor, template)
+    with_vertical = load_template("default", {"vertical": True})
+    output = render_highlight(services, EVENT, visitor, with_vertical)
     assert output.status == "done" and output.object_key == keys.highlight_key(EVENT, visitor)
     video = store.download_file(bucket, output.object_key, tmp_path / "highlight.mp4")
     plan = EditPlan.from_json(store.get_bytes(bucket, keys.edit_plan_key(EVENT, visitor)).decode())
@@ -321,19 +335,25 @@ def test_a_seen_visitor_gets_a_published_highlight_and_an_unseen_one_none(
     # The music at the template's loudness.
     assert measure_loudness(video) == pytest.approx(template.loudness_lufs, abs=1.0)
 
-    # The visitor's face is in every clip, where the plan put it.
+    # The visitor's face is in every clip, where the plan put it, in both versions: the
+    # vertical one keeps a third of the picture, the third with the face.
     gallery = Gallery.from_enrollments(
         engine.model_pack, catalog.list_enrollments(EVENT, engine.model_pack)
     )
     thresholds = engine.pack.manifest.thresholds
-    for clip, start in zip(plan.clips, plan.clip_output_starts(), strict=True):
-        inner = np.linspace(start + 0.7, start + clip.length_s - 0.7, 5)
-        found = [
-            identify(gallery, face.embedding, thresholds).visitor_id
-            for t in inner
-            for face in engine.analyze(_frame(video, float(t)))
-        ]
-        assert visitor in found, (clip, found)
+    vertical = store.download_file(bucket, keys.vertical_key(EVENT, visitor), tmp_path / "v.mp4")
+    assert (_streams(vertical)["video"]["width"], _streams(vertical)["video"]["height"]) == (
+        1080, 1920,
+    )  # fmt: skip
+    for version in (video, vertical):
+        for clip, start in zip(plan.clips, plan.clip_output_starts(), strict=True):
+            inner = np.linspace(start + 0.7, start + clip.length_s - 0.7, 5)
+            found = [
+                identify(gallery, face.embedding, thresholds).visitor_id
+                for t in inner
+                for face in engine.analyze(_frame(version, float(t)))
+            ]
+            assert visitor in found, (version.name, clip, found)
 
     # The intro card carries the text: sharp glyphs on a blurred still.
     intro = cv2.cvtColor(_frame(video, 1.5), cv2.COLOR_BGR2GRAY)
@@ -342,11 +362,11 @@ def test_a_seen_visitor_gets_a_published_highlight_and_an_unseen_one_none(
     poster = cv2.imread(str(store.download_file(bucket, output.poster_key, tmp_path / "p.jpg")))
     assert poster.shape == (1080, 1920, 3)
 
-    # Rendering again replaces: one row, one set of objects.
+    # Rendering again replaces: one row, one set of objects (no vertical version now).
     render_highlight(services, EVENT, visitor, template)
     assert [o.visitor_id for o in catalog.list_outputs(EVENT)].count(visitor) == 1
     assert sorted(o.key for o in store.list(bucket, f"{EVENT}/{visitor}.")) == sorted(
-        keys.highlight_keys(EVENT, visitor)
+        set(keys.highlight_keys(EVENT, visitor)) - {keys.vertical_key(EVENT, visitor)}
     )
     published = {p.visitor_id: p for p in publish_event(services, EVENT)}
     assert published[visitor].url and published[absent].url is None

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from scas_lib.highlights.assembly import (
     source_parts,
     timeline,
 )
+from scas_lib.highlights.framing import FacePath, crop_x_expression
 from scas_lib.highlights.music import SAMPLE_RATE, soundtrack
 from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.templates import Template
@@ -132,8 +133,13 @@ def render(
     workdir: Path,
     output: Path,
     poster: Path,
+    *,
+    faces: FacePath | None = None,
 ) -> RenderResult:
-    """Render ``plan`` into ``output`` (MP4) and ``poster`` (JPEG); see the module doc."""
+    """Render ``plan`` into ``output`` (MP4) and ``poster`` (JPEG); see the module doc.
+
+    Footage of another shape than the template's is fitted and padded; with ``faces``, it
+    is cropped instead, and the crop follows the visitor's face (the vertical version)."""
     if not plan.clips:
         raise ValueError(f"the plan of {plan.visitor_id!r} has no clip: nothing to render")
     _require_font(template.font)
@@ -155,7 +161,8 @@ def render(
         if isinstance(piece, CopyPiece):
             _copy_piece(piece, target)
         else:
-            painter = _Painter(items, sources, template, intro, outro, workdir, _Inputs(template))
+            inputs = _Inputs(template, faces)
+            painter = _Painter(items, sources, template, intro, outro, workdir, inputs)
             _encode_piece(piece, painter, target)
 
     duration = sum(piece.frames for piece in pieces) / fps
@@ -243,8 +250,9 @@ class _Inputs:
     one input (decoding from the keyframe before a cut is the costly part): it is opened
     for the longest of them and split."""
 
-    def __init__(self, template: Template) -> None:
+    def __init__(self, template: Template, faces: FacePath | None = None) -> None:
         self.template = template
+        self.faces = faces
         self.longest: dict[tuple, float] = {}
         self.uses: Counter[tuple] = Counter()
         self.counting = True
@@ -254,7 +262,9 @@ class _Inputs:
     def freeze(self) -> None:
         self.counting = False
 
-    def stream(self, part: SourcePart):
+    def stream(self, part: SourcePart, *, shared: bool = True):
+        if not shared:
+            return _normalise(self._open(part, part.length_s), self.template, part, self.faces)
         key = (part.source.path, round(part.offset_s, 4))
         if self.counting:
             self.uses[key] += 1
@@ -264,10 +274,10 @@ class _Inputs:
             opened = self._open(part, self.longest[key])
             self.splits[key] = opened.split() if self.uses[key] > 1 else opened
         if self.uses[key] == 1:
-            return _normalise(self.splits[key], self.template, part)
+            return _normalise(self.splits[key], self.template, part, self.faces)
         index = self.handed[key]
         self.handed[key] += 1
-        return _normalise(self.splits[key][index], self.template, part)
+        return _normalise(self.splits[key][index], self.template, part, self.faces)
 
     @staticmethod
     def _open(part: SourcePart, length_s: float):
@@ -312,11 +322,13 @@ class _Painter:
         if item.kind == "clip":
             return self._footage(item, a, b)
         # A card is a still of the footage it leads into (or out of), blurred and darkened,
-        # under the text. The still is the first frame the window shows of that clip, so it
-        # shares that clip's input (and its decoding).
+        # under the text. The intro's still is the first frame of the first clip, so it
+        # shares that clip's input and its decoding. The outro's is used seconds later in
+        # the output: sharing would make ffmpeg hold the input back, so it opens its own.
         clips = [i for i in self.items if i.kind == "clip"]
         neighbour = clips[0] if item.kind == "intro" else clips[-1]
-        still = self._still(neighbour, max(neighbour.out_start, w0))
+        at = max(neighbour.out_start, w0)
+        still = self._still(neighbour, at, shared=item.kind == "intro")
         template = self.template
         length = b - a
         # Blur and darken the one frame (at a quarter size: cheap), then hold it.
@@ -340,18 +352,19 @@ class _Painter:
             return stream.filter("fade", type="in", start_time=0, duration=0.5)
         return stream.filter("fade", type="out", start_time=max(0.0, length - 0.8), duration=0.8)
 
-    def _still(self, item: TimelineItem, at: float):
+    def _still(self, item: TimelineItem, at: float, *, shared: bool):
         """The one frame a clip item shows at output time ``at``."""
-        return self._parts(item, at, at + 1 / self.template.fps)[0].trim(end_frame=1)
+        parts = self._parts(item, at, at + 1 / self.template.fps, shared=shared)
+        return parts[0].trim(end_frame=1)
 
-    def _parts(self, item: TimelineItem, a: float, b: float) -> list:
+    def _parts(self, item: TimelineItem, a: float, b: float, *, shared: bool = True) -> list:
         clip = item.clip
         assert clip is not None
         lo, hi = item.source_time(a), item.source_time(b)
         parts = source_parts(self.sources, clip.camera_id, lo, hi) or [
             _nearest_frame(self.sources, clip.camera_id, lo, hi)
         ]
-        return [self.inputs.stream(part) for part in parts]
+        return [self.inputs.stream(part, shared=shared) for part in parts]
 
     def _footage(self, item: TimelineItem, a: float, b: float):
         """Recording shown by a clip item between output times ``a`` and ``b``, at the
@@ -386,30 +399,50 @@ def _nearest_frame(
     return SourcePart(nearest, offset, 1 / nearest.fps)
 
 
-def _normalise(stream, template: Template, part: SourcePart):
+def _normalise(stream, template: Template, part: SourcePart, faces: FacePath | None = None):
     """A source part at the output's rate, size and pixel format (filters that would
-    change nothing are left out: at 1080p each one costs a frame copy)."""
+    change nothing are left out: at 1080p each one costs a frame copy). Another shape is
+    fitted and padded, or, given ``faces``, cropped around the face."""
     source = part.source
     if abs(source.fps - template.fps) > 1e-3:
         stream = stream.filter("fps", template.fps)
     stream = stream.trim(duration=f"{part.length_s:.4f}")
-    if (source.width, source.height) != (template.width, template.height):
-        stream = (
-            stream.filter(
-                "scale", template.width, template.height, force_original_aspect_ratio="decrease"
-            )
-            .filter("pad", template.width, template.height, "(ow-iw)/2", "(oh-ih)/2")
-            .filter("setsar", 1)
+    size = (template.width, template.height)
+    if (source.width, source.height) != size and faces is not None and source.width:
+        crop_width, crop_height = _crop_size(source.width, source.height, *size)
+        start = source.start + timedelta(seconds=part.offset_s)
+        path = faces.crop_path(source.camera_id, start, part.length_s, source.width, crop_width)
+        stream = stream.filter(
+            "crop",
+            w=crop_width,
+            h=crop_height,
+            x=crop_x_expression(path),
+            y=(source.height - crop_height) // 2,
+        ).filter("scale", *size)
+    elif (source.width, source.height) != size:
+        stream = stream.filter("scale", *size, force_original_aspect_ratio="decrease").filter(
+            "pad", *size, "(ow-iw)/2", "(oh-ih)/2"
         )
+    if (source.width, source.height) != size:
+        stream = stream.filter("setsar", 1)
     return stream.filter("format", "yuv420p")
+
+
+def _crop_size(width: int, height: int, out_width: int, out_height: int) -> tuple[int, int]:
+    """The largest even-sized crop of a width x height frame with the output's shape."""
+    if width * out_height > height * out_width:  # source wider: full height
+        return (height * out_width // out_height) // 2 * 2, height // 2 * 2
+    return width // 2 * 2, (width * out_height // out_width) // 2 * 2
 
 
 def _draw_text(stream, text: CardText, template: Template, workdir: Path, name: str):
     height = template.height
     family, _, style = template.font.partition(":")
+    width = template.width
     for line, size, y in ((text.title, height // 12, 0.40), (text.subtitle, height // 26, 0.56)):
         if not line:
             continue
+        size = _fitting_size(line, size, 0.9 * width)
         textfile = workdir / f"{name}-{size}.txt"
         textfile.write_text(line, encoding="utf-8")
         # drawtext reads a fontfile it cannot open as a fontconfig pattern: the style.
@@ -428,6 +461,13 @@ def _draw_text(stream, text: CardText, template: Template, workdir: Path, name: 
             alpha="min(1,max(0,(t-0.2)/0.6))",
         )
     return stream
+
+
+def _fitting_size(line: str, size: int, max_width: float) -> int:
+    """A font size at which ``line`` fits in ``max_width`` pixels: CJK glyphs are about one
+    em wide, others about 0.6 em (a generous estimate, so names are never cut)."""
+    ems = sum(1.0 if ord(char) >= 0x2E80 else 0.6 for char in line)
+    return max(12, min(size, int(max_width / max(ems, 1.0))))
 
 
 # --- join, sound, poster ------------------------------------------------------------------

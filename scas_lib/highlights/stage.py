@@ -26,6 +26,7 @@ from scas_lib.appearances import TrackSpan, build_appearances
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
 from scas_lib.errors import ScasError
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
+from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.render import CardText, RenderResult, probe_source, render
 from scas_lib.highlights.selection import EditPlan, PlanLimits, select_moments
 from scas_lib.highlights.templates import Template
@@ -92,6 +93,7 @@ def render_highlight(
         kept = _published_part(previous, event_id, visitor_id)
         catalog.upsert_output(replace(kept, status="rendering", template=template.name, error=None))
         segments = _segments_for(catalog.list_segments(event_id), plan)
+        faces = _face_path(catalog, event_id, visitor_id) if template.vertical else None
     try:
         with tempfile.TemporaryDirectory(prefix=f"scas-render-{visitor_id}-") as scratch:
             work = Path(scratch)
@@ -102,7 +104,13 @@ def render_highlight(
                 plan, sources, template, *texts, work / "render",
                 work / "highlight.mp4", work / "poster.jpg",
             )  # fmt: skip
-            output = _upload(services, plan, result, template)
+            vertical = None
+            if faces is not None:
+                vertical = render(
+                    plan, sources, vertical_template(template), *texts, work / "vertical",
+                    work / "vertical.mp4", work / "vertical.jpg", faces=faces,
+                ).video  # fmt: skip
+            output = _upload(services, plan, result, template, vertical)
     except Exception as error:
         with services.catalog() as catalog:
             catalog.upsert_output(
@@ -142,6 +150,28 @@ def publish_event(services: Services, event_id: str) -> list[PublishedHighlight]
             )
         )
     return published
+
+
+def vertical_template(template: Template) -> Template:
+    """The 9:16 twin of a template: the same look, portrait, encoded whole."""
+    short, long = sorted((template.width, template.height))
+    return template.model_copy(
+        update={"width": short, "height": long, "copy_unchanged_footage": False}
+    )
+
+
+def _face_path(catalog: Catalog, event_id: str, visitor_id: str) -> FacePath:
+    """Where the visitor's face was, per camera (x as a fraction of the frame width), from
+    the sample path recognition keeps with each track."""
+    points: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for camera_id, track in catalog.list_identified_tracks(event_id):
+        box = track.best_box or {}
+        width = (box.get("frame") or [0])[0]
+        if track.visitor_id != visitor_id or not width:
+            continue
+        for offset, x, _y in box.get("path", []):
+            points[camera_id].append((track.start_time + timedelta(seconds=offset), x / width))
+    return FacePath(dict(points))
 
 
 def edit_plan(catalog: Catalog, event_id: str, visitor_id: str, template: Template) -> EditPlan:
@@ -232,7 +262,13 @@ def _card_texts(
     )
 
 
-def _upload(services: Services, plan: EditPlan, result: RenderResult, template: Template) -> Output:
+def _upload(
+    services: Services,
+    plan: EditPlan,
+    result: RenderResult,
+    template: Template,
+    vertical: Path | None = None,
+) -> Output:
     store = services.object_store()
     bucket = services.settings.bucket_highlights
     event_id, visitor_id = plan.event_id, plan.visitor_id
@@ -244,6 +280,13 @@ def _upload(services: Services, plan: EditPlan, result: RenderResult, template: 
         bucket, keys.edit_plan_key(event_id, visitor_id), plan.to_json().encode(),
         content_type="application/json", metadata=metadata,
     )  # fmt: skip
+    if vertical is not None:
+        store.put_file(
+            bucket, keys.vertical_key(event_id, visitor_id), vertical,
+            content_type="video/mp4", metadata=metadata,
+        )  # fmt: skip
+    elif store.exists(bucket, keys.vertical_key(event_id, visitor_id)):
+        store.remove(bucket, keys.vertical_key(event_id, visitor_id))  # from another template
     # The video last: once it is there, everything that goes with it is too.
     store.put_file(bucket, video_key, result.video, content_type="video/mp4", metadata=metadata)
     return Output(

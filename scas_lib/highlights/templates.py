@@ -53,6 +53,9 @@ class Template(BaseModel):
     loudness_lufs: float = Field(-16.0, ge=-40, le=-5)
     logo: Path | None = None
     copy_unchanged_footage: bool = True
+    #: Also render a 9:16 version (1080x1920 for a 1080p template) whose crop follows the
+    #: visitor's face. It is encoded whole: it costs about a plain re-encode.
+    vertical: bool = False
     crf: int = Field(20, ge=0, le=51)
 
     @model_validator(mode="after")

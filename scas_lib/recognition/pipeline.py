@@ -31,7 +31,7 @@ from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.quality import FaceQuality, assess
 from scas_lib.media.decode import DecodeError, prefetch, sample_frames
 from scas_lib.recognition.identity import decide_identity, resolve_conflicts
-from scas_lib.recognition.tracking import FaceTracker, Observation, TrackerConfig
+from scas_lib.recognition.tracking import FaceTracker, Observation, Track, TrackerConfig
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ class RecognizedTrack:
     quality: float
     observations: int
     centroid: np.ndarray | None = field(repr=False)
-    #: The best face: box in original pixels and its time.
+    #: The best face: box in original pixels and its time; ``path``: the face's centre at
+    #: every sample, ``[seconds from the track's start, x, y]`` in original pixels, and
+    #: ``frame``: the original frame's ``[width, height]`` (a vertical crop follows it).
     best_box: dict = field(default_factory=dict)
 
 
@@ -123,6 +125,7 @@ def recognize_video(
     last_offset = 0.0
     error = None
     detector_size: tuple[int, int] | None = None
+    frame_size = (0, 0)
     try:
         for sampled in prefetch(
             sample_frames(path, fps=config.analysis_fps, max_long_side=config.decode_long_side)
@@ -131,6 +134,7 @@ def recognize_video(
             if detector_size is None:
                 height, width = image.shape[:2]
                 detector_size = input_size_for(width, height, config.detector_long_side)
+                frame_size = (round(width / sampled.scale), round(height / sampled.scale))
             observations = []
             for detection in engine.detector.detect(image, input_size=detector_size):
                 if detection.height / sampled.scale < config.min_face_px:
@@ -151,6 +155,7 @@ def recognize_video(
     except DecodeError as failure:
         error = str(failure)
     tracks = _identify(tracker.finish(), engine, gallery, thresholds, config, start_time)
+    tracks = [_with_path(track, raw, frame_size) for track, raw in tracks]
     return SegmentResult(tuple(tracks), frames, last_offset, error)
 
 
@@ -161,7 +166,8 @@ def _identify(
     thresholds: Thresholds,
     config: RecognitionConfig,
     start_time: datetime,
-) -> list[RecognizedTrack]:
+) -> list[tuple[RecognizedTrack, Track]]:
+    """Each track with its identity, next to the tracker's track it came from."""
     best = [
         sorted(track.observations, key=lambda o: -o.payload.quality.score)[
             : config.best_faces_per_track
@@ -204,4 +210,13 @@ def _identify(
                 },
             )
         )
-    return result
+    return list(zip(result, tracks, strict=True))
+
+
+def _with_path(track: RecognizedTrack, raw: Track, frame_size: tuple[int, int]) -> RecognizedTrack:
+    path = [
+        [round(o.t - raw.start, 2), round((o.box[0] + o.box[2]) / 2, 1),
+         round((o.box[1] + o.box[3]) / 2, 1)]
+        for o in raw.observations
+    ]  # fmt: skip
+    return replace(track, best_box={**track.best_box, "path": path, "frame": list(frame_size)})

@@ -126,14 +126,22 @@ def edit_plan_key(event_id: str, visitor_id: str) -> str:
     return f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}.plan.json"
 
 
+def vertical_key(event_id: str, visitor_id: str) -> str:
+    """Key of the 9:16 version of a highlight (when its template asks for one)."""
+    return (
+        f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}.vertical.mp4"
+    )
+
+
 def highlight_keys(event_id: str, visitor_id: str) -> list[str]:
     """Every object the highlights bucket may hold for a visitor (for privacy deletion).
 
     >>> highlight_keys("expo", "ana")
-    ['expo/ana.mp4', 'expo/ana.jpg', 'expo/ana.plan.json']
+    ['expo/ana.mp4', 'expo/ana.jpg', 'expo/ana.plan.json', 'expo/ana.vertical.mp4']
     """
     return [
         highlight_key(event_id, visitor_id),
         poster_key(event_id, visitor_id),
         edit_plan_key(event_id, visitor_id),
+        vertical_key(event_id, visitor_id),
     ]
