@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps demo test lint format clean
+.PHONY: install system-deps demo airflow test lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[airflow,test]'
 	touch $@
 
 install: $(STAMP)
@@ -25,6 +25,18 @@ system-deps:
 # A synthetic event through every stage built so far (scripts/demo.sh says which).
 demo: install system-deps
 	@scripts/demo.sh
+
+# Airflow standalone on the embedded defaults: UI on http://localhost:8080, one DAG per
+# config/events/*.yaml. Ctrl-C stops Airflow; `scas down` stops the embedded servers.
+AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins AIRFLOW__CORE__LOAD_EXAMPLES=false \
+	AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=false PATH=$(CURDIR)/$(BIN):$$PATH
+airflow: install system-deps
+	$(BIN)/scas up
+	$(BIN)/scas models install
+	$(AIRFLOW_ENV) $(BIN)/airflow db migrate
+	$(AIRFLOW_ENV) $(BIN)/airflow pools set gpu 1 "GPU recognition"
+	$(AIRFLOW_ENV) $(BIN)/airflow standalone
 
 lint: install
 	$(BIN)/ruff check .
@@ -41,4 +53,4 @@ test: install system-deps lint
 	exit $$status
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .airflow
