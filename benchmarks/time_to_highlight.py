@@ -89,19 +89,25 @@ def _event(args: argparse.Namespace, settings, engine):  # type: ignore[no-untyp
     from scas_lib.simulation.plan import SimulationConfig
 
     directory = args.event_dir or Path(tempfile.mkdtemp(prefix="scas-tth-")) / "event"
+    photos = _photos(args.faces, args.visitors, settings)
+    per_person = defaultdict(int)
+    for photo in photos:
+        per_person[photo.identity] += 1
+    singles = sum(1 for n in per_person.values() if n == 1)
     config = SimulationConfig(
         event_id=EVENT_ID,
         cameras=args.cameras,
         duration_s=args.duration,
         segment_s=10.0,
-        strangers=args.strangers,
+        # No more strangers than people with one photo: else the generator makes strangers
+        # of some visitors.
+        strangers=min(args.strangers, singles) if args.faces else args.strangers,
         seed=args.seed,
     )
     stamp = directory / "benchmark-config.json"
     wanted = json.dumps({**vars(config), "visitors": args.visitors}, sort_keys=True)
     if not (stamp.exists() and stamp.read_text() == wanted):
         started = time.monotonic()
-        photos = _photos(args.faces, args.visitors, settings)
         generate_event(directory, config, START, engine, photos)
         stamp.write_text(wanted)
         print(f"generated in {time.monotonic() - started:.0f} s: {directory}", file=sys.stderr)
