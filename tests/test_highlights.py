@@ -403,3 +403,52 @@ def test_a_render_that_fails_midway_publishes_nothing_and_loses_nothing(
     forget_visitor(services, EVENT, visitor)
     assert store.list(bucket, f"{EVENT}/{visitor}.") == []
     assert all(o.visitor_id != visitor for o in catalog.list_outputs(EVENT))
+
+
+def test_untouched_footage_is_copied_bit_for_bit_into_a_standard_mp4(
+    event: GeneratedEvent, tmp_path: Path
+) -> None:
+    """A clip across two segments of a 1080p camera: its stretches between keyframes are
+    copied (the same pixels as the camera's), the MP4 lists the camera's and SCAS's
+    parameter sets, and the whole file decodes without an error."""
+    from scas_lib.highlights.render import CardText, probe_source, render
+
+    camera = "cam1"
+    own = [s for s in event.segments if s.camera_id == camera]
+    sources = [
+        probe_source(event.directory / s.path, camera, datetime.fromisoformat(s.start_time))
+        for s in own
+    ]
+    assert all(s.copyable and (s.width, s.height) == (1920, 1080) for s in sources)
+    start = sources[0].start
+    limits = PlanLimits(target_length_s=30, intro_s=2, outro_s=2, transition_s=0.5)
+    plan = EditPlan(
+        "expo", "ana",
+        (PlannedClip(camera, start + timedelta(seconds=0.7), start + timedelta(seconds=7.6), 1),),
+        limits,
+    )  # fmt: skip
+    plan = snap_to_keyframes(plan, sources)
+    template = load_template("default", {"intro_s": 2, "outro_s": 2, "transition_s": 0.5})
+    result = render(
+        plan, sources, template, CardText("Ana 安娜", "Expo"), CardText("谢谢", ""),
+        tmp_path / "work", tmp_path / "out.mp4", tmp_path / "out.jpg",
+    )  # fmt: skip
+
+    assert result.copied_frames >= 100 and result.encoded_frames > 0
+    decode = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(result.video), "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert decode.stderr == ""
+    data = result.video.read_bytes()
+    avcc = data.find(b"avcC")
+    assert data[avcc + 9] & 0x1F == 2, "the decoder configuration lists both SPS"
+    # Every copied piece shows the camera's own pixels, frame for frame.
+    copies = [p for p in assemble(plan, sources, fps=25) if isinstance(p, CopyPiece)]
+    assert copies
+    for piece in copies:
+        middle = piece.frames // 2
+        output_at = (piece.first_frame + middle + 0.5) / 25
+        camera_at = (piece.source_frame + middle + 0.5) / 25
+        camera_frame = _frame(Path(piece.source.path), camera_at)
+        assert np.array_equal(_frame(result.video, output_at), camera_frame)

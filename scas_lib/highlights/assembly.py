@@ -207,9 +207,10 @@ def snap_to_keyframes(
     """The plan with each clip's untouched stretch moved onto keyframes of its source, so
     that the stretch can be copied rather than encoded.
 
-    A clip moves (its start) and stretches (its end) by at most ``max_shift_s`` and never
-    into its neighbour; clips of sources that cannot be copied stay as they are. The cuts
-    stay frame-accurate: only *where* they fall changes, by a second at most. Lengthening
+    A clip moves (its start) and stretches (its end) by at most ``max_shift_s``, never into
+    its neighbour nor past the camera's recording; clips of sources that cannot be copied
+    stay as they are. The cuts stay frame-accurate: only *where* they fall changes, by a
+    second at most. Lengthening
     and shortening are balanced across the clips, so the video keeps its planned length to
     within a fraction of a GOP.
     """
@@ -225,7 +226,14 @@ def snap_to_keyframes(
         position = items.index(item)
         lead_in = transition if position > 0 else timedelta(0)
         lead_out = transition if position < len(items) - 1 else timedelta(0)
-        boundaries = _copy_boundaries(sources, clip.camera_id)
+        recorded = [s for s in sources if s.camera_id == clip.camera_id]
+        boundaries = [
+            t
+            for t in _copy_boundaries(sources, clip.camera_id)
+            # A snapped clip never reaches past what the camera recorded.
+            if t - lead_in >= min(s.start for s in recorded)
+            and t + lead_out <= max(s.end for s in recorded)
+        ]
         if not boundaries:
             snapped.append(clip)
             continue

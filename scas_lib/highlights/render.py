@@ -13,8 +13,9 @@ How the file is made:
    copy, keyframe to keyframe;
 3. the pieces are joined as one H.264 stream; the copied parameter sets are put first so
    that the MP4's decoder configuration lists both sets (a standard ``avc1`` file);
-4. the soundtrack is faded, loudness-normalised (EBU R128) and muxed as AAC; the MP4 gets
-   ``+faststart`` so a player starts before the download ends;
+4. meanwhile the soundtrack is faded, brought to the template's loudness (EBU R128) and
+   encoded as AAC; both streams are muxed into an MP4 with ``+faststart``, so a player
+   starts before the download ends;
 5. the poster is the middle frame of the best clip.
 """
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import subprocess
 import wave
@@ -51,6 +51,7 @@ from scas_lib.highlights.framing import FacePath, crop_x_expression
 from scas_lib.highlights.music import SAMPLE_RATE, soundtrack
 from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.templates import Template
+from scas_lib.media import h264
 from scas_lib.media.ffmpeg import MediaError, require
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,10 @@ class _Inputs:
 
     def stream(self, part: SourcePart, *, shared: bool = True):
         if not shared:
-            return _normalise(self._open(part, part.length_s), self.template, part, self.faces)
+            # Read just past the part (a shared input reads 0.2 s past): a read length of its
+            # own also keeps ffmpeg-python from merging this input with a shared one.
+            opened = self._open(part, part.length_s, margin_s=0.1)
+            return _normalise(opened, self.template, part, self.faces)
         key = (part.source.path, round(part.offset_s, 4))
         if self.counting:
             self.uses[key] += 1
@@ -280,8 +284,8 @@ class _Inputs:
         return _normalise(self.splits[key][index], self.template, part, self.faces)
 
     @staticmethod
-    def _open(part: SourcePart, length_s: float):
-        seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{length_s + 0.2:.4f}"}
+    def _open(part: SourcePart, length_s: float, margin_s: float = 0.2):
+        seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{length_s + margin_s:.4f}"}
         return ffmpeg.input(part.source.path, **seconds).video.setpts("PTS-STARTPTS")
 
 
@@ -478,39 +482,18 @@ def _join(piece_files: list[Path], copied_flags: list[bool], video: Path) -> Non
     the MP4's decoder configuration carries them next to SCAS's own."""
     parameter_sets: list[bytes] = []
     copied = [path for path, flag in zip(piece_files, copied_flags, strict=True) if flag]
-    distinct: dict[int, set[bytes]] = {7: set(), 8: set()}
+    distinct: dict[int, set[bytes]] = {h264.SPS: set(), h264.PPS: set()}
     for path in copied:
-        for nal_type, nal in _leading_parameter_sets(path.read_bytes()):
-            distinct[nal_type].add(nal)
-    if copied and len(distinct[7]) == 1 and len(distinct[8]) == 1:
-        parameter_sets = [next(iter(distinct[7])), next(iter(distinct[8]))]
+        for kind, nal in h264.leading_parameter_sets(path.read_bytes()):
+            distinct[kind].add(nal)
+    # Two cameras' different sets would both claim id 0: then they stay in-band only.
+    if copied and len(distinct[h264.SPS]) == 1 and len(distinct[h264.PPS]) == 1:
+        parameter_sets = [next(iter(distinct[h264.SPS])), next(iter(distinct[h264.PPS]))]
     with video.open("wb") as out:
         for nal in parameter_sets:
-            out.write(b"\x00\x00\x00\x01" + nal)
+            out.write(h264.START_CODE + nal)
         for path in piece_files:
             out.write(path.read_bytes())
-
-
-def _leading_parameter_sets(data: bytes) -> list[tuple[int, bytes]]:
-    """SPS (7) and PPS (8) NAL units before the first slice of an Annex B stream."""
-    found = []
-    for nal in _nal_units(data):
-        nal_type = nal[0] & 0x1F
-        if nal_type in (7, 8):
-            found.append((nal_type, nal))
-        elif nal_type in (1, 5):
-            break
-    return found
-
-
-def _nal_units(data: bytes):
-    start = data.find(b"\x00\x00\x01")
-    while start != -1:
-        begin = start + 3
-        following = data.find(b"\x00\x00\x01", begin)
-        end = len(data) if following == -1 else following
-        yield data[begin:end].rstrip(b"\x00")
-        start = following
 
 
 def _music(template: Template, duration: float, workdir: Path) -> Path:
@@ -602,9 +585,7 @@ def _poster(video: Path, at_s: float, poster: Path) -> None:
 
 
 def _run(stream, what: str) -> None:
-    command = stream.global_args(
-        "-hide_banner", "-nostdin", "-v", os.environ.get("SCAS_FFMPEG_LOGLEVEL", "error")
-    ).overwrite_output()
+    command = stream.global_args("-hide_banner", "-nostdin", "-v", "error").overwrite_output()
     args = [require("ffmpeg"), *command.get_args()]
     log.debug("ffmpeg %s: %s", what, " ".join(args))
     result = subprocess.run(args, capture_output=True, text=True, check=False)
