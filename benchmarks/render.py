@@ -26,31 +26,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+from generated import generated_event
 
 
 def make_event(directory: Path) -> Path:
-    from scas_lib.faces.engine import FaceEngine
-    from scas_lib.faces.install import install_default_pack
-    from scas_lib.settings import Settings
-    from scas_lib.simulation.generate import generate_event
-    from scas_lib.simulation.people import sample_photos
     from scas_lib.simulation.plan import SimulationConfig
 
-    if (directory / "event.json").exists():
-        return directory
-    settings = Settings()
-    pack = install_default_pack(settings.models_path, download_dir=settings.downloads_path)
-    engine = FaceEngine.load(pack.directory, provider=settings.onnx_provider)
-    photos = sample_photos(settings.data_dir / "samples", settings.package_index_url)
     config = SimulationConfig(
         event_id="renderbench", cameras=2, duration_s=60, segment_s=10, strangers=8, seed=3
     )
-    generate_event(directory, config, START, engine, photos)
-    return directory
+    return generated_event(directory, config)
 
 
 def highlight_plan(event_dir: Path):
