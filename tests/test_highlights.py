@@ -452,3 +452,34 @@ def test_untouched_footage_is_copied_bit_for_bit_into_a_standard_mp4(
         camera_at = (piece.source_frame + middle + 0.5) / 25
         camera_frame = _frame(Path(piece.source.path), camera_at)
         assert np.array_equal(_frame(result.video, output_at), camera_frame)
+
+
+def test_a_cut_a_hair_before_a_segment_boundary_renders(
+    event: GeneratedEvent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clip ends half a frame into the next segment and is not snapped: the sliver is
+    covered by a held frame (it once stalled ffmpeg's graph, with the outro's still)."""
+    from scas_lib.highlights import render as renderer
+    from scas_lib.highlights.render import CardText, probe_source, render
+
+    own = [s for s in event.segments if s.camera_id == "cam1"]
+    sources = [
+        probe_source(event.directory / s.path, "cam1", datetime.fromisoformat(s.start_time))
+        for s in own
+    ]
+    boundary = sources[1].start
+    clip = PlannedClip(
+        "cam1", boundary - timedelta(seconds=3.5), boundary + timedelta(seconds=0.02), 1
+    )
+    plan = EditPlan("expo", "ana", (clip,), PlanLimits(intro_s=2, outro_s=2, transition_s=0.5))
+    template = load_template("default", {"intro_s": 2, "outro_s": 2, "transition_s": 0.5})
+    monkeypatch.setattr(renderer, "FFMPEG_TIMEOUT_S", 120.0)  # a stall fails, not hangs
+
+    result = render(
+        plan, sources, template, CardText("Ana", "Expo"), CardText("Bye", ""),
+        tmp_path / "work", tmp_path / "out.mp4", tmp_path / "out.jpg",
+    )  # fmt: skip
+
+    assert float(_streams(result.video)["format"]["duration"]) == pytest.approx(
+        plan.duration_s, abs=0.1
+    )

@@ -358,16 +358,22 @@ class _Painter:
 
     def _still(self, item: TimelineItem, at: float, *, shared: bool):
         """The one frame a clip item shows at output time ``at``."""
-        parts = self._parts(item, at, at + 1 / self.template.fps, shared=shared)
-        return parts[0].trim(end_frame=1)
+        assert item.clip is not None
+        part = _frame_at(self.sources, item.clip.camera_id, item.source_time(at))
+        return self.inputs.stream(part, shared=shared).trim(end_frame=1)
 
     def _parts(self, item: TimelineItem, a: float, b: float, *, shared: bool = True) -> list:
         clip = item.clip
         assert clip is not None
         lo, hi = item.source_time(a), item.source_time(b)
-        parts = source_parts(self.sources, clip.camera_id, lo, hi) or [
-            _nearest_frame(self.sources, clip.camera_id, lo, hi)
-        ]
+        # A sliver under a frame (a cut a hair before a segment's end) gives ffmpeg an input
+        # with no frame to show, which can stall its graph: the held frame covers it.
+        shortest = 0.75 / self.template.fps
+        parts = [
+            part
+            for part in source_parts(self.sources, clip.camera_id, lo, hi)
+            if part.length_s >= shortest
+        ] or [_frame_at(self.sources, clip.camera_id, lo)]
         return [self.inputs.stream(part, shared=shared) for part in parts]
 
     def _footage(self, item: TimelineItem, a: float, b: float):
@@ -385,22 +391,21 @@ class _Painter:
         )
 
 
-def _nearest_frame(
-    sources: Sequence[SourceFile], camera_id: str, lo: datetime, hi: datetime
-) -> SourcePart:
-    """One frame of the recording nearest to an unrecorded stretch (a post-roll past the
-    last segment, say): held, it fills the stretch."""
+def _frame_at(sources: Sequence[SourceFile], camera_id: str, at: datetime) -> SourcePart:
+    """The recorded frame shown at ``at``: the segment's that holds it, else the nearest
+    recorded one (before the first segment, its first frame; after the last, its last)."""
     own = [s for s in sources if s.camera_id == camera_id]
     if not own:
         raise MediaError(f"no recording of camera {camera_id!r} to render from")
-
-    def distance(source: SourceFile) -> float:
-        return min(abs((source.start - hi).total_seconds()), abs((source.end - lo).total_seconds()))
-
-    nearest = min(own, key=distance)
-    last_frame_s = (nearest.frames - 1) / nearest.fps
-    offset = 0.0 if nearest.start >= hi else last_frame_s
-    return SourcePart(nearest, offset, 1 / nearest.fps)
+    holding = [s for s in own if s.start <= at < s.end]
+    if holding:
+        source = holding[0]
+        seconds = (at - source.start).total_seconds()
+        index = min(int(seconds * source.fps + 1e-6), source.frames - 1)
+    else:
+        source = min(own, key=lambda s: min(abs(s.start - at), abs(s.end - at)))
+        index = 0 if source.start >= at else source.frames - 1
+    return SourcePart(source, index / source.fps, 1 / source.fps)
 
 
 def _normalise(stream, template: Template, part: SourcePart, faces: FacePath | None = None):
@@ -584,11 +589,23 @@ def _poster(video: Path, at_s: float, poster: Path) -> None:
     )
 
 
+#: No ffmpeg run of a highlight needs this long, even on a busy 2-core machine; one that
+#: does has stalled, and a task that fails can be retried where one that hangs cannot.
+FFMPEG_TIMEOUT_S = 600.0
+
+
 def _run(stream, what: str) -> None:
     command = stream.global_args("-hide_banner", "-nostdin", "-v", "error").overwrite_output()
     args = [require("ffmpeg"), *command.get_args()]
     log.debug("ffmpeg %s: %s", what, " ".join(args))
-    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(
+            args, capture_output=True, text=True, check=False, timeout=FFMPEG_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        raise MediaError(
+            f"ffmpeg stalled ({what}): no result in {FFMPEG_TIMEOUT_S:.0f} s"
+        ) from None
     if result.returncode != 0:
         detail = result.stderr.strip().splitlines()[-12:] if result.stderr.strip() else []
         raise MediaError(f"ffmpeg failed ({what}): {' | '.join(detail) or 'no message'}")
