@@ -177,3 +177,21 @@ def event(
 ) -> GeneratedEvent:
     directory = tmp_path_factory.mktemp("sim") / "expo"
     return generate_event(directory, EVENT_CONFIG, EVENT_START, engine, source_photos)
+
+
+def enroll_event_visitors(
+    services: Services, event: GeneratedEvent, engine: FaceEngine, name_suffix: str = ""
+) -> list[str]:
+    """Enroll every visitor of a generated event from their first kiosk photo; their ids."""
+    from scas_lib.visitors import enroll_visitor
+
+    enrolled = []
+    for person in event.plan.people:
+        if person.role == "visitor":
+            photo = (event.directory / "enrollments" / person.id / "0.jpg").read_bytes()
+            enroll_visitor(
+                services, engine, event_id=event.plan.config.event_id,
+                display_name=person.identity + name_suffix, photos=[photo], visitor_id=person.id,
+            )  # fmt: skip
+            enrolled.append(person.id)
+    return enrolled

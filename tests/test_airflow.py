@@ -3,16 +3,12 @@
 Airflow keeps its own metadata in a throwaway SQLite database under a temporary
 AIRFLOW_HOME; the SCAS catalog and object store are the test servers of conftest.py, given
 to the DAG as the Airflow connections ``scas_postgres`` and ``scas_s3`` (environment
-variables), as a deployment would. Skipped when Airflow is not installed
-(``pip install -e '.[airflow,test]'``).
-
-The tests marked ``needs_highlights`` run the highlights, render and publish steps, which
-call ``scas_lib.highlights``.
+variables), as a deployment would. Airflow comes with the test extras
+(``pip install -e '.[airflow,test]'``, which ``make test`` runs).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -27,8 +23,6 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).parents[1]
-if importlib.util.find_spec("airflow") is None:
-    pytest.skip("Airflow is not installed: pip install -e '.[airflow]'", allow_module_level=True)
 # Airflow reads its configuration when first imported: set it up before that.
 _HOME = Path(tempfile.mkdtemp(prefix="scas-airflow-home-"))
 _EVENTS = _HOME / "events"
@@ -55,7 +49,8 @@ from scas_lib.services import Services  # noqa: E402
 from scas_lib.simulation.generate import GeneratedEvent  # noqa: E402
 from scas_lib.simulation.replay import replay_event  # noqa: E402
 from scas_lib.storage import ObjectStore, keys  # noqa: E402
-from scas_lib.visitors import enroll_visitor  # noqa: E402
+
+from .conftest import enroll_event_visitors  # noqa: E402
 
 TEST_EVENT = """\
 id: expo
@@ -66,19 +61,6 @@ recognize_retries: 1
 retry_delay_s: 0
 gpu_slots: 2
 """
-
-
-def _has_highlights() -> bool:
-    try:
-        import scas_lib.highlights.stage  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_highlights = pytest.mark.skipif(
-    not _has_highlights(), reason="scas_lib.highlights (issue 6) has not landed yet"
-)
 
 
 @pytest.fixture(scope="module")
@@ -162,23 +144,6 @@ def _states(run: Any) -> dict[tuple[str, int], str]:
         }
 
 
-def _enroll_visitors(services: Services, event: GeneratedEvent, engine: FaceEngine) -> list[str]:
-    enrolled = []
-    for person in event.plan.people:
-        if person.role == "visitor":
-            photo = (event.directory / "enrollments" / person.id / "0.jpg").read_bytes()
-            enroll_visitor(
-                services,
-                engine,
-                event_id="expo",
-                display_name=person.identity,
-                photos=[photo],
-                visitor_id=person.id,
-            )
-            enrolled.append(person.id)
-    return enrolled
-
-
 # the DAG folder --------------------------------------------------------------------------
 
 
@@ -237,7 +202,7 @@ def test_a_wave_recognizes_the_segments_so_far_and_queues_the_next(
     caplog.set_level(logging.INFO)
 
     services = dag_env
-    _enroll_visitors(services, event, engine)
+    enroll_event_visitors(services, event, engine)
     bucket = services.settings.bucket_recordings
     first = [s for s in event.segments if s.start_time == event.segments[0].start_time]
     for segment in first:  # the first segment of every camera, no end marker yet
@@ -320,7 +285,6 @@ def _row_counts(catalog: Catalog) -> dict[str, int]:
     return counts
 
 
-@needs_highlights
 def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
     airflow_db: None,
     event_file: Path,
@@ -335,7 +299,7 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
 
     services = dag_env
     bucket = services.settings.bucket_recordings
-    enrolled = _enroll_visitors(services, event, engine)
+    enrolled = enroll_event_visitors(services, event, engine)
     replay_event(event.directory, store, bucket, speed=0)
     bad_key = _corrupt(store, bucket, event, tmp_path)
     keys_in_order = sorted(s.key for s in event.segments)
@@ -376,7 +340,6 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
     assert [o.key for o in store.list(bucket, "expo/")] == stored_before
 
 
-@needs_highlights
 def test_params_re_render_one_visitor_with_another_template(
     airflow_db: None,
     event_file: Path,
@@ -387,7 +350,7 @@ def test_params_re_render_one_visitor_with_another_template(
     catalog: Catalog,
 ) -> None:
     services = dag_env
-    _enroll_visitors(services, event, engine)
+    enroll_event_visitors(services, event, engine)
     replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
     dag = _dag()
     assert str(dag.test().state) == "success"

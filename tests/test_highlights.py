@@ -43,6 +43,8 @@ from scas_lib.storage import keys
 from scas_lib.storage.object_store import ObjectStore
 from scas_lib.visitors import enroll_visitor, forget_visitor
 
+from .conftest import enroll_event_visitors
+
 T0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
 NO_CARDS = PlanLimits(target_length_s=30, intro_s=0, outro_s=0, transition_s=0.5)
 
@@ -255,13 +257,7 @@ def recognized(
 ) -> tuple[list[str], str]:  # fmt: skip
     """The event's visitors enrolled, plus someone who is not in the event at all; every
     segment recognized. Returns (the event's visitors, the absent one)."""
-    visitors = [p for p in event.plan.people if p.role == "visitor"]
-    for person in visitors:
-        photo = (event.directory / "enrollments" / person.id / "0.jpg").read_bytes()
-        enroll_visitor(
-            services, engine, event_id=EVENT, display_name=f"{person.identity} 访客",
-            photos=[photo], visitor_id=person.id,
-        )  # fmt: skip
+    visitors = enroll_event_visitors(services, event, engine, name_suffix=" 访客")
     in_event = {p.identity for p in event.plan.people}
     absent = next(p for p in photos.values() if p.group_size == 1 and p.identity not in in_event)
     enroll_visitor(
@@ -271,7 +267,7 @@ def recognized(
     replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
     for segment in event.segments:
         recognize_segment(services, footage, segment.key)
-    return [p.id for p in visitors], absent.identity
+    return visitors, absent.identity
 
 
 def _frame(video: Path, at_s: float) -> np.ndarray:

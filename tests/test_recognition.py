@@ -22,9 +22,8 @@ from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states
 from scas_lib.storage import ObjectStore
-from scas_lib.visitors import enroll_visitor
 
-from .conftest import EVENT_CONFIG, EVENT_START
+from .conftest import EVENT_CONFIG, EVENT_START, enroll_event_visitors
 
 
 def _gallery(event: GeneratedEvent, engine: FaceEngine) -> Gallery:
@@ -290,20 +289,6 @@ def test_no_stranger_is_labelled(event: GeneratedEvent, recognized: dict) -> Non
 # the stage, on the real catalog and object store ------------------------------------------
 
 
-def _enroll_all(services: Services, event: GeneratedEvent, engine: FaceEngine) -> None:
-    for person in event.plan.people:
-        if person.role == "visitor":
-            photo = (event.directory / "enrollments" / person.id / "0.jpg").read_bytes()
-            enroll_visitor(
-                services,
-                engine,
-                event_id="expo",
-                display_name=person.identity,
-                photos=[photo],
-                visitor_id=person.id,
-            )
-
-
 def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     services: Services,
     event: GeneratedEvent,
@@ -312,7 +297,7 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     store: ObjectStore,
     catalog: Catalog,
 ) -> None:
-    _enroll_all(services, event, engine)
+    enroll_event_visitors(services, event, engine)
     replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
     key = _first_segment(event).key
 

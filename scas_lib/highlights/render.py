@@ -52,7 +52,7 @@ from scas_lib.highlights.music import SAMPLE_RATE, soundtrack
 from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.templates import Template
 from scas_lib.media import h264
-from scas_lib.media.ffmpeg import MediaError, require
+from scas_lib.media.ffmpeg import MediaError, require, stream_fps
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def probe_source(path: Path, camera_id: str, start: datetime) -> SourceFile:
     stream = data["streams"][0]
     packets = data.get("packets", [])
     keyframes = tuple(i for i, packet in enumerate(packets) if "K" in packet.get("flags", ""))
-    fps = _rate(stream.get("avg_frame_rate")) or _rate(stream.get("r_frame_rate"))
+    fps = stream_fps(stream)
     if not packets or not keyframes or not fps:
         raise MediaError(f"{path.name} has no decodable video")
     return SourceFile(
@@ -116,13 +116,6 @@ def probe_source(path: Path, camera_id: str, start: datetime) -> SourceFile:
         width=int(stream.get("width", 0)),
         height=int(stream.get("height", 0)),
     )
-
-
-def _rate(text: str | None) -> float:
-    if not text or text in ("0/0", "0/1"):
-        return 0.0
-    numerator, _, denominator = text.partition("/")
-    return float(numerator) / float(denominator or 1)
 
 
 def render(

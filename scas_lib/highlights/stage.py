@@ -85,8 +85,7 @@ def render_highlight(
         visitor = catalog.get_visitor(event_id, visitor_id)
         if event is None or visitor is None:
             raise ScasError(f"no visitor {visitor_id!r} in event {event_id!r}")
-        appearances = catalog.list_appearances(event_id, visitor_id)
-        plan = select_moments(event_id, visitor_id, appearances, PlanLimits.of(template))
+        plan = edit_plan(catalog, event_id, visitor_id, template)
         if not plan.clips:
             return _not_seen(services, catalog, event_id, visitor_id, template)
         previous = catalog.get_output(event_id, visitor_id)

@@ -35,6 +35,19 @@ class VideoInfo:
     rotation: int = 0
 
 
+def stream_fps(stream: dict) -> float:
+    """Frames per second of an ffprobe stream entry (its average rate, else its base rate);
+    0 when ffprobe does not know.
+
+    >>> stream_fps({"avg_frame_rate": "0/0", "r_frame_rate": "25/1"})
+    25.0
+    """
+    for rate in (stream.get("avg_frame_rate"), stream.get("r_frame_rate")):
+        if rate and not rate.startswith("0/") and not rate.endswith("/0"):
+            return float(Fraction(rate))
+    return 0.0
+
+
 def probe(path: Path) -> VideoInfo:
     """The first video stream of ``path``; :class:`MediaError` if there is none or the file
     cannot be read."""
@@ -61,8 +74,7 @@ def probe(path: Path) -> VideoInfo:
     if not streams:
         raise MediaError(f"{path.name} has no video stream")
     stream, container = streams[0], data.get("format", {})
-    rate = stream.get("avg_frame_rate") or stream.get("r_frame_rate") or "0/1"
-    fps = float(Fraction(rate)) if rate != "0/0" else 0.0
+    fps = stream_fps(stream)
     rotation = next(
         (int(side["rotation"]) for side in stream.get("side_data_list", []) if "rotation" in side),
         0,
