@@ -39,6 +39,7 @@ airflow: install system-deps
 	$(AIRFLOW_ENV) $(BIN)/airflow standalone
 
 lint: install
+	scripts/check-file-sizes.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
