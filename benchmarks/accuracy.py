@@ -20,12 +20,13 @@ from pathlib import Path
 
 import cv2
 
-from scas_lib.appearances import TrackSpan, build_appearances
 from scas_lib.catalog import Enrollment
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.install import install_default_pack
 from scas_lib.faces.matching import Gallery
-from scas_lib.recognition.pipeline import RecognitionConfig, footage_engine, recognize_video
+from scas_lib.highlights.appearances import TrackSpan, build_appearances
+from scas_lib.provisioning.install import install_default_pack
+from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.recognition.pipeline import footage_engine, recognize_video
 from scas_lib.settings import Settings
 from scas_lib.simulation.generate import generate_event
 from scas_lib.simulation.people import folder_photos, sample_photos

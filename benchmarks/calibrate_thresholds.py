@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.install import DEFAULT_PACK, install_default_pack
 from scas_lib.faces.pack import calibration_file
-from scas_lib.faces.samples import fetch_sample_photos
+from scas_lib.provisioning.install import DEFAULT_PACK, install_default_pack
+from scas_lib.provisioning.samples import fetch_sample_photos
 from scas_lib.settings import Settings
 
 SAFETY = 0.03  # above the worst different-person pair seen

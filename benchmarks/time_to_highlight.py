@@ -188,12 +188,12 @@ def main() -> None:
     from airflow.utils.session import create_session
 
     from scas_lib.faces.engine import FaceEngine
-    from scas_lib.faces.install import install_default_pack
+    from scas_lib.provisioning.install import install_default_pack
     from scas_lib.services.runtime import open_services
     from scas_lib.settings import Settings
     from scas_lib.simulation.replay import Upload, replay_event
     from scas_lib.storage import keys
-    from scas_lib.visitors import enroll_visitor
+    from scas_lib.visitors.stage import enroll_visitor
 
     settings = Settings()
     pack = install_default_pack(settings.models_path, download_dir=settings.downloads_path)

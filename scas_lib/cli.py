@@ -20,11 +20,11 @@ from scas_lib.catalog import migrate
 from scas_lib.errors import ScasError
 from scas_lib.events import events_dir, read_event_config
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.install import install_default_pack
 from scas_lib.faces.pack import list_packs
 from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
 from scas_lib.highlights.templates import load_template
 from scas_lib.orchestration import run_request, start_run
+from scas_lib.provisioning.install import install_default_pack
 from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services import runtime
@@ -34,7 +34,7 @@ from scas_lib.simulation.people import folder_photos, sample_photos
 from scas_lib.simulation.plan import SimulationConfig
 from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
-from scas_lib.visitors import enroll_visitor, forget_visitor
+from scas_lib.visitors.stage import enroll_visitor, forget_visitor
 
 app = typer.Typer(
     help="SCAS: venue camera footage to personal highlight videos.",

@@ -45,7 +45,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scas_lib.errors import ConfigurationError
-from scas_lib.recognition.pipeline import RecognitionConfig
+from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.storage import keys
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,8 @@ from scas_lib.catalog import Camera, Event
 from scas_lib.errors import ScasError
 from scas_lib.events import EventConfig
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.recognition.pipeline import RecognitionConfig, footage_engine
+from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services.runtime import Services, open_services
 from scas_lib.settings import Settings

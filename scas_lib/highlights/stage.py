@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from scas_lib.appearances import TrackSpan, build_appearances
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
 from scas_lib.errors import ScasError
+from scas_lib.highlights.appearances import TrackSpan, build_appearances
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
 from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.render import CardText, RenderResult, probe_source, render

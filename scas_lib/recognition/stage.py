@@ -21,7 +21,8 @@ from scas_lib.catalog import Track
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
-from scas_lib.recognition.pipeline import RecognitionConfig, SegmentResult, recognize_video
+from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.recognition.pipeline import SegmentResult, recognize_video
 from scas_lib.services.runtime import Services
 from scas_lib.storage import keys
 

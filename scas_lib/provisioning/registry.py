@@ -13,7 +13,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from scas_lib.errors import ScasError
+from scas_lib.faces.pack import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +114,3 @@ def _file_url(pinned: PinnedFile, index_url: str) -> str:
                 )
             return urljoin(page, entry["url"])
     raise RegistryError(f"{pinned.filename} is not on the package index at {page}")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""Visitors: the enroll and forget stages (:mod:`.stage`)."""
