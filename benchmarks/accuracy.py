@@ -23,7 +23,7 @@ import cv2
 from scas_lib.catalog import Enrollment
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
-from scas_lib.highlights.appearances import TrackSpan, build_appearances
+from scas_lib.highlights.appearances import AppearanceRules, build_appearances
 from scas_lib.provisioning.install import install_default_pack
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.pipeline import footage_engine, recognize_video
@@ -34,6 +34,9 @@ from scas_lib.simulation.plan import SimulationConfig
 from scas_lib.simulation.truth import score_appearances
 
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+#: What recognition found is scored, before the editor's choices: tracks merged across gaps
+#: as the highlights do, but no blip dropped and no footage added around them.
+SCORED_RULES = AppearanceRules(min_length_s=0.0, pre_roll_s=0.0, post_roll_s=0.0)
 
 
 def main() -> None:
@@ -71,21 +74,18 @@ def main() -> None:
         )
     gallery = Gallery.from_enrollments(engine.model_pack, enrollments)
 
-    spans = []
+    tracks = []
     clock = time.monotonic()
     for segment in event.segments:
         start = datetime.fromisoformat(segment.start_time)
         result = recognize_video(
-            directory / segment.path, start, footage, gallery, pack.manifest.thresholds, recognition
-        )
-        spans += [
-            TrackSpan(t.visitor_id, segment.camera_id, t.start_time, t.end_time, t.quality)
-            for t in result.tracks
-            if t.visitor_id
-        ]
+            directory / segment.path, segment.camera_id, start, footage, gallery,
+            pack.manifest.thresholds, recognition,
+        )  # fmt: skip
+        tracks += result.tracks
     seconds = time.monotonic() - clock
     predicted: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    for appearance in build_appearances(spans):
+    for appearance in build_appearances(tracks, SCORED_RULES):
         predicted.setdefault(appearance.visitor_id, {}).setdefault(appearance.camera_id, []).append(
             (
                 (appearance.start_time - START).total_seconds(),

@@ -59,6 +59,7 @@ def run_scas(event_dir: Path) -> dict:
     clock = time.monotonic()
     result = recognize_video(
         event_dir / segment["path"],
+        segment["camera_id"],
         datetime.fromisoformat(segment["start_time"]),
         engine,
         gallery,

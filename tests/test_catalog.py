@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import psycopg2
+import psycopg2.extras
 import pytest
 
 from scas_lib.catalog import (
@@ -15,7 +17,6 @@ from scas_lib.catalog import (
     Enrollment,
     Event,
     Output,
-    Track,
     Visitor,
     available_migrations,
     connect,
@@ -24,6 +25,7 @@ from scas_lib.catalog import (
 )
 from scas_lib.errors import CatalogUnavailable
 from scas_lib.services.embedded import free_ports
+from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -47,18 +49,17 @@ def _seed(catalog: Catalog) -> None:
     catalog.upsert_visitor(Visitor("expo", "v2", "Ana", consent_at=T0))
 
 
-def _track(index: int, visitor: str | None, start_s: float = 0.0) -> Track:
-    return Track(
-        track_index=index,
-        start_time=T0 + timedelta(seconds=start_s),
-        end_time=T0 + timedelta(seconds=start_s + 2),
-        quality=0.8,
-        model_pack="default",
-        visitor_id=visitor,
-        similarity=0.7 if visitor else None,
-        centroid=(0.25, -0.5, 1.0),
-        best_box={"x": 10, "y": 20, "w": 64, "h": 64},
+def _track(index: int, visitor: str | None, start_s: float = 0.0) -> FaceTrack:
+    """A track of three samples over 2 s (values exact in float32, so that they come back
+    equal from ``real`` columns)."""
+    samples = tuple(
+        FaceSample(start_s + dt, (10.0 + 5 * dt, 20.0, 74.5 + 5 * dt, 84.0), 0.875, quality)
+        for dt, quality in [(0.0, 0.5), (1.0, 0.75), (2.0, 0.625)]
     )
+    identity = TrackIdentity(
+        visitor, 0.75 if visitor else None, np.array([0.25, -0.5, 1.0], np.float32)
+    )
+    return FaceTrack("cam1", T0, index, samples, (1920, 1080), "default", identity)
 
 
 # migrations ---------------------------------------------------------------------------------
@@ -116,7 +117,8 @@ def test_embeddings_round_trip_with_and_without_pgvector(database_url: str, pgve
         assert stored.embedding == pytest.approx(embedding)
         segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
         catalog.save_segment_tracks(segment.id, [_track(0, "v1")])
-        assert catalog.list_tracks(segment.id)[0].centroid == pytest.approx((0.25, -0.5, 1.0))
+        centroid = catalog.list_tracks(segment.id)[0].identity.centroid
+        assert centroid is not None and centroid.tolist() == pytest.approx([0.25, -0.5, 1.0])
 
 
 # idempotent writes --------------------------------------------------------------------------
@@ -144,8 +146,78 @@ def test_saving_a_segments_tracks_twice_leaves_one_set(catalog: Catalog) -> None
 
     assert catalog.list_tracks(segment.id) == tracks
     assert _count(catalog, "tracks") == 3
+    stored = catalog.list_tracks(segment.id)[2]
+    assert (stored.start_time, stored.end_time) == (
+        T0 + timedelta(seconds=5),
+        T0 + timedelta(seconds=7),
+    )
+    assert stored.quality == 0.75 and stored.best_sample.offset_s == 6.0
     done = catalog.get_segment(segment.id)
     assert done is not None and done.status == "done" and done.attempts == 2
+
+
+def test_identified_tracks_come_with_their_camera_and_face_path(catalog: Catalog) -> None:
+    _seed(catalog)
+    segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
+    catalog.save_segment_tracks(segment.id, [_track(0, "v1"), _track(1, None), _track(2, "v2")])
+
+    assert [(t.camera_id, t.visitor_id) for t in catalog.list_identified_tracks("expo")] == [
+        ("cam1", "v1"), ("cam1", "v2"),
+    ]  # fmt: skip
+    (only,) = catalog.list_identified_tracks("expo", "v2")
+    assert only.samples == _track(2, "v2").samples and only.frame_size == (1920, 1080)
+
+
+def test_a_track_of_another_camera_is_refused(catalog: Catalog) -> None:
+    _seed(catalog)
+    catalog.upsert_camera(Camera("expo", "cam2", "Stage"))
+    segment = catalog.register_segment("expo", "cam2", "expo/cam2/a.mp4", T0)
+    with pytest.raises(ValueError, match="camera 'cam1'"):
+        catalog.save_segment_tracks(segment.id, [_track(0, "v1")])
+    assert _count(catalog, "tracks") == 0
+
+
+def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url: str) -> None:
+    """Migration 0003 turns the old best_box document into the path columns."""
+    with Catalog.connect(database_url) as catalog:
+        old = [m for m in available_migrations() if m.version < 3]
+        with catalog.connection, catalog.connection.cursor() as cur:
+            for migration in old:
+                cur.execute(migration.sql)
+            cur.execute(
+                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT "
+                "NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for migration in old:
+                cur.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    (migration.version, migration.name),
+                )
+        _seed(catalog)
+        segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
+        best_box = {
+            "t": 3.5, "x": 100, "y": 50, "w": 40, "h": 60, "frame": [1280, 720],
+            "path": [[0.0, 120.0, 80.0], [0.5, 130.0, 80.0]],
+        }  # fmt: skip
+        with catalog.connection, catalog.connection.cursor() as cur:
+            cur.execute(
+                """INSERT INTO tracks (segment_id, track_index, event_id, visitor_id,
+                       start_time, end_time, similarity, quality, model_pack, best_box)
+                   VALUES (%s, 0, 'expo', 'v1', %s, %s, 0.75, 0.5, 'default', %s)""",
+                (segment.id, T0 + timedelta(seconds=3), T0 + timedelta(seconds=3.5),
+                 psycopg2.extras.Json(best_box)),
+            )  # fmt: skip
+
+        assert [m.version for m in upgrade(catalog.connection)] == [3]
+
+        (track,) = catalog.list_tracks(segment.id)
+        assert track.frame_size == (1280, 720) and track.visitor_id == "v1"
+        assert [(s.offset_s, s.box) for s in track.samples] == [
+            (3.0, (100.0, 50.0, 140.0, 110.0)), (3.5, (110.0, 50.0, 150.0, 110.0)),
+        ]  # fmt: skip
+        assert (track.start_time, track.end_time) == (
+            T0 + timedelta(seconds=3), T0 + timedelta(seconds=3.5),
+        )  # fmt: skip
 
 
 def test_failed_segment_keeps_its_reason(catalog: Catalog) -> None:

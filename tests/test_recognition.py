@@ -13,15 +13,16 @@ import pytest
 from scas_lib.catalog import Catalog, Enrollment
 from scas_lib.faces import FaceEngine, Gallery
 from scas_lib.media.decode import DecodeError, sample_frames
-from scas_lib.recognition.identity import TrackIdentity, decide_identity, resolve_conflicts
+from scas_lib.recognition.identity import decide_identity, resolve_conflicts
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.recognition.stage import recognize_segment
-from scas_lib.recognition.tracking import FaceTracker, Observation, iou
+from scas_lib.recognition.tracking import FaceTracker, iou
 from scas_lib.services.runtime import Services
 from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states
 from scas_lib.storage import ObjectStore
+from scas_lib.tracks import FaceSample, TrackIdentity
 
 from .conftest import EVENT_CONFIG, EVENT_START, enroll_event_visitors
 
@@ -53,25 +54,26 @@ def test_two_faces_crossing_keep_their_tracks() -> None:
         t = step * 0.2
         left = (100 + 40 * step, 300, 160 + 40 * step, 370)  # walking right
         right = (900 - 40 * step, 310, 960 - 40 * step, 380)  # walking left
-        tracker.update(t, [Observation(t, left, 0.9, "L"), Observation(t, right, 0.9, "R")])
+        # The quality tells the two faces apart in the result.
+        tracker.update(t, [FaceSample(t, left, 0.9, 0.1), FaceSample(t, right, 0.9, 0.2)])
     tracks = tracker.finish()
-    assert [{o.payload for o in track.observations} for track in tracks] == [{"L"}, {"R"}]
+    assert [{sample.quality for sample in samples} for samples in tracks] == [{0.1}, {0.2}]
 
 
 def test_a_face_hidden_for_a_moment_keeps_its_track_but_not_for_long() -> None:
     tracker = FaceTracker()
     times = [0.0, 0.2, 0.4, 1.2, 1.4, 4.0]  # hidden 0.8 s, then gone 2.6 s
     for t in times:
-        tracker.update(t, [Observation(t, (100, 100, 150, 160), 0.9)])
-    assert [len(track.observations) for track in tracker.finish()] == [5, 1]
+        tracker.update(t, [FaceSample(t, (100, 100, 150, 160), 0.9)])
+    assert [len(samples) for samples in tracker.finish()] == [5, 1]
 
 
 def test_weak_detections_extend_tracks_but_never_start_them() -> None:
     tracker = FaceTracker()
-    tracker.update(0.0, [Observation(0.0, (100, 100, 150, 160), 0.9)])
-    tracker.update(0.2, [Observation(0.2, (105, 100, 155, 160), 0.3)])
-    tracker.update(0.4, [Observation(0.4, (600, 100, 650, 160), 0.3)])
-    assert [len(track.observations) for track in tracker.finish()] == [2]
+    tracker.update(0.0, [FaceSample(0.0, (100, 100, 150, 160), 0.9)])
+    tracker.update(0.2, [FaceSample(0.2, (105, 100, 155, 160), 0.3)])
+    tracker.update(0.4, [FaceSample(0.4, (600, 100, 650, 160), 0.3)])
+    assert [len(samples) for samples in tracker.finish()] == [2]
 
 
 def test_identity_comes_from_the_mean_face_unless_a_face_picks_someone_else(
@@ -214,7 +216,14 @@ def recognized(event: GeneratedEvent, engine: FaceEngine, footage: FaceEngine) -
         start = datetime.fromisoformat(segment.start_time)
         results[segment.key] = (
             segment,
-            recognize_video(event.directory / segment.path, start, footage, gallery, thresholds),
+            recognize_video(
+                event.directory / segment.path,
+                segment.camera_id,
+                start,
+                footage,
+                gallery,
+                thresholds,
+            ),
         )
     return results
 
@@ -273,15 +282,10 @@ def test_no_stranger_is_labelled(event: GeneratedEvent, recognized: dict) -> Non
             if track.visitor_id is None:
                 continue
             identified += 1
-            box = track.best_box
-            t = _seconds(datetime_of(segment)) + box["t"]
+            best = track.best_sample
+            t = _seconds(track.time_of(best))
             states = face_states(event.plan, segment.camera_id, t, event.sprite_geometry)
-            matching = [
-                state.person_id
-                for state in states
-                if iou(state.box, (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]))
-                > 0.3
-            ]
+            matching = [state.person_id for state in states if iou(state.box, best.box) > 0.3]
             assert matching == [track.visitor_id], (track, segment.key)
     assert identified > 0
 
@@ -292,6 +296,7 @@ def test_no_stranger_is_labelled(event: GeneratedEvent, recognized: dict) -> Non
 def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     services: Services,
     event: GeneratedEvent,
+    recognized: dict,
     engine: FaceEngine,
     footage: FaceEngine,
     store: ObjectStore,
@@ -306,7 +311,16 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
 
     assert first.status == second.status == "done"
     assert first.segment_id == second.segment_id and first.tracks == second.tracks
-    assert len(catalog.list_tracks(first.segment_id)) == first.tracks
+    stored = catalog.list_tracks(first.segment_id)
+    assert len(stored) == first.tracks
+    # The catalog gives back the face tracks the pipeline found, face path and all.
+    found = recognized[key][1].tracks
+    assert [(t.camera_id, t.index, t.samples, t.frame_size) for t in stored] == [
+        (t.camera_id, t.index, t.samples, t.frame_size) for t in found
+    ]
+    assert [t.visitor_id for t in stored] == [t.visitor_id for t in found]
+    assert [t.similarity for t in stored] == pytest.approx([t.similarity for t in found])
+    assert all(t.start_time.tzinfo is not None and t.frame_size[0] > 0 for t in stored)
     (segment,) = catalog.list_segments("expo")
     assert segment.attempts == 2
     assert segment.start_time == datetime_of(_first_segment(event))

@@ -9,7 +9,6 @@ from scas_lib.catalog.records import (
     Event,
     Output,
     Segment,
-    Track,
     Visitor,
 )
 from scas_lib.catalog.repository import Catalog
@@ -22,7 +21,6 @@ __all__ = [
     "Event",
     "Output",
     "Segment",
-    "Track",
     "Visitor",
     "available_migrations",
     "connect",

@@ -1,10 +1,12 @@
-"""Plain records the catalog stores and returns. Times are timezone-aware UTC datetimes."""
+"""Plain records the catalog stores and returns. Times are timezone-aware UTC datetimes.
+
+Face tracks are :class:`scas_lib.tracks.FaceTrack`, the record every stage shares."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 EventStatus = Literal["scheduled", "running", "ended", "done"]
 SegmentStatus = Literal["pending", "processing", "done", "failed"]
@@ -59,21 +61,6 @@ class Segment:
     status: SegmentStatus
     error: str | None
     attempts: int
-
-
-@dataclass(frozen=True)
-class Track:
-    """A face followed through one segment; ``visitor_id`` None means unknown."""
-
-    track_index: int
-    start_time: datetime
-    end_time: datetime
-    quality: float
-    model_pack: str
-    visitor_id: str | None = None
-    similarity: float | None = None
-    centroid: tuple[float, ...] | None = None
-    best_box: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import psycopg2.extensions
 import psycopg2.extras
 
@@ -30,9 +31,9 @@ from scas_lib.catalog.records import (
     Output,
     Segment,
     SegmentStatus,
-    Track,
     Visitor,
 )
+from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
 
 _SEGMENT_COLUMNS = (
     "id, event_id, camera_id, object_key, start_time, duration_s, status, error, attempts"
@@ -43,8 +44,27 @@ def _vector(values: Sequence[float] | None) -> list[float] | None:
     return None if values is None else [float(value) for value in values]
 
 
-def _tuple(values: Sequence[float] | None) -> tuple[float, ...] | None:
-    return None if values is None else tuple(values)
+_TRACK_COLUMNS = """s.camera_id, s.start_time, t.track_index, t.path, t.frame_width,
+    t.frame_height, t.model_pack, t.visitor_id, t.similarity"""
+
+
+def _path_json(samples: Sequence[FaceSample]) -> psycopg2.extras.Json:
+    """A face path as the ``tracks.path`` column holds it (see migration 0003)."""
+    return psycopg2.extras.Json(
+        [[s.offset_s, *s.box, s.score, s.quality] for s in samples]  # one array per sample
+    )
+
+
+def _face_track(row: Sequence[Any], centroid: Sequence[float] | None = None) -> FaceTrack:
+    """A :class:`FaceTrack` from a row of ``_TRACK_COLUMNS``."""
+    camera_id, start, index, path, width, height, model_pack, visitor_id, similarity = row
+    samples = tuple(FaceSample(t, (x1, y1, x2, y2), score, quality)
+                    for t, x1, y1, x2, y2, score, quality in path)  # fmt: skip
+    identity = TrackIdentity(
+        visitor_id, similarity, None if centroid is None else np.asarray(centroid, np.float32)
+    )
+    return FaceTrack(camera_id, start, index, samples, (width or 0, height or 0), model_pack,
+                     identity)  # fmt: skip
 
 
 class Catalog:
@@ -256,7 +276,7 @@ class Catalog:
     def save_segment_tracks(
         self,
         segment_id: int,
-        tracks: Iterable[Track],
+        tracks: Iterable[FaceTrack],
         *,
         duration_s: float | None = None,
         failure: str | None = None,
@@ -264,24 +284,30 @@ class Catalog:
         """Replace the segment's tracks with ``tracks`` and mark it done, atomically.
 
         With ``failure``, the tracks found in the part that could be read are kept and the
-        segment is marked failed with that reason.
+        segment is marked failed with that reason. The tracks' times are stored on the
+        segment's clock: their samples' offsets count from the segment's start time.
         """
         with self._conn, self._conn.cursor() as cur:
-            cur.execute("SELECT event_id FROM segments WHERE id = %s FOR UPDATE", (segment_id,))
+            cur.execute(
+                "SELECT event_id, camera_id FROM segments WHERE id = %s FOR UPDATE",
+                (segment_id,),
+            )
             found = cur.fetchone()
             if found is None:
                 raise KeyError(f"no segment with id {segment_id}")
-            event_id = found[0]
-            cur.execute("DELETE FROM tracks WHERE segment_id = %s", (segment_id,))
-            psycopg2.extras.execute_values(
-                cur,
-                """INSERT INTO tracks (segment_id, track_index, event_id, visitor_id,
-                       start_time, end_time, similarity, quality, model_pack, centroid,
-                       best_box) VALUES %s""",
-                [
+            event_id, camera_id = found
+            rows = []
+            for track in tracks:
+                if track.camera_id != camera_id:
+                    raise ValueError(
+                        f"a track of camera {track.camera_id!r} given for segment {segment_id} "
+                        f"of camera {camera_id!r}"
+                    )
+                centroid = track.identity.centroid
+                rows.append(
                     (
                         segment_id,
-                        track.track_index,
+                        track.index,
                         event_id,
                         track.visitor_id,
                         track.start_time,
@@ -289,12 +315,20 @@ class Catalog:
                         track.similarity,
                         track.quality,
                         track.model_pack,
-                        _vector(track.centroid),
-                        psycopg2.extras.Json(track.best_box) if track.best_box else None,
+                        None if centroid is None else _vector(centroid.tolist()),
+                        _path_json(track.samples),
+                        track.frame_size[0],
+                        track.frame_size[1],
                     )
-                    for track in tracks
-                ],
-                template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::real[], %s)",
+                )
+            cur.execute("DELETE FROM tracks WHERE segment_id = %s", (segment_id,))
+            psycopg2.extras.execute_values(
+                cur,
+                """INSERT INTO tracks (segment_id, track_index, event_id, visitor_id,
+                       start_time, end_time, similarity, quality, model_pack, centroid,
+                       path, frame_width, frame_height) VALUES %s""",
+                rows,
+                template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::real[], %s, %s, %s)",
             )
             cur.execute(
                 """UPDATE segments SET status = %s, error = %s, updated_at = now(),
@@ -302,28 +336,31 @@ class Catalog:
                 ("failed" if failure else "done", failure, duration_s, segment_id),
             )
 
-    def list_tracks(self, segment_id: int) -> list[Track]:
+    def list_tracks(self, segment_id: int) -> list[FaceTrack]:
+        """The segment's tracks, with their mean embeddings, in the tracker's order."""
         rows = self._execute(
-            """SELECT track_index, start_time, end_time, quality, model_pack, visitor_id,
-                      similarity, centroid::real[], best_box
-               FROM tracks WHERE segment_id = %s ORDER BY track_index""",
+            f"""SELECT {_TRACK_COLUMNS}, t.centroid::real[]
+                FROM tracks t JOIN segments s ON s.id = t.segment_id
+                WHERE t.segment_id = %s ORDER BY t.track_index""",
             (segment_id,),
         )
-        return [Track(*row[:7], _tuple(row[7]), row[8]) for row in rows]
+        return [_face_track(row[:-1], row[-1]) for row in rows]
 
-    def list_identified_tracks(self, event_id: str) -> list[tuple[str, Track]]:
-        """Every track of the event given to a visitor, with the camera that recorded it,
+    def list_identified_tracks(
+        self, event_id: str, visitor_id: str | None = None
+    ) -> list[FaceTrack]:
+        """Every track of the event given to a visitor (only ``visitor_id``'s, if given),
         from segments in any status (a failed segment keeps the tracks of its readable
-        part)."""
+        part), by visitor, time and camera. Without their mean embeddings."""
         rows = self._execute(
-            """SELECT s.camera_id, t.track_index, t.start_time, t.end_time, t.quality,
-                      t.model_pack, t.visitor_id, t.similarity, NULL::real[], t.best_box
-               FROM tracks t JOIN segments s ON s.id = t.segment_id
-               WHERE t.event_id = %s AND t.visitor_id IS NOT NULL
-               ORDER BY t.visitor_id, t.start_time, s.camera_id""",
-            (event_id,),
+            f"""SELECT {_TRACK_COLUMNS}
+                FROM tracks t JOIN segments s ON s.id = t.segment_id
+                WHERE t.event_id = %s AND t.visitor_id IS NOT NULL
+                  AND (%s::text IS NULL OR t.visitor_id = %s)
+                ORDER BY t.visitor_id, t.start_time, s.camera_id""",
+            (event_id, visitor_id, visitor_id),
         )
-        return [(row[0], Track(*row[1:8], None, row[9])) for row in rows]
+        return [_face_track(row) for row in rows]
 
     # appearances and outputs -------------------------------------------------------------
 

@@ -36,16 +36,6 @@ class Detection:
     def height(self) -> float:
         return float(self.box[3] - self.box[1])
 
-    def clipped_box(self, image_width: int, image_height: int) -> tuple[int, int, int, int]:
-        """The box in whole pixels, inside the image."""
-        x1, y1, x2, y2 = self.box
-        return (
-            max(0, math.floor(x1)),
-            max(0, math.floor(y1)),
-            min(image_width, math.ceil(x2)),
-            min(image_height, math.ceil(y2)),
-        )
-
 
 class FaceDetector(Protocol):
     def detect(
@@ -150,8 +140,11 @@ class OnnxDetector:
         self.input_name = session.get_inputs()[0].name
         self.input_size = input_size
         self.dynamic_input = dynamic_input
-        self.score_threshold = score_threshold or self.default_score_threshold
-        self.nms_threshold = nms_threshold or self.default_nms_threshold
+        # "is None", not "or": a threshold of 0.0 is a choice (keep every candidate).
+        self.score_threshold = (
+            self.default_score_threshold if score_threshold is None else score_threshold
+        )
+        self.nms_threshold = self.default_nms_threshold if nms_threshold is None else nms_threshold
 
     def effective_size(self, requested: tuple[int, int] | None) -> tuple[int, int]:
         """The input size to run at: the requested one if the model accepts any."""

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from scas_lib.tracks import FaceTrack
 
 #: Face centres are averaged over this window (seconds, centred).
 SMOOTHING_S = 1.0
@@ -34,6 +37,19 @@ class FacePath:
     """A visitor's face centre over time, per camera: x as a fraction of the frame width."""
 
     points: Mapping[str, Sequence[tuple[datetime, float]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_tracks(cls, tracks: Iterable[FaceTrack]) -> FacePath:
+        """The face path of the given tracks (one visitor's), per camera. Tracks whose
+        frame size is unknown are left out: their centres cannot be put in proportion."""
+        points: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+        for track in tracks:
+            width = track.frame_size[0]
+            if not width:
+                continue
+            for sample in track.samples:
+                points[track.camera_id].append((track.time_of(sample), sample.center[0] / width))
+        return cls(dict(points))
 
     def centre(self, camera_id: str, at: datetime) -> float | None:
         """The smoothed face centre at ``at``; the nearest known one outside the samples,

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
 from scas_lib.errors import ScasError
-from scas_lib.highlights.appearances import TrackSpan, build_appearances
+from scas_lib.highlights.appearances import build_appearances
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
 from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.render import CardText, RenderResult, probe_source, render
@@ -33,13 +33,9 @@ from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError
 from scas_lib.services.runtime import Services
 from scas_lib.storage import keys
+from scas_lib.tracks import FaceTrack
 
 log = logging.getLogger(__name__)
-
-#: How tracks become appearances: a face lost for up to 1.5 s is the same moment; a
-#: sighting under 0.4 s is a blip; half a second of footage on each side lets the cut
-#: breathe.
-APPEARANCE_RULES = {"merge_gap_s": 1.5, "min_length_s": 0.4, "pre_roll_s": 0.5, "post_roll_s": 0.5}
 
 
 @dataclass(frozen=True)
@@ -58,15 +54,11 @@ def plan_highlights(services: Services, event_id: str, template: Template) -> li
     seen = []
     with services.catalog() as catalog:
         visitors = catalog.list_visitors(event_id)
-        spans: dict[str, list[TrackSpan]] = defaultdict(list)
-        for camera_id, track in catalog.list_identified_tracks(event_id):
-            assert track.visitor_id is not None
-            score = track.quality * (track.similarity or 0.0)
-            spans[track.visitor_id].append(
-                TrackSpan(track.visitor_id, camera_id, track.start_time, track.end_time, score)
-            )
+        tracks: dict[str, list[FaceTrack]] = defaultdict(list)
+        for track in catalog.list_identified_tracks(event_id):
+            tracks[str(track.visitor_id)].append(track)
         for visitor in visitors:
-            appearances = build_appearances(spans.get(visitor.id, []), **APPEARANCE_RULES)
+            appearances = build_appearances(tracks.get(visitor.id, []))
             catalog.replace_appearances(event_id, visitor.id, appearances)
             if select_moments(event_id, visitor.id, appearances, limits).clips:
                 seen.append(visitor.id)
@@ -92,7 +84,11 @@ def render_highlight(
         kept = _published_part(previous, event_id, visitor_id)
         catalog.upsert_output(replace(kept, status="rendering", template=template.name, error=None))
         segments = _segments_for(catalog.list_segments(event_id), plan)
-        faces = _face_path(catalog, event_id, visitor_id) if template.vertical else None
+        faces = (
+            FacePath.from_tracks(catalog.list_identified_tracks(event_id, visitor_id))
+            if template.vertical
+            else None
+        )
     try:
         with tempfile.TemporaryDirectory(prefix=f"scas-render-{visitor_id}-") as scratch:
             work = Path(scratch)
@@ -157,20 +153,6 @@ def vertical_template(template: Template) -> Template:
     return template.model_copy(
         update={"width": short, "height": long, "copy_unchanged_footage": False}
     )
-
-
-def _face_path(catalog: Catalog, event_id: str, visitor_id: str) -> FacePath:
-    """Where the visitor's face was, per camera (x as a fraction of the frame width), from
-    the sample path recognition keeps with each track."""
-    points: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    for camera_id, track in catalog.list_identified_tracks(event_id):
-        box = track.best_box or {}
-        width = (box.get("frame") or [0])[0]
-        if track.visitor_id != visitor_id or not width:
-            continue
-        for offset, x, _y in box.get("path", []):
-            points[camera_id].append((track.start_time + timedelta(seconds=offset), x / width))
-    return FacePath(dict(points))
 
 
 def edit_plan(catalog: Catalog, event_id: str, visitor_id: str, template: Template) -> EditPlan:

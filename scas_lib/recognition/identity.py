@@ -14,22 +14,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from scas_lib.faces.matching import Gallery, identify, identify_many
 from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.recognition import normalize
-
-
-@dataclass(frozen=True, eq=False)
-class TrackIdentity:
-    visitor_id: str | None
-    #: Similarity of the track's mean embedding to its best visitor (even when unknown).
-    similarity: float
-    centroid: np.ndarray = field(repr=False)
-    votes: int = 0
+from scas_lib.tracks import TrackIdentity
 
 
 def decide_identity(

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from scas_lib.catalog import Track
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
 from scas_lib.recognition.config import RecognitionConfig
-from scas_lib.recognition.pipeline import SegmentResult, recognize_video
+from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.services.runtime import Services
 from scas_lib.storage import keys
 
@@ -77,13 +76,15 @@ def recognize_segment(
         try:
             with tempfile.TemporaryDirectory(prefix="scas-segment-") as scratch:
                 local = store.download_file(bucket, key, Path(scratch) / Path(key).name)
-                result = recognize_video(local, start, engine, gallery, thresholds, config)
+                result = recognize_video(
+                    local, camera_id, start, engine, gallery, thresholds, config
+                )
         except Exception as error:
             catalog.mark_segment_failed(segment.id, f"{type(error).__name__}: {error}")
             raise
         catalog.save_segment_tracks(
             segment.id,
-            catalog_tracks(result, engine.model_pack),
+            result.tracks,
             duration_s=result.decoded_s,
             failure=result.error,
         )
@@ -94,21 +95,3 @@ def recognize_segment(
     status = "failed" if result.error else "done"
     log.debug("%s: %s, %d tracks, %s", key, status, len(result.tracks), identified or "no visitor")
     return SegmentOutcome(key, segment.id, status, len(result.tracks), identified, result.error)
-
-
-def catalog_tracks(result: SegmentResult, model_pack: str) -> list[Track]:
-    """The catalog's records of a recognition result."""
-    return [
-        Track(
-            track_index=track.index,
-            start_time=track.start_time,
-            end_time=track.end_time,
-            quality=track.quality,
-            model_pack=model_pack,
-            visitor_id=track.visitor_id,
-            similarity=track.similarity,
-            centroid=None if track.centroid is None else tuple(float(v) for v in track.centroid),
-            best_box=track.best_box,
-        )
-        for track in result.tracks
-    ]

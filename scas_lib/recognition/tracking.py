@@ -8,10 +8,14 @@ walking face moves more than its own width between samples when it is small, so 
 needs either some overlap with the predicted box or a centre within one face size of it
 (three for a track seen only once, whose motion is not known yet).
 
+The tracker takes and returns :class:`~scas_lib.tracks.FaceSample` records: each track it
+finds is the tuple of its samples in time order (the face path of a
+:class:`~scas_lib.tracks.FaceTrack`).
+
 >>> tracker = FaceTracker()
->>> tracker.update(0.0, [Observation(0.0, (100, 100, 140, 150), 0.9)])
->>> tracker.update(0.2, [Observation(0.2, (120, 100, 160, 150), 0.9)])
->>> [len(track.observations) for track in tracker.finish()]
+>>> tracker.update(0.0, [FaceSample(0.0, (100, 100, 140, 150), 0.9)])
+>>> tracker.update(0.2, [FaceSample(0.2, (120, 100, 160, 150), 0.9)])
+>>> [len(samples) for samples in tracker.finish()]
 [2]
 """
 
@@ -19,53 +23,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-Box = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class Observation:
-    """A detection at time ``t`` (seconds on the caller's clock). ``payload`` carries what
-    the caller needs later (aligned crop, quality) untouched."""
-
-    t: float
-    box: Box
-    score: float
-    payload: Any = field(default=None, compare=False, repr=False)
+from scas_lib.tracks import Box, FaceSample, box_center
 
 
 @dataclass
-class Track:
+class _ActiveTrack:
+    """A track while the tracker still extends it."""
+
     index: int
-    observations: list[Observation] = field(default_factory=list)
+    samples: list[FaceSample] = field(default_factory=list)
 
     @property
-    def last(self) -> Observation:
-        return self.observations[-1]
-
-    @property
-    def start(self) -> float:
-        return self.observations[0].t
-
-    @property
-    def end(self) -> float:
-        return self.observations[-1].t
+    def last(self) -> FaceSample:
+        return self.samples[-1]
 
     def velocity(self) -> tuple[float, float]:
-        """Centre velocity (px/s) over the last two observations."""
-        if len(self.observations) < 2:
+        """Centre velocity (px/s) over the last two samples."""
+        if len(self.samples) < 2:
             return 0.0, 0.0
-        a, b = self.observations[-2], self.observations[-1]
-        dt = b.t - a.t
+        a, b = self.samples[-2], self.samples[-1]
+        dt = b.offset_s - a.offset_s
         if dt <= 0:
             return 0.0, 0.0
-        (ax, ay), (bx, by) = _center(a.box), _center(b.box)
+        (ax, ay), (bx, by) = a.center, b.center
         return (bx - ax) / dt, (by - ay) / dt
 
     def predicted_box(self, t: float) -> Box:
         vx, vy = self.velocity()
-        dt = t - self.last.t
+        dt = t - self.last.offset_s
         x1, y1, x2, y2 = self.last.box
         return (x1 + vx * dt, y1 + vy * dt, x2 + vx * dt, y2 + vy * dt)
 
@@ -89,11 +75,11 @@ class FaceTracker:
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
-        self._active: list[Track] = []
-        self._finished: list[Track] = []
+        self._active: list[_ActiveTrack] = []
+        self._finished: list[_ActiveTrack] = []
         self._next_index = 0
 
-    def update(self, t: float, detections: Sequence[Observation]) -> None:
+    def update(self, t: float, detections: Sequence[FaceSample]) -> None:
         self._retire(t)
         confident = [d for d in detections if d.score >= self.config.confident]
         weak = [d for d in detections if d.score < self.config.confident]
@@ -101,34 +87,35 @@ class FaceTracker:
         # Second chance for tracks that lost their face: the weaker detections.
         self._associate(unmatched_tracks, weak, t)
         for detection in unmatched:
-            self._active.append(Track(self._next_index, [detection]))
+            self._active.append(_ActiveTrack(self._next_index, [detection]))
             self._next_index += 1
 
-    def finish(self) -> list[Track]:
-        """Every track, in the order they started (call once, after the last frame)."""
+    def finish(self) -> list[tuple[FaceSample, ...]]:
+        """Every track's samples, tracks in the order they started (call once, after the
+        last frame)."""
         self._finished += self._active
         self._active = []
-        return sorted(self._finished, key=lambda track: track.index)
+        return [tuple(track.samples) for track in sorted(self._finished, key=lambda t: t.index)]
 
     def _retire(self, t: float) -> None:
         still = []
         for track in self._active:
-            if t - track.last.t > self.config.max_gap_s:
+            if t - track.last.offset_s > self.config.max_gap_s:
                 self._finished.append(track)
             else:
                 still.append(track)
         self._active = still
 
     def _associate(
-        self, tracks: list[Track], detections: list[Observation], t: float
-    ) -> tuple[list[Track], list[Observation]]:
+        self, tracks: list[_ActiveTrack], detections: list[FaceSample], t: float
+    ) -> tuple[list[_ActiveTrack], list[FaceSample]]:
         """Greedy matching by cost; returns the tracks and detections left unmatched."""
         candidates = []
         for ti, track in enumerate(tracks):
             predicted = track.predicted_box(t)
             reach = (
                 self.config.max_center_distance_new
-                if len(track.observations) == 1
+                if len(track.samples) == 1
                 else self.config.max_center_distance
             )
             for di, detection in enumerate(detections):
@@ -143,7 +130,7 @@ class FaceTracker:
                 continue
             used_tracks.add(ti)
             used_detections.add(di)
-            tracks[ti].observations.append(detections[di])
+            tracks[ti].samples.append(detections[di])
         return (
             [track for ti, track in enumerate(tracks) if ti not in used_tracks],
             [d for di, d in enumerate(detections) if di not in used_detections],
@@ -165,12 +152,8 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _center(box: Box) -> tuple[float, float]:
-    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-
-
 def _center_distance(predicted: Box, box: Box) -> float:
     """Distance between centres, in widths of the predicted face."""
-    (px, py), (bx, by) = _center(predicted), _center(box)
+    (px, py), (bx, by) = box_center(predicted), box_center(box)
     size = max(1.0, predicted[2] - predicted[0])
     return ((px - bx) ** 2 + (py - by) ** 2) ** 0.5 / size

@@ -76,7 +76,7 @@ def user_metadata(headers: object) -> dict[str, str]:
 
     MinIO and SeaweedFS return the names in different cases; SCAS reads them in lower case.
 
-    user_metadata({"X-Amz-Meta-Camera": "cam1", "x-amz-meta-start-time": "t", "Etag": "x"})
+    >>> user_metadata({"X-Amz-Meta-Camera": "cam1", "x-amz-meta-start-time": "t", "Etag": "x"})
     {'camera': 'cam1', 'start-time': 't'}
     """
     items = headers.items() if hasattr(headers, "items") else []

@@ -1,0 +1,176 @@
+"""The face track: the one record every stage speaks, from the tracker to the catalog.
+
+Like supervision's ``Detections`` for its modules, :class:`FaceTrack` is what recognition
+produces, what the catalog stores and returns, and what appearances and vertical framing
+read. Pure: no I/O, no models.
+
+- :class:`FaceSample`: one face on one sampled frame (time, box, detector score, quality);
+  the tracker links samples, and a track's samples are its *face path*;
+- :class:`TrackIdentity`: who the track is and the evidence (similarity of the track's
+  mean embedding to the best visitor, the agreeing votes, the mean embedding itself);
+- :class:`FaceTrack`: the samples of one person in one segment of one camera, with the
+  frame size, the best face's quality and the identity.
+
+Times: a sample's ``offset_s`` is seconds from the segment's first frame; the segment's
+``segment_start`` is UTC wall-clock time from the recorder. So a sample happened at
+``segment_start + offset_s``, on the one clock of the catalog.
+
+>>> from datetime import UTC, datetime
+>>> samples = (FaceSample(1.0, (100, 50, 140, 100), 0.9, 0.5),
+...            FaceSample(1.2, (110, 50, 150, 100), 0.9, 0.7))
+>>> track = FaceTrack("cam1", datetime(2026, 1, 1, tzinfo=UTC), 0, samples, (1920, 1080),
+...                   "default", TrackIdentity("ana", 0.6, votes=2))
+>>> track.start_time.isoformat(), track.duration_s, track.best_sample.offset_s
+('2026-01-01T00:00:01+00:00', 0.2, 1.2)
+>>> round(track.quality, 2), round(track.score, 2)
+(0.7, 0.42)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import numpy as np
+
+Box = tuple[float, float, float, float]
+
+
+def box_center(box: Box) -> tuple[float, float]:
+    """The centre of an ``(x1, y1, x2, y2)`` box.
+
+    >>> box_center((0, 0, 10, 20))
+    (5.0, 10.0)
+    """
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+@dataclass(frozen=True, eq=False)
+class FaceSample:
+    """One face on one sampled frame: ``box`` is ``(x1, y1, x2, y2)`` in the original
+    frame's pixels, ``score`` the detector's confidence, ``quality`` the face's usability
+    in [0, 1] (:class:`~scas_lib.faces.quality.FaceQuality.score`). ``aligned`` is the
+    112x112 crop the recognizer embeds; it lives only while the segment is analysed and is
+    never stored."""
+
+    offset_s: float
+    box: Box
+    score: float
+    quality: float = 0.0
+    aligned: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return box_center(self.box)
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FaceSample):
+            return NotImplemented
+        return (self.offset_s, self.box, self.score, self.quality) == (
+            other.offset_s,
+            other.box,
+            other.score,
+            other.quality,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.offset_s, self.box, self.score, self.quality))
+
+
+@dataclass(frozen=True, eq=False)
+class TrackIdentity:
+    """Who a track is: ``visitor_id`` None means unknown. ``similarity`` is that of the
+    track's mean embedding (``centroid``) to its best visitor, kept even when unknown;
+    ``votes`` counts the track's faces that picked the same visitor on their own."""
+
+    visitor_id: str | None
+    similarity: float | None = None
+    centroid: np.ndarray | None = field(default=None, repr=False)
+    votes: int = 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TrackIdentity):
+            return NotImplemented
+        mine = None if self.centroid is None else np.asarray(self.centroid).tolist()
+        theirs = None if other.centroid is None else np.asarray(other.centroid).tolist()
+        return (self.visitor_id, self.similarity, self.votes, mine) == (
+            other.visitor_id,
+            other.similarity,
+            other.votes,
+            theirs,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.visitor_id, self.similarity, self.votes))
+
+
+UNKNOWN = TrackIdentity(None)
+
+
+@dataclass(frozen=True)
+class FaceTrack:
+    """One person's face followed through one segment of one camera (module docstring)."""
+
+    camera_id: str
+    #: UTC time of the segment's first frame: the origin of every sample's ``offset_s``.
+    segment_start: datetime
+    #: The track's number within its segment (the order the tracker started them).
+    index: int
+    #: The face path: one sample per sampled frame the face was found on, in time order.
+    samples: tuple[FaceSample, ...]
+    #: ``(width, height)`` of the original frame, in pixels.
+    frame_size: tuple[int, int]
+    model_pack: str
+    identity: TrackIdentity = UNKNOWN
+
+    def __post_init__(self) -> None:
+        if not self.samples:
+            raise ValueError("a face track has at least one sample")
+
+    @property
+    def visitor_id(self) -> str | None:
+        return self.identity.visitor_id
+
+    @property
+    def similarity(self) -> float | None:
+        return self.identity.similarity
+
+    @property
+    def start_time(self) -> datetime:
+        return self.time_of(self.samples[0])
+
+    @property
+    def end_time(self) -> datetime:
+        return self.time_of(self.samples[-1])
+
+    @property
+    def duration_s(self) -> float:
+        return round(self.samples[-1].offset_s - self.samples[0].offset_s, 6)
+
+    @property
+    def best_sample(self) -> FaceSample:
+        """The most usable face (the earliest of equals)."""
+        return max(self.samples, key=lambda sample: sample.quality)
+
+    @property
+    def quality(self) -> float:
+        """The quality of the track's best face."""
+        return self.best_sample.quality
+
+    @property
+    def score(self) -> float:
+        """How good a moment this track is for its visitor's video: the best face's quality
+        (size x sharpness x frontality x detector) times the identity's similarity, so a
+        big, sharp face that is surely them ranks first. 0 for an unknown similarity."""
+        return self.quality * (self.similarity or 0.0)
+
+    def time_of(self, sample: FaceSample) -> datetime:
+        """The UTC time of one of the track's samples."""
+        return self.segment_start + timedelta(seconds=sample.offset_s)
+
+    def with_identity(self, identity: TrackIdentity) -> FaceTrack:
+        return replace(self, identity=identity)
