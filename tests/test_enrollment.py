@@ -4,6 +4,7 @@ stages store, deduplicate and forget on the real catalog and object store."""
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from scas_lib.catalog import Output
 from scas_lib.faces import FaceEngine
 from scas_lib.faces.enrollment import (
+    AnotherPerson,
     ExtremePose,
     FaceTooBlurred,
     FaceTooSmall,
@@ -66,6 +68,31 @@ def test_a_png_enrolls_like_its_jpeg(engine: FaceEngine, photos: dict[str, Sampl
 
 
 # refused photos, each by a real input -------------------------------------------------------
+
+
+def test_a_long_thin_image_is_refused_before_it_is_decoded(engine: FaceEngine) -> None:
+    """39,990 x 1,000: under the byte and pixel caps, but its padded search would need GBs."""
+    strip = jpeg(np.full((1000, 39_990, 3), 128, np.uint8))
+    with pytest.raises(ImageTooLarge, match=r"39990x1000 pixels; the limit is 10000 on a side"):
+        enroll_photo(engine, strip)
+
+
+def test_a_panorama_is_not_a_portrait(engine: FaceEngine) -> None:
+    panorama = jpeg(np.full((1000, 8000, 3), 128, np.uint8))
+    with pytest.raises(UnsupportedImage, match=r"8000x1000 pixels, too long and narrow"):
+        enroll_photo(engine, panorama)
+
+
+def test_a_big_close_up_is_searched_on_a_smaller_copy(
+    engine: FaceEngine, photos: dict[str, SamplePhoto]
+) -> None:
+    """The selfie whose face fills the frame (112 px), blown up to 2800 px: the padded
+    search runs on a copy of at most 2048 px, and still finds it."""
+    close_up = read(photos["hanks"])
+    big = cv2.resize(close_up, (2800, 2800), interpolation=cv2.INTER_CUBIC)
+    enrolled = enroll_photo(engine, jpeg(big))
+    assert max(enrolled.image.shape[:2]) <= 2048
+    assert enrolled.quality.height_px > 80
 
 
 def test_not_an_image(engine: FaceEngine) -> None:
@@ -142,6 +169,78 @@ def test_an_extreme_pose(engine: FaceEngine, photos: dict[str, SamplePhoto]) -> 
 
 
 # the visitor stages on the real catalog and object store ------------------------------------
+
+
+def _with_exif(jpeg_bytes: bytes, orientation: int) -> bytes:
+    """The JPEG with an EXIF block holding an orientation and a GPS position, as a phone
+    writes it (little-endian TIFF: IFD0 with Orientation and a GPS IFD pointer, then a GPS
+    IFD with GPSLatitudeRef "N" and GPSLatitude 52/1 13/1 0/1)."""
+    gps_ifd = 8 + 2 + 2 * 12 + 4
+    latitude = gps_ifd + 2 + 2 * 12 + 4
+    tiff = b"II*\x00" + struct.pack("<I", 8)
+    tiff += struct.pack("<H", 2)
+    tiff += struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0)
+    tiff += struct.pack("<HHII", 0x8825, 4, 1, gps_ifd)
+    tiff += struct.pack("<I", 0)
+    tiff += struct.pack("<H", 2)
+    tiff += struct.pack("<HHI4s", 0x0001, 2, 2, b"N\x00\x00\x00")
+    tiff += struct.pack("<HHII", 0x0002, 5, 3, latitude)
+    tiff += struct.pack("<I", 0)
+    tiff += struct.pack("<6I", 52, 1, 13, 1, 0, 1)
+    app1 = b"Exif\x00\x00" + tiff
+    return jpeg_bytes[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg_bytes[2:]
+
+
+def test_a_kiosk_photo_is_stored_upright_and_without_its_exif(
+    services: Services, engine: FaceEngine, photos: dict[str, SamplePhoto], store: ObjectStore
+) -> None:
+    upright = read(photos["obama"])
+    # Orientation 6: the sensor's pixels are turned a quarter left; viewers turn them back.
+    sideways = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    sent = _with_exif(jpeg(sideways), orientation=6)
+    assert b"Exif\x00\x00" in sent and b"N\x00\x00\x00" in sent
+
+    result = enroll_visitor(
+        services, engine, event_id="expo", display_name="Barack", photos=[sent], visitor_id="v1"
+    )
+
+    stored = store.get_bytes(services.settings.bucket_enrollments, result.photo_keys[0])
+    assert b"Exif" not in stored
+    assert cv2.imdecode(np.frombuffer(stored, np.uint8), cv2.IMREAD_COLOR).shape == upright.shape
+
+
+def test_an_existing_visitor_is_not_extended_with_someone_elses_face(
+    services: Services, engine: FaceEngine, photos: dict[str, SamplePhoto], store: ObjectStore
+) -> None:
+    ardern = photos["ardern1"].path.read_bytes()
+    enroll_visitor(
+        services, engine, event_id="expo", display_name="Jacinda", photos=[ardern],
+        visitor_id="v1",
+    )  # fmt: skip
+    with services.catalog() as catalog:
+        before = catalog.get_visitor("expo", "v1")
+
+    with pytest.raises(AnotherPerson, match="photo 1 shows someone else"):
+        enroll_visitor(
+            services, engine, event_id="expo", display_name="Emmanuel",
+            photos=[photos["macron1"].path.read_bytes()], visitor_id="v1",
+        )  # fmt: skip
+    with pytest.raises(AnotherPerson, match="photo 2 shows someone else than the first photo"):
+        enroll_visitor(
+            services, engine, event_id="expo", display_name="Two people",
+            photos=[photos["obama"].path.read_bytes(), photos["macron1"].path.read_bytes()],
+        )  # fmt: skip
+
+    with services.catalog() as catalog:
+        assert catalog.get_visitor("expo", "v1") == before
+        assert len(catalog.list_enrollments("expo", "default")) == 1
+    assert [o.key for o in store.list(services.settings.bucket_enrollments)] == ["expo/v1/0.jpg"]
+    # The same face again is welcome: a second photo of her extends her template.
+    again = enroll_visitor(
+        services, engine, event_id="expo", display_name="Jacinda", visitor_id="v1",
+        photos=[ardern, photos["ardern2"].path.read_bytes()],
+    )  # fmt: skip
+    assert again.photo_keys[0] == "expo/v1/0.jpg"
 
 
 def test_enrolling_stores_photos_and_embeddings_once(

@@ -5,19 +5,28 @@ kiosk can show as it is. Checks run cheapest first: bytes, format and pixel coun
 from the file's header before anything is decoded, so a huge or hostile file costs nothing.
 
 A close-up selfie whose face fills the frame is normal at a kiosk, and SCRFD misses such
-faces; when nothing is found the photo is searched again inside a wide black border.
+faces; when nothing is found the photo is searched again inside a wide black border, on a
+copy no longer than ``max_search_side`` (the border doubles each side, and the detector
+sees 640 pixels anyway).
+
+The photo is decoded upright (its EXIF orientation applied); that upright image, without
+any of the file's metadata (GPS position, camera, time), is what is kept.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from scas_lib.catalog.records import Enrollment
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import Face, FaceEngine
+from scas_lib.faces.matching import Gallery, identify_many
+from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.quality import FaceQuality
 
 ACCEPTED_FORMATS = ("jpeg", "png", "webp")
@@ -29,6 +38,12 @@ class EnrollmentPolicy:
 
     max_bytes: int = 15 * 2**20
     max_pixels: int = 40_000_000
+    #: Longest side, and how much longer than the other it may be: a phone photo is 4:3 or
+    #: 16:9, a panorama is not a portrait.
+    max_side: int = 10_000
+    max_aspect: float = 4.0
+    #: The padded second search works on a copy no longer than this.
+    max_search_side: int = 2048
     #: Height of the face box; SFace similarity falls off below ~48 px faces.
     min_face_px: float = 80.0
     #: Variance of the Laplacian on the aligned face; sharp phone photos score 200-4000,
@@ -77,12 +92,20 @@ class ExtremePose(EnrollmentError):
     code = "extreme_pose"
 
 
+class AnotherPerson(EnrollmentError):
+    """The photos are of someone else than the visitor they should be added to."""
+
+    code = "another_person"
+
+
 @dataclass(frozen=True, eq=False)
 class EnrolledPhoto:
     """The face a photo enrolls: its embedding (unit length) and quality."""
 
     face: Face
     model_pack: str
+    #: The photo upright, without its file's metadata: what is stored.
+    image: np.ndarray = field(repr=False)
 
     @property
     def embedding(self) -> np.ndarray:
@@ -100,13 +123,56 @@ def enroll_photo(
     """Check a photo and return the face it enrolls, or raise an :class:`EnrollmentError`."""
     policy = policy or EnrollmentPolicy()
     image = decode_photo(data, policy)
-    faces = engine.analyze(image, embed=False) or engine.analyze(
-        image, pad=policy.selfie_pad, embed=False
-    )
+    faces = engine.analyze(image, embed=False)
+    if not faces:
+        image = downscaled(image, policy.max_search_side)
+        faces = engine.analyze(image, pad=policy.selfie_pad, embed=False)
     face = _the_one_face(faces, policy)
     _check_quality(face.quality, policy)
     (embedded,) = engine.embed([face])
-    return EnrolledPhoto(embedded, engine.model_pack)
+    return EnrolledPhoto(embedded, engine.model_pack, image)
+
+
+def downscaled(image: np.ndarray, max_side: int) -> np.ndarray:
+    """The image scaled down (never up) so that its longer side is at most ``max_side``.
+
+    >>> downscaled(np.zeros((1000, 4000, 3), np.uint8), 2048).shape
+    (512, 2048, 3)
+    """
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def check_one_person(
+    visitor_id: str,
+    photos: Sequence[EnrolledPhoto],
+    earlier: Sequence[Enrollment],
+    thresholds: Thresholds,
+) -> None:
+    """Raise :class:`AnotherPerson` unless every photo shows the same person as the
+    visitor's earlier enrollments (of the same model pack), or, for a new visitor, as the
+    first photo. Without this, re-enrolling an id with someone else's face would merge two
+    people into one visitor."""
+    if not photos:
+        return
+    if earlier:
+        gallery = Gallery.from_enrollments(photos[0].model_pack, earlier)
+        whose = "this visitor's earlier photos"
+    else:
+        gallery = Gallery(photos[0].model_pack, (visitor_id,), photos[0].embedding[None, :])
+        whose = "the first photo"
+    matches = identify_many(gallery, np.stack([photo.embedding for photo in photos]), thresholds)
+    for number, match in enumerate(matches, start=1):
+        if match.visitor_id != visitor_id:
+            raise AnotherPerson(
+                f"photo {number} shows someone else than {whose} (similarity "
+                f"{match.similarity:.2f}, {thresholds.match:.2f} needed): each person "
+                "enrolls under their own id"
+            )
 
 
 def decode_photo(data: bytes, policy: EnrollmentPolicy | None = None) -> np.ndarray:
@@ -125,11 +191,22 @@ def decode_photo(data: bytes, policy: EnrollmentPolicy | None = None) -> np.ndar
     if size is None:
         raise UnsupportedImage(f"the {kind.upper()} file is damaged: take the photo again")
     width, height = size
+    if max(width, height) > policy.max_side:
+        raise ImageTooLarge(
+            f"the photo is {width}x{height} pixels; the limit is {policy.max_side} on a side: "
+            "send a smaller photo"
+        )
+    if max(width, height) > policy.max_aspect * max(1, min(width, height)):
+        raise UnsupportedImage(
+            f"the photo is {width}x{height} pixels, too long and narrow for a portrait "
+            f"(at most {policy.max_aspect:g}:1): take a normal photo"
+        )
     if width * height > policy.max_pixels:
         raise ImageTooLarge(
             f"the photo has {width}x{height} pixels ({width * height / 1e6:.0f} MP); the limit "
             f"is {policy.max_pixels / 1e6:.0f} MP: send a smaller photo"
         )
+    # IMREAD_COLOR applies the EXIF orientation: the image comes out upright.
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise UnsupportedImage(f"the {kind.upper()} file is damaged: take the photo again")

@@ -1,10 +1,14 @@
 """Visitor stages: enroll a visitor from kiosk photos, and forget a visitor everywhere.
 
-Enrollment checks every photo before anything is stored, so a bad photo changes nothing.
-Photos go to ``enrollments/<event>/<visitor>/<n>.jpg`` with their sha256 in the metadata;
-a photo already stored for the visitor is not stored again, so a kiosk that retries a
-request duplicates nothing. The catalog gets the visitor (with consent time) and one
-enrollment row per photo (embedding, quality, model pack).
+Enrollment checks every photo before anything is stored, so a bad photo changes nothing:
+the quality gates, and that every photo shows one person, the visitor's (an existing
+visitor id is only extended with photos of the same face). Photos go to
+``enrollments/<event>/<visitor>/<n>.jpg``: a JPEG re-encoded from the upright image, so
+nothing of the file's metadata (GPS position included) is kept, with the sha256 of the
+photo as sent in the object's metadata; a photo already stored for the visitor is not
+stored again, so a kiosk that retries a request duplicates nothing. The catalog gets the
+visitor (with consent time) and one enrollment row per photo (embedding, quality, model
+pack).
 
 Forgetting deletes the objects first and the catalog rows last: if it stops half-way, the
 catalog still names the visitor and running it again finishes the job.
@@ -27,9 +31,8 @@ from scas_lib.faces.enrollment import (
     EnrolledPhoto,
     EnrollmentError,
     EnrollmentPolicy,
-    decode_photo,
+    check_one_person,
     enroll_photo,
-    image_format,
 )
 from scas_lib.services.runtime import Services
 from scas_lib.storage import keys
@@ -81,8 +84,21 @@ def enroll_visitor(
         except EnrollmentError as error:
             raise type(error)(f"photo {number}: {error}") from None
 
+    with services.catalog() as catalog:
+        earlier = [
+            enrollment
+            for enrollment in catalog.list_enrollments(event_id, engine.model_pack)
+            if enrollment.visitor_id == visitor_id
+        ]
+        if catalog.get_visitor(event_id, visitor_id) is not None and not earlier:
+            raise ScasError(
+                f"visitor {visitor_id} was enrolled with another model pack, so these photos "
+                "cannot be checked against them: enroll under a new id"
+            )
+    check_one_person(visitor_id, enrolled, earlier, engine.pack.manifest.thresholds)
+
     visitor = Visitor(event_id, visitor_id, display_name.strip(), consent_at or datetime.now(UTC))
-    photo_keys = _store_photos(services, event_id, visitor_id, photos)
+    photo_keys = _store_photos(services, event_id, visitor_id, photos, enrolled)
     with services.catalog() as catalog:
         catalog.ensure_event(event_id)
         catalog.upsert_visitor(visitor)
@@ -106,9 +122,14 @@ def enroll_visitor(
 
 
 def _store_photos(
-    services: Services, event_id: str, visitor_id: str, photos: Sequence[bytes]
+    services: Services,
+    event_id: str,
+    visitor_id: str,
+    photos: Sequence[bytes],
+    enrolled: Sequence[EnrolledPhoto],
 ) -> list[str]:
-    """Upload the photos as JPEG, reusing the key of a photo already stored."""
+    """Upload the upright images as JPEG (see the module docstring), reusing the key of a
+    photo already stored."""
     store = services.object_store()
     bucket = services.settings.bucket_enrollments
     store.ensure_bucket(bucket)
@@ -118,18 +139,17 @@ def _store_photos(
     }
     next_index = len(existing)
     stored = []
-    for data in photos:
+    for data, photo in zip(photos, enrolled, strict=True):
         digest = hashlib.sha256(data).hexdigest()
         if digest in existing:
             stored.append(existing[digest])
             continue
         key = keys.enrollment_photo_key(event_id, visitor_id, next_index)
         next_index += 1
-        jpeg = data if image_format(data) == "jpeg" else _as_jpeg(data)
         store.put_bytes(
             bucket,
             key,
-            jpeg,
+            _as_jpeg(photo),
             content_type="image/jpeg",
             metadata={"sha256": digest, "event": event_id, "visitor": visitor_id},
         )
@@ -138,8 +158,8 @@ def _store_photos(
     return stored
 
 
-def _as_jpeg(data: bytes) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", decode_photo(data), [cv2.IMWRITE_JPEG_QUALITY, 95])
+def _as_jpeg(photo: EnrolledPhoto) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", photo.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:
         raise ScasError("could not re-encode the photo as JPEG")
     return encoded.tobytes()
