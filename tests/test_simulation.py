@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from scas_lib.errors import ScasError
 from scas_lib.faces import FaceEngine
 from scas_lib.faces.detection import input_size_for
 from scas_lib.media.ffmpeg import probe
@@ -161,6 +162,24 @@ def test_a_corrupt_segment_is_cut_short(
     assert (tmp_path / "e" / corrupt.path).stat().st_size < (
         tmp_path / "e" / whole.path
     ).stat().st_size * 0.6
+
+    # The folder now holds a generated event: generating again replaces it.
+    again = generate_event(
+        tmp_path / "e", config, START, engine, source_photos, background_video=None
+    )
+    assert [s.key for s in again.segments] == [s.key for s in made.segments]
+
+
+def test_a_folder_with_other_files_is_never_replaced_by_an_event(
+    tmp_path: Path, engine: FaceEngine, source_photos: list[SourcePhoto]
+) -> None:
+    precious = tmp_path / "thesis" / "chapter1.tex"
+    precious.parent.mkdir()
+    precious.write_text("months of work")
+    config = SimulationConfig(cameras=1, duration_s=2, segment_s=2, seed=1)
+    with pytest.raises(ScasError, match="not a generated event: give an empty or new folder"):
+        generate_event(precious.parent, config, START, engine, source_photos)
+    assert precious.read_text() == "months of work"
 
 
 def test_the_background_is_real_footage_when_available(event: GeneratedEvent) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.media.ffmpeg import MediaError, require
 from scas_lib.simulation.background import background_for, find_background_video
@@ -88,6 +89,7 @@ def generate_event(
     if start.tzinfo is None:
         raise ValueError("the event start must be timezone-aware")
     require("ffmpeg")
+    _check_folder_for_a_new_event(directory)
     rng = np.random.default_rng(config.seed)
     sprites = cut_sprites(engine, photos)
     people = cast(photos, sprites, strangers=config.strangers, rng=rng)
@@ -97,7 +99,7 @@ def generate_event(
     video = find_background_video() if background_video is True else (background_video or None)
 
     if directory.exists():
-        shutil.rmtree(directory)
+        shutil.rmtree(directory)  # empty, or an earlier generated event
     (directory / "recordings").mkdir(parents=True)
     _write_enrollments(directory, plan, photos)
     segments: list[SegmentRecord] = []
@@ -224,6 +226,21 @@ def _corrupt_one(
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * 0.45)])
     return [SegmentRecord(**{**asdict(s), "corrupt": True}) if s is victim else s for s in segments]
+
+
+def _check_folder_for_a_new_event(directory: Path) -> None:
+    """Only an empty folder or an event written there before (it has an ``event.json``) may
+    be replaced by a new event; anything else is refused before any work, so a mistyped
+    path never deletes someone's files."""
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise ScasError(f"{directory} is a file, not a folder for a generated event")
+    if any(directory.iterdir()) and not (directory / "event.json").is_file():
+        raise ScasError(
+            f"{directory} holds files that are not a generated event: give an empty or new "
+            "folder (nothing was deleted)"
+        )
 
 
 def _write_enrollments(directory: Path, plan: EventPlan, photos: list[SourcePhoto]) -> None:
