@@ -323,7 +323,7 @@ def test_a_failing_ffmpeg_says_why_in_one_line(tmp_path: Path) -> None:
     message = str(failed.value)
     assert "\n" not in message and message.startswith("ffmpeg failed (decode broken.mp4): ")
     assert "Invalid data" in message
-    with pytest.raises(MediaError, match=r"cannot read broken\.mp4: .*Invalid data"):
+    with pytest.raises(MediaError, match=r"\(cannot read broken\.mp4\): .*Invalid data"):
         probe(broken)
 
 

@@ -55,11 +55,7 @@ def probe(path: Path, *, packets: bool = False) -> VideoInfo:
     stream, or, with ``packets``, no decodable frame."""
     entries = _STREAM_ENTRIES + (":packet=flags" if packets else "")
     args = ["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "json"]
-    try:
-        finished = run_program("ffprobe", [*args, str(path)], f"probe {path.name}")
-    except MediaError as error:
-        reason = str(error).partition("): ")[2]
-        raise MediaError(f"cannot read {path.name}: {reason}") from None
+    finished = run_program("ffprobe", [*args, str(path)], f"cannot read {path.name}")
     data = json.loads(finished.stdout or b"{}")
     streams = data.get("streams") or []
     if not streams:
