@@ -99,6 +99,7 @@ def run_plain(event_dir: Path, out: Path) -> dict:
     import ffmpeg
 
     from scas_lib.highlights.assembly import source_parts
+    from scas_lib.media.ffmpeg import run_graph
 
     plan, sources, template = highlight_plan(event_dir)
     pieces = []
@@ -114,9 +115,9 @@ def run_plain(event_dir: Path, out: Path) -> dict:
     command = joined.output(
         str(out), vcodec="libx264", preset="veryfast", crf=template.crf, pix_fmt="yuv420p",
         movflags="+faststart",
-    ).overwrite_output().global_args("-v", "error", "-nostdin")  # fmt: skip
+    )  # fmt: skip
     started = time.perf_counter()
-    subprocess.run(["ffmpeg", *command.get_args()], check=True)
+    run_graph(command, "plain re-encode")
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "video_s": length, "x_duration": seconds / length}
 
@@ -154,12 +155,15 @@ def quality(event_dir: Path, rendered: Path, plain: Path) -> dict:
 
 
 def _ssim(video: Path, at: float, source: Path, source_at: float, length: float) -> float:
-    result = subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-ss", f"{at:.3f}", "-t", f"{length:.3f}",
+    from scas_lib.media.ffmpeg import run_ffmpeg
+
+    # The ssim filter prints its result at the info level.
+    result = run_ffmpeg(
+        ["-v", "info", "-ss", f"{at:.3f}", "-t", f"{length:.3f}",
          "-i", str(video), "-ss", f"{source_at:.3f}", "-t", f"{length:.3f}", "-i", str(source),
          "-lavfi", "[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]ssim",
          "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        f"SSIM of {video.name}",
     )  # fmt: skip
     return float(re.search(r"All:([\d.]+)", result.stderr).group(1))
 

@@ -108,13 +108,12 @@ def run_naive(event_dir: Path) -> dict:
 
 
 def run_decode(event_dir: Path) -> dict:
+    from scas_lib.media.ffmpeg import run_ffmpeg
+
     record = json.loads((event_dir / "event.json").read_text())
     clip = event_dir / record["segments"][0]["path"]
     clock = time.monotonic()
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-threads", "2", "-i", str(clip), "-f", "null", "-"],
-        check=True,
-    )
+    run_ffmpeg(["-threads", "2", "-i", str(clip), "-f", "null", "-"], f"decode {clip.name}")
     return {"wall_s": time.monotonic() - clock}
 
 

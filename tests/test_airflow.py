@@ -295,7 +295,7 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
     catalog: Catalog,
     tmp_path: Path,
 ) -> None:
-    from scas_lib.media.ffmpeg import probe
+    from scas_lib.media.probe import probe
 
     services = dag_env
     bucket = services.settings.bucket_recordings

@@ -26,6 +26,7 @@ from scas_lib.faces.enrollment import (
     UnsupportedImage,
     enroll_photo,
 )
+from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.services.runtime import Services
 from scas_lib.settings import setting_names
@@ -104,9 +105,7 @@ def test_an_unsupported_format(
     engine: FaceEngine, photos: dict[str, SamplePhoto], tmp_path: Path
 ) -> None:
     gif = tmp_path / "obama.gif"
-    subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-i", str(photos["obama"].path), str(gif)], check=True
-    )
+    run_ffmpeg(["-i", str(photos["obama"].path), str(gif)], "a GIF")
     with pytest.raises(UnsupportedImage, match="GIF"):
         enroll_photo(engine, gif.read_bytes())
 

@@ -4,7 +4,8 @@ the real catalog, object store, ffmpeg and face models."""
 from __future__ import annotations
 
 import json
-import subprocess
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,20 +21,26 @@ from scas_lib.highlights.assembly import (
     EncodePiece,
     SourceFile,
     assemble,
+    copyable_stream,
+    for_output,
     snap_to_keyframes,
+    source_file,
 )
-from scas_lib.highlights.framing import FacePath
+from scas_lib.highlights.cards import CardText, card_lines
+from scas_lib.highlights.framing import FacePath, crop_size
 from scas_lib.highlights.music import soundtrack
-from scas_lib.highlights.render import measure_loudness
 from scas_lib.highlights.selection import EditPlan, PlanLimits, PlannedClip, select_moments
+from scas_lib.highlights.sound import measure_loudness
 from scas_lib.highlights.stage import (
     edit_plan,
     plan_highlights,
     publish_event,
     render_highlight,
 )
-from scas_lib.highlights.templates import TemplateError, load_template
-from scas_lib.media.ffmpeg import MediaError
+from scas_lib.highlights.templates import Template, TemplateError, load_template
+from scas_lib.media import ffmpeg as runner
+from scas_lib.media.ffmpeg import MediaError, run_ffmpeg, run_program
+from scas_lib.media.probe import VideoInfo, probe
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services.runtime import Services
@@ -46,7 +53,14 @@ from scas_lib.visitors.stage import enroll_visitor, forget_visitor
 from .conftest import enroll_event_visitors
 
 T0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
-NO_CARDS = PlanLimits(target_length_s=30, intro_s=0, outro_s=0, transition_s=0.5)
+
+
+def limits_of(**fields: float) -> PlanLimits:
+    """The limits of the default template with ``fields`` changed."""
+    return PlanLimits.of(Template(name="test", **fields))
+
+
+NO_CARDS = limits_of(target_length_s=30, intro_s=0, outro_s=0, transition_s=0.5)
 
 
 def at(seconds: float) -> datetime:
@@ -96,7 +110,7 @@ def test_clips_are_in_chronological_order_whatever_their_score() -> None:
 
 
 def test_little_footage_makes_a_shorter_video_of_only_that_footage() -> None:
-    limits = PlanLimits(target_length_s=30)
+    limits = limits_of(target_length_s=30)
     plan = select_moments(
         "expo", "ana", [seen("gate", 5, 9, 0.7), seen("gate", 30, 33, 0.6)], limits
     )
@@ -113,7 +127,7 @@ def test_someone_elses_appearances_never_fill_a_video() -> None:
 
 
 def test_blips_are_dropped_and_a_visitor_seen_only_in_blips_has_no_plan() -> None:
-    limits = PlanLimits(min_clip_s=2.0)
+    limits = limits_of(min_clip_s=2.0)
     plan = select_moments(
         "expo", "ana", [seen("gate", 0, 1.2, 0.9), seen("hall", 5, 6, 0.9)], limits
     )
@@ -130,7 +144,7 @@ def test_a_short_stretch_between_two_cameras_goes_to_a_camera_that_also_sees_it(
 
 
 def test_the_video_fits_the_target_length_best_moments_first() -> None:
-    limits = PlanLimits(target_length_s=20, max_clip_s=5, intro_s=3, outro_s=3, transition_s=0.5)
+    limits = limits_of(target_length_s=20, max_clip_s=5, intro_s=3, outro_s=3, transition_s=0.5)
     appearances = [seen(f"cam{i}", i * 10, i * 10 + 5, score=i / 10) for i in range(8)]
     plan = select_moments("expo", "ana", appearances, limits)
     assert plan.duration_s <= 20 + 1e-6
@@ -140,7 +154,7 @@ def test_the_video_fits_the_target_length_best_moments_first() -> None:
 
 
 def test_a_long_view_is_cut_into_clips_and_spread_out() -> None:
-    limits = PlanLimits(target_length_s=14, max_clip_s=4, intro_s=0, outro_s=0, transition_s=0.5)
+    limits = limits_of(target_length_s=14, max_clip_s=4, intro_s=0, outro_s=0, transition_s=0.5)
     plan = select_moments("expo", "ana", [seen("gate", 0, 40, 0.5)], limits)
     assert all(c.length_s <= 4 + 1e-6 for c in plan.clips)
     for first, second in zip(plan.clips, plan.clips[1:], strict=False):
@@ -148,14 +162,16 @@ def test_a_long_view_is_cut_into_clips_and_spread_out() -> None:
 
 
 def test_an_edit_plan_survives_json() -> None:
-    plan = select_moments("expo", "ana", [seen("gate", 0, 5, 0.5), seen("hall", 9, 14, 0.6)])
+    plan = select_moments(
+        "expo", "ana", [seen("gate", 0, 5, 0.5), seen("hall", 9, 14, 0.6)], limits_of()
+    )
     again = EditPlan.from_json(plan.to_json())
     assert again == plan
     assert json.loads(plan.to_json())["duration_s"] == pytest.approx(plan.duration_s, abs=1e-3)
 
 
 def test_clip_output_starts_account_for_cards_and_transitions() -> None:
-    limits = PlanLimits(intro_s=3, outro_s=3, transition_s=0.5)
+    limits = limits_of(intro_s=3, outro_s=3, transition_s=0.5)
     plan = EditPlan(
         "expo", "ana",
         (PlannedClip("gate", at(0), at(4), 1), PlannedClip("hall", at(10), at(15), 1)),
@@ -176,7 +192,7 @@ def source(camera: str, start_s: float, frames: int = 250, copyable: bool = True
 
 
 def test_pieces_cover_every_frame_once_and_copies_start_on_keyframes() -> None:
-    plan = EditPlan("expo", "ana", (PlannedClip("gate", at(1.3), at(17.9), 1),), PlanLimits())
+    plan = EditPlan("expo", "ana", (PlannedClip("gate", at(1.3), at(17.9), 1),), limits_of())
     sources = [source("gate", 0), source("gate", 10)]
     pieces = assemble(plan, sources, fps=25)
     cursor = 0
@@ -190,14 +206,14 @@ def test_pieces_cover_every_frame_once_and_copies_start_on_keyframes() -> None:
 
 
 def test_footage_that_cannot_be_copied_is_encoded_whole() -> None:
-    plan = EditPlan("expo", "ana", (PlannedClip("gate", at(1), at(9), 1),), PlanLimits())
+    plan = EditPlan("expo", "ana", (PlannedClip("gate", at(1), at(9), 1),), limits_of())
     pieces = assemble(plan, [source("gate", 0, copyable=False)], fps=25)
     assert pieces == [EncodePiece(0, round(plan.duration_s * 25))]
     assert assemble(plan, [source("gate", 0)], fps=25, copy=False) == pieces
 
 
 def test_snapping_moves_cuts_onto_keyframes_by_at_most_a_second() -> None:
-    limits = PlanLimits(transition_s=0.6)
+    limits = limits_of(transition_s=0.6)
     plan = EditPlan("expo", "ana", (PlannedClip("gate", at(1.5), at(9.5), 1),), limits)
     snapped = snap_to_keyframes(plan, [source("gate", 0)])
     (clip,) = snapped.clips
@@ -245,6 +261,72 @@ def test_the_generated_soundtrack_is_deterministic_and_not_silent() -> None:
     assert float(np.sqrt(np.mean(first**2))) > 0.05
 
 
+# decisions of the render: cards, crop, copy, poster ---------------------------------------
+
+
+def test_a_long_card_line_is_made_smaller_to_fit_and_a_short_one_keeps_the_template_size() -> None:
+    template = load_template()
+    short, long = card_lines(CardText("Ana", "谢谢光临 · Thank you for coming " * 3), template)
+    assert (short.size, short.y) == (1080 // 12, 0.40)
+    assert long.size < 1080 // 26 and long.y == 0.56
+    # The estimate errs wide: the line fits in nine tenths of the width.
+    assert sum(1.0 if ord(c) >= 0x2E80 else 0.6 for c in long.text) * long.size <= 0.9 * 1920
+    assert card_lines(CardText("", ""), template) == []
+    bigger = load_template("default", {"title_size_divisor": 10})
+    assert card_lines(CardText("Ana", ""), bigger)[0].size == 108
+
+
+def test_only_camera_like_streams_at_the_output_size_are_copied() -> None:
+    camera = VideoInfo(1920, 1080, 25.0, "h264", 0.0, 10.0, pix_fmt="yuv420p", frames=250,
+                       keyframes=(0, 50))  # fmt: skip
+    assert copyable_stream(camera)
+    for other in ({"codec": "hevc"}, {"pix_fmt": "yuvj420p"}, {"has_b_frames": 1},
+                  {"rotation": 90}):  # fmt: skip
+        assert not copyable_stream(replace(camera, **other)), other
+    hd = source_file("gate", "gate.mp4", at(0), camera)
+    small = source_file("hall", "hall.mp4", at(0), replace(camera, width=1280, height=720))
+    assert [s.copyable for s in for_output([hd, small], 1920, 1080)] == [True, False]
+
+
+def test_the_vertical_crop_keeps_the_full_height_and_even_sizes() -> None:
+    assert crop_size(1920, 1080, 1080, 1920) == (606, 1080)
+    assert crop_size(1281, 721, 1080, 1920) == (404, 720)
+    assert crop_size(1920, 1080, 1920, 1080) == (1920, 1080)
+
+
+def test_the_poster_is_the_middle_of_the_best_clip() -> None:
+    plan = EditPlan(
+        "expo", "ana",
+        (PlannedClip("gate", at(0), at(4), 0.5), PlannedClip("hall", at(10), at(16), 0.9)),
+        limits_of(intro_s=3, outro_s=3, transition_s=0.5),
+    )  # fmt: skip
+    assert plan.poster_s == pytest.approx(plan.clip_output_starts()[1] + 3.0)
+
+
+# the one ffmpeg runner ----------------------------------------------------------------------
+
+
+def test_an_ffmpeg_run_that_stalls_fails_after_the_timeout() -> None:
+    # Paced at real time, an endless test source never ends by itself.
+    started = time.monotonic()
+    with pytest.raises(MediaError, match=r"ffmpeg stalled \(endless\): no result in 1 s"):
+        run_ffmpeg(["-re", "-f", "lavfi", "-i", "testsrc", "-f", "null", "-"], "endless",
+                   timeout_s=1)  # fmt: skip
+    assert time.monotonic() - started < 10
+
+
+def test_a_failing_ffmpeg_says_why_in_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(MediaError) as failed:
+        run_ffmpeg(["-i", str(broken), "-f", "null", "-"], "decode broken.mp4")
+    message = str(failed.value)
+    assert "\n" not in message and message.startswith("ffmpeg failed (decode broken.mp4): ")
+    assert "Invalid data" in message
+    with pytest.raises(MediaError, match=r"\(cannot read broken\.mp4\): .*Invalid data"):
+        probe(broken)
+
+
 # the stages, on the real catalog, object store, ffmpeg and models -------------------------
 
 EVENT = "expo"
@@ -271,21 +353,22 @@ def recognized(
 
 
 def _frame(video: Path, at_s: float) -> np.ndarray:
-    png = subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", f"{at_s:.3f}", "-i", str(video), "-frames:v", "1",
+    png = run_ffmpeg(
+        ["-ss", f"{at_s:.3f}", "-i", str(video), "-frames:v", "1",
          "-f", "image2pipe", "-vcodec", "png", "-"],
-        capture_output=True, check=True,
+        f"frame at {at_s:.3f} s",
     ).stdout  # fmt: skip
     return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
 
 
 def _streams(video: Path) -> dict[str, dict]:
     data = json.loads(
-        subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries",
+        run_program(
+            "ffprobe",
+            ["-v", "error", "-show_entries",
              "stream=codec_type,codec_name,width,height,duration:format=duration",
              "-of", "json", str(video)],
-            capture_output=True, text=True, check=True,
+            "streams",
         ).stdout
     )  # fmt: skip
     streams = {s["codec_type"]: s for s in data["streams"]}
@@ -417,7 +500,7 @@ def test_untouched_footage_is_copied_bit_for_bit_into_a_standard_mp4(
     ]
     assert all(s.copyable and (s.width, s.height) == (1920, 1080) for s in sources)
     start = sources[0].start
-    limits = PlanLimits(target_length_s=30, intro_s=2, outro_s=2, transition_s=0.5)
+    limits = limits_of(target_length_s=30, intro_s=2, outro_s=2, transition_s=0.5)
     plan = EditPlan(
         "expo", "ana",
         (PlannedClip(camera, start + timedelta(seconds=0.7), start + timedelta(seconds=7.6), 1),),
@@ -431,10 +514,7 @@ def test_untouched_footage_is_copied_bit_for_bit_into_a_standard_mp4(
     )  # fmt: skip
 
     assert result.copied_frames >= 100 and result.encoded_frames > 0
-    decode = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(result.video), "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    decode = run_ffmpeg(["-i", str(result.video), "-f", "null", "-"], "decode")
     assert decode.stderr == ""
     data = result.video.read_bytes()
     avcc = data.find(b"avcC")
@@ -455,7 +535,6 @@ def test_a_cut_a_hair_before_a_segment_boundary_renders(
 ) -> None:
     """The clip ends half a frame into the next segment and is not snapped: the sliver is
     covered by a held frame (it once stalled ffmpeg's graph, with the outro's still)."""
-    from scas_lib.highlights import render as renderer
     from scas_lib.highlights.render import CardText, probe_source, render
 
     own = [s for s in event.segments if s.camera_id == "cam1"]
@@ -467,9 +546,9 @@ def test_a_cut_a_hair_before_a_segment_boundary_renders(
     clip = PlannedClip(
         "cam1", boundary - timedelta(seconds=3.5), boundary + timedelta(seconds=0.02), 1
     )
-    plan = EditPlan("expo", "ana", (clip,), PlanLimits(intro_s=2, outro_s=2, transition_s=0.5))
+    plan = EditPlan("expo", "ana", (clip,), limits_of(intro_s=2, outro_s=2, transition_s=0.5))
     template = load_template("default", {"intro_s": 2, "outro_s": 2, "transition_s": 0.5})
-    monkeypatch.setattr(renderer, "FFMPEG_TIMEOUT_S", 120.0)  # a stall fails, not hangs
+    monkeypatch.setattr(runner, "TIMEOUT_S", 120.0)  # a stall fails, not hangs
 
     result = render(
         plan, sources, template, CardText("Ana", "Expo"), CardText("Bye", ""),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from scas_lib.catalog import Catalog, Enrollment
 from scas_lib.faces import FaceEngine, Gallery
 from scas_lib.media.decode import DecodeError, sample_frames
+from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.recognition.identity import decide_identity, resolve_conflicts
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.recognition.stage import recognize_segment
@@ -127,10 +127,10 @@ def test_other_containers_and_codecs(
     event: GeneratedEvent, tmp_path: Path, suffix: str, codec: str
 ) -> None:
     target = tmp_path / f"segment{suffix}"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(event.directory / _first_segment(event).path),
+    run_ffmpeg(
+        ["-i", str(event.directory / _first_segment(event).path),
          "-c:v", codec, "-preset", "ultrafast", "-x265-params", "log-level=error", str(target)],
-        check=True,
+        f"re-encode as {target.name}",
     )  # fmt: skip
     frames = list(sample_frames(target, fps=5))
     assert len(frames) == EVENT_CONFIG.segment_s * 5
@@ -140,16 +140,15 @@ def test_other_containers_and_codecs(
 def test_rotation_metadata_is_applied(event: GeneratedEvent, tmp_path: Path) -> None:
     """A phone-style rotation tag turns the frames the way ffmpeg itself shows them."""
     rotated = tmp_path / "portrait.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(event.directory / _first_segment(event).path),
+    run_ffmpeg(
+        ["-i", str(event.directory / _first_segment(event).path),
          "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated)],
-        check=True,
+        "tag a rotation",
     )  # fmt: skip
-    shown = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(rotated), "-frames:v", "1",
-         "-f", "rawvideo", "-pix_fmt", "bgr24", "-"],
-        check=True, capture_output=True,
-    ).stdout  # fmt: skip
+    shown = run_ffmpeg(
+        ["-i", str(rotated), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "bgr24", "-"],
+        "first frame",
+    ).stdout
     frame = next(iter(sample_frames(rotated, fps=5)))
     assert frame.image.shape == (1920, 1080, 3)
     expected = np.frombuffer(shown, np.uint8).reshape(1920, 1080, 3)
@@ -159,11 +158,11 @@ def test_rotation_metadata_is_applied(event: GeneratedEvent, tmp_path: Path) -> 
 def test_variable_frame_rate_is_sampled_by_time(event: GeneratedEvent, tmp_path: Path) -> None:
     uneven = tmp_path / "vfr.mp4"
     # Drop three frames of every four in the first two seconds: 6.25 fps there, 25 after.
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(event.directory / _first_segment(event).path),
+    run_ffmpeg(
+        ["-i", str(event.directory / _first_segment(event).path),
          "-vf", "select='gte(t,2)+not(mod(n,4))'", "-fps_mode", "vfr", "-c:v", "libx264",
          "-preset", "ultrafast", str(uneven)],
-        check=True,
+        "drop frames",
     )  # fmt: skip
     offsets = np.array([f.offset_s for f in sample_frames(uneven, fps=5)])
     gaps = np.diff(offsets)
@@ -176,10 +175,10 @@ def test_variable_frame_rate_is_sampled_by_time(event: GeneratedEvent, tmp_path:
 
 def test_an_odd_frame_size_decodes(event: GeneratedEvent, tmp_path: Path) -> None:
     odd = tmp_path / "odd.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(event.directory / _first_segment(event).path),
+    run_ffmpeg(
+        ["-i", str(event.directory / _first_segment(event).path),
          "-vf", "scale=998:562", "-c:v", "libx264", "-preset", "ultrafast", str(odd)],
-        check=True,
+        "odd size",
     )  # fmt: skip
     assert next(iter(sample_frames(odd))).image.shape == (562, 998, 3)
 

@@ -14,7 +14,7 @@ import pytest
 from scas_lib.errors import ScasError
 from scas_lib.faces import FaceEngine
 from scas_lib.faces.detection import input_size_for
-from scas_lib.media.ffmpeg import probe
+from scas_lib.media.probe import probe
 from scas_lib.recognition.tracking import iou
 from scas_lib.simulation.background import find_background_video
 from scas_lib.simulation.generate import GeneratedEvent, generate_event

@@ -5,16 +5,18 @@ loses a little quality. Most of a highlight is footage played unchanged, so only
 filter touches is encoded: the cards, each transition, and the frames between a cut and
 the next keyframe. The rest is copied from the camera's stream, keyframe to keyframe.
 
-A source can be copied only when its stream is what the output needs (H.264, the output's
-size and frame rate, no B-frames); otherwise its clips are encoded whole.
+A source can be copied only when its stream is what the output needs (H.264, 4:2:0, no
+B-frames, not rotated: :func:`copyable_stream`; the output's size: :func:`for_output`; the
+output's frame rate); otherwise its clips are encoded whole.
 
 Times: a plan's clips are in UTC recording time; the output's in frames from its first
 frame; a source's keyframes in frames from its own first frame.
 
 >>> from datetime import datetime, timedelta, UTC
 >>> from scas_lib.highlights.selection import EditPlan, PlannedClip, PlanLimits
+>>> from scas_lib.highlights.templates import Template
 >>> t0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
->>> limits = PlanLimits(transition_s=0.6, intro_s=3.0, outro_s=3.0)
+>>> limits = PlanLimits.of(Template(name="doc", transition_s=0.6, intro_s=3.0, outro_s=3.0))
 >>> plan = EditPlan("expo", "ana", (PlannedClip("gate", t0 + timedelta(seconds=1),
 ...                                             t0 + timedelta(seconds=9), 1.0),), limits)
 >>> gate = SourceFile("gate", "gate.mp4", t0, frames=250, fps=25.0,
@@ -27,11 +29,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from scas_lib.highlights.selection import EditPlan, PlannedClip
+from scas_lib.media.ffmpeg import MediaError
+from scas_lib.media.probe import VideoInfo
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,58 @@ class SourceFile:
     @property
     def end(self) -> datetime:
         return self.start + timedelta(seconds=self.frames / self.fps)
+
+
+def copyable_stream(info: VideoInfo) -> bool:
+    """Whether a stream can be copied into the output as it is: H.264 in 4:2:0 with no
+    B-frames (the output's own encoding) and no rotation to apply.
+
+    >>> camera = VideoInfo(1920, 1080, 25.0, "h264", 0.0, 10.0, pix_fmt="yuv420p")
+    >>> copyable_stream(camera), copyable_stream(replace(camera, has_b_frames=2))
+    (True, False)
+    >>> hevc, turned = replace(camera, codec="hevc"), replace(camera, rotation=90)
+    >>> copyable_stream(hevc), copyable_stream(turned)
+    (False, False)
+    """
+    return (
+        info.codec == "h264"
+        and info.pix_fmt == "yuv420p"
+        and info.has_b_frames == 0
+        and info.rotation == 0
+    )
+
+
+def source_file(camera_id: str, path: str, start: datetime, info: VideoInfo) -> SourceFile:
+    """A recorded segment as the renderer uses it, from its probe (with packets)."""
+    if info.frames is None or info.keyframes is None:
+        raise ValueError(f"{path}: probed without its packets")
+    return SourceFile(
+        camera_id=camera_id,
+        path=path,
+        start=start,
+        frames=info.frames,
+        fps=info.fps,
+        keyframes=info.keyframes,
+        copyable=copyable_stream(info),
+        width=info.width,
+        height=info.height,
+    )
+
+
+def for_output(sources: Sequence[SourceFile], width: int, height: int) -> list[SourceFile]:
+    """The sources, of which only those already at the output's size stay copyable.
+
+    >>> t0 = datetime(2026, 5, 1, 10)
+    >>> hd = SourceFile("gate", "g.mp4", t0, 250, 25.0, (0,), True, 1920, 1080)
+    >>> [s.copyable for s in for_output([hd, replace(hd, width=1280, height=720)], 1920, 1080)]
+    [True, False]
+    """
+    return [
+        source
+        if (source.width, source.height) == (width, height)
+        else replace(source, copyable=False)
+        for source in sources
+    ]
 
 
 @dataclass(frozen=True)
@@ -115,6 +171,31 @@ def timeline(plan: EditPlan) -> list[TimelineItem]:
         items.append(TimelineItem(kind, position, position + length, clip))  # type: ignore[arg-type]
         position += length - plan.limits.transition_s
     return items
+
+
+def frame_at(sources: Sequence[SourceFile], camera_id: str, at: datetime) -> SourcePart:
+    """The recorded frame shown at ``at``: the segment's that holds it, else the nearest
+    recorded one (before the first segment, its first frame; after the last, its last).
+
+    >>> t0 = datetime(2026, 5, 1, 10)
+    >>> gate = SourceFile("gate", "g.mp4", t0, 250, 25.0, (0,), True)
+    >>> frame_at([gate], "gate", t0 + timedelta(seconds=2)).offset_s
+    2.0
+    >>> frame_at([gate], "gate", t0 + timedelta(seconds=30)).offset_s   # past its end
+    9.96
+    """
+    own = [s for s in sources if s.camera_id == camera_id]
+    if not own:
+        raise MediaError(f"no recording of camera {camera_id!r} to render from")
+    holding = [s for s in own if s.start <= at < s.end]
+    if holding:
+        source = holding[0]
+        seconds = (at - source.start).total_seconds()
+        index = min(int(seconds * source.fps + 1e-6), source.frames - 1)
+    else:
+        source = min(own, key=lambda s: min(abs(s.start - at), abs(s.end - at)))
+        index = 0 if source.start >= at else source.frames - 1
+    return SourcePart(source, index / source.fps, 1 / source.fps)
 
 
 def source_parts(

@@ -98,3 +98,16 @@ def crop_x_expression(path: Sequence[tuple[float, float]]) -> str:
         segment = f"{x0:.1f}+(t-{t0:.3f})*{slope:.4f}"
         expression = f"if(lt(t,{t1:.3f}),{segment},{expression})"
     return expression
+
+
+def crop_size(width: int, height: int, out_width: int, out_height: int) -> tuple[int, int]:
+    """The largest even-sized crop of a ``width`` x ``height`` frame with the output's shape.
+
+    >>> crop_size(1920, 1080, 1080, 1920)   # 16:9 footage, 9:16 output: full height
+    (606, 1080)
+    >>> crop_size(1080, 1920, 1920, 1080)   # the other way round: full width
+    (1080, 606)
+    """
+    if width * out_height > height * out_width:  # source wider: full height
+        return (height * out_width // out_height) // 2 * 2, height // 2 * 2
+    return width // 2 * 2, (width * out_height // out_width) // 2 * 2

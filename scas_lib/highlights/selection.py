@@ -22,9 +22,11 @@ The rules, in order:
 >>> plan = select_moments("expo", "ana", [
 ...     Appearance("ana", "gate", at(0), at(8), 0.4),
 ...     Appearance("ana", "stage", at(4), at(10), 0.9),   # better angle from 4 s on
-... ], PlanLimits(target_length_s=60))
+... ], PlanLimits.of(Template(name="doc", target_length_s=60)))
 >>> [(c.camera_id, (c.start - t0).seconds, (c.end - t0).seconds) for c in plan.clips]
 [('gate', 0, 4), ('stage', 4, 10)]
+>>> plan.poster_s   # the middle of the better clip: it plays from 5.8 s, for 6 s
+8.8
 """
 
 from __future__ import annotations
@@ -33,27 +35,32 @@ import itertools
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from scas_lib.catalog.records import Appearance
+from scas_lib.highlights.templates import Template
 
 
 @dataclass(frozen=True)
 class PlanLimits:
-    """The template's numbers that selection needs (seconds)."""
+    """The template's numbers that selection needs (seconds). They have no defaults of
+    their own: a plan's limits come from its template (:meth:`of`) or from the stored plan.
 
-    target_length_s: float = 30.0
-    min_clip_s: float = 2.0
-    max_clip_s: float = 6.0
-    transition_s: float = 0.6
-    intro_s: float = 3.0
-    outro_s: float = 3.0
+    >>> PlanLimits.of(Template(name="doc", intro_s=0)).intro_s
+    0.0
+    """
+
+    target_length_s: float
+    min_clip_s: float
+    max_clip_s: float
+    transition_s: float
+    intro_s: float
+    outro_s: float
 
     @classmethod
-    def of(cls, template: Any) -> PlanLimits:
-        """The limits of a :class:`~scas_lib.highlights.templates.Template`."""
+    def of(cls, template: Template) -> PlanLimits:
+        """The limits of a template."""
         return cls(**{name: getattr(template, name) for name in cls.__dataclass_fields__})
 
 
@@ -79,7 +86,7 @@ class EditPlan:
     event_id: str
     visitor_id: str
     clips: tuple[PlannedClip, ...]
-    limits: PlanLimits = field(default_factory=PlanLimits)
+    limits: PlanLimits
 
     @property
     def item_lengths(self) -> list[float]:
@@ -105,6 +112,12 @@ class EditPlan:
                 starts.append(position)
             position += length - self.limits.transition_s
         return starts
+
+    @property
+    def poster_s(self) -> float:
+        """Where the poster frame is in the rendered video: the middle of the best clip."""
+        best = max(range(len(self.clips)), key=lambda index: self.clips[index].score)
+        return self.clip_output_starts()[best] + self.clips[best].length_s / 2
 
     def to_json(self) -> str:
         data = {
@@ -143,10 +156,9 @@ def select_moments(
     event_id: str,
     visitor_id: str,
     appearances: Sequence[Appearance],
-    limits: PlanLimits | None = None,
+    limits: PlanLimits,
 ) -> EditPlan:
     """The edit plan of one visitor (see the module docstring for the rules)."""
-    limits = limits or PlanLimits()
     own = [a for a in appearances if a.visitor_id == visitor_id and a.end_time > a.start_time]
     runs = _absorb_short_runs(_best_camera_runs(own), own, limits.min_clip_s)
     candidates = [clip for run in runs for clip in _split(run, limits)]

@@ -49,6 +49,23 @@ class Template(BaseModel):
     outro_subtitle: str = "{event}"
     font: str = "Noto Sans CJK SC:style=Bold"
     text_color: str = "white"
+    #: The cards' look: a still of the neighbouring footage, blurred (box blur of this
+    #: radius and this many passes, at a quarter of the width) and darkened, under the text.
+    card_blur_radius: int = Field(6, ge=0)
+    card_blur_passes: int = Field(2, ge=1)
+    card_brightness: float = Field(-0.12, ge=-1, le=1)
+    card_saturation: float = Field(0.8, ge=0, le=3)
+    intro_fade_in_s: float = Field(0.5, ge=0)
+    outro_fade_out_s: float = Field(0.8, ge=0)
+    #: Font sizes as a part of the picture's height (height // divisor), before a line too
+    #: long for the width is made smaller; where each line's middle is, as a part of it.
+    title_size_divisor: int = Field(12, ge=1)
+    subtitle_size_divisor: int = Field(26, ge=1)
+    title_y: float = Field(0.40, ge=0, le=1)
+    subtitle_y: float = Field(0.56, ge=0, le=1)
+    #: The text fades in this long after the card has been shown this long.
+    text_fade_in_delay_s: float = Field(0.2, ge=0)
+    text_fade_in_s: float = Field(0.6, gt=0)
     music: str = "generated"
     loudness_lufs: float = Field(-16.0, ge=-40, le=-5)
     logo: Path | None = None

@@ -1,90 +1,125 @@
-"""ffmpeg and ffprobe, as the adapters the rest of SCAS calls. No decisions here."""
+"""The one place that starts the media programs: ffmpeg, ffprobe and fc-list. No decisions
+here: callers say what to run; this runs it, with a time limit, and turns a failure into a
+one-line :class:`MediaError`.
+
+>>> run_ffmpeg(["-f", "lavfi", "-i", "testsrc=duration=0.2", "-f", "null", "-"], "test").stderr
+''
+>>> try:
+...     run_ffmpeg(["-i", "/nonexistent/clip.mp4", "-f", "null", "-"], "a missing file")
+... except MediaError as error:
+...     print(error)
+ffmpeg failed (a missing file): /nonexistent/clip.mp4: No such file or directory
+"""
 
 from __future__ import annotations
 
-import json
+import logging
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
-from pathlib import Path
+from typing import Any
 
 from scas_lib.errors import ScasError
+
+log = logging.getLogger(__name__)
+
+#: No ffmpeg run of SCAS needs this long, even on a busy 2-core machine; one that does has
+#: stalled, and a task that fails can be retried where one that hangs cannot.
+TIMEOUT_S = 600.0
+#: What every ffmpeg run is told first: no banner, no reading of stdin, errors only.
+QUIET = ("-hide_banner", "-nostdin", "-v", "error")
 
 
 class MediaError(ScasError):
     """ffmpeg or ffprobe failed, or is missing."""
 
 
+@dataclass(frozen=True)
+class Finished:
+    """What a program that ended well printed."""
+
+    stdout: bytes
+    stderr: str
+
+
 def require(tool: str = "ffmpeg") -> str:
+    """The path of ``tool``; :class:`MediaError` when it is not installed."""
     found = shutil.which(tool)
     if found is None:
         raise MediaError(f"{tool} is not installed (Debian: apt-get install ffmpeg)")
     return found
 
 
-@dataclass(frozen=True)
-class VideoInfo:
-    width: int
-    height: int
-    fps: float
-    codec: str
-    #: Timestamp of the first frame in the file's own time base (often non-zero).
-    start_time: float
-    duration: float
-    rotation: int = 0
-
-
-def stream_fps(stream: dict) -> float:
-    """Frames per second of an ffprobe stream entry (its average rate, else its base rate);
-    0 when ffprobe does not know.
-
-    >>> stream_fps({"avg_frame_rate": "0/0", "r_frame_rate": "25/1"})
-    25.0
-    """
-    for rate in (stream.get("avg_frame_rate"), stream.get("r_frame_rate")):
-        if rate and not rate.startswith("0/") and not rate.endswith("/0"):
-            return float(Fraction(rate))
-    return 0.0
-
-
-def probe(path: Path) -> VideoInfo:
-    """The first video stream of ``path``; :class:`MediaError` if there is none or the file
-    cannot be read."""
-    result = subprocess.run(
-        [
-            require("ffprobe"),
-            "-v", "error",
-            "-select_streams", "v:0",
-            "-show_entries",
-            "stream=width,height,avg_frame_rate,r_frame_rate,codec_name,start_time,duration:"
-            "stream_side_data=rotation:format=start_time,duration",
-            "-of", "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )  # fmt: skip
+def run_program(
+    tool: str, args: Sequence[str], what: str, *, timeout_s: float | None = None
+) -> Finished:
+    """Run ``tool`` with ``args`` and wait, at most ``timeout_s`` (default :data:`TIMEOUT_S`)
+    seconds; :class:`MediaError` with the last line it printed when it fails or stalls."""
+    limit = TIMEOUT_S if timeout_s is None else timeout_s
+    command = [require(tool), *args]
+    log.debug("%s %s: %s", tool, what, " ".join(command))
+    try:
+        result = subprocess.run(
+            command, capture_output=True, check=False, timeout=limit, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise MediaError(f"{tool} stalled ({what}): no result in {limit:g} s") from None
+    stderr = result.stderr.decode(errors="replace")
     if result.returncode != 0:
-        reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "unknown"
-        raise MediaError(f"cannot read {path.name}: {reason}")
-    data = json.loads(result.stdout or "{}")
-    streams = data.get("streams") or []
-    if not streams:
-        raise MediaError(f"{path.name} has no video stream")
-    stream, container = streams[0], data.get("format", {})
-    fps = stream_fps(stream)
-    rotation = next(
-        (int(side["rotation"]) for side in stream.get("side_data_list", []) if "rotation" in side),
-        0,
+        raise MediaError(f"{tool} failed ({what}): {last_line(stderr)}")
+    return Finished(result.stdout, stderr)
+
+
+def run_ffmpeg(args: Sequence[str], what: str, *, timeout_s: float | None = None) -> Finished:
+    """ffmpeg with ``args`` (after :data:`QUIET`); see :func:`run_program`."""
+    return run_program("ffmpeg", [*QUIET, *args], what, timeout_s=timeout_s)
+
+
+def run_graph(stream: Any, what: str, *, timeout_s: float | None = None) -> Finished:
+    """An ffmpeg-python output node, run by ffmpeg; outputs are overwritten."""
+    return run_ffmpeg(["-y", *stream.get_args()], what, timeout_s=timeout_s)
+
+
+def start_ffmpeg(args: Sequence[str]) -> subprocess.Popen:
+    """ffmpeg with ``args``, reading what the caller writes to its stdin (so, unlike
+    :data:`QUIET`, without ``-nostdin``); end it with :func:`finish`."""
+    return subprocess.Popen(
+        [require("ffmpeg"), "-hide_banner", "-v", "error", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    return VideoInfo(
-        width=int(stream["width"]),
-        height=int(stream["height"]),
-        fps=fps,
-        codec=stream.get("codec_name", ""),
-        start_time=float(stream.get("start_time") or container.get("start_time") or 0.0),
-        duration=float(stream.get("duration") or container.get("duration") or 0.0),
-        rotation=rotation,
-    )
+
+
+def finish(process: subprocess.Popen, what: str, *, timeout_s: float | None = None) -> None:
+    """Close the stdin of a process from :func:`start_ffmpeg` and wait for it to end."""
+    limit = TIMEOUT_S if timeout_s is None else timeout_s
+    try:
+        _, stderr = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise MediaError(f"ffmpeg stalled ({what}): no result in {limit:g} s") from None
+    if process.returncode != 0:
+        raise MediaError(f"ffmpeg failed ({what}): {last_line(stderr.decode(errors='replace'))}")
+
+
+def require_font(pattern: str) -> None:
+    """:class:`MediaError` unless fontconfig knows the family of ``pattern``
+    (``"Family:style=Bold"``), which ffmpeg's drawtext finds through it."""
+    family = pattern.split(":")[0]
+    if not run_program("fc-list", [family], f"font {family}").stdout.strip():
+        raise MediaError(
+            f"font {family!r} is not installed (Debian: apt-get install fonts-noto-cjk)"
+        )
+
+
+def last_line(stderr: str) -> str:
+    """The last line a program printed: ffmpeg's reason comes last.
+
+    >>> last_line("Input #0...\\nclip.mp4: Invalid data found\\n")
+    'clip.mp4: Invalid data found'
+    """
+    lines = stderr.strip().splitlines()
+    return lines[-1].strip() if lines else "no message"

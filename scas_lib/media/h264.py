@@ -11,7 +11,7 @@ parameter sets. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 START_CODE = b"\x00\x00\x00\x01"
 SPS, PPS, IDR_SLICE, SLICE = 7, 8, 5, 1
@@ -38,3 +38,25 @@ def leading_parameter_sets(data: bytes) -> list[tuple[int, bytes]]:
         elif kind in (SLICE, IDR_SLICE):
             break
     return found
+
+
+def shared_parameter_sets(streams: Iterable[bytes]) -> list[bytes]:
+    """The SPS and PPS that lead all of ``streams``, to put first in a joined stream (so
+    that an MP4's decoder configuration carries them); none when the streams disagree, as
+    two cameras' different sets would both claim id 0 (they then stay in-band only).
+
+    >>> sps, pps, idr = bytes([0x67, 0x4D]), bytes([0x68, 0xEE]), bytes([0x65])
+    >>> one = START_CODE + sps + START_CODE + pps + START_CODE + idr
+    >>> [nal[0] & 0x1F for nal in shared_parameter_sets([one, one])]
+    [7, 8]
+    >>> other = one.replace(bytes([0x67, 0x4D]), bytes([0x67, 0x64]))
+    >>> shared_parameter_sets([one, other]), shared_parameter_sets([])
+    ([], [])
+    """
+    distinct: dict[int, set[bytes]] = {SPS: set(), PPS: set()}
+    for data in streams:
+        for kind, nal in leading_parameter_sets(data):
+            distinct[kind].add(nal)
+    if len(distinct[SPS]) == 1 and len(distinct[PPS]) == 1:
+        return [next(iter(distinct[SPS])), next(iter(distinct[PPS]))]
+    return []

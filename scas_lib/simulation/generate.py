@@ -33,7 +33,7 @@ import numpy as np
 
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.media.ffmpeg import MediaError, require
+from scas_lib.media.ffmpeg import finish, require, start_ffmpeg
 from scas_lib.simulation.background import background_for, find_background_video
 from scas_lib.simulation.people import SourcePhoto, cast, cut_sprites
 from scas_lib.simulation.plan import EventPlan, SimulationConfig, plan_event
@@ -174,11 +174,7 @@ def _record_camera(
             if number in preview_frames:
                 preview.append(_label(frame, f"{camera_id}  t={t:.1f}s"))
             encoder.stdin.write(memoryview(np.ascontiguousarray(frame)))
-        encoder.stdin.close()
-        if encoder.wait() != 0:
-            raise MediaError(
-                f"ffmpeg failed writing {path}: {encoder.stderr.read().decode()[-500:]}"
-            )  # type: ignore[union-attr]
+        finish(encoder, f"writing {path.name}")
         records.append(
             SegmentRecord(
                 camera_id,
@@ -196,9 +192,9 @@ def _encoder(
     path: Path, width: int, height: int, fps: int, gop_s: float, offset: float
 ) -> subprocess.Popen:
     gop = round(gop_s * fps)
-    return subprocess.Popen(
+    return start_ffmpeg(
         [
-            require("ffmpeg"), "-loglevel", "error", "-y",
+            "-y",
             "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", str(fps),
             "-i", "-",
             # Like an IP camera: main profile, CABAC and deblocking, no B-frames, 4 Mbit/s.
@@ -211,8 +207,6 @@ def _encoder(
             "-movflags", "+faststart",
             str(path),
         ],
-        stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
     )  # fmt: skip
 
 

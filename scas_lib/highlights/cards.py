@@ -1,0 +1,100 @@
+"""Cards: what the intro and outro cards say, in which size and where, and how they look.
+Pure: the sizes come from the template and the text, nothing is drawn here.
+
+>>> from scas_lib.highlights.templates import Template
+>>> template = Template(name="doc")
+>>> [(line.size, line.y) for line in card_lines(CardText("Ana 安娜", "Expo"), template)]
+[(90, 0.4), (41, 0.56)]
+>>> text_alpha(template)
+'min(1,max(0,(t-0.2)/0.6))'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scas_lib.highlights.templates import Template
+
+#: Glyphs from this code point on (CJK and after) are about one em wide; others less.
+WIDE_GLYPHS_FROM = 0x2E80
+#: Part of the picture's width a line of text may take.
+TEXT_WIDTH = 0.9
+#: The smallest font size a long line is made.
+MIN_FONT_SIZE = 12
+#: Shadow under the text: colour, and offset as a part of the picture's height.
+SHADOW_COLOR = "black@0.6"
+SHADOW_OFFSET_DIVISOR = 360
+#: A logo is this part of the picture's height tall, in the top right corner.
+LOGO_HEIGHT_DIVISOR = 8
+
+
+@dataclass(frozen=True)
+class CardText:
+    """The two lines of a card, filled in (either may be empty)."""
+
+    title: str
+    subtitle: str
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of a card: its text, font size (pixels) and the height of its middle (a
+    part of the picture's height)."""
+
+    text: str
+    size: int
+    y: float
+
+
+def card_lines(text: CardText, template: Template) -> list[TextLine]:
+    """The lines of a card that have text, each at a size that fits the width."""
+    height, width = template.height, template.width
+    wanted = (
+        (text.title, height // template.title_size_divisor, template.title_y),
+        (text.subtitle, height // template.subtitle_size_divisor, template.subtitle_y),
+    )
+    return [
+        TextLine(line, fitting_size(line, size, TEXT_WIDTH * width), y)
+        for line, size, y in wanted
+        if line
+    ]
+
+
+def fitting_size(line: str, size: int, max_width: float) -> int:
+    """A font size at most ``size`` at which ``line`` fits in ``max_width`` pixels: CJK
+    glyphs are about one em wide, others about 0.6 em (a generous estimate, so names are
+    never cut); never under :data:`MIN_FONT_SIZE`.
+
+    >>> fitting_size("Ana", 90, 1728.0)
+    90
+    >>> fitting_size("谢谢光临" * 6, 90, 1728.0)   # 24 wide glyphs: 1728 / 24
+    72
+    >>> fitting_size("x" * 1000, 90, 1728.0)
+    12
+    """
+    ems = sum(1.0 if ord(char) >= WIDE_GLYPHS_FROM else 0.6 for char in line)
+    return max(MIN_FONT_SIZE, min(size, int(max_width / max(ems, 1.0))))
+
+
+def text_alpha(template: Template) -> str:
+    """drawtext's opacity over the card's time ``t``: the text fades in after a moment."""
+    delay, fade = template.text_fade_in_delay_s, template.text_fade_in_s
+    return f"min(1,max(0,(t-{delay:g})/{fade:g}))"
+
+
+def shadow_offset(template: Template) -> int:
+    """How far (pixels) the text's shadow falls right and down.
+
+    >>> shadow_offset(Template(name="doc")), shadow_offset(Template(name="s", height=240))
+    (3, 1)
+    """
+    return max(1, template.height // SHADOW_OFFSET_DIVISOR)
+
+
+def still_width(template: Template) -> int:
+    """Width at which a card's still is blurred: an eighth of the output's (cheap).
+
+    >>> still_width(Template(name="doc"))
+    240
+    """
+    return max(2, template.width // 8)

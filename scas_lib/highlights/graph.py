@@ -1,0 +1,315 @@
+"""The filter graphs: what ffmpeg is told to do for each step of a render, built with
+ffmpeg-python. Nothing runs here (:mod:`~scas_lib.highlights.render` runs the graphs) and
+nothing is decided: what to show comes from the edit plan and
+:mod:`~scas_lib.highlights.assembly`, how it looks from the template and
+:mod:`~scas_lib.highlights.cards`.
+
+- footage is normalised to the output's rate, size and pixel format (fitted and padded, or
+  cropped around the face for the vertical version);
+- neighbouring items are crossfaded;
+- a card is a blurred, darkened still of the footage next to it, under its text;
+- a piece is encoded as raw H.264 with SCAS's own parameter-set id, or copied;
+- the pictures and the soundtrack are muxed into an MP4 that plays before it is downloaded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from scas_lib.highlights.assembly import (
+    CopyPiece,
+    EncodePiece,
+    SourceFile,
+    SourcePart,
+    TimelineItem,
+    frame_at,
+    source_parts,
+)
+from scas_lib.highlights.cards import (
+    LOGO_HEIGHT_DIVISOR,
+    SHADOW_COLOR,
+    TextLine,
+    shadow_offset,
+    still_width,
+    text_alpha,
+)
+from scas_lib.highlights.framing import FacePath, crop_size, crop_x_expression
+from scas_lib.highlights.templates import Template
+
+#: Parameter-set id of everything SCAS encodes (cameras use 0).
+OWN_PARAMETER_SET_ID = 1
+
+
+@dataclass(frozen=True)
+class WrittenLine:
+    """A line of a card, and the file drawtext reads its text from (any script, no
+    escaping)."""
+
+    line: TextLine
+    textfile: Path
+
+
+def copy_piece(piece: CopyPiece, target: Path):
+    """``piece`` cut from its source by stream copy into raw H.264."""
+    source = piece.source
+    # A quarter frame past the keyframe: the seek lands on the keyframe itself.
+    offset = (piece.source_frame + 0.25) / source.fps
+    return ffmpeg.input(source.path, ss=f"{offset:.6f}").video.output(
+        str(target),
+        vcodec="copy",
+        format="h264",
+        **{"frames:v": piece.frames, "bsf:v": "h264_mp4toannexb"},
+    )
+
+
+def encode_piece(piece: EncodePiece, painter: Painter, target: Path):
+    """``piece`` drawn by ``painter`` and encoded into raw H.264 (x264)."""
+    template = painter.template
+    fps = template.fps
+    window = (piece.first_frame / fps, (piece.first_frame + piece.frames) / fps)
+    # ffmpeg-python merges identical inputs into one node, which then needs a split filter:
+    # a first pass counts the inputs, the second builds the graph.
+    painter.draw(*window)
+    painter.inputs.freeze()
+    chain = painter.draw(*window)
+    # A last frame held a moment makes sure rounding never leaves the piece short.
+    chain = chain.filter("tpad", stop_mode="clone", stop_duration=1)
+    return chain.output(
+        str(target),
+        vcodec="libx264",
+        preset="veryfast",
+        crf=template.crf,
+        pix_fmt="yuv420p",
+        format="h264",
+        bf=0,
+        g=2 * fps,
+        maxrate="16M",
+        bufsize="32M",
+        **{
+            "frames:v": piece.frames,
+            "profile:v": "high",
+            "x264-params": f"sps-id={OWN_PARAMETER_SET_ID}",
+        },
+    )
+
+
+def mux(video: Path, audio: Path, template: Template, duration: float, output: Path):
+    """Both streams copied into an MP4 that starts playing before it is downloaded."""
+    picture = ffmpeg.input(str(video), format="h264", framerate=template.fps, fflags="+genpts")
+    return ffmpeg.output(
+        picture.video, ffmpeg.input(str(audio)).audio, str(output),
+        vcodec="copy", acodec="copy", movflags="+faststart", t=f"{duration:.4f}",
+    )  # fmt: skip
+
+
+def poster(video: Path, at_s: float, target: Path):
+    """The frame of ``video`` at ``at_s`` as a JPEG."""
+    return ffmpeg.input(str(video), ss=f"{at_s:.3f}").video.output(
+        str(target), vframes=1, **{"q:v": 3}
+    )
+
+
+class Inputs:
+    """Source inputs of one graph. Parts that start at the same place of the same file share
+    one input (decoding from the keyframe before a cut is the costly part): it is opened
+    for the longest of them and split."""
+
+    def __init__(self, template: Template, faces: FacePath | None = None) -> None:
+        self.template = template
+        self.faces = faces
+        self.longest: dict[tuple, float] = {}
+        self.uses: Counter[tuple] = Counter()
+        self.counting = True
+        self.splits: dict[tuple, Any] = {}
+        self.handed: Counter[tuple] = Counter()
+
+    def freeze(self) -> None:
+        self.counting = False
+
+    def stream(self, part: SourcePart, *, shared: bool = True):
+        if not shared:
+            # Read just past the part (a shared input reads 0.2 s past): a read length of its
+            # own also keeps ffmpeg-python from merging this input with a shared one.
+            opened = self._open(part, part.length_s, margin_s=0.1)
+            return normalise(opened, self.template, part, self.faces)
+        key = (part.source.path, round(part.offset_s, 4))
+        if self.counting:
+            self.uses[key] += 1
+            self.longest[key] = max(self.longest.get(key, 0.0), part.length_s)
+            return self._open(part, part.length_s)
+        if key not in self.splits:
+            opened = self._open(part, self.longest[key])
+            self.splits[key] = opened.split() if self.uses[key] > 1 else opened
+        if self.uses[key] == 1:
+            return normalise(self.splits[key], self.template, part, self.faces)
+        index = self.handed[key]
+        self.handed[key] += 1
+        return normalise(self.splits[key][index], self.template, part, self.faces)
+
+    @staticmethod
+    def _open(part: SourcePart, length_s: float, margin_s: float = 0.2):
+        seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{length_s + margin_s:.4f}"}
+        return ffmpeg.input(part.source.path, **seconds).video.setpts("PTS-STARTPTS")
+
+
+@dataclass
+class Painter:
+    """Draws the output between two times: footage, crossfades and cards."""
+
+    items: list[TimelineItem]
+    sources: Sequence[SourceFile]
+    template: Template
+    intro: Sequence[WrittenLine]
+    outro: Sequence[WrittenLine]
+    inputs: Inputs
+
+    def draw(self, w0: float, w1: float):
+        half_frame = 0.5 / self.template.fps
+        chain = None
+        for item in self.items:
+            a, b = max(item.out_start, w0), min(item.out_end, w1)
+            if b - a < half_frame:
+                continue
+            stream = self._item(item, a, b, w0)
+            if chain is None:
+                chain = stream
+            else:
+                chain = ffmpeg.filter(
+                    [chain, stream], "xfade", transition="fade",
+                    duration=f"{self.template.transition_s:.4f}", offset=f"{a - w0:.4f}",
+                )  # fmt: skip
+        if chain is None:
+            raise ValueError(f"nothing to draw between {w0:.2f} s and {w1:.2f} s")
+        return chain
+
+    def _item(self, item: TimelineItem, a: float, b: float, w0: float):
+        """The part of one timeline item between output times ``a`` and ``b`` of the
+        window that starts at ``w0``."""
+        if item.kind == "clip":
+            return self._footage(item, a, b)
+        # A card is a still of the footage it leads into (or out of), blurred and darkened,
+        # under the text. The intro's still is the first frame of the first clip, so it
+        # shares that clip's input and its decoding. The outro's is used seconds later in
+        # the output: sharing would make ffmpeg hold the input back, so it opens its own.
+        clips = [i for i in self.items if i.kind == "clip"]
+        neighbour = clips[0] if item.kind == "intro" else clips[-1]
+        at = max(neighbour.out_start, w0)
+        still = self._still(neighbour, at, shared=item.kind == "intro")
+        template = self.template
+        length = b - a
+        # Blur and darken the one frame (small: cheap), then hold it.
+        stream = (
+            still.filter("scale", still_width(template), -2)
+            .filter("boxblur", template.card_blur_radius, template.card_blur_passes)
+            .filter("eq", brightness=template.card_brightness, saturation=template.card_saturation)
+            .filter("scale", template.width, template.height)
+            .filter("format", "yuv420p")
+            .filter("tpad", stop_mode="clone", stop_duration=f"{length:.4f}")
+            .trim(duration=f"{length:.4f}")
+            .setpts("PTS-STARTPTS")
+            .filter("settb", f"1/{template.fps}")
+        )
+        lines = self.intro if item.kind == "intro" else self.outro
+        stream = draw_text(stream, lines, template)
+        if template.logo:
+            logo = ffmpeg.input(str(template.logo)).filter(
+                "scale", -1, template.height // LOGO_HEIGHT_DIVISOR
+            )
+            stream = ffmpeg.overlay(stream, logo, x="W-w-W/24", y="H/24")
+        if item.kind == "intro":
+            return stream.filter("fade", type="in", start_time=0, duration=template.intro_fade_in_s)
+        fade = template.outro_fade_out_s
+        return stream.filter("fade", type="out", start_time=max(0.0, length - fade), duration=fade)
+
+    def _still(self, item: TimelineItem, at: float, *, shared: bool):
+        """The one frame a clip item shows at output time ``at``."""
+        assert item.clip is not None
+        part = frame_at(self.sources, item.clip.camera_id, item.source_time(at))
+        return self.inputs.stream(part, shared=shared).trim(end_frame=1)
+
+    def _parts(self, item: TimelineItem, a: float, b: float, *, shared: bool = True) -> list:
+        clip = item.clip
+        assert clip is not None
+        lo, hi = item.source_time(a), item.source_time(b)
+        # A sliver under a frame (a cut a hair before a segment's end) gives ffmpeg an input
+        # with no frame to show, which can stall its graph: the held frame covers it.
+        shortest = 0.75 / self.template.fps
+        parts = [
+            part
+            for part in source_parts(self.sources, clip.camera_id, lo, hi)
+            if part.length_s >= shortest
+        ] or [frame_at(self.sources, clip.camera_id, lo)]
+        return [self.inputs.stream(part, shared=shared) for part in parts]
+
+    def _footage(self, item: TimelineItem, a: float, b: float):
+        """Recording shown by a clip item between output times ``a`` and ``b``, at the
+        output's size, rate and pixel format; missing recording is filled by the nearest
+        frame."""
+        streams = self._parts(item, a, b)
+        joined = streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
+        length = b - a
+        return (
+            joined.filter("tpad", stop_mode="clone", stop_duration=f"{length:.4f}")
+            .trim(duration=f"{length:.4f}")
+            .setpts("PTS-STARTPTS")
+            .filter("settb", f"1/{self.template.fps}")
+        )
+
+
+def normalise(stream, template: Template, part: SourcePart, faces: FacePath | None = None):
+    """A source part at the output's rate, size and pixel format (filters that would
+    change nothing are left out: at 1080p each one costs a frame copy). Another shape is
+    fitted and padded, or, given ``faces``, cropped around the face."""
+    source = part.source
+    if abs(source.fps - template.fps) > 1e-3:
+        stream = stream.filter("fps", template.fps)
+    stream = stream.trim(duration=f"{part.length_s:.4f}")
+    size = (template.width, template.height)
+    if (source.width, source.height) != size and faces is not None and source.width:
+        crop_width, crop_height = crop_size(source.width, source.height, *size)
+        start = source.start + timedelta(seconds=part.offset_s)
+        path = faces.crop_path(source.camera_id, start, part.length_s, source.width, crop_width)
+        stream = stream.filter(
+            "crop",
+            w=crop_width,
+            h=crop_height,
+            x=crop_x_expression(path),
+            y=(source.height - crop_height) // 2,
+        ).filter("scale", *size)
+    elif (source.width, source.height) != size:
+        stream = stream.filter("scale", *size, force_original_aspect_ratio="decrease").filter(
+            "pad", *size, "(ow-iw)/2", "(oh-ih)/2"
+        )
+    if (source.width, source.height) != size:
+        stream = stream.filter("setsar", 1)
+    return stream.filter("format", "yuv420p")
+
+
+def draw_text(stream, lines: Sequence[WrittenLine], template: Template):
+    """The card's lines drawn centred on ``stream``, fading in, with a shadow."""
+    family, _, style = template.font.partition(":")
+    offset = shadow_offset(template)
+    for written in lines:
+        # drawtext reads a fontfile it cannot open as a fontconfig pattern: the style.
+        style_pattern = {"fontfile": f":{style}"} if style else {}
+        stream = stream.drawtext(
+            textfile=str(written.textfile),
+            font=family,
+            **style_pattern,
+            fontsize=written.line.size,
+            fontcolor=template.text_color,
+            x="(w-text_w)/2",
+            y=f"h*{written.line.y}-text_h/2",
+            shadowcolor=SHADOW_COLOR,
+            shadowx=offset,
+            shadowy=offset,
+            alpha=text_alpha(template),
+        )
+    return stream
