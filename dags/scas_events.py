@@ -13,6 +13,7 @@ run's steps and why they are in this order are in scas_lib/orchestration.py.
 from __future__ import annotations
 
 import warnings
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -75,15 +76,14 @@ def build_dag(config: EventConfig) -> DAG:
         def start() -> dict[str, Any]:
             context = get_current_context()
             show = context.get("logical_date") or context["dag_run"].run_after
-            request = orch.run_request(config, context["params"], show)
+            run = orch.EventRun(config, orch.run_request(config, context["params"], show))
             with orch.event_services(scas_settings()) as services:
-                orch.start_run(services, config, request)
-            return request.to_dict()
+                orch.start_run(services, run)
+            return run.request.to_dict()
 
         wait = WaitForSegments(
             task_id="wait_for_segments",
             poll_interval=config.poll_interval_s,
-            max_attempts=config.recognize_retries + 1,
         )
 
         @task
@@ -103,7 +103,7 @@ def build_dag(config: EventConfig) -> DAG:
         )
         def recognize(key: str) -> dict[str, Any]:
             with orch.event_services(scas_settings()) as services:
-                return orch.recognize(services, key, config)
+                return asdict(orch.recognize(services, key, config))
 
         @task.branch(trigger_rule=TriggerRule.ALL_DONE)
         def decide(keys: list[str] | None) -> str:
@@ -111,7 +111,7 @@ def build_dag(config: EventConfig) -> DAG:
                 raise RuntimeError("no segment list: an upstream task failed")
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
-                return orch.next_step(services, request, config.recognize_retries + 1)
+                return orch.next_step(services, request)
 
         next_wave = TriggerDagRunOperator(
             task_id="next_wave",
@@ -130,13 +130,13 @@ def build_dag(config: EventConfig) -> DAG:
         def render(visitor_id: str) -> dict[str, Any]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
-                return orch.render(services, request, visitor_id)
+                return asdict(orch.render(services, request, visitor_id))
 
         @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
         def publish() -> list[dict[str, Any]]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
-                return orch.publish(services, request)
+                return [asdict(item) for item in orch.publish(services, request)]
 
         keys = segments(wait.output)
         recognized = recognize.expand(key=keys)

@@ -16,17 +16,13 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from scas_lib import orchestration
 from scas_lib.catalog import migrate
 from scas_lib.errors import ScasError
-from scas_lib.events import events_dir, read_event_config
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.pack import list_packs
-from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
-from scas_lib.highlights.templates import load_template
-from scas_lib.orchestration import run_request, start_run
+from scas_lib.highlights.stage import PublishedHighlight
 from scas_lib.provisioning.install import install_default_pack
-from scas_lib.recognition.pipeline import footage_engine
-from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services import runtime
 from scas_lib.settings import Settings
 from scas_lib.simulation.generate import generate_event
@@ -315,33 +311,36 @@ def recognize(
     key: Annotated[
         list[str] | None, typer.Option(help="Only these segment keys (repeatable).")
     ] = None,
-    again: Annotated[bool, typer.Option(help="Also segments already done.")] = False,
+    again: Annotated[
+        bool, typer.Option(help="Every segment, also those done, failed or given up on.")
+    ] = False,
 ) -> None:
-    """Recognize an event's segments in the recordings bucket and record their tracks."""
+    """Recognize an event's segments in the recordings bucket and record their tracks.
+
+    The same steps as the event's DAG: with an event file (config/events/<event>.yaml or
+    .yml), its cameras and `recognition:` settings are used; without one, the defaults.
+    Segments done, failed or tried too often are left alone unless --again is given."""
     settings = _settings()
-    engine = footage_engine(settings.model_pack_dir, provider=settings.onnx_provider)
+    run = orchestration.resolve_run(event)
+    failures = 0
     with runtime.open_services(settings) as services:
-        store = services.object_store()
-        wanted = key or [
-            stored.key
-            for stored in store.list(
-                settings.bucket_recordings, keys.event_recordings_prefix(event)
-            )
-            if keys.parse_segment_key(stored.key)
-        ]
-        with services.catalog() as catalog:
-            done = {s.object_key for s in catalog.list_segments(event, status="done")}
-        failures = 0
+        orchestration.start_run(services, run)
+        wanted = key or orchestration.segments_to_recognize(
+            services, run.request, None, again=again
+        )
         for segment_key in wanted:
-            if segment_key in done and not again:
-                continue
-            outcome = recognize_segment(services, engine, segment_key)
-            failures += outcome.status == "failed"
+            try:
+                outcome = orchestration.recognize(services, segment_key, run.config)
+            except orchestration.SegmentFailed as failed:
+                outcome = failed.outcome
+                failures += 1
             found = ", ".join(f"{v} x{n}" for v, n in outcome.identified.items()) or "no visitor"
             reason = f" ({outcome.error})" if outcome.error else ""
             console.print(
                 f"  {segment_key}: {outcome.status}, {outcome.tracks} tracks, {found}{reason}"
             )
+    if not wanted:
+        console.print(f"no segment of {run.request.event_id} to recognize")
     if failures:
         raise typer.Exit(1)
 
@@ -366,24 +365,19 @@ def highlights(
 ) -> None:
     """Plan, render and publish the event's highlight videos, then mark the event done.
 
-    With an event file (config/events/<event>.yaml), its name, cameras and template are
-    used."""
+    The same steps as the event's DAG: with an event file (config/events/<event>.yaml or
+    .yml), its name, cameras, template and template overrides are used."""
     settings = _settings()
-    event_file = events_dir() / f"{event}.yaml"
-    config = read_event_config(event_file) if event_file.is_file() else None
+    run = orchestration.resolve_run(event, {"template": template})
+    request = run.request
     failures = 0
     with runtime.open_services(settings) as services:
-        if config is not None:
-            request = run_request(config, {"event_id": event, "template": template})
-            start_run(services, config, request)
-            chosen = load_template(request.template, request.template_overrides)
-        else:
-            chosen = load_template(template or "default")
-        seen = plan_highlights(services, event, chosen)
+        orchestration.start_run(services, run)
+        seen = orchestration.highlights(services, request)
         for visitor_id in visitor or seen:
             started = time.perf_counter()
             try:
-                output = render_highlight(services, event, visitor_id, chosen)
+                output = orchestration.render(services, request, visitor_id)
             except ScasError as error:
                 failures += 1
                 console.print(f"  {visitor_id}: [red]failed[/] ({error})", highlight=False)
@@ -391,9 +385,9 @@ def highlights(
             took = time.perf_counter() - started
             length = f"{output.duration_s:.1f} s video" if output.duration_s else "no video"
             console.print(f"  {visitor_id}: {output.status}, {length}, rendered in {took:.1f} s")
-        published = publish_event(services, event)
+        published = orchestration.publish(services, request)
         if download:
-            _download_highlights(services, published, event, download)
+            _download_highlights(services, published, request.event_id, download)
     table = Table("visitor", "name", "status", "length", "link")
     for item in published:
         length = f"{item.duration_s:.1f} s" if item.duration_s else ""
@@ -404,7 +398,7 @@ def highlights(
 
 
 def _download_highlights(
-    services: runtime.Services, published: list, event: str, folder: Path
+    services: runtime.Services, published: list[PublishedHighlight], event: str, folder: Path
 ) -> None:
     store = services.object_store()
     bucket = services.settings.bucket_highlights

@@ -167,6 +167,11 @@ class EventConfig(BaseModel):
     def recurring(self) -> bool:
         return self.schedule is not None
 
+    @property
+    def max_attempts(self) -> int:
+        """Tries of one segment before it is given up on: the first and its retries."""
+        return self.recognize_retries + 1
+
     def recognition_config(self) -> RecognitionConfig:
         """The recognition settings with this event's overrides applied."""
         return RecognitionConfig(**self.recognition)
@@ -199,6 +204,26 @@ def events_dir() -> Path:
     """The event files' directory: ``SCAS_EVENTS_DIR`` or the repository's config/events."""
     configured = os.environ.get(EVENTS_DIR_VARIABLE)
     return Path(configured).expanduser() if configured else DEFAULT_EVENTS_DIR
+
+
+def find_event_file(event_id: str, directory: Path | None = None) -> Path | None:
+    """The event file named after ``event_id`` (``.yaml`` or ``.yml``) in ``directory``
+    (default :func:`events_dir`), or None. Both at once is an error: which one counts would
+    depend on the reader.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "gala.yml").write_text("cameras: [{id: cam1}]")
+    >>> find_event_file("gala", folder).name, find_event_file("expo", folder)
+    ('gala.yml', None)
+    """
+    keys.validate_id(event_id, "event id")
+    folder = directory or events_dir()
+    found = [folder / f"{event_id}{suffix}" for suffix in EVENT_FILE_SUFFIXES]
+    found = [path for path in found if path.is_file()]
+    if len(found) > 1:
+        raise ConfigurationError(f"event {event_id} has two files: {found[0]} and {found[1]}")
+    return found[0] if found else None
 
 
 def read_event_config(path: Path) -> EventConfig:

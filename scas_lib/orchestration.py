@@ -1,4 +1,8 @@
-"""What the Airflow tasks do, as plain functions (no Airflow import here).
+"""What each step of an event does, as plain functions: the Airflow tasks of
+``dags/scas_events.py`` and the ``scas recognize`` / ``scas highlights`` commands call these
+and nothing else, so the CLI and the DAG cannot disagree. No Airflow import here, and no
+model runtime at import time: the DAG file imports this module on every parse, so the face
+engine, the decoder and the renderer are imported inside the functions that use them.
 
 The DAG of an event (``dags/scas_events.py``) runs in *waves*. One DAG run is one wave:
 
@@ -20,6 +24,11 @@ Three modes, chosen by the run's params (:class:`RunRequest`):
 - ``render``: no recognition; render again (one visitor, or all), maybe with another
   template.
 
+The ``scas`` command runs the same steps by hand: ``scas recognize`` resolves the event
+(:func:`resolve_run`, the event file's settings when there is one), records it
+(:func:`start_run`) and calls :func:`recognize` per segment; ``scas highlights`` calls
+:func:`highlights`, :func:`render` per visitor and :func:`publish`.
+
 Every step is idempotent: recognizing a segment again replaces its tracks, planning
 replaces appearances, rendering replaces a video, so running a DAG twice duplicates
 nothing.
@@ -31,28 +40,26 @@ import functools
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import quote, urlencode
+from typing import TYPE_CHECKING, Any, Literal
 
-from scas_lib.catalog import Camera, Event
 from scas_lib.errors import ScasError
-from scas_lib.events import EventConfig
-from scas_lib.faces.engine import FaceEngine
+from scas_lib.events import EventConfig, find_event_file, read_event_config
 from scas_lib.recognition.config import RecognitionConfig
-from scas_lib.recognition.pipeline import footage_engine
-from scas_lib.recognition.stage import recognize_segment
-from scas_lib.services.runtime import Services, open_services
-from scas_lib.settings import Settings
 from scas_lib.storage import keys
+
+if TYPE_CHECKING:  # imported for real inside the functions that use them (see the docstring)
+    from scas_lib.catalog import Output
+    from scas_lib.faces.engine import FaceEngine
+    from scas_lib.highlights.stage import PublishedHighlight
+    from scas_lib.recognition.stage import SegmentOutcome
+    from scas_lib.services.runtime import Services
+    from scas_lib.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Airflow connection ids the DAGs read the object store and the catalog from, if defined.
-S3_CONNECTION_ID = "scas_s3"
-POSTGRES_CONNECTION_ID = "scas_postgres"
 #: The queue and pool of the recognition tasks (GPU workers listen on this queue).
 GPU_QUEUE = "gpu"
 GPU_POOL = "gpu"
@@ -65,90 +72,20 @@ FINISHED_STATES = ("done", "failed")
 class SegmentFailed(ScasError):
     """A segment could not be recognized (its tracks so far are kept, its row says why)."""
 
+    def __init__(self, outcome: SegmentOutcome) -> None:
+        super().__init__(f"{outcome.key}: {outcome.error}")
+        self.outcome = outcome
 
-# connections -> settings --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConnectionFields:
-    """The fields of an Airflow connection that SCAS reads (no Airflow type here)."""
-
-    conn_type: str | None = None
-    host: str | None = None
-    port: int | None = None
-    login: str | None = None
-    password: str | None = field(default=None, repr=False)
-    schema: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-def postgres_url(conn: ConnectionFields) -> str:
-    """A ``postgresql://`` URL from a Postgres connection (extras become URL parameters).
-
-    >>> postgres_url(ConnectionFields(host="db", login="scas", password="p@ss", schema="scas"))
-    'postgresql://scas:p%40ss@db:5432/scas'
-    """
-    if not conn.host:
-        raise ScasError("the Postgres connection has no host")
-    auth = ""
-    if conn.login:
-        auth = quote(conn.login, safe="")
-        if conn.password:
-            auth += ":" + quote(conn.password, safe="")
-        auth += "@"
-    query = {k: str(v) for k, v in conn.extra.items() if isinstance(v, str | int | float)}
-    suffix = f"?{urlencode(query)}" if query else ""
-    return f"postgresql://{auth}{conn.host}:{conn.port or 5432}/{conn.schema or 'scas'}{suffix}"
-
-
-def s3_settings(conn: ConnectionFields) -> dict[str, Any]:
-    """Settings fields from an S3 connection: an ``aws`` connection with ``endpoint_url`` in
-    its extra (the amazon provider's convention), keys as login and password.
-
-    >>> found = s3_settings(ConnectionFields(login="k", password="s",
-    ...     extra={"endpoint_url": "http://minio:9000", "region_name": "eu-west-1"}))
-    >>> found["s3_endpoint"], found["s3_access_key"], found["s3_region"]
-    ('http://minio:9000', 'k', 'eu-west-1')
-    """
-    extra = dict(conn.extra)
-    endpoint = extra.get("endpoint_url") or extra.get("host")
-    if not endpoint and conn.host:
-        scheme = "" if "://" in conn.host else "http://"
-        endpoint = f"{scheme}{conn.host}" + (f":{conn.port}" if conn.port else "")
-    if not endpoint:
-        raise ScasError("the S3 connection needs endpoint_url in its extra (or a host)")
-    access = conn.login or extra.get("aws_access_key_id")
-    secret = conn.password or extra.get("aws_secret_access_key")
-    if not access or not secret:
-        raise ScasError("the S3 connection needs the access key as login, the secret as password")
-    found: dict[str, Any] = {
-        "s3_endpoint": endpoint,
-        "s3_access_key": access,
-        "s3_secret_key": secret,
-    }
-    region = extra.get("region_name")
-    if region:
-        found["s3_region"] = region
-    return found
-
-
-def settings_from_connections(
-    postgres: ConnectionFields | None = None, s3: ConnectionFields | None = None
-) -> Settings:
-    """The SCAS settings, with the catalog and object store taken from the connections
-    given; a part whose connection is None comes from the ``SCAS_*`` settings as usual
-    (a configured server, else the embedded default)."""
-    overrides: dict[str, Any] = {}
-    if postgres is not None:
-        overrides["database_url"] = postgres_url(postgres)
-    if s3 is not None:
-        overrides.update(s3_settings(s3))
-    return Settings(**overrides)
+    def __reduce__(self) -> tuple[type[SegmentFailed], tuple[SegmentOutcome]]:
+        # An exception is pickled with its message as the argument: rebuild from the outcome.
+        return type(self), (self.outcome,)
 
 
 @contextmanager
 def event_services(settings: Settings) -> Iterator[Services]:
     """The catalog and object store for one task (joins or starts embedded servers)."""
+    from scas_lib.services.runtime import open_services
+
     with open_services(settings) as services:
         yield services
 
@@ -158,12 +95,14 @@ def event_services(settings: Settings) -> Iterator[Services]:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What one DAG run does, from the event file and the run's params."""
+    """What one run does, from the event file and the run's params."""
 
     event_id: str
     mode: Mode
     template: str
     template_overrides: dict[str, Any]
+    #: Tries of one segment before it is given up on (:attr:`EventConfig.max_attempts`).
+    max_attempts: int
     visitor: str | None = None
     camera: str | None = None
 
@@ -180,9 +119,29 @@ class RunRequest:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class EventRun:
+    """An event's settings and what one run of it does.
+
+    ``from_file`` is False for an event that has no event file: it runs with every default
+    and its catalog row is left as the stages made it.
+    """
+
+    config: EventConfig
+    request: RunRequest
+    from_file: bool = True
+
+
 def _text(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
+
+
+def _valid_id(value: str, what: str) -> str:
+    try:
+        return keys.validate_id(value, what)
+    except ValueError as error:
+        raise ScasError(str(error)) from None
 
 
 def run_request(
@@ -198,7 +157,7 @@ def run_request(
     >>> run_request(config, {"camera": "cam1", "template": "sunset"}).template
     'sunset'
     """
-    event_id = keys.validate_id(
+    event_id = _valid_id(
         _text(params.get("event_id")) or config.occurrence_id(show_start), "event id"
     )
     visitor = _text(params.get("visitor"))
@@ -207,9 +166,9 @@ def run_request(
     if visitor and camera:
         raise ScasError("give either a visitor to re-render or a camera to re-process, not both")
     if visitor:
-        keys.validate_id(visitor, "visitor id")
+        _valid_id(visitor, "visitor id")
     if camera:
-        keys.validate_id(camera, "camera id")
+        _valid_id(camera, "camera id")
         known = {c.id for c in config.cameras}
         if known and camera not in known:
             raise ScasError(
@@ -226,12 +185,37 @@ def run_request(
         template_overrides=overrides,
         visitor=visitor,
         camera=camera,
+        max_attempts=config.max_attempts,
     )
 
 
-def start_run(services: Services, config: EventConfig, request: RunRequest) -> None:
+def resolve_run(
+    event_id: str, params: Mapping[str, Any] | None = None, directory: Path | None = None
+) -> EventRun:
+    """The run of ``event_id`` asked for by hand (the ``scas`` command): with the settings of
+    its event file (``<event_id>.yaml`` or ``.yml`` in :func:`~scas_lib.events.events_dir`)
+    when there is one, else every default.
+
+    >>> run = resolve_run("walk-in", {"template": "sunset"}, directory=Path("/nowhere"))
+    >>> run.from_file, run.request.event_id, run.request.template, run.request.max_attempts
+    (False, 'walk-in', 'sunset', 3)
+    """
+    event_id = _valid_id(event_id, "event id")
+    path = find_event_file(event_id, directory)
+    config = read_event_config(path) if path else EventConfig(id=event_id)
+    request = run_request(config, {**(params or {}), "event_id": event_id})
+    return EventRun(config, request, from_file=path is not None)
+
+
+def start_run(services: Services, run: EventRun) -> None:
     """Record the event and its cameras in the catalog (names from the event file)."""
+    from scas_lib.catalog import Camera, Event
+
+    request, config = run.request, run.config
     with services.catalog() as catalog:
+        if not run.from_file:
+            catalog.ensure_event(request.event_id)
+            return
         existing = catalog.get_event(request.event_id)
         catalog.upsert_event(
             Event(
@@ -272,7 +256,7 @@ def segment_keys(services: Services, event_id: str, camera_id: str | None = None
     """The event's segment keys in the recordings bucket (one camera's, if given)."""
     prefix = keys.event_recordings_prefix(event_id)
     if camera_id:
-        prefix += f"{keys.validate_id(camera_id, 'camera id')}/"
+        prefix += f"{_valid_id(camera_id, 'camera id')}/"
     stored = services.object_store().list(services.settings.bucket_recordings, prefix)
     return [s.key for s in stored if keys.parse_segment_key(s.key)]
 
@@ -284,13 +268,13 @@ def end_marker_seen(services: Services, event_id: str) -> bool:
     )
 
 
-def pending_segments(services: Services, event_id: str, max_attempts: int = 3) -> list[str]:
+def pending_segments(services: Services, event_id: str, max_attempts: int) -> list[str]:
     """Segment keys in the recordings bucket under ``<event>/`` not yet done in the catalog.
 
     Done and failed segments need no more work. A segment left ``processing`` or
     ``pending`` (a worker died) is pending again, until it has been tried ``max_attempts``
-    times: then it is given up on, so one segment that kills its worker cannot keep the
-    event from finishing.
+    times (:attr:`RunRequest.max_attempts`): then it is given up on, so one segment that
+    kills its worker cannot keep the event from finishing.
     """
     stored = segment_keys(services, event_id)
     with services.catalog() as catalog:
@@ -309,7 +293,7 @@ def pending_segments(services: Services, event_id: str, max_attempts: int = 3) -
     return pending
 
 
-def look(services: Services, event_id: str, max_attempts: int = 3) -> Wave:
+def look(services: Services, event_id: str, max_attempts: int) -> Wave:
     """The next wave: segments to recognize now, and whether the end marker is there.
 
     The end marker is looked at first: segments a camera uploaded before its end marker
@@ -319,45 +303,66 @@ def look(services: Services, event_id: str, max_attempts: int = 3) -> Wave:
     return Wave(event_id, pending_segments(services, event_id, max_attempts), ended)
 
 
-def segments_to_recognize(services: Services, request: RunRequest, wave: Wave | None) -> list[str]:
-    """The keys the ``recognize`` tasks are mapped over in this run."""
-    if request.mode == "camera":
+def segments_to_recognize(
+    services: Services, request: RunRequest, wave: Wave | None, *, again: bool = False
+) -> list[str]:
+    """The keys to recognize in this run: a live run's wave (by hand, with no wave: the
+    segments not finished yet), all of one camera's in a ``camera`` run, none when
+    re-rendering. ``again``: every segment of the event, finished or not."""
+    if request.mode == "camera" or again:
         return segment_keys(services, request.event_id, request.camera)
-    if request.mode == "render" or wave is None:
+    if request.mode == "render":
         return []
+    if wave is None:
+        return pending_segments(services, request.event_id, request.max_attempts)
     return list(wave.keys)
 
 
 # recognition ---------------------------------------------------------------------------------
 
 
+def recognition_config(config: EventConfig, settings: Settings) -> RecognitionConfig:
+    """How this event's footage is analysed: :class:`RecognitionConfig`'s defaults, then
+    ``SCAS_ONNX_THREADS`` when it is not 0, then the event file's ``recognition:`` fields.
+
+    >>> from scas_lib.settings import Settings
+    >>> event = EventConfig(id="expo", recognition={"analysis_fps": 2})
+    >>> found = recognition_config(event, Settings(onnx_threads=2))
+    >>> found.analysis_fps, found.onnx_threads
+    (2, 2)
+    """
+    recognition = config.recognition_config()
+    if settings.onnx_threads and "onnx_threads" not in config.recognition:
+        recognition = replace(recognition, onnx_threads=settings.onnx_threads)
+    return recognition
+
+
 @functools.lru_cache(maxsize=4)
 def _engine(pack_dir: str, provider: str, config: RecognitionConfig) -> FaceEngine:
+    """One engine per worker process and set-up: loading the models takes seconds."""
+    from scas_lib.recognition.pipeline import footage_engine
+
     return footage_engine(Path(pack_dir), config, provider=provider)
 
 
-def recognize(services: Services, key: str, config: EventConfig | None = None) -> dict[str, Any]:
-    """Recognize one segment (idempotent); raise :class:`SegmentFailed` if it could not be
-    read to the end, so that its task fails while the tracks found so far are kept."""
-    recognition = config.recognition_config() if config else RecognitionConfig()
+def recognize(services: Services, key: str, config: EventConfig) -> SegmentOutcome:
+    """Recognize one segment (idempotent) as the event's settings say; raise
+    :class:`SegmentFailed` if it could not be read to the end, so that its task fails while
+    the tracks found so far are kept."""
+    from scas_lib.recognition.stage import recognize_segment
+
     settings = services.settings
+    recognition = recognition_config(config, settings)
     engine = _engine(str(settings.model_pack_dir), settings.onnx_provider, recognition)
     outcome = recognize_segment(services, engine, key, recognition)
     found = ", ".join(f"{v} x{n}" for v, n in outcome.identified.items()) or "no visitor"
     log.info("%s: %s, %d tracks, %s", key, outcome.status, outcome.tracks, found)
     if outcome.status == "failed":
-        raise SegmentFailed(f"{key}: {outcome.error}")
-    return {
-        "key": key,
-        "status": outcome.status,
-        "tracks": outcome.tracks,
-        "identified": outcome.identified,
-    }
+        raise SegmentFailed(outcome)
+    return outcome
 
 
-def next_step(
-    services: Services, request: RunRequest, max_attempts: int = 3
-) -> Literal["highlights", "next_wave"]:
+def next_step(services: Services, request: RunRequest) -> Literal["highlights", "next_wave"]:
     """After this run's recognition: render now, or wait for more segments in a new run.
 
     Live runs go on to the highlights only once the end marker is there and no segment is
@@ -365,7 +370,7 @@ def next_step(
     """
     if request.mode != "live":
         return "highlights"
-    wave = look(services, request.event_id, max_attempts)
+    wave = look(services, request.event_id, request.max_attempts)
     if wave.ended and not wave.keys:
         with services.catalog() as catalog:
             catalog.set_event_status(request.event_id, "ended")
@@ -392,7 +397,7 @@ def highlights(services: Services, request: RunRequest) -> list[str]:
     return list(visitors)
 
 
-def render(services: Services, request: RunRequest, visitor_id: str) -> dict[str, Any]:
+def render(services: Services, request: RunRequest, visitor_id: str) -> Output:
     """Render and publish one visitor's video (replacing an earlier one)."""
     from scas_lib.highlights.stage import render_highlight
     from scas_lib.highlights.templates import load_template
@@ -400,28 +405,15 @@ def render(services: Services, request: RunRequest, visitor_id: str) -> dict[str
     template = load_template(request.template, request.template_overrides)
     output = render_highlight(services, request.event_id, visitor_id, template)
     log.info("%s: %s %s", visitor_id, output.status, output.object_key)
-    return {
-        "visitor_id": output.visitor_id,
-        "status": output.status,
-        "object_key": output.object_key,
-        "duration_s": output.duration_s,
-    }
+    return output
 
 
-def publish(services: Services, request: RunRequest) -> list[dict[str, Any]]:
+def publish(services: Services, request: RunRequest) -> list[PublishedHighlight]:
     """Mark the event done and log every output with its presigned link."""
     from scas_lib.highlights.stage import publish_event
 
     published = publish_event(services, request.event_id)
-    rows = []
     for item in published:
-        row = {
-            "visitor_id": item.visitor_id,
-            "display_name": item.display_name,
-            "status": item.status,
-            "url": item.url,
-        }
-        rows.append(row)
         log.info("%s (%s): %s %s", item.display_name, item.visitor_id, item.status, item.url or "")
-    log.info("%s: published %d outputs", request.event_id, len(rows))
-    return rows
+    log.info("%s: published %d outputs", request.event_id, len(published))
+    return published

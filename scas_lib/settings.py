@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -87,7 +87,12 @@ class Settings(BaseSettings):
         description="onnxruntime execution provider: auto (CUDA when present), cpu or cuda.",
     )
     onnx_threads: int = Field(
-        default=0, ge=0, description="Threads per onnxruntime session; 0 lets it choose."
+        default=0,
+        ge=0,
+        description="Threads per onnxruntime session. 0: each use's own default (segment "
+        "recognition: RecognitionConfig.onnx_threads, 1 per model; enrollment: onnxruntime's "
+        "choice). A number: that many everywhere, unless an event file's recognition: sets "
+        "onnx_threads for its segments.",
     )
     package_index_url: str = Field(
         default="https://pypi.org/simple/",
@@ -132,10 +137,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=config_file_path())
         return (init_settings, env_settings, yaml_settings)
-
-    def public_dict(self) -> dict[str, Any]:
-        """The settings with secrets masked, for ``scas status`` and logs."""
-        return self.model_dump(mode="json")
 
 
 def setting_names() -> dict[str, str]:

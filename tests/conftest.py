@@ -195,3 +195,30 @@ def enroll_event_visitors(
             )  # fmt: skip
             enrolled.append(person.id)
     return enrolled
+
+
+def use_test_servers(
+    monkeypatch: pytest.MonkeyPatch,
+    services: Services,
+    model_pack_dir: Path,
+    data_dir: Path,
+    *,
+    servers: bool = True,
+) -> None:
+    """Point the code that reads its own ``SCAS_*`` settings (the ``scas`` command, Airflow
+    tasks) at the test bucket, the test model pack on the CPU and ``data_dir``; with
+    ``servers``, also at the test catalog and object store (else they come from elsewhere,
+    e.g. Airflow connections)."""
+    bucket = services.settings.bucket_recordings
+    for name in ("RECORDINGS", "ENROLLMENTS", "HIGHLIGHTS"):
+        monkeypatch.setenv(f"SCAS_BUCKET_{name}", bucket)
+    monkeypatch.setenv("SCAS_MODELS_DIR", str(model_pack_dir.parent))
+    monkeypatch.setenv("SCAS_MODEL_PACK", model_pack_dir.name)
+    monkeypatch.setenv("SCAS_ONNX_PROVIDER", "cpu")
+    monkeypatch.setenv("SCAS_DATA_DIR", str(data_dir))
+    if servers:
+        monkeypatch.setenv("SCAS_DATABASE_URL", services.database_url)
+        monkeypatch.setenv("SCAS_S3_ENDPOINT", services.s3.endpoint)
+        monkeypatch.setenv("SCAS_S3_ACCESS_KEY", services.s3.access_key)
+        monkeypatch.setenv("SCAS_S3_SECRET_KEY", services.s3.secret_key)
+        monkeypatch.setenv("SCAS_S3_REGION", services.s3.region)

@@ -9,6 +9,7 @@ variables), as a deployment would. Airflow comes with the test extras
 
 from __future__ import annotations
 
+import doctest
 import json
 import logging
 import os
@@ -42,15 +43,18 @@ if str(ROOT / "plugins") not in sys.path:
     sys.path.insert(0, str(ROOT / "plugins"))
 
 from airflow.dag_processing.dagbag import DagBag  # noqa: E402
+from scas_airflow import connections  # noqa: E402
+from scas_airflow.connections import ConnectionFields, settings_from_connections  # noqa: E402
 
 from scas_lib.catalog import Catalog  # noqa: E402
+from scas_lib.errors import ScasError  # noqa: E402
 from scas_lib.faces.engine import FaceEngine  # noqa: E402
 from scas_lib.services import Services  # noqa: E402
 from scas_lib.simulation.generate import GeneratedEvent  # noqa: E402
 from scas_lib.simulation.replay import replay_event  # noqa: E402
 from scas_lib.storage import ObjectStore, keys  # noqa: E402
 
-from .conftest import enroll_event_visitors  # noqa: E402
+from .conftest import enroll_event_visitors, use_test_servers  # noqa: E402
 
 TEST_EVENT = """\
 id: expo
@@ -101,13 +105,7 @@ def dag_env(
         ),
     )
     monkeypatch.setenv("AIRFLOW_CONN_SCAS_POSTGRES", _postgres_connection(services.database_url))
-    bucket = services.settings.bucket_recordings
-    for name in ("RECORDINGS", "ENROLLMENTS", "HIGHLIGHTS"):
-        monkeypatch.setenv(f"SCAS_BUCKET_{name}", bucket)
-    monkeypatch.setenv("SCAS_MODELS_DIR", str(model_pack_dir.parent))
-    monkeypatch.setenv("SCAS_MODEL_PACK", model_pack_dir.name)
-    monkeypatch.setenv("SCAS_ONNX_PROVIDER", "cpu")
-    monkeypatch.setenv("SCAS_DATA_DIR", str(tmp_path / "scas-data"))
+    use_test_servers(monkeypatch, services, model_pack_dir, tmp_path / "scas-data", servers=False)
     return services
 
 
@@ -181,6 +179,50 @@ def test_a_new_event_file_is_a_new_dag_and_a_bad_one_hides_nothing(event_file: P
     finally:
         (_EVENTS / "gala.yaml").unlink()
         (_EVENTS / "broken.yaml").unlink()
+
+
+def test_parsing_the_dag_folder_loads_no_model_runtime_decoder_or_opencv() -> None:
+    """The dag-processor parses the folder every few seconds: onnxruntime, OpenCV and PyAV
+    load only inside the tasks. A fresh interpreter, so other tests' imports do not count."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from dag_parse import HEAVY_MODULES, airflow_environment, parse_once
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    environment = airflow_environment(_HOME)
+    environment["SCAS_EVENTS_DIR"] = str(ROOT / "config" / "events")
+
+    parsed = parse_once(environment)
+
+    assert (parsed["dags"], parsed["errors"]) == (1, 0)
+    assert parsed["heavy"] == [], f"{parsed['heavy']} loaded (of {HEAVY_MODULES})"
+
+
+# connections -> settings -----------------------------------------------------------------
+
+
+def test_connections_become_settings() -> None:
+    settings = settings_from_connections(
+        ConnectionFields(host="db", port=5433, login="scas", password="p w", schema="cat"),
+        ConnectionFields(
+            conn_type="aws", login="key", password="secret", extra={"endpoint_url": "http://m:9000"}
+        ),
+    )
+    assert settings.database_url.get_secret_value() == "postgresql://scas:p%20w@db:5433/cat"
+    assert (settings.s3_endpoint, settings.s3_access_key) == ("http://m:9000", "key")
+    assert settings.s3_secret_key.get_secret_value() == "secret"
+    assert "secret" not in repr(ConnectionFields(password="secret"))
+    # pytest collects doctests from scas_lib only (plugins import Airflow): run these here.
+    assert doctest.testmod(connections).failed == 0
+
+
+def test_without_connections_the_scas_settings_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCAS_S3_ENDPOINT", "http://s3.example:9000")
+    monkeypatch.setenv("SCAS_S3_ACCESS_KEY", "k")
+    settings = settings_from_connections(None, None)
+    assert settings.s3_endpoint == "http://s3.example:9000" and settings.database_url is None
+    with pytest.raises(ScasError, match="endpoint_url"):
+        settings_from_connections(None, ConnectionFields(login="k", password="s"))
 
 
 # waves: recognition while the event runs -----------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from scas_lib.events import EVENTS_DIR_VARIABLE
 from scas_lib.settings import setting_names
 
 ROOT = Path(__file__).parents[1]
+# Airflow puts plugins/ on sys.path; scas_airflow.connections imports no Airflow itself.
+if str(ROOT / "plugins") not in sys.path:
+    sys.path.insert(0, str(ROOT / "plugins"))
+from scas_airflow.connections import POSTGRES_CONNECTION_ID, S3_CONNECTION_ID  # noqa: E402
+
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
 
 
@@ -111,7 +117,7 @@ def test_the_init_services_make_what_the_dags_need() -> None:
     airflow_init = _command("airflow-init")
     assert "airflow db migrate" in airflow_init
     assert f"airflow pools set {orchestration.GPU_POOL} " in airflow_init
-    for conn_id in (orchestration.S3_CONNECTION_ID, orchestration.POSTGRES_CONNECTION_ID):
+    for conn_id in (S3_CONNECTION_ID, POSTGRES_CONNECTION_ID):
         assert f'"{conn_id}"' in airflow_init
     assert '"endpoint_url": "http://minio:9000"' in airflow_init
     scas_init = _command("scas-init")

@@ -11,7 +11,9 @@ from scas_lib import orchestration as orch
 from scas_lib.catalog import Catalog
 from scas_lib.errors import ConfigurationError, ScasError
 from scas_lib.events import EventConfig, load_event_configs, read_event_config, read_event_configs
+from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.services import Services
+from scas_lib.settings import Settings
 from scas_lib.storage import ObjectStore, keys
 
 ROOT = Path(__file__).parents[1]
@@ -129,29 +131,39 @@ def test_bad_params_are_refused(params: dict) -> None:
         orch.run_request(CONFIG, params)
 
 
-# connections -> settings ---------------------------------------------------------------------
+# one run by hand: the event file's settings --------------------------------------------------
 
 
-def test_connections_become_settings() -> None:
-    settings = orch.settings_from_connections(
-        orch.ConnectionFields(host="db", port=5433, login="scas", password="p w", schema="cat"),
-        orch.ConnectionFields(
-            conn_type="aws", login="key", password="secret", extra={"endpoint_url": "http://m:9000"}
-        ),
+def test_an_event_file_is_found_by_id_with_either_suffix(tmp_path: Path) -> None:
+    _write(tmp_path, "gala.yml", "cameras: [{id: cam1}]\nrecognition: {analysis_fps: 2}\n")
+    _write(tmp_path, "expo.yaml", "template: sunset\nrecognize_retries: 4\n")
+
+    gala = orch.resolve_run("gala", directory=tmp_path)
+    expo = orch.resolve_run("expo", {"visitor": "v1"}, directory=tmp_path)
+    walk_in = orch.resolve_run("walk-in", directory=tmp_path)
+
+    assert gala.from_file and gala.config.recognition == {"analysis_fps": 2}
+    assert (expo.request.mode, expo.request.template, expo.request.max_attempts) == (
+        "render",
+        "sunset",
+        5,
     )
-    assert settings.database_url.get_secret_value() == "postgresql://scas:p%20w@db:5433/cat"
-    assert (settings.s3_endpoint, settings.s3_access_key) == ("http://m:9000", "key")
-    assert settings.s3_secret_key.get_secret_value() == "secret"
-    assert "secret" not in repr(orch.ConnectionFields(password="secret"))
+    assert not walk_in.from_file and walk_in.config == EventConfig(id="walk-in")
+    _write(tmp_path, "gala.yaml", "name: Gala\n")
+    with pytest.raises(ConfigurationError, match="two files"):
+        orch.resolve_run("gala", directory=tmp_path)
+    with pytest.raises(ScasError, match="invalid event id"):
+        orch.resolve_run("../etc", directory=tmp_path)
 
 
-def test_without_connections_the_scas_settings_apply(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SCAS_S3_ENDPOINT", "http://s3.example:9000")
-    monkeypatch.setenv("SCAS_S3_ACCESS_KEY", "k")
-    settings = orch.settings_from_connections(None, None)
-    assert settings.s3_endpoint == "http://s3.example:9000" and settings.database_url is None
-    with pytest.raises(ScasError, match="endpoint_url"):
-        orch.settings_from_connections(None, orch.ConnectionFields(login="k", password="s"))
+def test_recognition_settings_come_from_the_event_file_then_scas_onnx_threads() -> None:
+    settings = Settings(onnx_threads=3)
+    assert orch.recognition_config(EventConfig(id="a"), settings).onnx_threads == 3
+    own = EventConfig(id="a", recognition={"onnx_threads": 2, "analysis_fps": 4})
+    assert orch.recognition_config(own, settings) == RecognitionConfig(
+        onnx_threads=2, analysis_fps=4
+    )
+    assert orch.recognition_config(EventConfig(id="a"), Settings()) == RecognitionConfig()
 
 
 # sensing on the real servers ------------------------------------------------------------------
@@ -169,7 +181,7 @@ def test_pending_segments_and_the_end_marker(
     services: Services, store: ObjectStore, catalog: Catalog
 ) -> None:
     bucket = services.settings.bucket_recordings
-    assert orch.look(services, "expo") == orch.Wave("expo", [], False)
+    assert orch.look(services, "expo", max_attempts=3) == orch.Wave("expo", [], False)
     done, failed, stuck, dead, new = (_segment(store, bucket, "cam1", k) for k in range(5))
     store.put_bytes(bucket, keys.control_marker_key("expo", "start"), b"")
     catalog.ensure_event("expo")
@@ -188,7 +200,7 @@ def test_pending_segments_and_the_end_marker(
 
     assert wave == orch.Wave("expo", [stuck, new], False) and wave.ready
     store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
-    assert orch.look(services, "expo").ended
+    assert orch.look(services, "expo", max_attempts=3).ended
     assert orch.segment_keys(services, "expo", "cam1") == [done, failed, stuck, dead, new]
     assert orch.segment_keys(services, "expo", "cam2") == []
     request = orch.run_request(CONFIG, {})
@@ -205,3 +217,13 @@ def test_pending_segments_and_the_end_marker(
     assert (
         orch.segments_to_recognize(services, orch.run_request(CONFIG, {"visitor": "v"}), None) == []
     )
+    # By hand (no wave): what a live wave would take now; `again`: every segment.
+    live = orch.run_request(CONFIG, {})
+    assert orch.segments_to_recognize(services, live, None) == []  # finished or given up
+    assert orch.segments_to_recognize(services, live, None, again=True) == [
+        done,
+        failed,
+        stuck,
+        dead,
+        new,
+    ]

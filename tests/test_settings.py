@@ -53,7 +53,7 @@ def test_secrets_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCAS_DATABASE_URL", "postgresql://scas:hunter2@db/scas")
     monkeypatch.setenv("SCAS_S3_SECRET_KEY", "s3cr3t-value")
     settings = Settings()
-    shown = f"{settings!r} {settings.public_dict()}"
+    shown = f"{settings!r} {settings} {settings.model_dump_json()}"
     assert "hunter2" not in shown and "s3cr3t-value" not in shown
     assert settings.s3_secret_key is not None
     assert settings.s3_secret_key.get_secret_value() == "s3cr3t-value"

@@ -9,13 +9,9 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-from scas_lib.orchestration import (
-    POSTGRES_CONNECTION_ID,
-    S3_CONNECTION_ID,
-    RunRequest,
-    event_services,
-    look,
-)
+from scas_airflow.connections import POSTGRES_CONNECTION_ID, S3_CONNECTION_ID, scas_settings
+from scas_airflow.triggers import SegmentTrigger
+from scas_lib.orchestration import RunRequest, event_services, look
 
 
 class WaitForSegments(BaseOperator):
@@ -23,9 +19,10 @@ class WaitForSegments(BaseOperator):
     (``{"event_id", "keys", "ended"}``) as its XCom.
 
     The run's :class:`~scas_lib.orchestration.RunRequest` comes from the XCom of
-    ``request_task_id``; runs that do not wait (re-render, re-process one camera) return
-    None at once. Otherwise the sensor looks once, and if there is nothing to do yet it
-    defers to :class:`~scas_airflow.triggers.SegmentTrigger`, holding no worker slot.
+    ``request_task_id``, and with it how many tries a segment gets; runs that do not wait
+    (re-render, re-process one camera) return None at once. Otherwise the sensor looks
+    once, and if there is nothing to do yet it defers to
+    :class:`~scas_airflow.triggers.SegmentTrigger`, holding no worker slot.
     """
 
     ui_color = "#d8ecf3"
@@ -35,7 +32,6 @@ class WaitForSegments(BaseOperator):
         *,
         request_task_id: str = "start",
         poll_interval: float = 5.0,
-        max_attempts: int = 3,
         wait_timeout: timedelta = timedelta(hours=24),
         postgres_conn_id: str = POSTGRES_CONNECTION_ID,
         s3_conn_id: str = S3_CONNECTION_ID,
@@ -44,7 +40,6 @@ class WaitForSegments(BaseOperator):
         super().__init__(**kwargs)
         self.request_task_id = request_task_id
         self.poll_interval = poll_interval
-        self.max_attempts = max_attempts
         self.wait_timeout = wait_timeout
         self.postgres_conn_id = postgres_conn_id
         self.s3_conn_id = s3_conn_id
@@ -52,16 +47,13 @@ class WaitForSegments(BaseOperator):
     template_fields: Sequence[str] = ()
 
     def execute(self, context: Any) -> dict[str, Any] | None:
-        from scas_airflow.connections import scas_settings
-        from scas_airflow.triggers import SegmentTrigger
-
         request = RunRequest.from_dict(context["ti"].xcom_pull(task_ids=self.request_task_id))
         if not request.wait:
             self.log.info("%s: %s run, no waiting", request.event_id, request.mode)
             return None
         settings = scas_settings(self.postgres_conn_id, self.s3_conn_id)
         with event_services(settings) as services:
-            wave = look(services, request.event_id, self.max_attempts)
+            wave = look(services, request.event_id, request.max_attempts)
         if wave.ready:
             self.log.info(
                 "%s: %d segments to recognize, end marker %s",
@@ -75,7 +67,7 @@ class WaitForSegments(BaseOperator):
             trigger=SegmentTrigger(
                 event_id=request.event_id,
                 poll_interval=self.poll_interval,
-                max_attempts=self.max_attempts,
+                max_attempts=request.max_attempts,
                 postgres_conn_id=self.postgres_conn_id,
                 s3_conn_id=self.s3_conn_id,
             ),

@@ -15,9 +15,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from scas_airflow.connections import POSTGRES_CONNECTION_ID, S3_CONNECTION_ID, ascas_settings
 from scas_lib.errors import ScasError
-from scas_lib.orchestration import POSTGRES_CONNECTION_ID, S3_CONNECTION_ID, look
-from scas_lib.services.runtime import resolve
+from scas_lib.orchestration import look
 
 
 class SegmentTrigger(BaseTrigger):
@@ -26,8 +26,8 @@ class SegmentTrigger(BaseTrigger):
     def __init__(
         self,
         event_id: str,
+        max_attempts: int,
         poll_interval: float = 5.0,
-        max_attempts: int = 3,
         postgres_conn_id: str = POSTGRES_CONNECTION_ID,
         s3_conn_id: str = S3_CONNECTION_ID,
     ) -> None:
@@ -51,7 +51,7 @@ class SegmentTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from scas_airflow.connections import ascas_settings
+        from scas_lib.services.runtime import resolve
 
         settings = await ascas_settings(self.postgres_conn_id, self.s3_conn_id)
         looks = 0
