@@ -253,6 +253,8 @@ def test_templates_load_with_overrides_and_refuse_nonsense() -> None:
         load_template("default", {"min_clip_s": 9, "max_clip_s": 4})
     with pytest.raises(TemplateError, match="colour"):
         load_template("default", {"colour": "pink"})
+    with pytest.raises(TemplateError, match="target_length_s 6 leaves no room for a clip"):
+        load_template("default", {"target_length_s": 6})
 
 
 def test_the_generated_soundtrack_is_deterministic_and_not_silent() -> None:

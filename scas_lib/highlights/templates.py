@@ -83,6 +83,12 @@ class Template(BaseModel):
             raise ValueError("a clip must be at least two transitions long (min_clip_s)")
         if self.transition_s > min(self.intro_s, self.outro_s) > 0:
             raise ValueError("a card must be at least one transition long")
+        if self.footage_budget_s < self.min_clip_s:
+            # Else every visitor would get no clip at all, and be reported as not seen.
+            raise ValueError(
+                f"target_length_s {self.target_length_s:g} leaves no room for a clip of "
+                f"{self.min_clip_s:g} s after the cards ({self.intro_s:g} s + {self.outro_s:g} s)"
+            )
         return self
 
     @property
