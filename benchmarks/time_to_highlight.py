@@ -187,6 +187,7 @@ def main() -> None:
     from airflow.utils.db import initdb
     from airflow.utils.session import create_session
 
+    from scas_lib.events import ConsentText
     from scas_lib.faces.engine import FaceEngine
     from scas_lib.provisioning.install import install_default_pack
     from scas_lib.services.runtime import open_services
@@ -194,6 +195,8 @@ def main() -> None:
     from scas_lib.simulation.replay import Upload, replay_event
     from scas_lib.storage import keys
     from scas_lib.visitors.stage import enroll_visitor
+
+    consent = ConsentText().agreed("en", datetime.now(UTC))
 
     settings = Settings()
     pack = install_default_pack(settings.models_path, download_dir=settings.downloads_path)
@@ -219,6 +222,7 @@ def main() -> None:
             enroll_visitor(
                 services,
                 engine,
+                consent=consent,
                 event_id=EVENT_ID,
                 display_name=person["identity"],
                 photos=photos,

@@ -188,12 +188,20 @@ def enroll(
     photos: Annotated[list[Path], typer.Argument(help="Kiosk photos of the visitor.")],
     event: Annotated[str, typer.Option(help="Event id.")],
     name: Annotated[str, typer.Option(help="The visitor's name, shown in their video.")],
+    consent: Annotated[
+        str,
+        typer.Option(
+            help="The language of the event's consent text that the visitor read and agreed "
+            "to (en, zh, ... as the event file offers); recorded with its version and the time."
+        ),
+    ],
     visitor_id: Annotated[
         str | None, typer.Option(help="Visitor id (default: a new random id).")
     ] = None,
 ) -> None:
-    """Enroll a visitor from one or more photos (consent is recorded now)."""
+    """Enroll a visitor from one or more photos, with the consent they gave."""
     settings = _settings()
+    agreed = orchestration.resolve_run(event).config.consent.agreed(consent, datetime.now(UTC))
     data = []
     for photo in photos:
         if not photo.is_file():
@@ -207,6 +215,7 @@ def enroll(
             event_id=event,
             display_name=name,
             photos=data,
+            consent=agreed,
             visitor_id=visitor_id,
         )
     qualities = ", ".join(f"{quality:.2f}" for quality in result.qualities)

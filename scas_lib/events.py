@@ -38,7 +38,7 @@ import os
 from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -47,6 +47,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scas_lib.errors import ConfigurationError
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.storage import keys
+
+if TYPE_CHECKING:  # the catalog's records are loaded only when a consent is recorded
+    from scas_lib.catalog.records import Consent
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,54 @@ class CameraConfig(BaseModel):
         return self.name or self.id
 
 
+#: The consent text an event shows unless its file gives its own (``consent:``).
+DEFAULT_CONSENT_TEXTS = {
+    "en": (
+        "I agree that this event's cameras may film me and that my face, from this photo, is "
+        "used to find me in the footage and make my highlight video. My photo, face data and "
+        "video are deleted after the event as the venue announces, or at once when I ask."
+    ),
+    "zh": (
+        "我同意本活动的摄像机拍摄我，并同意使用这张照片中的面部信息在录像中找到我并制作我的精彩视频。"  # noqa: RUF001
+        "我的照片、面部数据和视频将按场馆公布的期限在活动后删除，或在我要求时立即删除。"  # noqa: RUF001
+    ),
+}
+
+
+class ConsentText(BaseModel):
+    """The consent text a visitor agrees to at enrollment, in every language offered. A
+    changed text gets a new ``version``: each visitor's record keeps the version and the
+    language they agreed to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(default="scas-2026-11", min_length=1, max_length=64)
+    texts: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CONSENT_TEXTS))
+
+    @field_validator("texts")
+    @classmethod
+    def _some_text(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value or not all(text.strip() for text in value.values()):
+            raise ValueError("give the consent text in at least one language, none empty")
+        return value
+
+    def agreed(self, language: str, at: datetime) -> Consent:
+        """The record of a visitor agreeing to this text, read in ``language``.
+
+        >>> from datetime import UTC
+        >>> ConsentText().agreed("zh", datetime(2026, 11, 22, tzinfo=UTC)).version
+        'scas-2026-11'
+        """
+        from scas_lib.catalog.records import Consent
+
+        if language not in self.texts:
+            offered = ", ".join(sorted(self.texts))
+            raise ConfigurationError(
+                f"no consent text in {language!r}; this event offers {offered}"
+            )
+        return Consent(self.version, language, at)
+
+
 class EventConfig(BaseModel):
     """One event file, validated. Unknown keys are an error (a misspelling shows)."""
 
@@ -100,6 +151,8 @@ class EventConfig(BaseModel):
     #: RecognitionConfig fields to change for this event, e.g. ``{analysis_fps: 4}``.
     recognition: dict[str, Any] = Field(default_factory=dict)
     #: At most this many segments of this event are recognized at once (pool ``gpu``).
+    #: What visitors agree to at enrollment (versioned, in several languages).
+    consent: ConsentText = Field(default_factory=ConsentText)
     gpu_slots: int = Field(default=1, ge=1, le=64)
     #: Seconds between two looks at the recordings bucket while waiting for segments.
     poll_interval_s: float = Field(default=5.0, gt=0, le=600)

@@ -26,7 +26,7 @@ for person in json.loads((event_dir / "event.json").read_text())["people"]:
     for photo in person["enrollment_photos"]:
         print(person["id"], person["identity"], event_dir / photo, sep="\t")
 PY
-    $scas enroll --event "$event" --name "$name" --visitor-id "$id" "$photo"
+    $scas enroll --event "$event" --name "$name" --consent en --visitor-id "$id" "$photo"
 done
 $scas recognize --event "$event"
 $scas highlights --event "$event" --download "$event_dir/highlights"

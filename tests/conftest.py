@@ -19,6 +19,7 @@ import psycopg2.extensions
 import pytest
 
 from scas_lib.catalog import Catalog, upgrade
+from scas_lib.events import ConsentText
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.provisioning.install import install_default_pack
 from scas_lib.provisioning.samples import SamplePhoto, fetch_sample_photos
@@ -161,6 +162,8 @@ def photos(asset_cache: Path) -> dict[str, SamplePhoto]:
 # A generated event, shared by the simulation and recognition tests ------------------------
 
 EVENT_START = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
+#: The consent the tests' visitors give: the default text, read in English.
+CONSENT = ConsentText().agreed("en", EVENT_START)
 EVENT_CONFIG = SimulationConfig(
     event_id="expo", cameras=3, duration_s=8.0, segment_s=4.0, strangers=6, seed=7
 )
@@ -190,7 +193,7 @@ def enroll_event_visitors(
         if person.role == "visitor":
             photo = (event.directory / "enrollments" / person.id / "0.jpg").read_bytes()
             enroll_visitor(
-                services, engine, event_id=event.plan.config.event_id,
+                services, engine, consent=CONSENT, event_id=event.plan.config.event_id,
                 display_name=person.identity + name_suffix, photos=[photo], visitor_id=person.id,
             )  # fmt: skip
             enrolled.append(person.id)

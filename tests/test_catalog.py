@@ -14,6 +14,7 @@ from scas_lib.catalog import (
     Appearance,
     Camera,
     Catalog,
+    Consent,
     Enrollment,
     Event,
     Output,
@@ -45,8 +46,8 @@ def _server_has_pgvector(catalog: Catalog) -> bool:
 def _seed(catalog: Catalog) -> None:
     catalog.upsert_event(Event(id="expo", name="Expo 2026", starts_at=T0))
     catalog.upsert_camera(Camera("expo", "cam1", "Entrance"))
-    catalog.upsert_visitor(Visitor("expo", "v1", "Lin Wei", consent_at=T0))
-    catalog.upsert_visitor(Visitor("expo", "v2", "Ana", consent_at=T0))
+    catalog.upsert_visitor(Visitor("expo", "v1", "Lin Wei", Consent("scas-2026-11", "zh", T0)))
+    catalog.upsert_visitor(Visitor("expo", "v2", "Ana", Consent("scas-2026-11", "en", T0)))
 
 
 def _track(index: int, visitor: str | None, start_s: float = 0.0) -> FaceTrack:
@@ -193,7 +194,14 @@ def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url:
                     "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                     (migration.version, migration.name),
                 )
-        _seed(catalog)
+        with catalog.connection, catalog.connection.cursor() as cur:
+            cur.execute("INSERT INTO events (id, name) VALUES ('expo', 'Expo')")
+            cur.execute("INSERT INTO cameras (event_id, id, name) VALUES ('expo', 'cam1', 'A')")
+            cur.execute(
+                "INSERT INTO visitors (event_id, id, display_name, consent_at) "
+                "VALUES ('expo', 'v1', 'Lin Wei', %s)",
+                (T0,),
+            )
         segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
         best_box = {
             "t": 3.5, "x": 100, "y": 50, "w": 40, "h": 60, "frame": [1280, 720],
@@ -208,7 +216,7 @@ def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url:
                  psycopg2.extras.Json(best_box)),
             )  # fmt: skip
 
-        assert [m.version for m in upgrade(catalog.connection)] == [3]
+        assert upgrade(catalog.connection)[0].version == 3
 
         (track,) = catalog.list_tracks(segment.id)
         assert track.frame_size == (1280, 720) and track.visitor_id == "v1"
@@ -218,6 +226,10 @@ def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url:
         assert (track.start_time, track.end_time) == (
             T0 + timedelta(seconds=3), T0 + timedelta(seconds=3.5),
         )  # fmt: skip
+        # Visitors enrolled before consent was recorded say so (migration 0004).
+        visitor = catalog.get_visitor("expo", "v1")
+        assert visitor is not None
+        assert (visitor.consent.version, visitor.consent.language) == ("implied-before-0004", "und")
 
 
 def test_failed_segment_keeps_its_reason(catalog: Catalog) -> None:

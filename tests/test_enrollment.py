@@ -33,6 +33,8 @@ from scas_lib.settings import setting_names
 from scas_lib.storage import ObjectStore, keys
 from scas_lib.visitors.stage import enroll_visitor, forget_visitor
 
+from .conftest import CONSENT
+
 
 def read(photo: SamplePhoto) -> np.ndarray:
     loaded = cv2.imread(str(photo.path))
@@ -200,7 +202,13 @@ def test_a_kiosk_photo_is_stored_upright_and_without_its_exif(
     assert b"Exif\x00\x00" in sent and b"N\x00\x00\x00" in sent
 
     result = enroll_visitor(
-        services, engine, event_id="expo", display_name="Barack", photos=[sent], visitor_id="v1"
+        services,
+        engine,
+        consent=CONSENT,
+        event_id="expo",
+        display_name="Barack",
+        photos=[sent],
+        visitor_id="v1",
     )
 
     stored = store.get_bytes(services.settings.bucket_enrollments, result.photo_keys[0])
@@ -213,7 +221,7 @@ def test_an_existing_visitor_is_not_extended_with_someone_elses_face(
 ) -> None:
     ardern = photos["ardern1"].path.read_bytes()
     enroll_visitor(
-        services, engine, event_id="expo", display_name="Jacinda", photos=[ardern],
+        services, engine, consent=CONSENT, event_id="expo", display_name="Jacinda", photos=[ardern],
         visitor_id="v1",
     )  # fmt: skip
     with services.catalog() as catalog:
@@ -221,12 +229,12 @@ def test_an_existing_visitor_is_not_extended_with_someone_elses_face(
 
     with pytest.raises(AnotherPerson, match="photo 1 shows someone else"):
         enroll_visitor(
-            services, engine, event_id="expo", display_name="Emmanuel",
+            services, engine, consent=CONSENT, event_id="expo", display_name="Emmanuel",
             photos=[photos["macron1"].path.read_bytes()], visitor_id="v1",
         )  # fmt: skip
     with pytest.raises(AnotherPerson, match="photo 2 shows someone else than the first photo"):
         enroll_visitor(
-            services, engine, event_id="expo", display_name="Two people",
+            services, engine, consent=CONSENT, event_id="expo", display_name="Two people",
             photos=[photos["obama"].path.read_bytes(), photos["macron1"].path.read_bytes()],
         )  # fmt: skip
 
@@ -236,7 +244,7 @@ def test_an_existing_visitor_is_not_extended_with_someone_elses_face(
     assert [o.key for o in store.list(services.settings.bucket_enrollments)] == ["expo/v1/0.jpg"]
     # The same face again is welcome: a second photo of her extends her template.
     again = enroll_visitor(
-        services, engine, event_id="expo", display_name="Jacinda", visitor_id="v1",
+        services, engine, consent=CONSENT, event_id="expo", display_name="Jacinda", visitor_id="v1",
         photos=[ardern, photos["ardern2"].path.read_bytes()],
     )  # fmt: skip
     assert again.photo_keys[0] == "expo/v1/0.jpg"
@@ -247,10 +255,22 @@ def test_enrolling_stores_photos_and_embeddings_once(
 ) -> None:
     data = [photos["obama"].path.read_bytes(), photos["obama2"].path.read_bytes()]
     first = enroll_visitor(
-        services, engine, event_id="expo", display_name="李明", photos=data, visitor_id="v1"
+        services,
+        engine,
+        consent=CONSENT,
+        event_id="expo",
+        display_name="李明",
+        photos=data,
+        visitor_id="v1",
     )
     again = enroll_visitor(
-        services, engine, event_id="expo", display_name="李明", photos=data, visitor_id="v1"
+        services,
+        engine,
+        consent=CONSENT,
+        event_id="expo",
+        display_name="李明",
+        photos=data,
+        visitor_id="v1",
     )
 
     assert first.photo_keys == again.photo_keys == ("expo/v1/0.jpg", "expo/v1/1.jpg")
@@ -260,6 +280,7 @@ def test_enrolling_stores_photos_and_embeddings_once(
     with services.catalog() as catalog:
         (visitor,) = catalog.list_visitors("expo")
         assert visitor.display_name == "李明"
+        assert visitor.consent == CONSENT  # the text's version, its language, the time
         assert len(catalog.list_enrollments("expo", "default")) == 2
 
 
@@ -270,6 +291,7 @@ def test_a_bad_photo_stores_nothing(
         enroll_visitor(
             services,
             engine,
+            consent=CONSENT,
             event_id="expo",
             display_name="Ana",
             photos=[photos["ardern1"].path.read_bytes(), photos["t1"].path.read_bytes()],
@@ -286,6 +308,7 @@ def test_forgetting_a_visitor_removes_them_everywhere(
         enroll_visitor(
             services,
             engine,
+            consent=CONSENT,
             event_id="expo",
             display_name=visitor,
             photos=[photos[photo].path.read_bytes()],
@@ -327,11 +350,23 @@ def test_the_enroll_command_reports_success_and_refusals(
         command = [sys.executable, "-m", "scas_lib.cli", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
 
-    ok = scas("enroll", "--event", "expo", "--name", "Jacinda", str(photos["ardern1"].path))
+    unasked = scas("enroll", "--event", "expo", "--name", "Jacinda", str(photos["ardern1"].path))
+    assert unasked.returncode != 0 and "--consent" in unasked.stdout + unasked.stderr
+    elsewhere = ("--event", "expo", "--name", "Jacinda", "--consent", "fr")
+    unknown = scas("enroll", *elsewhere, str(photos["ardern1"].path))
+    assert unknown.returncode == 1
+    assert "error: no consent text in 'fr'; this event offers en, zh" in unknown.stdout
+
+    ok = scas(
+        "enroll", "--event", "expo", "--name", "Jacinda", "--consent", "zh",
+        str(photos["ardern1"].path),
+    )  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "enrolled Jacinda as v-" in ok.stdout
 
-    refused = scas("enroll", "--event", "expo", "--name", "Crowd", str(photos["t1"].path))
+    refused = scas(
+        "enroll", "--event", "expo", "--name", "Crowd", "--consent", "en", str(photos["t1"].path)
+    )
     assert refused.returncode == 1
     assert "error: photo 1: 6 faces are in the photo" in refused.stdout
     assert "Traceback" not in refused.stdout + refused.stderr

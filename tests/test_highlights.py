@@ -50,7 +50,7 @@ from scas_lib.storage import keys
 from scas_lib.storage.object_store import ObjectStore
 from scas_lib.visitors.stage import enroll_visitor, forget_visitor
 
-from .conftest import enroll_event_visitors
+from .conftest import CONSENT, enroll_event_visitors
 
 T0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
 
@@ -345,7 +345,7 @@ def recognized(
     in_event = {p.identity for p in event.plan.people}
     absent = next(p for p in photos.values() if p.group_size == 1 and p.identity not in in_event)
     enroll_visitor(
-        services, engine, event_id=EVENT, display_name=absent.identity,
+        services, engine, consent=CONSENT, event_id=EVENT, display_name=absent.identity,
         photos=[absent.path.read_bytes()], visitor_id=absent.identity,
     )  # fmt: skip
     replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)

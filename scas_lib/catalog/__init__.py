@@ -5,6 +5,7 @@ from scas_lib.catalog.migrate import available_migrations, pending_migrations, u
 from scas_lib.catalog.records import (
     Appearance,
     Camera,
+    Consent,
     Enrollment,
     Event,
     Output,
@@ -17,6 +18,7 @@ __all__ = [
     "Appearance",
     "Camera",
     "Catalog",
+    "Consent",
     "Enrollment",
     "Event",
     "Output",

@@ -33,11 +33,21 @@ class Camera:
 
 
 @dataclass(frozen=True)
+class Consent:
+    """What a visitor agreed to: the event's consent text ``version``, read in ``language``
+    (``en``, ``zh``, ...), at ``given_at``."""
+
+    version: str
+    language: str
+    given_at: datetime
+
+
+@dataclass(frozen=True)
 class Visitor:
     event_id: str
     id: str
     display_name: str
-    consent_at: datetime
+    consent: Consent
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from scas_lib.catalog.connection import connect
 from scas_lib.catalog.records import (
     Appearance,
     Camera,
+    Consent,
     Enrollment,
     Event,
     EventStatus,
@@ -161,29 +162,40 @@ class Catalog:
     # visitors and enrollments ------------------------------------------------------------
 
     def upsert_visitor(self, visitor: Visitor) -> None:
+        consent = visitor.consent
         self._execute(
-            """INSERT INTO visitors (event_id, id, display_name, consent_at)
-               VALUES (%s, %s, %s, %s)
+            """INSERT INTO visitors (event_id, id, display_name, consent_at, consent_version,
+                   consent_language)
+               VALUES (%s, %s, %s, %s, %s, %s)
                ON CONFLICT (event_id, id) DO UPDATE SET display_name = EXCLUDED.display_name,
-                   consent_at = EXCLUDED.consent_at""",
-            (visitor.event_id, visitor.id, visitor.display_name, visitor.consent_at),
+                   consent_at = EXCLUDED.consent_at,
+                   consent_version = EXCLUDED.consent_version,
+                   consent_language = EXCLUDED.consent_language""",
+            (
+                visitor.event_id,
+                visitor.id,
+                visitor.display_name,
+                consent.given_at,
+                consent.version,
+                consent.language,
+            ),
         )
 
     def get_visitor(self, event_id: str, visitor_id: str) -> Visitor | None:
-        rows = self._execute(
-            """SELECT event_id, id, display_name, consent_at FROM visitors
-               WHERE event_id = %s AND id = %s""",
-            (event_id, visitor_id),
-        )
-        return Visitor(*rows[0]) if rows else None
+        found = self._visitors("event_id = %s AND id = %s", (event_id, visitor_id))
+        return found[0] if found else None
 
     def list_visitors(self, event_id: str) -> list[Visitor]:
+        return self._visitors("event_id = %s", (event_id,))
+
+    def _visitors(self, where: str, params: Sequence[Any]) -> list[Visitor]:
         rows = self._execute(
-            """SELECT event_id, id, display_name, consent_at FROM visitors
-               WHERE event_id = %s ORDER BY id""",
-            (event_id,),
+            f"""SELECT event_id, id, display_name, consent_version, consent_language,
+                       consent_at
+                FROM visitors WHERE {where} ORDER BY id""",
+            params,
         )
-        return [Visitor(*row) for row in rows]
+        return [Visitor(*row[:3], Consent(*row[3:])) for row in rows]
 
     def delete_visitor(self, event_id: str, visitor_id: str) -> bool:
         """Delete a visitor and, by cascade, their enrollments, tracks, appearances and

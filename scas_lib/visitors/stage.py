@@ -7,8 +7,9 @@ visitor id is only extended with photos of the same face). Photos go to
 nothing of the file's metadata (GPS position included) is kept, with the sha256 of the
 photo as sent in the object's metadata; a photo already stored for the visitor is not
 stored again, so a kiosk that retries a request duplicates nothing. The catalog gets the
-visitor (with consent time) and one enrollment row per photo (embedding, quality, model
-pack).
+visitor, with the consent they gave (which text, in which language, when), and one
+enrollment row per photo (embedding, quality, model pack). There is no enrollment without
+a consent.
 
 Forgetting deletes the objects first and the catalog rows last: if it stops half-way, the
 catalog still names the visitor and running it again finishes the job.
@@ -20,11 +21,10 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import cv2
 
-from scas_lib.catalog import Enrollment, Visitor
+from scas_lib.catalog import Consent, Enrollment, Visitor
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.enrollment import (
@@ -65,12 +65,13 @@ def enroll_visitor(
     event_id: str,
     display_name: str,
     photos: Sequence[bytes],
+    consent: Consent,
     visitor_id: str | None = None,
-    consent_at: datetime | None = None,
     policy: EnrollmentPolicy | None = None,
 ) -> EnrollmentResult:
-    """Check the photos, store them and the visitor; raise :class:`EnrollmentError` naming
-    the first bad photo (1-based) before storing anything."""
+    """Check the photos, store them and the visitor with the consent they gave (see
+    :meth:`scas_lib.events.ConsentText.agreed`); raise :class:`EnrollmentError` naming the
+    first bad photo (1-based) before storing anything."""
     if not photos:
         raise ScasError("give at least one photo")
     if not display_name.strip():
@@ -97,7 +98,7 @@ def enroll_visitor(
             )
     check_one_person(visitor_id, enrolled, earlier, engine.pack.manifest.thresholds)
 
-    visitor = Visitor(event_id, visitor_id, display_name.strip(), consent_at or datetime.now(UTC))
+    visitor = Visitor(event_id, visitor_id, display_name.strip(), consent)
     photo_keys = _store_photos(services, event_id, visitor_id, photos, enrolled)
     with services.catalog() as catalog:
         catalog.ensure_event(event_id)
