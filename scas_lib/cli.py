@@ -242,6 +242,29 @@ def forget(
 
 @app.command()
 @_friendly_errors
+def purge(
+    event: Annotated[
+        list[str] | None, typer.Option(help="Only these events (repeatable; default: all).")
+    ] = None,
+) -> None:
+    """Delete what the events' retention policies say has been kept long enough: bystander
+    embeddings, kiosk photos and embeddings, recordings, videos and visitors (see the event
+    file's `retention:`)."""
+    with runtime.open_services(_settings()) as services:
+        reports = orchestration.purge(services, datetime.now(UTC), event)
+    table = Table("event", "steps due", "objects deleted", "rows deleted")
+    for report in reports:
+        table.add_row(
+            report.event_id,
+            ", ".join(report.steps) or "none",
+            str(sum(report.objects.values())),
+            str(sum(report.rows.values())),
+        )
+    console.print(table)
+
+
+@app.command()
+@_friendly_errors
 def simulate(
     directory: Annotated[
         Path | None, typer.Argument(help="Where to write it (default: <data dir>/events/<event>).")

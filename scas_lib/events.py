@@ -17,6 +17,7 @@ A file looks like::
     template: default
     template_overrides: {target_length_s: 45}
     recognition: {analysis_fps: 4}
+    retention: {recordings_days: 14}      # see scas_lib/retention/policy.py
     gpu_slots: 1
 
 A recurring show gives a cron ``schedule`` instead of ``starts_at``/``ends_at``; each show
@@ -46,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scas_lib.errors import ConfigurationError
 from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.retention.policy import RetentionPolicy
 from scas_lib.storage import keys
 
 if TYPE_CHECKING:  # the catalog's records are loaded only when a consent is recorded
@@ -153,6 +155,8 @@ class EventConfig(BaseModel):
     #: At most this many segments of this event are recognized at once (pool ``gpu``).
     #: What visitors agree to at enrollment (versioned, in several languages).
     consent: ConsentText = Field(default_factory=ConsentText)
+    #: How long the event's personal data is kept after it is done (``scas purge``).
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
     gpu_slots: int = Field(default=1, ge=1, le=64)
     #: Seconds between two looks at the recordings bucket while waiting for segments.
     poll_interval_s: float = Field(default=5.0, gt=0, le=600)

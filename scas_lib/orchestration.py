@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # imported for real inside the functions that use them (see t
     from scas_lib.faces.engine import FaceEngine
     from scas_lib.highlights.stage import PublishedHighlight
     from scas_lib.recognition.stage import SegmentOutcome
+    from scas_lib.retention.stage import PurgeReport
     from scas_lib.services.runtime import Services
     from scas_lib.settings import Settings
 
@@ -417,3 +418,27 @@ def publish(services: Services, request: RunRequest) -> list[PublishedHighlight]
         log.info("%s (%s): %s %s", item.display_name, item.visitor_id, item.status, item.url or "")
     log.info("%s: published %d outputs", request.event_id, len(published))
     return published
+
+
+# retention -----------------------------------------------------------------------------------
+
+
+def purge(
+    services: Services, now: datetime, event_ids: Sequence[str] | None = None
+) -> list[PurgeReport]:
+    """Apply each event's retention policy (its event file's, else the defaults) as of
+    ``now``: every event in the catalog, or those named. The daily DAG ``scas_retention``
+    and ``scas purge`` run this."""
+    from scas_lib.retention.stage import purge_event
+
+    if event_ids is None:
+        with services.catalog() as catalog:
+            event_ids = [event.id for event in catalog.list_events()]
+    reports = []
+    for event_id in event_ids:
+        policy = resolve_run(event_id).config.retention
+        report = purge_event(services, event_id, policy, now)
+        reports.append(report)
+        if report.deleted:
+            log.info("%s: %d objects and rows past retention deleted", event_id, report.deleted)
+    return reports

@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,7 @@ def test_the_dag_folder_imports_one_dag_per_event_file() -> None:
     finally:
         os.environ["SCAS_EVENTS_DIR"] = str(_EVENTS)
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {config.dag_id for config in configs}
+    assert set(bag.dag_ids) == {config.dag_id for config in configs} | {"scas_retention"}
     dag = bag.dags["scas_demo"]
     recognize = dag.get_task("recognize")
     assert (recognize.queue, recognize.pool, recognize.retries) == ("gpu", "gpu", 2)
@@ -194,7 +195,7 @@ def test_parsing_the_dag_folder_loads_no_model_runtime_decoder_or_opencv() -> No
 
     parsed = parse_once(environment)
 
-    assert (parsed["dags"], parsed["errors"]) == (1, 0)
+    assert (parsed["dags"], parsed["errors"]) == (2, 0)  # scas_demo and scas_retention
     assert parsed["heavy"] == [], f"{parsed['heavy']} loaded (of {HEAVY_MODULES})"
 
 
@@ -404,3 +405,23 @@ def test_params_re_render_one_visitor_with_another_template(
     assert str(run.state) == "success", states
     assert states[("recognize", -1)] == "skipped"
     assert [k for k in states if k[0] == "render"] == [("render", 0)]
+
+
+def test_the_daily_retention_dag_deletes_what_is_past_its_time(
+    airflow_db: None, dag_env: Services, store: ObjectStore, catalog: Catalog
+) -> None:
+    """An event done 31 days ago: its recordings go (30 days), its videos stay (90)."""
+    services = dag_env
+    bucket = services.settings.bucket_recordings
+    segment = keys.segment_key("expo", "cam1", datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
+    store.put_bytes(bucket, segment, b"footage")
+    store.put_bytes(bucket, keys.highlight_key("expo", "v1"), b"video")
+    catalog.ensure_event("expo")
+    catalog.set_event_status("expo", "done")
+    with catalog.connection, catalog.connection.cursor() as cur:
+        cur.execute("UPDATE events SET done_at = now() - interval '31 days'")
+
+    run = _dag("scas_retention").test()
+
+    assert str(run.state) == "success"
+    assert [item.key for item in store.list(bucket, "expo/")] == ["expo/v1.mp4"]

@@ -22,6 +22,9 @@ class Event:
     ends_at: datetime | None = None
     timezone: str = "UTC"
     status: EventStatus = "scheduled"
+    #: When the event's videos were last published (status ``done``); retention counts
+    #: from here.
+    done_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -125,15 +125,27 @@ class Catalog:
         )
 
     def get_event(self, event_id: str) -> Event | None:
+        found = self._events("id = %s", (event_id,))
+        return found[0] if found else None
+
+    def list_events(self) -> list[Event]:
+        return self._events("true", ())
+
+    def _events(self, where: str, params: Sequence[Any]) -> list[Event]:
         rows = self._execute(
-            "SELECT id, name, starts_at, ends_at, timezone, status FROM events WHERE id = %s",
-            (event_id,),
+            f"""SELECT id, name, starts_at, ends_at, timezone, status, done_at FROM events
+                WHERE {where} ORDER BY id""",
+            params,
         )
-        return Event(*rows[0]) if rows else None
+        return [Event(*row) for row in rows]
 
     def set_event_status(self, event_id: str, status: EventStatus) -> None:
+        """Set the event's status; ``done`` also stamps ``done_at`` (see :class:`Event`)."""
         self._execute(
-            "UPDATE events SET status = %s, updated_at = now() WHERE id = %s", (status, event_id)
+            """UPDATE events SET status = %s, updated_at = now(),
+                   done_at = CASE WHEN %s = 'done' THEN now() ELSE done_at END
+               WHERE id = %s""",
+            (status, status, event_id),
         )
 
     def upsert_camera(self, camera: Camera) -> None:
@@ -205,6 +217,31 @@ class Catalog:
             (event_id, visitor_id),
         )
         return bool(rows)
+
+    def delete_visitors(self, event_id: str) -> int:
+        """Delete every visitor of the event, with their rows (see :meth:`delete_visitor`);
+        the number deleted."""
+        return len(
+            self._execute("DELETE FROM visitors WHERE event_id = %s RETURNING id", (event_id,))
+        )
+
+    def delete_enrollments(self, event_id: str) -> int:
+        """Delete the event's enrollment rows (the embeddings of kiosk photos)."""
+        return len(
+            self._execute("DELETE FROM enrollments WHERE event_id = %s RETURNING id", (event_id,))
+        )
+
+    def forget_track_embeddings(self, event_id: str, *, bystanders_only: bool) -> int:
+        """Clear the mean embeddings kept with the event's tracks (only those of tracks
+        that are nobody enrolled, with ``bystanders_only``); the number cleared."""
+        rows = self._execute(
+            """UPDATE tracks SET centroid = NULL
+               WHERE event_id = %s AND centroid IS NOT NULL
+                 AND (NOT %s OR visitor_id IS NULL)
+               RETURNING id""",
+            (event_id, bystanders_only),
+        )
+        return len(rows)
 
     def upsert_enrollment(self, enrollment: Enrollment) -> None:
         self._execute(

@@ -145,3 +145,27 @@ def highlight_keys(event_id: str, visitor_id: str) -> list[str]:
         edit_plan_key(event_id, visitor_id),
         vertical_key(event_id, visitor_id),
     ]
+
+
+KeyKind = Literal["recording", "enrollment", "highlight"]
+_CONTROL_KEY = re.compile(r"^[^/]+/_control/(start|end)$")
+_ENROLLMENT_KEY = re.compile(r"^[^/]+/[^/_][^/]*/\d+\.jpg$")
+_HIGHLIGHT_KEY = re.compile(r"^[^/]+/[^/]+\.(mp4|jpg|plan\.json)$")
+
+
+def key_kind(key: str) -> KeyKind | None:
+    """Which part of the layout an object key belongs to, or None for a key SCAS does not
+    write. The three buckets may be one (the tests' setup, a small deployment): the kind
+    lets a purge delete one kind of an event's objects and leave the others.
+
+    >>> [key_kind(k) for k in ("expo/cam1/20261122T054445.250000Z.mp4", "expo/_control/end",
+    ...                        "expo/ana/0.jpg", "expo/ana.vertical.mp4", "expo/notes.txt")]
+    ['recording', 'recording', 'enrollment', 'highlight', None]
+    """
+    if parse_segment_key(key) or _CONTROL_KEY.match(key):
+        return "recording"
+    if _ENROLLMENT_KEY.match(key):
+        return "enrollment"
+    if _HIGHLIGHT_KEY.match(key):
+        return "highlight"
+    return None

@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -284,6 +284,14 @@ class ObjectStore:
         if not prefix and not whole_bucket:
             raise ValueError("refusing to empty a whole bucket without whole_bucket=True")
         keys = [stored.key for stored in self.list(bucket, prefix)]
+        self.remove_keys(bucket, keys, where=prefix)
+        return len(keys)
+
+    def remove_keys(self, bucket: str, keys: Sequence[str], *, where: str = "") -> None:
+        """Delete the objects ``keys`` (in batches, as S3 does); missing ones are no error."""
+        if not keys:
+            return
+        prefix = where or keys[0]
         with self._errors(bucket, prefix):
             failures = list(
                 self._client.remove_objects(bucket, (DeleteObject(key) for key in keys))
@@ -293,7 +301,6 @@ class ObjectStore:
                 f"could not delete {len(failures)} objects under s3://{bucket}/{prefix}: "
                 f"{failures[0].code} {failures[0].message}"
             )
-        return len(keys)
 
     def presigned_url(self, bucket: str, key: str, expires: timedelta) -> str:
         """A URL anyone can GET ``key`` from until ``expires`` has passed."""

@@ -1,0 +1,44 @@
+"""The DAG ``scas_retention``: once a day, every event's retention policy is applied (its
+event file's ``retention:``, else the defaults of scas_lib/retention/policy.py). The task
+logs what it deleted per event; the work is ``scas_lib.orchestration.purge``, the same as
+``scas purge``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, task
+from scas_airflow.connections import scas_settings
+
+from scas_lib import orchestration as orch
+
+with DAG(
+    dag_id="scas_retention",
+    description="SCAS: delete personal data past each event's retention policy",
+    doc_md=__doc__,
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["scas"],
+    default_args={"owner": "scas", "retries": 2, "retry_delay": timedelta(minutes=10)},
+) as dag:
+
+    @task(execution_timeout=timedelta(hours=1))
+    def purge() -> list[dict[str, Any]]:
+        with orch.event_services(scas_settings()) as services:
+            reports = orch.purge(services, datetime.now(UTC))
+        # Counts only: no names, keys or links in XCom.
+        return [
+            {
+                "event_id": report.event_id,
+                "steps": list(report.steps),
+                "objects": sum(report.objects.values()),
+                "rows": sum(report.rows.values()),
+            }
+            for report in reports
+        ]
+
+    purge()
