@@ -318,7 +318,8 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
         (t.camera_id, t.index, t.samples, t.frame_size) for t in found
     ]
     assert [t.visitor_id for t in stored] == [t.visitor_id for t in found]
-    assert [t.similarity for t in stored] == pytest.approx([t.similarity for t in found])
+    # Similarities are stored as PostgreSQL real (float32).
+    assert [t.similarity for t in stored] == pytest.approx([t.similarity for t in found], abs=1e-6)
     assert all(t.start_time.tzinfo is not None and t.frame_size[0] > 0 for t in stored)
     (segment,) = catalog.list_segments("expo")
     assert segment.attempts == 2
