@@ -26,9 +26,12 @@ system-deps:
 demo: install system-deps
 	@scripts/demo.sh
 
-# Airflow standalone on the embedded defaults: UI on http://localhost:8080, one DAG per
-# config/events/*.yaml. Ctrl-C stops Airflow; `scas down` stops the embedded servers.
+# Airflow standalone on the embedded defaults: UI on http://127.0.0.1:8080 (this machine
+# only; AIRFLOW_API_HOST=0.0.0.0 to open it), one DAG per config/events/*.yaml. Ctrl-C
+# stops Airflow; `scas down` stops the embedded servers.
+AIRFLOW_API_HOST ?= 127.0.0.1
 AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__API__HOST=$(AIRFLOW_API_HOST) \
 	AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins AIRFLOW__CORE__LOAD_EXAMPLES=false \
 	AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=false PATH=$(CURDIR)/$(BIN):$$PATH
 airflow: install system-deps

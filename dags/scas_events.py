@@ -136,7 +136,7 @@ def build_dag(config: EventConfig) -> DAG:
         def publish() -> list[dict[str, Any]]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
-                return [asdict(item) for item in orch.publish(services, request)]
+                return [item.record() for item in orch.publish(services, request)]
 
         keys = segments(wait.output)
         recognized = recognize.expand(key=keys)

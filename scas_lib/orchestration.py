@@ -410,12 +410,14 @@ def render(services: Services, request: RunRequest, visitor_id: str) -> Output:
 
 
 def publish(services: Services, request: RunRequest) -> list[PublishedHighlight]:
-    """Mark the event done and log every output with its presigned link."""
+    """Mark the event done and list every output with its presigned link. The log (and the
+    DAG's XCom, :meth:`PublishedHighlight.record`) get ids and statuses only: a name or a
+    link there would outlive the visitor's forget."""
     from scas_lib.highlights.stage import publish_event
 
     published = publish_event(services, request.event_id)
     for item in published:
-        log.info("%s (%s): %s %s", item.display_name, item.visitor_id, item.status, item.url or "")
+        log.info("%s: %s", item.visitor_id, item.status)
     log.info("%s: published %d outputs", request.event_id, len(published))
     return published
 

@@ -143,6 +143,17 @@ def _states(run: Any) -> dict[tuple[str, int], str]:
         }
 
 
+def _xcom_text(run: Any) -> str:
+    """Every XCom value of a run, as stored."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel).filter(XComModel.run_id == run.run_id).all()
+        assert rows
+        return "\n".join(json.dumps(row.value) for row in rows)
+
+
 # the DAG folder --------------------------------------------------------------------------
 
 
@@ -337,12 +348,15 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
     store: ObjectStore,
     catalog: Catalog,
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from scas_lib.media.probe import probe
 
+    caplog.set_level(logging.INFO)
     services = dag_env
     bucket = services.settings.bucket_recordings
-    enrolled = enroll_event_visitors(services, event, engine)
+    # Display names unlike the ids (the generated event's ids are its people's names).
+    enrolled = enroll_event_visitors(services, event, engine, name_suffix=" Shown-Name")
     replay_event(event.directory, store, bucket, speed=0)
     bad_key = _corrupt(store, bucket, event, tmp_path)
     keys_in_order = sorted(s.key for s in event.segments)
@@ -374,6 +388,12 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
         info = probe(local)
         assert info.duration > 1 and info.width > 0
     assert catalog.get_event("expo").status == "done"
+    # Nothing that would outlive a visitor's forget in Airflow: no name, no link.
+    names = [f"{p.identity} Shown-Name" for p in event.plan.people if p.role == "visitor"]
+    kept = _xcom_text(run) + caplog.text
+    assert "published" in caplog.text  # the tasks' log records are in there
+    assert [name for name in names if name in kept] == []
+    assert "X-Amz-" not in kept
 
     before = _row_counts(catalog)
     stored_before = [o.key for o in store.list(bucket, "expo/")]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import secrets
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -141,3 +145,107 @@ def test_the_image_matches_the_python_and_airflow_pins() -> None:
     dockerfile = SERVICES["airflow-scheduler"]["build"]["dockerfile_inline"]
     assert f"FROM apache/airflow:{version}-python{python}" in dockerfile
     assert '"/opt/scas[airflow]"' in dockerfile
+
+
+# privacy and security ------------------------------------------------------------------------
+
+SECRETS = [
+    name
+    for name, value in (
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    if "change-me" in value
+]
+
+
+def test_every_image_is_pinned() -> None:
+    images = {s["image"] for s in SERVICES.values() if "image" in s}
+    images |= set(
+        re.findall(r"FROM (\S+)", SERVICES["airflow-scheduler"]["build"]["dockerfile_inline"])
+    )
+    for image in images:
+        name, _, tag = image.rpartition(":")
+        assert name and tag and tag != "latest" and "/" not in tag, image
+
+
+def test_every_port_is_published_on_localhost_only() -> None:
+    ports = [str(p) for s in SERVICES.values() for p in s.get("ports", [])]
+    assert ports
+    assert [p for p in ports if not p.startswith("127.0.0.1:")] == []
+    makefile = (ROOT / "Makefile").read_text()
+    assert "AIRFLOW_API_HOST ?= 127.0.0.1" in makefile
+    assert "AIRFLOW__API__HOST=$(AIRFLOW_API_HOST)" in makefile
+
+
+def test_the_app_uses_its_own_limited_credentials_not_the_root_ones() -> None:
+    (scas_env,) = [env for env in _environments() if "SCAS_DATABASE_URL" in env]
+    root_secrets = ("MINIO_ROOT", "POSTGRES_PASSWORD")
+    assert scas_env["SCAS_S3_ACCESS_KEY"] == "scas-app"
+    assert "MINIO_APP_PASSWORD" in scas_env["SCAS_S3_SECRET_KEY"]
+    assert scas_env["SCAS_DATABASE_URL"].startswith("postgresql://scas:${CATALOG_DB_PASSWORD")
+    airflow_db = _env("airflow-scheduler")["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert "://airflow:${AIRFLOW_DB_PASSWORD" in airflow_db
+    # the root credentials reach only the services that set up users, roles and buckets
+    for name, service in SERVICES.items():
+        env = json.dumps(service.get("environment", {}))
+        if any(secret in env for secret in root_secrets):
+            assert name in {"postgres", "minio", "db-init", "s3-init", "check-secrets"}, name
+    assert "scas-app" in _command("airflow-init") or "scas-app" in str(
+        SERVICES["airflow-init"]["command"]
+    )
+    policy = json.loads((ROOT / "deploy" / "minio-scas-policy.json").read_text())
+    resources = {r for s in policy["Statement"] for r in s["Resource"]}
+    assert resources - {"arn:aws:s3:::*"} == {
+        f"arn:aws:s3:::{bucket}{rest}"
+        for bucket in ("recordings", "enrollments", "highlights")
+        for rest in ("", "/*")
+    }
+    listing = [s for s in policy["Statement"] if "arn:aws:s3:::*" in s["Resource"]]
+    assert [s["Action"] for s in listing] == [["s3:ListAllMyBuckets"]]
+    user_script = (ROOT / "deploy" / "minio-scas-user.sh").read_text()
+    assert "mc admin user add root scas-app" in user_script
+    assert "mc admin policy attach root scas-app --user scas-app" in user_script
+    roles = (ROOT / "deploy" / "postgres-roles.sh").read_text()
+    assert "ALTER ROLE scas WITH LOGIN NOSUPERUSER" in roles
+    assert "ALTER ROLE airflow WITH LOGIN NOSUPERUSER" in roles
+
+
+def test_nothing_starts_before_the_secrets_are_checked() -> None:
+    check = SERVICES["check-secrets"]
+    assert sorted(check["command"]) == sorted(SECRETS)
+    assert "/deploy/check-secrets.sh" in check["entrypoint"]
+    for name in ("postgres", "minio"):
+        condition = SERVICES[name]["depends_on"]["check-secrets"]["condition"]
+        assert condition == "service_completed_successfully"
+
+
+def _check_secrets(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(ROOT / "deploy" / "check-secrets.sh"), *SECRETS],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_secrets_check_refuses_the_placeholders_and_accepts_real_secrets() -> None:
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    refused = _check_secrets(example)
+    assert refused.returncode == 1
+    assert [name for name in SECRETS if name not in refused.stderr] == []
+
+    real = {name: secrets.token_urlsafe(24) for name in SECRETS}
+    accepted = _check_secrets(real)
+    assert accepted.returncode == 0, accepted.stderr
+
+    one_short = _check_secrets({**real, "MINIO_APP_PASSWORD": "short"})
+    assert one_short.returncode == 1 and "MINIO_APP_PASSWORD" in one_short.stderr
+    missing = _check_secrets({k: v for k, v in real.items() if k != "CATALOG_DB_PASSWORD"})
+    assert missing.returncode == 1 and "CATALOG_DB_PASSWORD is not set" in missing.stderr

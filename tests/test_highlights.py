@@ -4,6 +4,7 @@ the real catalog, object store, ffmpeg and face models."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -560,3 +561,34 @@ def test_a_cut_a_hair_before_a_segment_boundary_renders(
     assert float(_streams(result.video)["format"]["duration"]) == pytest.approx(
         plan.duration_s, abs=0.1
     )
+
+
+def test_a_visitor_forgotten_during_their_render_gets_no_video(
+    services: Services, recognized: tuple[list[str], str], store: ObjectStore,
+    catalog: Catalog, tmp_path: Path,
+) -> None:  # fmt: skip
+    """The forget comes from elsewhere (the kiosk's machine: another data dir, so the
+    render's scratch folder is untouched) while the render runs in another thread."""
+    bucket = services.settings.bucket_highlights
+    visitor = plan_highlights(services, EVENT, load_template())[0]
+    worker = replace(services, settings=services.settings.model_copy(
+        update={"data_dir": tmp_path / "worker"}))  # fmt: skip
+    results: list[object] = []
+    thread = threading.Thread(
+        target=lambda: results.append(render_highlight(worker, EVENT, visitor, load_template()))
+    )
+    thread.start()
+    scratch = tmp_path / "worker" / "tmp"
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob(f"scas-render-{visitor}-*/render")):  # ffmpeg is at work
+        assert thread.is_alive() and time.monotonic() < deadline
+        time.sleep(0.05)
+
+    forget_visitor(services, EVENT, visitor)
+    thread.join(timeout=300)
+
+    (output,) = results
+    assert output.status == "forgotten"
+    assert store.list(bucket, f"{EVENT}/{visitor}.") == []
+    assert all(o.visitor_id != visitor for o in catalog.list_outputs(EVENT))
+    assert list(scratch.iterdir()) == []

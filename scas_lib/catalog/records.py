@@ -10,7 +10,8 @@ from typing import Literal
 
 EventStatus = Literal["scheduled", "running", "ended", "done"]
 SegmentStatus = Literal["pending", "processing", "done", "failed"]
-OutputStatus = Literal["rendering", "done", "failed", "not_seen"]
+#: ``forgotten`` is never stored: a render returns it when its visitor was forgotten meanwhile.
+OutputStatus = Literal["rendering", "done", "failed", "not_seen", "forgotten"]
 CameraKind = Literal["fixed", "robot"]
 
 

@@ -13,7 +13,8 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -208,6 +209,19 @@ class Catalog:
             params,
         )
         return [Visitor(*row[:3], Consent(*row[3:])) for row in rows]
+
+    @contextmanager
+    def visitor_lock(self, event_id: str, visitor_id: str) -> Iterator[None]:
+        """Hold the visitor's lock (a PostgreSQL advisory lock, for this connection) for a
+        block: forgetting a visitor and publishing their video take it, so a video is never
+        published after its visitor was forgotten."""
+        key = f"scas-visitor:{event_id}/{visitor_id}"
+        self._execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
+        try:
+            yield
+        finally:
+            if not self._conn.closed:
+                self._execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
     def delete_visitor(self, event_id: str, visitor_id: str) -> bool:
         """Delete a visitor and, by cascade, their enrollments, tracks, appearances and

@@ -9,17 +9,19 @@
 Idempotent: appearances and outputs are replaced, objects overwritten, so a retried task
 leaves one set of rows and one video. A render that fails publishes nothing: the files are
 made in a scratch directory and uploaded only once complete, the video last (an S3 PUT
-replaces an object atomically), and the row follows the upload.
+replaces an object atomically), and the row follows the upload. The upload and the row are
+made under the visitor's lock, once the visitor is seen to still exist: a visitor forgotten
+during the render gets no video (the output is ``forgotten``, not stored).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
@@ -32,6 +34,7 @@ from scas_lib.highlights.selection import EditPlan, PlanLimits, select_moments
 from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError
 from scas_lib.services.runtime import Services
+from scas_lib.services.scratch import render_prefix, scratch_dir
 from scas_lib.storage import keys
 from scas_lib.tracks import FaceTrack
 
@@ -45,6 +48,11 @@ class PublishedHighlight:
     status: str
     url: str | None
     duration_s: float | None
+
+    def record(self) -> dict[str, Any]:
+        """What may be kept elsewhere (Airflow's XCom, logs): ids and status, no name or
+        link, so nothing of a visitor outlives a forget there."""
+        return {"visitor_id": self.visitor_id, "status": self.status, "duration_s": self.duration_s}
 
 
 def plan_highlights(services: Services, event_id: str, template: Template) -> list[str]:
@@ -90,8 +98,7 @@ def render_highlight(
             else None
         )
     try:
-        with tempfile.TemporaryDirectory(prefix=f"scas-render-{visitor_id}-") as scratch:
-            work = Path(scratch)
+        with scratch_dir(services.settings.data_dir, render_prefix(visitor_id)) as work:
             sources = _fetch_sources(services, segments, work / "sources")
             plan = snap_to_keyframes(plan, sources)
             texts = _card_texts(template, event, visitor, plan)
@@ -105,15 +112,19 @@ def render_highlight(
                     plan, sources, vertical_template(template), *texts, work / "vertical",
                     work / "vertical.mp4", work / "vertical.jpg", faces=faces,
                 ).video  # fmt: skip
-            output = _upload(services, plan, result, template, vertical)
+            with services.catalog() as catalog, catalog.visitor_lock(event_id, visitor_id):
+                if catalog.get_visitor(event_id, visitor_id) is None:
+                    return _forgotten(event_id, visitor_id, template)
+                output = _upload(services, plan, result, template, vertical)
+                catalog.upsert_output(output)
     except Exception as error:
-        with services.catalog() as catalog:
+        with services.catalog() as catalog, catalog.visitor_lock(event_id, visitor_id):
+            if catalog.get_visitor(event_id, visitor_id) is None:
+                return _forgotten(event_id, visitor_id, template)
             catalog.upsert_output(
                 replace(kept, status="failed", template=template.name, error=str(error)[:500])
             )
         raise
-    with services.catalog() as catalog:
-        catalog.upsert_output(output)
     log.info(
         "%s/%s: %.1f s published (%d frames copied, %d encoded)",
         event_id, visitor_id, result.duration_s, result.copied_frames, result.encoded_frames,
@@ -172,6 +183,13 @@ def _not_seen(
     output = Output(event_id, visitor_id, "not_seen", template=template.name)
     catalog.upsert_output(output)
     return output
+
+
+def _forgotten(event_id: str, visitor_id: str, template: Template) -> Output:
+    """The visitor was forgotten while their video was made: nothing is published (the
+    forget removed whatever was, under the same lock), and no row is written."""
+    log.info("%s/%s: forgotten during the render, nothing published", event_id, visitor_id)
+    return Output(event_id, visitor_id, "forgotten", template=template.name)
 
 
 def _remove_published(services: Services, event_id: str, visitor_id: str) -> None:

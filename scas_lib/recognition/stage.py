@@ -12,7 +12,6 @@ the time in its key.
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from scas_lib.faces.matching import Gallery
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.services.runtime import Services
+from scas_lib.services.scratch import SEGMENT_PREFIX, scratch_dir
 from scas_lib.storage import keys
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,8 @@ def recognize_segment(
             engine.model_pack, catalog.list_enrollments(event_id, engine.model_pack)
         )
         try:
-            with tempfile.TemporaryDirectory(prefix="scas-segment-") as scratch:
-                local = store.download_file(bucket, key, Path(scratch) / Path(key).name)
+            with scratch_dir(services.settings.data_dir, SEGMENT_PREFIX) as scratch:
+                local = store.download_file(bucket, key, scratch / Path(key).name)
                 result = recognize_video(
                     local, camera_id, start, engine, gallery, thresholds, config
                 )

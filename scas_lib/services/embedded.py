@@ -8,6 +8,9 @@ An embedded server lives under ``<data_dir>/<name>/`` with:
   and the pids of commands that started or joined it for themselves (``users``);
 - ``server.log`` and the server's data.
 
+The data directory and every home are 0700 and their files 0600 (:mod:`.private`): a
+kiosk photo or an embedding is readable by SCAS's user only.
+
 A command that needs a server *acquires* it: it joins a running one, or starts one. When it
 *releases* it, the server is stopped only if ``scas up`` did not ask for it and no other live
 command still uses it. ``scas up`` acquires persistently; ``scas down`` stops it regardless.
@@ -29,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from scas_lib.services.private import make_private, private_dir
 
 
 @dataclass
@@ -110,6 +115,7 @@ class EmbeddedService(ABC):
             state = self._live_state()
             started = state is None
             if state is None:
+                make_private(self.home)
                 state = RunState(pid=self._start(), persistent=persistent)
             state.persistent = state.persistent or persistent
             if not persistent and os.getpid() not in state.users:
@@ -164,7 +170,7 @@ class EmbeddedService(ABC):
         return defaults
 
     def _save_settings(self, values: dict[str, Any]) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.home)
         temporary = self._settings_path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as file:
@@ -180,8 +186,10 @@ class EmbeddedService(ABC):
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.home.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_path, "w") as lock_file:
+        private_dir(self.home.parent)
+        private_dir(self.home)
+        fd = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             try:
                 yield
@@ -198,7 +206,9 @@ class EmbeddedService(ABC):
 
     def _write_state(self, state: RunState) -> None:
         temporary = self._state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(state)))
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump(asdict(state), file)
         temporary.replace(self._state_path)
 
     def _live_state(self) -> RunState | None:

@@ -27,6 +27,7 @@ with warnings.catch_warnings():
 
 from scas_lib.errors import EmbeddedServiceError
 from scas_lib.services.embedded import EmbeddedService, free_ports, new_secret, port_is_free
+from scas_lib.services.private import grant_path, private_dir
 
 DATABASE_NAME = "scas"
 SUPERUSER = "postgres"
@@ -90,7 +91,9 @@ class EmbeddedPostgres(EmbeddedService):
     def _initdb(self, run_as: str | None) -> None:
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
         password_file = self.home / "initdb.pw"
-        password_file.write_text(self._settings["password"])
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(self._settings["password"])
         if run_as:
             for path in (self.pgdata, password_file):
                 user = pwd.getpwnam(run_as)
@@ -157,25 +160,25 @@ def _postmaster_pid(pgdata: Path) -> int | None:
 
 
 def _prepare_system_user(home: Path) -> str | None:
-    """Under root, the user to run PostgreSQL as, with access to ``home`` and the binaries."""
+    """Under root, the user to run PostgreSQL as, with access to ``home`` and the binaries.
+
+    Nothing is widened for other users: ``home`` and the data directory stay 0700, and the
+    system user gets pass-through (an ACL entry naming it) on the folders it must cross."""
     if os.geteuid() != 0:
         return None
-    from pgserver.utils import (
-        ensure_folder_permissions,
-        ensure_prefix_permissions,
-        ensure_user_exists,
-    )
+    from pgserver.utils import ensure_folder_permissions, ensure_user_exists
 
-    ensure_user_exists(_SYSTEM_USER_WHEN_ROOT)
-    ensure_prefix_permissions(home)
-    ensure_prefix_permissions(POSTGRES_BIN_PATH)
-    os.chmod(home, 0o711)
-    read_execute = 0o055
-    ensure_folder_permissions(POSTGRES_BIN_PATH, read_execute)
+    user = ensure_user_exists(_SYSTEM_USER_WHEN_ROOT) or pwd.getpwnam(_SYSTEM_USER_WHEN_ROOT)
+    groups = set(os.getgrouplist(user.pw_name, user.pw_gid))
+    private_dir(home)
+    grant_path(home, user.pw_uid, groups)
+    grant_path(POSTGRES_BIN_PATH, user.pw_uid, groups)
+    # The wheel's own binaries and libraries (no data of SCAS's), readable by the user.
+    ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", 0o044)
-    user = pwd.getpwnam(_SYSTEM_USER_WHEN_ROOT)
     log = home / "server.log"
-    log.touch(exist_ok=True)
+    log.touch(mode=0o600, exist_ok=True)
     os.chown(log, user.pw_uid, user.pw_gid)
+    log.chmod(0o600)
     return _SYSTEM_USER_WHEN_ROOT

@@ -33,6 +33,9 @@ class Services:
     settings: Settings
     database_url: str = field(repr=False)
     s3: S3Config
+    #: The embedded SeaweedFS master, whose volumes must be compacted after a deletion
+    #: (:func:`~scas_lib.services.seaweedfs.vacuum`); None for another S3 server.
+    seaweed_master: str | None = None
 
     def catalog(self) -> Catalog:
         return Catalog.connect(self.database_url, timeout_s=self.settings.connect_timeout_s)
@@ -84,7 +87,12 @@ def resolve(settings: Settings) -> Services:
             region=settings.s3_region,
             timeout_s=settings.connect_timeout_s,
         )
-    return Services(settings=settings, database_url=database_url, s3=s3)
+    return Services(
+        settings=settings,
+        database_url=database_url,
+        s3=s3,
+        seaweed_master=seaweed.master_url() if seaweed else None,
+    )
 
 
 @contextmanager

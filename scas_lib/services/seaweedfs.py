@@ -16,12 +16,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
 
 from scas_lib.errors import EmbeddedServiceError, ObjectStoreError
 from scas_lib.services.embedded import EmbeddedService, free_ports, new_secret, port_is_free
+from scas_lib.services.private import private_dir
 from scas_lib.storage.object_store import ObjectStore, S3Config
 
 _PORT_NAMES = (
@@ -72,10 +74,14 @@ class EmbeddedSeaweedFS(EmbeddedService):
     def address(self) -> str:
         return self.s3_config().endpoint
 
+    def master_url(self) -> str:
+        """The master's HTTP address (127.0.0.1 only), for :func:`vacuum`."""
+        return f"http://127.0.0.1:{self._settings['ports']['master']}"
+
     # lifecycle --------------------------------------------------------------------------------
 
     def _start(self) -> int:
-        self.data_path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_path)
         settings = self._ports_available(self._settings)
         identities = self.home / "s3-identities.json"
         fd = os.open(identities, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -113,10 +119,12 @@ class EmbeddedSeaweedFS(EmbeddedService):
             "-s3.autoCreateBucket=false",
             f"-s3.config={identities}",
         ]  # fmt: skip
-        with open(self.log_path, "ab") as log:
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
             process = subprocess.Popen(
                 command,
                 cwd=self.home,
+                umask=0o077,  # volumes, filer store and logs: 0600 (weed's default is 0644)
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -168,3 +176,38 @@ class EmbeddedSeaweedFS(EmbeddedService):
 
     def _is_our_process(self, process: psutil.Process) -> bool:
         return process.name() == "weed" and f"-dir={self.data_path}" in process.cmdline()
+
+
+def vacuum(master_url: str, settle_s: float = 3.0, timeout_s: float = 120.0) -> None:
+    """Compact every volume that holds deleted bytes, so deleted objects leave the disk.
+
+    SeaweedFS only marks a deleted object as deleted in its volume file; the bytes stay
+    until the volume is compacted, which it does by itself only past 30 % garbage. And the
+    filer hands a deletion to the volume servers in the background, so: compact whenever a
+    volume reports deleted bytes, until none has for ``settle_s``.
+    """
+    status = _get_json(f"{master_url}/dir/status", timeout_s)
+    nodes = [
+        node["Url"]
+        for center in status["Topology"]["DataCenters"] or []
+        for rack in center["Racks"] or []
+        for node in rack["DataNodes"] or []
+    ]
+    deadline = time.monotonic() + timeout_s
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < settle_s:
+        if time.monotonic() > deadline:
+            raise ObjectStoreError(f"SeaweedFS {master_url}: volumes still hold deleted bytes")
+        volumes = [v for node in nodes for v in _get_json(f"http://{node}/status")["Volumes"]]
+        if any(v.get("DeleteCount") or v.get("DeletedByteCount") for v in volumes):
+            _get_json(f"{master_url}/vol/vacuum?garbageThreshold=0.000001", timeout_s)
+            quiet_since = time.monotonic()
+        time.sleep(0.2)
+
+
+def _get_json(url: str, timeout_s: float = 10.0) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return json.loads(response.read() or b"{}")
+    except (OSError, ValueError) as error:
+        raise ObjectStoreError(f"SeaweedFS {url.split('?')[0]}: {error}") from None

@@ -34,7 +34,9 @@ from scas_lib.faces.enrollment import (
     check_one_person,
     enroll_photo,
 )
+from scas_lib.services import scratch
 from scas_lib.services.runtime import Services
+from scas_lib.services.seaweedfs import vacuum
 from scas_lib.storage import keys
 
 
@@ -168,19 +170,27 @@ def _as_jpeg(photo: EnrolledPhoto) -> bytes:
 
 def forget_visitor(services: Services, event_id: str, visitor_id: str) -> ForgetResult:
     """Delete a visitor's photos, videos and catalog rows (embeddings, tracks, appearances,
-    outputs). Safe to run again; forgetting an unknown visitor deletes nothing."""
+    outputs), and whatever of them is on this machine's disk: the scratch folders of their
+    renders and of killed tasks, and the deleted objects' bytes in the embedded store's
+    volumes. Under the visitor's lock, so a render in flight publishes nothing afterwards.
+    Safe to run again; forgetting an unknown visitor deletes nothing."""
     store = services.object_store()
     settings = services.settings
     deleted = 0
-    if store.bucket_exists(settings.bucket_enrollments):
-        deleted += store.remove_prefix(
-            settings.bucket_enrollments, keys.visitor_enrollment_prefix(event_id, visitor_id)
-        )
-    if store.bucket_exists(settings.bucket_highlights):
-        for key in keys.highlight_keys(event_id, visitor_id):
-            if store.exists(settings.bucket_highlights, key):
-                store.remove(settings.bucket_highlights, key)
-                deleted += 1
-    with services.catalog() as catalog:
+    with services.catalog() as catalog, catalog.visitor_lock(event_id, visitor_id):
+        if store.bucket_exists(settings.bucket_enrollments):
+            deleted += store.remove_prefix(
+                settings.bucket_enrollments, keys.visitor_enrollment_prefix(event_id, visitor_id)
+            )
+        if store.bucket_exists(settings.bucket_highlights):
+            for key in keys.highlight_keys(event_id, visitor_id):
+                if store.exists(settings.bucket_highlights, key):
+                    store.remove(settings.bucket_highlights, key)
+                    deleted += 1
         removed = catalog.delete_visitor(event_id, visitor_id)
+    root = scratch.scratch_root(settings.data_dir)
+    scratch.remove_stale(root)
+    scratch.remove_all(root, scratch.render_prefix(visitor_id))
+    if services.seaweed_master:
+        vacuum(services.seaweed_master)
     return ForgetResult(visitor_id, deleted, removed)
