@@ -24,6 +24,7 @@ from datetime import datetime
 
 from scas_lib.retention.policy import PurgeStep, RetentionPolicy
 from scas_lib.services.runtime import Services
+from scas_lib.services.seaweedfs import vacuum
 from scas_lib.storage import keys
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ def purge_event(
             with services.catalog() as catalog:
                 rows[step] = catalog.delete_visitors(event_id)
     report = PurgeReport(event_id, steps, objects, rows)
+    if sum(objects.values()) and services.seaweed_master:
+        vacuum(services.seaweed_master)  # deleted objects' bytes leave the volumes now
     if report.deleted:
         log.info("%s: purged %s (objects %s, rows %s)", event_id, ", ".join(steps), objects, rows)
     return report
