@@ -16,7 +16,6 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,8 @@ from scas_lib.services.scratch import SEGMENT_PREFIX, render_prefix, scratch_dir
 from scas_lib.settings import Settings
 from scas_lib.storage import keys
 from scas_lib.visitors.stage import enroll_visitor, forget_visitor
+
+from .conftest import CONSENT
 
 _AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="reading as another user needs root")
 
@@ -112,7 +113,7 @@ def test_nobody_reads_no_file_of_the_data_dir(
     services.object_store().put_bytes(services.settings.bucket_enrollments, key, photo)
     with services.catalog() as catalog:
         catalog.ensure_event("expo")
-        catalog.upsert_visitor(Visitor("expo", "v-private", "Private Person", datetime.now(UTC)))
+        catalog.upsert_visitor(Visitor("expo", "v-private", "Private Person", CONSENT))
 
     # the test means something: nobody can enter the parent, and the photo is on disk
     assert readable_by_nobody([private_servers.parent]) == [str(private_servers.parent)]
@@ -193,7 +194,7 @@ def test_forget_leaves_nothing_of_the_visitor(
     store = services.object_store()
     person = next(p for p in photos.values() if p.group_size == 1)
     enrolled = enroll_visitor(
-        services, engine, event_id="expo", display_name="Zyxw Forgettable",
+        services, engine, consent=CONSENT, event_id="expo", display_name="Zyxw Forgettable",
         photos=[person.path.read_bytes()], visitor_id="v-forget",
     )  # fmt: skip
     stored = store.get_bytes(settings.bucket_enrollments, enrolled.photo_keys[0])
