@@ -11,6 +11,11 @@ class ScasError(Exception):
     """Base class for every error SCAS raises on purpose."""
 
 
+class InvalidId(ScasError, ValueError):
+    """An event, camera or visitor id that does not follow the id rules. Also a ValueError,
+    so pydantic validators report it as a field error."""
+
+
 class ConfigurationError(ScasError):
     """Settings are missing or contradict each other."""
 

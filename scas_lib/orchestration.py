@@ -137,13 +137,6 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _valid_id(value: str, what: str) -> str:
-    try:
-        return keys.validate_id(value, what)
-    except ValueError as error:
-        raise ScasError(str(error)) from None
-
-
 def run_request(
     config: EventConfig, params: Mapping[str, Any], show_start: datetime | None = None
 ) -> RunRequest:
@@ -157,7 +150,7 @@ def run_request(
     >>> run_request(config, {"camera": "cam1", "template": "sunset"}).template
     'sunset'
     """
-    event_id = _valid_id(
+    event_id = keys.validate_id(
         _text(params.get("event_id")) or config.occurrence_id(show_start), "event id"
     )
     visitor = _text(params.get("visitor"))
@@ -166,9 +159,9 @@ def run_request(
     if visitor and camera:
         raise ScasError("give either a visitor to re-render or a camera to re-process, not both")
     if visitor:
-        _valid_id(visitor, "visitor id")
+        keys.validate_id(visitor, "visitor id")
     if camera:
-        _valid_id(camera, "camera id")
+        keys.validate_id(camera, "camera id")
         known = {c.id for c in config.cameras}
         if known and camera not in known:
             raise ScasError(
@@ -200,7 +193,7 @@ def resolve_run(
     >>> run.from_file, run.request.event_id, run.request.template, run.request.max_attempts
     (False, 'walk-in', 'sunset', 3)
     """
-    event_id = _valid_id(event_id, "event id")
+    event_id = keys.validate_id(event_id, "event id")
     path = find_event_file(event_id, directory)
     config = read_event_config(path) if path else EventConfig(id=event_id)
     request = run_request(config, {**(params or {}), "event_id": event_id})
@@ -256,7 +249,7 @@ def segment_keys(services: Services, event_id: str, camera_id: str | None = None
     """The event's segment keys in the recordings bucket (one camera's, if given)."""
     prefix = keys.event_recordings_prefix(event_id)
     if camera_id:
-        prefix += f"{_valid_id(camera_id, 'camera id')}/"
+        prefix += f"{keys.validate_id(camera_id, 'camera id')}/"
     stored = services.object_store().list(services.settings.bucket_recordings, prefix)
     return [s.key for s in stored if keys.parse_segment_key(s.key)]
 
@@ -271,7 +264,9 @@ def end_marker_seen(services: Services, event_id: str) -> bool:
 def pending_segments(services: Services, event_id: str, max_attempts: int) -> list[str]:
     """Segment keys in the recordings bucket under ``<event>/`` not yet done in the catalog.
 
-    Done and failed segments need no more work. A segment left ``processing`` or
+    Done and failed segments need no more work. A new segment whose key names an invalid
+    camera id is recorded as failed with the reason at once (it can belong to no camera). A
+    segment left ``processing`` or
     ``pending`` (a worker died) is pending again, until it has been tried ``max_attempts``
     times (:attr:`RunRequest.max_attempts`): then it is given up on, so one segment that
     kills its worker cannot keep the event from finishing.
@@ -279,6 +274,12 @@ def pending_segments(services: Services, event_id: str, max_attempts: int) -> li
     stored = segment_keys(services, event_id)
     with services.catalog() as catalog:
         rows = {s.object_key: s for s in catalog.list_segments(event_id)}
+        for key in stored:
+            if key not in rows and (problem := keys.segment_camera_problem(key, {})):
+                log.warning("%s: not recognized: %s", key, problem)
+                parsed = keys.parse_segment_key(key)
+                assert parsed is not None  # segment_keys lists only segment keys
+                rows[key] = catalog.reject_segment(event_id, key, parsed.start_time, problem)
     pending = []
     for key in stored:
         row = rows.get(key)

@@ -131,6 +131,9 @@ def test_recognize_then_highlights_make_the_videos(
     [
         (["recognize", "--event", "Bad Id"], "invalid event id"),
         (["highlights", "--event", "broken"], "broken.yaml: gpu_slot"),
+        (["forget", "Ana Lee", "--event", "expo"], "invalid visitor id 'Ana Lee'"),
+        (["simulate", "--event", "Expo"], "invalid event id 'Expo'"),
+        (["highlights", "--event", "../../../../tmp/x"], "invalid event id '../../../../tmp/x'"),
     ],
 )
 def test_bad_input_is_one_line_and_a_failing_exit(
