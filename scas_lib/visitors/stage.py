@@ -36,6 +36,7 @@ from scas_lib.faces.enrollment import (
 )
 from scas_lib.services.runtime import Services
 from scas_lib.storage import keys
+from scas_lib.visitors.names import validate_display_name
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def enroll_visitor(
         raise ScasError("give at least one photo")
     if not display_name.strip():
         raise ScasError("the visitor needs a name for their video")
+    display_name = validate_display_name(display_name)
     visitor_id = keys.validate_id(visitor_id or new_visitor_id(), "visitor id")
     keys.validate_id(event_id, "event id")
     enrolled: list[EnrolledPhoto] = []
