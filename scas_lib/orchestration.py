@@ -56,9 +56,9 @@ from scas_lib.events import (
 )
 from scas_lib.highlights.templates import (
     Template,
+    TemplateError,
     available_templates,
     load_template,
-    template_path,
 )
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.storage import keys
@@ -203,8 +203,8 @@ def run_request(
             raise ScasError(
                 f"event {config.id} has no camera {camera!r} (cameras: {sorted(known)})"
             )
-    if template:
-        template_path(template, templates_dir or event_templates_dir())
+    if template:  # refused now, before anything runs, if it is missing or invalid
+        load_template(template, None, templates_dir or event_templates_dir())
     mode: Mode = "camera" if camera else "render" if visitor or template else "live"
     overrides = (
         dict(config.template_overrides) if not template or template == config.template else {}
@@ -308,15 +308,22 @@ def render_timeout_s(template: Template) -> float:
 def task_timeouts(config: EventConfig, templates_dir: Path | None = None) -> dict[str, float]:
     """Seconds each task of the event's DAG may run before Airflow stops it. Rendering is
     given the time of the longest video among the event's template and every other one a
-    run may choose.
+    run may choose (a template that cannot be read is left out: it fails the run that
+    chooses it, not the DAG file).
 
     >>> timeouts = task_timeouts(EventConfig(id="expo", segment_s=120))
     >>> timeouts["recognize"], timeouts["render"], timeouts["start"]
     (900.0, 900.0, 300.0)
     """
     folder = templates_dir or event_templates_dir()
-    templates = [load_template(config.template, config.template_overrides, folder)]
-    templates += [load_template(name, None, folder) for name in available_templates(folder)]
+    chosen = [(config.template, config.template_overrides)]
+    chosen += [(name, {}) for name in available_templates(folder)]
+    templates = [Template(name="default")]  # a broken template is refused when it is chosen
+    for name, overrides in chosen:
+        try:
+            templates.append(load_template(name, overrides, folder))
+        except TemplateError as error:
+            log.warning("render time limit: %s", error)
     return {
         "start": BOOKKEEPING_TIMEOUT_S,
         "wait_for_segments": WAIT_TIMEOUT_S + BOOKKEEPING_TIMEOUT_S,

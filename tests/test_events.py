@@ -166,6 +166,14 @@ def test_a_recurring_event_takes_its_shows_and_templates_from_beside_its_file(
     with pytest.raises(ScasError, match="is not event night"):
         orch.run_request(show.config, {"event_id": "nightly"})
     assert not orch.resolve_run("night-20261399-2000", directory=tmp_path).from_file
+    # The DAG's render time limit covers the longest video a run may choose; a broken
+    # template fails only the run that chooses it, never the DAG file.
+    _write(tmp_path / "templates", "long.yaml", "target_length_s: 120\n")
+    _write(tmp_path / "templates", "broken.yaml", "width: big\n")
+    limits = orch.task_timeouts(show.config, tmp_path / "templates")
+    assert limits["render"] == 300 + 20 * 120
+    with pytest.raises(ScasError, match="broken"):
+        orch.run_request(show.config, {"template": "broken"}, templates_dir=tmp_path / "templates")
 
 
 # one run by hand: the event file's settings --------------------------------------------------
