@@ -38,6 +38,8 @@ def _schedule(config: EventConfig) -> Any:
 
 def build_dag(config: EventConfig) -> DAG:
     cameras = [camera.id for camera in config.cameras]
+    # Every task is stopped after its time limit (orchestration.task_timeouts says why).
+    limit = {name: timedelta(seconds=s) for name, s in orch.task_timeouts(config).items()}
     with DAG(
         dag_id=config.dag_id,
         description=f"SCAS highlights of {config.display_name}",
@@ -52,8 +54,8 @@ def build_dag(config: EventConfig) -> DAG:
             "event_id": Param(
                 None,
                 type=["null", "string"],
-                description="Another event id than the file's (a past show of a recurring "
-                "event). Empty: this event, or this show.",
+                description="Empty: this event, or this show. A recurring event may name "
+                f"another of its shows ({config.id}-YYYYMMDD-HHMM); no other event.",
             ),
             "visitor": Param(
                 None, type=["null", "string"], description="Re-render only this visitor."
@@ -61,7 +63,8 @@ def build_dag(config: EventConfig) -> DAG:
             "template": Param(
                 None,
                 type=["null", "string"],
-                description=f"Render with this template instead of {config.template!r}.",
+                description=f"Render with this template instead of {config.template!r}: the "
+                "name of a shipped template or of one in templates/ beside the event files.",
             ),
             "camera": Param(
                 None,
@@ -72,7 +75,7 @@ def build_dag(config: EventConfig) -> DAG:
         },
     ) as dag:
 
-        @task
+        @task(execution_timeout=limit["start"])
         def start() -> dict[str, Any]:
             context = get_current_context()
             show = context.get("logical_date") or context["dag_run"].run_after
@@ -84,9 +87,11 @@ def build_dag(config: EventConfig) -> DAG:
         wait = WaitForSegments(
             task_id="wait_for_segments",
             poll_interval=config.poll_interval_s,
+            wait_timeout=timedelta(seconds=orch.WAIT_TIMEOUT_S),
+            execution_timeout=limit["wait_for_segments"],
         )
 
-        @task
+        @task(execution_timeout=limit["segments"])
         def segments(wave: dict[str, Any] | None) -> list[str]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
@@ -100,12 +105,13 @@ def build_dag(config: EventConfig) -> DAG:
             retries=config.recognize_retries,
             retry_delay=timedelta(seconds=config.retry_delay_s),
             max_active_tis_per_dagrun=config.gpu_slots,
+            execution_timeout=limit["recognize"],
         )
         def recognize(key: str) -> dict[str, Any]:
             with orch.event_services(scas_settings()) as services:
                 return asdict(orch.recognize(services, key, config))
 
-        @task.branch(trigger_rule=TriggerRule.ALL_DONE)
+        @task.branch(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=limit["decide"])
         def decide(keys: list[str] | None) -> str:
             if keys is None:
                 raise RuntimeError("no segment list: an upstream task failed")
@@ -118,21 +124,29 @@ def build_dag(config: EventConfig) -> DAG:
             trigger_dag_id=config.dag_id,
             conf={"event_id": "{{ ti.xcom_pull(task_ids='start')['event_id'] }}"},
             wait_for_completion=False,
+            execution_timeout=limit["next_wave"],
         )
 
-        @task
+        @task(execution_timeout=limit["highlights"])
         def highlights() -> list[str]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
                 return orch.highlights(services, request)
 
-        @task(retries=1, retry_delay=timedelta(seconds=config.retry_delay_s))
+        @task(
+            retries=1,
+            retry_delay=timedelta(seconds=config.retry_delay_s),
+            execution_timeout=limit["render"],
+        )
         def render(visitor_id: str) -> dict[str, Any]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
                 return asdict(orch.render(services, request, visitor_id))
 
-        @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+        @task(
+            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+            execution_timeout=limit["publish"],
+        )
         def publish() -> list[dict[str, Any]]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:

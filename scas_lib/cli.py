@@ -69,7 +69,7 @@ def _friendly_errors(command: _F) -> _F:
         try:
             return command(*args, **kwargs)
         except ScasError as error:
-            console.print(f"[bold red]error:[/] {error}", highlight=False)
+            console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -387,7 +387,7 @@ def highlights(
     template: Annotated[
         str | None,
         typer.Option(
-            help="Template name (shipped) or path to a template YAML "
+            help="Template name: a shipped one or one in templates/ beside the event files "
             "(default: the event file's, else 'default')."
         ),
     ] = None,

@@ -6,9 +6,19 @@ The CLI prints these as one line instead of a traceback; library users can catch
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class ScasError(Exception):
     """Base class for every error SCAS raises on purpose."""
+
+
+class InvalidId(ScasError, ValueError):
+    """An event, camera or visitor id that does not follow the id rules. Also a ValueError,
+    so pydantic validators report it as a field error."""
 
 
 class ConfigurationError(ScasError):
@@ -41,3 +51,11 @@ class ObjectNotFound(ObjectStoreError):
 
 class EmbeddedServiceError(ScasError):
     """An embedded server (PostgreSQL or SeaweedFS) failed to start or stop."""
+
+
+def field_problems(error: ValidationError) -> str:
+    """A pydantic validation error on one line: ``field.path: problem; ...``."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'file'}: {item['msg']}"
+        for item in error.errors()
+    )

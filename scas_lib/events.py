@@ -19,6 +19,10 @@ A file looks like::
     recognition: {analysis_fps: 4}
     retention: {recordings_days: 14}      # see scas_lib/retention/policy.py
     gpu_slots: 1
+    segment_s: 60                       # the longest segment the cameras upload
+
+The template is a shipped one or the venue's own, ``templates/<name>.yaml`` beside the event
+files; it is named, never given as a path.
 
 A recurring show gives a cron ``schedule`` instead of ``starts_at``/``ends_at``; each show
 is then its own event in the catalog and the object store, with the id
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -45,7 +50,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from scas_lib.errors import ConfigurationError
+from scas_lib.errors import ConfigurationError, field_problems
+from scas_lib.highlights.templates import TemplateError, load_template
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.retention.policy import RetentionPolicy
 from scas_lib.storage import keys
@@ -60,6 +66,8 @@ EVENTS_DIR_VARIABLE = "SCAS_EVENTS_DIR"
 #: Where the event files are unless ``SCAS_EVENTS_DIR`` says otherwise.
 DEFAULT_EVENTS_DIR = Path(__file__).resolve().parents[1] / "config" / "events"
 EVENT_FILE_SUFFIXES = (".yaml", ".yml")
+#: The folder beside the event files with the venue's own templates (``<name>.yaml``).
+TEMPLATES_FOLDER = "templates"
 
 # RecognitionConfig fields an event may override (plain numbers and flags only).
 _RECOGNITION_FIELDS = {
@@ -67,6 +75,9 @@ _RECOGNITION_FIELDS = {
     for f in fields(RecognitionConfig)
     if f.type in ("float", "int", "bool", "int | None", "float | None")
 }
+
+
+_SHOW_ID = re.compile(r"(?P<event>.+)-(?P<time>\d{8}-\d{4})")
 
 
 class CameraConfig(BaseModel):
@@ -164,6 +175,9 @@ class EventConfig(BaseModel):
     recognize_retries: int = Field(default=2, ge=0, le=10)
     #: Seconds between two tries of a failed task.
     retry_delay_s: float = Field(default=30.0, ge=0, le=3600)
+    #: The longest segment the cameras upload, in seconds: sets how long recognizing one
+    #: may take before its task is stopped (:attr:`recognize_timeout_s`).
+    segment_s: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("id")
     @classmethod
@@ -188,6 +202,7 @@ class EventConfig(BaseModel):
                 f"unknown recognition settings {unknown}; "
                 f"known: {', '.join(sorted(_RECOGNITION_FIELDS))}"
             )
+        RecognitionConfig(**value)  # types and ranges: a ValueError names the setting
         return value
 
     @model_validator(mode="after")
@@ -229,6 +244,12 @@ class EventConfig(BaseModel):
         """Tries of one segment before it is given up on: the first and its retries."""
         return self.recognize_retries + 1
 
+    @property
+    def recognize_timeout_s(self) -> float:
+        """How long one segment's recognition may take: five minutes to start (models,
+        download), then a fifth of real time (it runs at about 3.5x on two cores)."""
+        return 300.0 + 5.0 * self.segment_s
+
     def recognition_config(self) -> RecognitionConfig:
         """The recognition settings with this event's overrides applied."""
         return RecognitionConfig(**self.recognition)
@@ -261,6 +282,29 @@ def events_dir() -> Path:
     """The event files' directory: ``SCAS_EVENTS_DIR`` or the repository's config/events."""
     configured = os.environ.get(EVENTS_DIR_VARIABLE)
     return Path(configured).expanduser() if configured else DEFAULT_EVENTS_DIR
+
+
+def event_templates_dir(directory: Path | None = None) -> Path:
+    """The venue's own templates: ``templates/`` beside the event files in ``directory``
+    (default :func:`events_dir`)."""
+    return (directory or events_dir()) / TEMPLATES_FOLDER
+
+
+def show_parent_id(event_id: str) -> str | None:
+    """The id of the recurring event whose show ``event_id`` would be
+    (``<id>-YYYYMMDD-HHMM``, see :meth:`EventConfig.occurrence_id`), else None.
+
+    >>> show_parent_id("night-show-20261122-2000"), show_parent_id("expo")
+    ('night-show', None)
+    """
+    match = _SHOW_ID.fullmatch(event_id)
+    if not match:
+        return None
+    try:
+        datetime.strptime(match["time"], "%Y%m%d-%H%M")
+    except ValueError:
+        return None
+    return match["event"]
 
 
 def find_event_file(event_id: str, directory: Path | None = None) -> Path | None:
@@ -297,13 +341,14 @@ def read_event_config(path: Path) -> EventConfig:
         )
     data.setdefault("id", path.stem)
     try:
-        return EventConfig.model_validate(data)
+        config = EventConfig.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'file'}: {item['msg']}"
-            for item in error.errors()
-        )
-        raise ConfigurationError(f"{path}: {problems}") from None
+        raise ConfigurationError(f"{path}: {field_problems(error)}") from None
+    try:
+        load_template(config.template, config.template_overrides, path.parent / TEMPLATES_FOLDER)
+    except TemplateError as error:
+        raise ConfigurationError(f"{path}: {error}") from None
+    return config
 
 
 def read_event_configs(directory: Path) -> tuple[list[EventConfig], list[EventConfigError]]:

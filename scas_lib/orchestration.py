@@ -46,7 +46,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from scas_lib.errors import ScasError
-from scas_lib.events import EventConfig, find_event_file, read_event_config
+from scas_lib.events import (
+    EventConfig,
+    event_templates_dir,
+    events_dir,
+    find_event_file,
+    read_event_config,
+    show_parent_id,
+)
+from scas_lib.highlights.templates import (
+    Template,
+    TemplateError,
+    available_templates,
+    load_template,
+)
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.storage import keys
 
@@ -138,43 +151,61 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _valid_id(value: str, what: str) -> str:
-    try:
-        return keys.validate_id(value, what)
-    except ValueError as error:
-        raise ScasError(str(error)) from None
+def own_event_id(config: EventConfig, event_id: str) -> str:
+    """``event_id`` if a run of ``config`` may work on it: the event itself, or for a
+    recurring event one of its shows (``<id>-YYYYMMDD-HHMM``); else ScasError. A run's
+    params can so never rename or re-camera another event.
+
+    >>> night = EventConfig(id="night", schedule="0 20 * * 5")
+    >>> own_event_id(night, "night-20261127-2000")
+    'night-20261127-2000'
+    >>> own_event_id(EventConfig(id="expo"), "gala")
+    Traceback (most recent call last):
+    scas_lib.errors.ScasError: event_id 'gala' is not event expo
+    """
+    keys.validate_id(event_id, "event id")
+    if event_id == config.id or (config.recurring and show_parent_id(event_id) == config.id):
+        return event_id
+    shows = f" or one of its shows ({config.id}-YYYYMMDD-HHMM)" if config.recurring else ""
+    raise ScasError(f"event_id {event_id!r} is not event {config.id}{shows}")
 
 
 def run_request(
-    config: EventConfig, params: Mapping[str, Any], show_start: datetime | None = None
+    config: EventConfig,
+    params: Mapping[str, Any],
+    show_start: datetime | None = None,
+    templates_dir: Path | None = None,
 ) -> RunRequest:
     """The run's event id and mode. Params (all optional): ``event_id`` (another show of a
     recurring event), ``visitor`` (re-render that visitor only), ``camera`` (re-process that
-    camera's segments), ``template`` (render with another template).
+    camera's segments), ``template`` (render with another template: a shipped one or one in
+    ``templates_dir``, default :func:`~scas_lib.events.event_templates_dir`; a name, never a
+    path).
 
     >>> config = EventConfig.model_validate({"id": "expo", "cameras": [{"id": "cam1"}]})
     >>> run_request(config, {}).mode, run_request(config, {"visitor": "v1"}).mode
     ('live', 'render')
-    >>> run_request(config, {"camera": "cam1", "template": "sunset"}).template
-    'sunset'
+    >>> run_request(config, {"camera": "cam1", "template": "default"}).template
+    'default'
     """
-    event_id = _valid_id(
-        _text(params.get("event_id")) or config.occurrence_id(show_start), "event id"
-    )
+    event_id = _text(params.get("event_id"))
+    event_id = own_event_id(config, event_id) if event_id else config.occurrence_id(show_start)
     visitor = _text(params.get("visitor"))
     camera = _text(params.get("camera"))
     template = _text(params.get("template"))
     if visitor and camera:
         raise ScasError("give either a visitor to re-render or a camera to re-process, not both")
     if visitor:
-        _valid_id(visitor, "visitor id")
+        keys.validate_id(visitor, "visitor id")
     if camera:
-        _valid_id(camera, "camera id")
+        keys.validate_id(camera, "camera id")
         known = {c.id for c in config.cameras}
         if known and camera not in known:
             raise ScasError(
                 f"event {config.id} has no camera {camera!r} (cameras: {sorted(known)})"
             )
+    if template:  # refused now, before anything runs, if it is missing or invalid
+        load_template(template, None, templates_dir or event_templates_dir())
     mode: Mode = "camera" if camera else "render" if visitor or template else "live"
     overrides = (
         dict(config.template_overrides) if not template or template == config.template else {}
@@ -194,27 +225,47 @@ def resolve_run(
     event_id: str, params: Mapping[str, Any] | None = None, directory: Path | None = None
 ) -> EventRun:
     """The run of ``event_id`` asked for by hand (the ``scas`` command): with the settings of
-    its event file (``<event_id>.yaml`` or ``.yml`` in :func:`~scas_lib.events.events_dir`)
-    when there is one, else every default.
+    its event file (``<event_id>.yaml`` or ``.yml`` in :func:`~scas_lib.events.events_dir`,
+    or for a show ``<id>-YYYYMMDD-HHMM`` its recurring event's file) when there is one, else
+    every default.
 
-    >>> run = resolve_run("walk-in", {"template": "sunset"}, directory=Path("/nowhere"))
+    >>> run = resolve_run("walk-in", {"template": "default"}, directory=Path("/nowhere"))
     >>> run.from_file, run.request.event_id, run.request.template, run.request.max_attempts
-    (False, 'walk-in', 'sunset', 3)
+    (False, 'walk-in', 'default', 3)
     """
-    event_id = _valid_id(event_id, "event id")
+    keys.validate_id(event_id, "event id")
     path = find_event_file(event_id, directory)
-    config = read_event_config(path) if path else EventConfig(id=event_id)
-    request = run_request(config, {**(params or {}), "event_id": event_id})
-    return EventRun(config, request, from_file=path is not None)
+    config = read_event_config(path) if path else None
+    if config is None and (parent := show_parent_id(event_id)):
+        parent_path = find_event_file(parent, directory)
+        parent_config = read_event_config(parent_path) if parent_path else None
+        if parent_config and parent_config.recurring:
+            path, config = parent_path, parent_config
+    request = run_request(
+        config or EventConfig(id=event_id),
+        {**(params or {}), "event_id": event_id},
+        templates_dir=event_templates_dir(directory),
+    )
+    return EventRun(config or EventConfig(id=event_id), request, from_file=path is not None)
 
 
 def start_run(services: Services, run: EventRun) -> None:
-    """Record the event and its cameras in the catalog (names from the event file)."""
+    """Record the event and its cameras in the catalog (names from the event file).
+
+    An event with no event file must be known already, to the catalog or by its recordings:
+    else ScasError, and nothing is stored (a misspelt id does not become a new event)."""
     from scas_lib.catalog import Camera, Event
 
     request, config = run.request, run.config
     with services.catalog() as catalog:
         if not run.from_file:
+            if catalog.get_event(request.event_id) is None and not _has_recordings(
+                services, request.event_id
+            ):
+                raise ScasError(
+                    f"no event {request.event_id}: no event file in {events_dir()}, nothing "
+                    "in the catalog or the recordings bucket"
+                )
             catalog.ensure_event(request.event_id)
             return
         existing = catalog.get_event(request.event_id)
@@ -231,6 +282,60 @@ def start_run(services: Services, run: EventRun) -> None:
             catalog.upsert_camera(
                 Camera(request.event_id, camera.id, camera.display_name, camera.kind)
             )
+
+
+# time limits of the DAG's tasks ----------------------------------------------------------------
+
+#: Tasks that only talk to the catalog and the object store.
+BOOKKEEPING_TIMEOUT_S = 300.0
+#: The highlights task: every visitor's appearances and edit plan.
+PLANNING_TIMEOUT_S = 900.0
+#: How long a live run waits for the next segment or the end marker.
+WAIT_TIMEOUT_S = 24 * 3600.0
+
+
+def render_timeout_s(template: Template) -> float:
+    """How long rendering one video may take: five minutes to start, then 20 s per second
+    of 1080p video (it takes about 0.6 s on two cores), more for bigger pictures and twice
+    that with the vertical version.
+
+    >>> render_timeout_s(load_template())
+    900.0
+    """
+    pixels = template.width * template.height / (1920 * 1080)
+    return 300.0 + 20.0 * template.target_length_s * pixels * (2 if template.vertical else 1)
+
+
+def task_timeouts(config: EventConfig, templates_dir: Path | None = None) -> dict[str, float]:
+    """Seconds each task of the event's DAG may run before Airflow stops it. Rendering is
+    given the time of the longest video among the event's template and every other one a
+    run may choose (a template that cannot be read is left out: it fails the run that
+    chooses it, not the DAG file).
+
+    >>> timeouts = task_timeouts(EventConfig(id="expo", segment_s=120))
+    >>> timeouts["recognize"], timeouts["render"], timeouts["start"]
+    (900.0, 900.0, 300.0)
+    """
+    folder = templates_dir or event_templates_dir()
+    chosen = [(config.template, config.template_overrides)]
+    chosen += [(name, {}) for name in available_templates(folder)]
+    templates = [Template(name="default")]  # a broken template is refused when it is chosen
+    for name, overrides in chosen:
+        try:
+            templates.append(load_template(name, overrides, folder))
+        except TemplateError as error:
+            log.warning("render time limit: %s", error)
+    return {
+        "start": BOOKKEEPING_TIMEOUT_S,
+        "wait_for_segments": WAIT_TIMEOUT_S + BOOKKEEPING_TIMEOUT_S,
+        "segments": BOOKKEEPING_TIMEOUT_S,
+        "recognize": config.recognize_timeout_s,
+        "decide": BOOKKEEPING_TIMEOUT_S,
+        "next_wave": BOOKKEEPING_TIMEOUT_S,
+        "highlights": PLANNING_TIMEOUT_S,
+        "render": max(render_timeout_s(template) for template in templates),
+        "publish": BOOKKEEPING_TIMEOUT_S,
+    }
 
 
 # sensing -------------------------------------------------------------------------------------
@@ -253,11 +358,18 @@ class Wave:
         return asdict(self)
 
 
+def _has_recordings(services: Services, event_id: str) -> bool:
+    """Whether the recordings bucket holds anything of the event (segments or markers)."""
+    store = services.object_store()
+    prefix = keys.event_recordings_prefix(event_id)
+    return bool(store.list(services.settings.bucket_recordings, prefix))
+
+
 def segment_keys(services: Services, event_id: str, camera_id: str | None = None) -> list[str]:
     """The event's segment keys in the recordings bucket (one camera's, if given)."""
     prefix = keys.event_recordings_prefix(event_id)
     if camera_id:
-        prefix += f"{_valid_id(camera_id, 'camera id')}/"
+        prefix += f"{keys.validate_id(camera_id, 'camera id')}/"
     stored = services.object_store().list(services.settings.bucket_recordings, prefix)
     return [s.key for s in stored if keys.parse_segment_key(s.key)]
 
@@ -272,7 +384,9 @@ def end_marker_seen(services: Services, event_id: str) -> bool:
 def pending_segments(services: Services, event_id: str, max_attempts: int) -> list[str]:
     """Segment keys in the recordings bucket under ``<event>/`` not yet done in the catalog.
 
-    Done and failed segments need no more work. A segment left ``processing`` or
+    Done and failed segments need no more work. A new segment whose key names an invalid
+    camera id is recorded as failed with the reason at once (it can belong to no camera). A
+    segment left ``processing`` or
     ``pending`` (a worker died) is pending again, until it has been tried ``max_attempts``
     times (:attr:`RunRequest.max_attempts`): then it is given up on, so one segment that
     kills its worker cannot keep the event from finishing.
@@ -280,6 +394,12 @@ def pending_segments(services: Services, event_id: str, max_attempts: int) -> li
     stored = segment_keys(services, event_id)
     with services.catalog() as catalog:
         rows = {s.object_key: s for s in catalog.list_segments(event_id)}
+        for key in stored:
+            if key not in rows and (problem := keys.segment_camera_problem(key, {})):
+                log.warning("%s: not recognized: %s", key, problem)
+                parsed = keys.parse_segment_key(key)
+                assert parsed is not None  # segment_keys lists only segment keys
+                rows[key] = catalog.reject_segment(event_id, key, parsed.start_time, problem)
     pending = []
     for key in stored:
         row = rows.get(key)
@@ -382,14 +502,17 @@ def next_step(services: Services, request: RunRequest) -> Literal["highlights", 
 # highlights ----------------------------------------------------------------------------------
 
 
+def request_template(request: RunRequest) -> Template:
+    """The run's template: a shipped one or the venue's, with the event's overrides."""
+    return load_template(request.template, request.template_overrides, event_templates_dir())
+
+
 def highlights(services: Services, request: RunRequest) -> list[str]:
     """Plan every visitor's highlights; return the visitors to render (only the requested
     one when the run re-renders one visitor)."""
     from scas_lib.highlights.stage import plan_highlights
-    from scas_lib.highlights.templates import load_template
 
-    template = load_template(request.template, request.template_overrides)
-    visitors = plan_highlights(services, request.event_id, template)
+    visitors = plan_highlights(services, request.event_id, request_template(request))
     log.info("%s: %d visitors with footage: %s", request.event_id, len(visitors), visitors)
     if request.visitor:
         if request.visitor not in visitors:
@@ -401,9 +524,8 @@ def highlights(services: Services, request: RunRequest) -> list[str]:
 def render(services: Services, request: RunRequest, visitor_id: str) -> Output:
     """Render and publish one visitor's video (replacing an earlier one)."""
     from scas_lib.highlights.stage import render_highlight
-    from scas_lib.highlights.templates import load_template
 
-    template = load_template(request.template, request.template_overrides)
+    template = request_template(request)
     output = render_highlight(services, request.event_id, visitor_id, template)
     log.info("%s: %s %s", visitor_id, output.status, output.object_key)
     return output

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,10 @@ def test_the_dag_folder_imports_one_dag_per_event_file() -> None:
     recognize = dag.get_task("recognize")
     assert (recognize.queue, recognize.pool, recognize.retries) == ("gpu", "gpu", 2)
     assert dag.get_task("wait_for_segments").__class__.__name__ == "WaitForSegments"
+    limits = {task.task_id: task.execution_timeout for task in dag.tasks}
+    assert all(limits.values()), limits
+    assert limits["recognize"] == timedelta(minutes=10)  # 60 s segments
+    assert limits["render"] == timedelta(minutes=15)  # 30 s 1080p videos
     assert {"visitor", "template", "camera", "event_id"} <= set(dag.params)
     assert dag.max_active_runs == 1
 

@@ -216,7 +216,8 @@ def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url:
                  psycopg2.extras.Json(best_box)),
             )  # fmt: skip
 
-        assert upgrade(catalog.connection)[0].version == 3
+        newer = [m.version for m in available_migrations() if m.version >= 3]
+        assert [m.version for m in upgrade(catalog.connection)] == newer
 
         (track,) = catalog.list_tracks(segment.id)
         assert track.frame_size == (1280, 720) and track.visitor_id == "v1"

@@ -131,10 +131,16 @@ def test_recognize_then_highlights_make_the_videos(
     [
         (["recognize", "--event", "Bad Id"], "invalid event id"),
         (["highlights", "--event", "broken"], "broken.yaml: gpu_slot"),
+        (["forget", "Ana Lee", "--event", "expo"], "invalid visitor id 'Ana Lee'"),
+        (["simulate", "--event", "Expo"], "invalid event id 'Expo'"),
+        (["highlights", "--event", "../../../../tmp/x"], "invalid event id '../../../../tmp/x'"),
+        (["highlights", "--event", "nosuchevent"], "no event nosuchevent: no event file in"),
+        (["recognize", "--event", "nosuchevent"], "no event nosuchevent: no event file in"),
+        (["highlights", "--event", "demo", "--template", "/tmp/x.yaml"], "no template '/tmp/x"),
     ],
 )
 def test_bad_input_is_one_line_and_a_failing_exit(
-    cli_env: Path, args: list[str], complaint: str
+    cli_env: Path, catalog: Catalog, args: list[str], complaint: str
 ) -> None:
     (cli_env / "broken.yaml").write_text("gpu_slot: 2\n")
 
@@ -143,3 +149,4 @@ def test_bad_input_is_one_line_and_a_failing_exit(
     assert code == 1
     assert output.startswith("error: ") and complaint in output
     assert len(output.strip().splitlines()) == 1, output
+    assert catalog.get_event("nosuchevent") is None  # nothing half-stored

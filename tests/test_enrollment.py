@@ -4,6 +4,7 @@ stages store, deduplicate and forget on the real catalog and object store."""
 from __future__ import annotations
 
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from scas_lib.catalog import Output
+from scas_lib.errors import ScasError
 from scas_lib.faces import FaceEngine
 from scas_lib.faces.enrollment import (
     AnotherPerson,
@@ -373,3 +375,31 @@ def test_the_enroll_command_reports_success_and_refusals(
 
     listed = scas("models", "list")
     assert "default (selected)" in listed.stdout and "yes" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "complaint"),
+    [
+        ("Ana 🎉", "emoji or symbol (🎉)"),
+        ("Ana\nLee", "invisible or control character (U+000A)"),
+        ("A" * 41, "at most 40"),
+    ],
+)
+def test_a_name_the_card_cannot_draw_as_typed_is_refused_before_anything_is_stored(
+    services: Services,
+    engine: FaceEngine,
+    photos: dict[str, SamplePhoto],
+    store: ObjectStore,
+    name: str,
+    complaint: str,
+) -> None:
+    photo = photos["obama"].path.read_bytes()
+    with pytest.raises(ScasError, match=re.escape(complaint)):
+        enroll_visitor(services, engine, event_id="expo", display_name=name, photos=[photo])
+    with services.catalog() as catalog:
+        assert catalog.list_visitors("expo") == []
+    assert store.list(services.settings.bucket_enrollments) == []
+
+    typed = ' 100% "Fan" A\\B 王 %{localtime} '
+    result = enroll_visitor(services, engine, event_id="expo", display_name=typed, photos=[photo])
+    assert result.visitor.display_name == typed.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def test_the_id_defaults_to_the_file_name(tmp_path: Path) -> None:
         ("schedule: '0 20 * * *'\nstarts_at: 2026-01-01T10:00:00\n", "either a cron"),
         ("schedule: 'every friday'\n", "5-field cron"),
         ("recognition: {analysis_fsp: 4}\n", "unknown recognition settings"),
+        ("recognition: {analysis_fps: -5}\n", "analysis_fps must be a number from 0.1 to 60"),
+        ("recognition: {detector_long_side: big}\n", "detector_long_side must be a whole"),
+        ("recognition: {fast_detector: 'no'}\n", "fast_detector must be true or false"),
+        ("segment_s: -1\n", "segment_s: Input should be greater than 0"),
+        ("template: sunset\n", "no template 'sunset' (templates: default)"),
+        ("template: ../../../tmp/x\n", "no template '../../../tmp/x'"),
+        ("template_overrides: {width: big}\n", "width: Input should be a valid integer"),
         ("starts_at: 2026-01-01T10:00:00\nends_at: 2026-01-01T09:00:00\n", "after starts_at"),
         ("- just\n- a list\n", "expected a mapping"),
         ("id: [unclosed\n", "cannot read it"),
@@ -106,7 +114,8 @@ CONFIG = EventConfig.model_validate(
 )
 
 
-def test_params_choose_the_mode_of_a_run() -> None:
+def test_params_choose_the_mode_of_a_run(tmp_path: Path) -> None:
+    _write(tmp_path, "sunset.yaml", "text_color: orange\n")  # the venue's own template
     live = orch.run_request(CONFIG, {"visitor": None, "camera": None, "template": None})
     assert (live.mode, live.wait, live.template_overrides) == (
         "live",
@@ -115,20 +124,56 @@ def test_params_choose_the_mode_of_a_run() -> None:
     )
     one = orch.run_request(CONFIG, {"visitor": "v-1"})
     assert (one.mode, one.visitor, one.wait) == ("render", "v-1", False)
-    other = orch.run_request(CONFIG, {"template": "sunset"})
+    other = orch.run_request(CONFIG, {"template": "sunset"}, templates_dir=tmp_path)
     assert (other.mode, other.template, other.template_overrides) == ("render", "sunset", {})
     camera = orch.run_request(CONFIG, {"camera": "cam2", "template": " "})
     assert (camera.mode, camera.camera, camera.template) == ("camera", "cam2", "default")
-    assert orch.run_request(CONFIG, {"event_id": "expo-day2"}).event_id == "expo-day2"
+    assert orch.run_request(CONFIG, {"event_id": "expo"}).event_id == "expo"
     assert orch.RunRequest.from_dict(camera.to_dict()) == camera
 
 
 @pytest.mark.parametrize(
-    "params", [{"camera": "cam9"}, {"visitor": "v1", "camera": "cam1"}, {"visitor": "Bad Id"}]
+    ("params", "complaint"),
+    [
+        ({"camera": "cam9"}, "has no camera 'cam9'"),
+        ({"visitor": "v1", "camera": "cam1"}, "not both"),
+        ({"visitor": "Bad Id"}, "invalid visitor id"),
+        ({"event_id": "gala"}, "event_id 'gala' is not event expo"),
+        ({"event_id": "expo-20261122-1000"}, "is not event expo"),  # expo is no recurring show
+        ({"template": "sunset"}, "no template 'sunset'"),
+        ({"template": "/etc/passwd"}, "no template '/etc/passwd'"),
+        ({"template": "../templates/default"}, "no template '../templates/default'"),
+    ],
 )
-def test_bad_params_are_refused(params: dict) -> None:
-    with pytest.raises((ScasError, ValueError)):
+def test_bad_params_are_refused(params: dict, complaint: str) -> None:
+    with pytest.raises(ScasError, match=re.escape(complaint)):
         orch.run_request(CONFIG, params)
+
+
+def test_a_recurring_event_takes_its_shows_and_templates_from_beside_its_file(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, "night.yaml", "schedule: '0 20 * * 5'\ntemplate: neon\n")
+    (tmp_path / "templates").mkdir()
+    _write(tmp_path / "templates", "neon.yaml", "text_color: cyan\nintro_s: 2\n")
+
+    show = orch.resolve_run("night-20261127-2000", {"template": "neon"}, directory=tmp_path)
+
+    assert show.from_file and show.config.id == "night" and show.config.template == "neon"
+    assert (show.request.event_id, show.request.template) == ("night-20261127-2000", "neon")
+    assert orch.run_request(show.config, {"event_id": "night-20261204-2000"}, templates_dir=
+                            tmp_path / "templates").event_id == "night-20261204-2000"  # fmt: skip
+    with pytest.raises(ScasError, match="is not event night"):
+        orch.run_request(show.config, {"event_id": "nightly"})
+    assert not orch.resolve_run("night-20261399-2000", directory=tmp_path).from_file
+    # The DAG's render time limit covers the longest video a run may choose; a broken
+    # template fails only the run that chooses it, never the DAG file.
+    _write(tmp_path / "templates", "long.yaml", "target_length_s: 120\n")
+    _write(tmp_path / "templates", "broken.yaml", "width: big\n")
+    limits = orch.task_timeouts(show.config, tmp_path / "templates")
+    assert limits["render"] == 300 + 20 * 120
+    with pytest.raises(ScasError, match="broken"):
+        orch.run_request(show.config, {"template": "broken"}, templates_dir=tmp_path / "templates")
 
 
 # one run by hand: the event file's settings --------------------------------------------------
@@ -136,7 +181,7 @@ def test_bad_params_are_refused(params: dict) -> None:
 
 def test_an_event_file_is_found_by_id_with_either_suffix(tmp_path: Path) -> None:
     _write(tmp_path, "gala.yml", "cameras: [{id: cam1}]\nrecognition: {analysis_fps: 2}\n")
-    _write(tmp_path, "expo.yaml", "template: sunset\nrecognize_retries: 4\n")
+    _write(tmp_path, "expo.yaml", "template: default\nrecognize_retries: 4\n")
 
     gala = orch.resolve_run("gala", directory=tmp_path)
     expo = orch.resolve_run("expo", {"visitor": "v1"}, directory=tmp_path)
@@ -145,7 +190,7 @@ def test_an_event_file_is_found_by_id_with_either_suffix(tmp_path: Path) -> None
     assert gala.from_file and gala.config.recognition == {"analysis_fps": 2}
     assert (expo.request.mode, expo.request.template, expo.request.max_attempts) == (
         "render",
-        "sunset",
+        "default",
         5,
     )
     assert not walk_in.from_file and walk_in.config == EventConfig(id="walk-in")

@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
+import ffmpeg
 import numpy as np
 import pytest
 
 from scas_lib.catalog import Appearance, Catalog
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery, identify
+from scas_lib.highlights import graph
 from scas_lib.highlights.assembly import (
     CopyPiece,
     EncodePiece,
@@ -30,6 +32,7 @@ from scas_lib.highlights.assembly import (
 from scas_lib.highlights.cards import CardText, card_lines
 from scas_lib.highlights.framing import FacePath, crop_size
 from scas_lib.highlights.music import soundtrack
+from scas_lib.highlights.render import write_card
 from scas_lib.highlights.selection import EditPlan, PlanLimits, PlannedClip, select_moments
 from scas_lib.highlights.sound import measure_loudness
 from scas_lib.highlights.stage import (
@@ -277,6 +280,41 @@ def test_a_long_card_line_is_made_smaller_to_fit_and_a_short_one_keeps_the_templ
     assert card_lines(CardText("", ""), template) == []
     bigger = load_template("default", {"title_size_divisor": 10})
     assert card_lines(CardText("Ana", ""), bigger)[0].size == 108
+
+
+def _drawn_card(title: str, folder: Path) -> np.ndarray:
+    """The intro card of ``title`` as the renderer draws it (on black, text fully shown),
+    in grey levels."""
+    template = Template(name="card", width=640, height=360)
+    name = f"card-{len(list(folder.glob('card-*.png')))}"
+    lines = write_card(CardText(title, ""), template, folder, name)
+    black = ffmpeg.input("color=c=black:s=640x360:r=25:d=2", f="lavfi")
+    picture = folder / f"{name}.png"
+    runner.run_graph(graph.draw_text(black, lines, template).output(
+        str(picture), ss=1.5, vframes=1), "card")  # fmt: skip
+    return cv2.imread(str(picture), cv2.IMREAD_GRAYSCALE)
+
+
+def _ink_columns(picture: np.ndarray) -> tuple[int, int]:
+    columns = np.flatnonzero((picture > 128).any(axis=0))
+    assert columns.size, "nothing drawn"
+    return int(columns[0]), int(columns[-1])
+
+
+def test_names_are_drawn_on_the_cards_as_typed(tmp_path: Path) -> None:
+    percent, plain = _drawn_card("100% Fan", tmp_path), _drawn_card("100 Fan", tmp_path)
+    # The '%' is drawn: the line is wider by one glyph (it used to draw nothing at all).
+    (left, right), (plain_left, plain_right) = _ink_columns(percent), _ink_columns(plain)
+    assert right - left > plain_right - plain_left + 10
+    # A backslash is drawn, not taken as an escape.
+    assert not np.array_equal(_drawn_card("A\\B", tmp_path), _drawn_card("AB", tmp_path))
+    # %{localtime} is drawn as those twelve characters, not as today's date and time.
+    stamp = _drawn_card(datetime.now().strftime("%Y-%m-%d %H:%M:%S"), tmp_path)
+    left, right = _ink_columns(_drawn_card("%{localtime}", tmp_path))
+    stamp_left, stamp_right = _ink_columns(stamp)
+    assert right - left < 0.8 * (stamp_right - stamp_left)
+    quoted = _drawn_card("\"Ana\" 'Lee' 王", tmp_path)
+    assert _ink_columns(quoted)[1] - _ink_columns(quoted)[0] > 100
 
 
 def test_only_camera_like_streams_at_the_output_size_are_copied() -> None:

@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from scas_lib import orchestration
 from scas_lib.catalog import Catalog, Enrollment
+from scas_lib.events import EventConfig
 from scas_lib.faces import FaceEngine, Gallery
 from scas_lib.media.decode import DecodeError, sample_frames
 from scas_lib.media.ffmpeg import run_ffmpeg
@@ -21,7 +23,7 @@ from scas_lib.services.runtime import Services
 from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states
-from scas_lib.storage import ObjectStore
+from scas_lib.storage import ObjectStore, keys
 from scas_lib.tracks import FaceSample, TrackIdentity
 
 from .conftest import EVENT_CONFIG, EVENT_START, enroll_event_visitors
@@ -353,3 +355,35 @@ def test_a_corrupt_segment_fails_cleanly_and_names_the_reason(
     assert fine.status == "done"
     failed = {s.object_key: s for s in catalog.list_segments("expo", status="failed")}
     assert set(failed) == {bad.key} and "truncated" in (failed[bad.key].error or "")
+
+
+def test_segments_with_an_invalid_camera_id_fail_with_the_reason_and_the_event_ends(
+    services: Services,
+    event: GeneratedEvent,
+    footage: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+) -> None:
+    bucket = services.settings.bucket_recordings
+    source = event.directory / _first_segment(event).path
+    name = Path(_first_segment(event).key).name
+    in_key, in_metadata = f"probe/Cam 2/{name}", f"probe/cam1/{name}"
+    store.put_file(bucket, in_key, source)
+    store.put_file(bucket, in_metadata, source, metadata={"camera": "Cam 2"})
+    store.put_bytes(bucket, keys.control_marker_key("probe", "end"), b"")
+    request = orchestration.run_request(EventConfig(id="probe"), {})
+
+    # The key's camera is refused on sight; the metadata's when the segment is read.
+    wave = orchestration.look(services, "probe", request.max_attempts)
+    assert wave.ended and wave.keys == [in_metadata]
+    outcome = recognize_segment(services, footage, in_metadata)
+    assert outcome.status == "failed" and outcome.tracks == 0
+
+    assert orchestration.next_step(services, request) == "highlights"
+    assert catalog.get_event("probe").status == "ended"
+    rows = {s.object_key: s for s in catalog.list_segments("probe")}
+    assert set(rows) == {in_key, in_metadata}
+    assert all(s.status == "failed" and s.camera_id is None for s in rows.values())
+    assert rows[in_key].error.startswith("segment key: invalid camera id 'Cam 2'")
+    assert rows[in_metadata].error.startswith("camera metadata: invalid camera id 'Cam 2'")
+    assert outcome.error == rows[in_metadata].error

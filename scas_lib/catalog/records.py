@@ -68,7 +68,8 @@ class Enrollment:
 class Segment:
     id: int
     event_id: str
-    camera_id: str
+    #: None for a segment rejected because its camera id is invalid (then it is failed).
+    camera_id: str | None
     object_key: str
     start_time: datetime
     duration_s: float | None

@@ -307,6 +307,35 @@ class Catalog:
         )
         return Segment(*rows[0])
 
+    def reject_segment(
+        self, event_id: str, object_key: str, start_time: datetime, reason: str
+    ) -> Segment:
+        """Record a segment that cannot belong to a camera (its camera id is invalid) as
+        failed with ``reason`` and no camera, once per object key, and return its row. A
+        row the key had before loses its camera and its tracks. The event is created
+        (named by its id) if the catalog has none."""
+        with self._conn, self._conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO events (id, name) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
+                (event_id, event_id),
+            )
+            cur.execute(
+                """DELETE FROM tracks WHERE segment_id IN
+                       (SELECT id FROM segments WHERE object_key = %s)""",
+                (object_key,),
+            )
+            cur.execute(
+                f"""INSERT INTO segments (event_id, camera_id, object_key, start_time,
+                                          status, error)
+                    VALUES (%s, NULL, %s, %s, 'failed', %s)
+                    ON CONFLICT (object_key) DO UPDATE
+                    SET camera_id = NULL, status = 'failed', error = EXCLUDED.error,
+                        updated_at = now()
+                    RETURNING {_SEGMENT_COLUMNS}""",
+                (event_id, object_key, start_time, reason),
+            )
+            return Segment(*cur.fetchone())
+
     def get_segment(self, segment_id: int) -> Segment | None:
         rows = self._execute(
             f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE id = %s", (segment_id,)

@@ -301,6 +301,8 @@ def draw_text(stream, lines: Sequence[WrittenLine], template: Template):
         style_pattern = {"fontfile": f":{style}"} if style else {}
         stream = stream.drawtext(
             textfile=str(written.textfile),
+            # The text as typed: no %{...} expansion, no \ escapes ("100% Fan", "A\B").
+            expansion="none",
             font=family,
             **style_pattern,
             fontsize=written.line.size,

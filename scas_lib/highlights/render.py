@@ -91,8 +91,8 @@ def render(
     pieces = assemble(plan, sources, fps, copy=template.copy_unchanged_footage)
     items = timeline(plan)
     workdir.mkdir(parents=True, exist_ok=True)
-    intro_lines = _write_card(intro, template, workdir, "intro")
-    outro_lines = _write_card(outro, template, workdir, "outro")
+    intro_lines = write_card(intro, template, workdir, "intro")
+    outro_lines = write_card(outro, template, workdir, "outro")
     piece_files = [workdir / f"piece-{index:03d}.h264" for index in range(len(pieces))]
 
     def make(index: int) -> None:
@@ -123,7 +123,7 @@ def render(
     return RenderResult(output, poster, duration, copied, round(duration * fps) - copied)
 
 
-def _write_card(
+def write_card(
     text: CardText, template: Template, workdir: Path, name: str
 ) -> list[graph.WrittenLine]:
     """The card's lines, each written to a file for drawtext."""

@@ -1,7 +1,11 @@
 """Highlight templates: what a video looks like, chosen per event.
 
-A template is a YAML file; the default one ships in ``scas_lib/highlights/templates/``.
-An event's config names a template and may override fields of it.
+A template is a YAML file named ``<name>.yaml``: the shipped ones are in
+``scas_lib/highlights/templates/``, a venue's own in a ``templates/`` folder beside the event
+files (:func:`scas_lib.events.event_templates_dir`). An event's config names a template and
+may override fields of it. Templates are chosen by name only, never by path: a run's params
+cannot make the renderer read any other file (or the music and logo that file names).
+A shipped name wins over a venue's template of the same name.
 
 >>> template = load_template("default", {"target_length_s": 20})
 >>> template.target_length_s, template.width, template.height
@@ -12,15 +16,18 @@ An event's config names a template and may override fields of it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from scas_lib.errors import ScasError
+from scas_lib.errors import ScasError, field_problems
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+#: A template's name: what an id may be (no path, no suffix).
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 class TemplateError(ScasError):
@@ -98,29 +105,46 @@ class Template(BaseModel):
         return self.target_length_s - self.intro_s - self.outro_s
 
 
-def available_templates() -> list[str]:
-    return sorted(path.stem for path in TEMPLATES_DIR.glob("*.yaml"))
+def available_templates(extra_dir: Path | None = None) -> list[str]:
+    """The names of the shipped templates and of those in ``extra_dir``."""
+    folders = [TEMPLATES_DIR] + ([extra_dir] if extra_dir else [])
+    return sorted({path.stem for folder in folders for path in folder.glob("*.yaml")})
+
+
+def template_path(name: str, extra_dir: Path | None = None) -> Path:
+    """The file of the template called ``name``: shipped, else in ``extra_dir``. Raises
+    TemplateError for a name that is not a template name (a path, say) or names none.
+
+    >>> template_path("default").name
+    'default.yaml'
+    >>> template_path("../../etc/passwd")
+    Traceback (most recent call last):
+    scas_lib.highlights.templates.TemplateError: no template '../../etc/passwd' (templates: default)
+    """
+    if _NAME.fullmatch(name):
+        for folder in [TEMPLATES_DIR] + ([extra_dir] if extra_dir else []):
+            if (folder / f"{name}.yaml").is_file():
+                return folder / f"{name}.yaml"
+    raise TemplateError(
+        f"no template {name!r} (templates: {', '.join(available_templates(extra_dir))})"
+    )
 
 
 def load_template(
-    name_or_path: str = "default", overrides: dict[str, Any] | None = None
+    name: str = "default", overrides: dict[str, Any] | None = None, extra_dir: Path | None = None
 ) -> Template:
-    """The template called ``name_or_path`` (shipped) or stored at that path, with
-    ``overrides`` applied."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = TEMPLATES_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        raise TemplateError(
-            f"no template {name_or_path!r} (shipped: {', '.join(available_templates())})"
-        )
+    """The template called ``name`` (shipped, else in ``extra_dir``), with ``overrides``
+    applied."""
+    path = template_path(name, extra_dir)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise TemplateError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise TemplateError(f"{path}: expected a mapping of settings")
     data = {**data, **(overrides or {})}
-    data.setdefault("name", path.stem)
+    data.setdefault("name", name)
     try:
         return Template.model_validate(data)
     except ValidationError as error:
-        raise TemplateError(f"template {data['name']!r}: {error}") from error
+        raise TemplateError(f"template {data['name']!r}: {field_problems(error)}") from None

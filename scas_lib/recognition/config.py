@@ -3,9 +3,45 @@ event files and the DAG file import it without loading any model runtime."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from scas_lib.recognition.tracking import TrackerConfig
+
+#: The range of each plain setting (inclusive); None: the setting may be left out (None).
+LIMITS: dict[str, tuple[type, float, float]] = {
+    "analysis_fps": (float, 0.1, 60),
+    "detector_threshold": (float, 0.01, 1),
+    "detector_long_side": (int, 64, 4096),
+    "onnx_threads": (int, 0, 256),
+    "decode_long_side": (int, 64, 8192),
+    "min_face_px": (float, 0, 10000),
+    "best_faces_per_track": (int, 1, 100),
+    "min_observations": (int, 1, 1000),
+}
+
+
+def setting_problem(name: str, value: object, optional: bool = False) -> str | None:
+    """Why ``value`` cannot be the setting ``name`` (wrong type, out of range), or None.
+
+    >>> setting_problem("analysis_fps", 4), setting_problem("analysis_fps", -5)
+    (None, 'analysis_fps must be a number from 0.1 to 60, not -5')
+    >>> setting_problem("detector_long_side", "big")
+    "detector_long_side must be a whole number from 64 to 4096, not 'big'"
+    """
+    if name not in LIMITS:
+        if isinstance(value, bool):
+            return None
+        return f"{name} must be true or false, not {value!r}"
+    kind, low, high = LIMITS[name]
+    if value is None and optional:
+        return None
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        number = number and isinstance(value, int)
+    if number and low <= value <= high:  # type: ignore[operator]
+        return None
+    what = "a whole number" if kind is int else "a number"
+    return f"{name} must be {what} from {low:g} to {high:g}, not {value!r}"
 
 
 @dataclass(frozen=True)
@@ -30,3 +66,12 @@ class RecognitionConfig:
     #: Tracks seen on fewer sampled frames stay unknown (a one-frame glimpse proves little).
     min_observations: int = 2
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def __post_init__(self) -> None:
+        for setting in fields(self):
+            if setting.name == "tracker":
+                continue
+            optional = "None" in str(setting.type)
+            problem = setting_problem(setting.name, getattr(self, setting.name), optional)
+            if problem:
+                raise ValueError(problem)

@@ -50,7 +50,7 @@ def segment_start_time(key: str, metadata: dict[str, str]) -> tuple[str, str, da
         except ValueError:
             log.warning("%s: unreadable start-time metadata %r", key, metadata["start-time"])
     camera = metadata.get("camera", parsed.camera_id)
-    return parsed.event_id, camera, start
+    return keys.validate_id(parsed.event_id, "event id"), camera, start
 
 
 def recognize_segment(
@@ -64,6 +64,11 @@ def recognize_segment(
     bucket = services.settings.bucket_recordings
     metadata = store.stat(bucket, key).metadata
     event_id, camera_id, start = segment_start_time(key, metadata)
+    if problem := keys.segment_camera_problem(key, metadata):
+        with services.catalog() as catalog:
+            rejected = catalog.reject_segment(event_id, key, start, problem)
+        log.warning("%s: not recognized: %s", key, problem)
+        return SegmentOutcome(key, rejected.id, "failed", 0, {}, problem)
     thresholds = engine.pack.manifest.thresholds
     with services.catalog() as catalog:
         catalog.ensure_event(event_id)

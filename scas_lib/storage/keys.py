@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from scas_lib.errors import InvalidId
+
 ControlMarker = Literal["start", "end"]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -37,17 +39,31 @@ _SEGMENT_KEY = re.compile(
 )
 
 
-def validate_id(value: str, what: str = "id") -> str:
-    """Return ``value`` if it is a valid event, camera or visitor id, else raise ValueError.
+def id_problem(value: object, what: str = "id") -> str | None:
+    """Why ``value`` is not a valid event, camera or visitor id, or None if it is one.
 
     Ids are lower-case letters, digits, ``-`` and ``_``, at most 63 characters, starting with
     a letter or digit: safe in object keys, URLs, file names and Airflow DAG ids.
+
+    >>> id_problem("cam1") is None
+    True
+    >>> id_problem("Cam 2", "camera id").split(":")[0]
+    "invalid camera id 'Cam 2'"
     """
-    if not _ID.match(value):
-        raise ValueError(
-            f"invalid {what} {value!r}: use 1-63 lower-case letters, digits, '-' or '_', "
-            "starting with a letter or digit"
-        )
+    if isinstance(value, str) and _ID.fullmatch(value):
+        return None
+    return (
+        f"invalid {what} {value!r}: use 1-63 lower-case letters, digits, '-' or '_', "
+        "starting with a letter or digit"
+    )
+
+
+def validate_id(value: str, what: str = "id") -> str:
+    """Return ``value`` if it is a valid id (:func:`id_problem`), else raise
+    :class:`~scas_lib.errors.InvalidId` (a ScasError and a ValueError)."""
+    problem = id_problem(value, what)
+    if problem:
+        raise InvalidId(problem)
     return value
 
 
@@ -83,6 +99,26 @@ def parse_segment_key(key: str) -> SegmentKey | None:
         return None
     start = datetime.strptime(match["time"], _TIME_FORMAT).replace(tzinfo=UTC)
     return SegmentKey(match["event"], match["camera"], start, match["ext"])
+
+
+def segment_camera_problem(key: str, metadata: dict[str, str]) -> str | None:
+    """Why a segment cannot belong to a camera (its camera id, from the key or the
+    ``camera`` metadata, is not a valid id), or None.
+
+    >>> key = "expo/cam1/20261122T054445.250000Z.mp4"
+    >>> segment_camera_problem(key, {"camera": "cam2"}) is None
+    True
+    >>> segment_camera_problem(key, {"camera": "Cam 2"}).split(":")[:2]
+    ['camera metadata', " invalid camera id 'Cam 2'"]
+    >>> segment_camera_problem("expo/Cam 2/20261122T054445.250000Z.mp4", {}).split(":")[0]
+    'segment key'
+    """
+    parsed = parse_segment_key(key)
+    if parsed is not None and (problem := id_problem(parsed.camera_id, "camera id")):
+        return f"segment key: {problem}"
+    if "camera" in metadata and (problem := id_problem(metadata["camera"], "camera id")):
+        return f"camera metadata: {problem}"
+    return None
 
 
 def event_recordings_prefix(event_id: str) -> str:

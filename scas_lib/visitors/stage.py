@@ -38,6 +38,7 @@ from scas_lib.services import scratch
 from scas_lib.services.runtime import Services
 from scas_lib.services.seaweedfs import vacuum
 from scas_lib.storage import keys
+from scas_lib.visitors.names import validate_display_name
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def enroll_visitor(
         raise ScasError("give at least one photo")
     if not display_name.strip():
         raise ScasError("the visitor needs a name for their video")
+    display_name = validate_display_name(display_name)
     visitor_id = keys.validate_id(visitor_id or new_visitor_id(), "visitor id")
     keys.validate_id(event_id, "event id")
     enrolled: list[EnrolledPhoto] = []
