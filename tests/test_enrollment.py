@@ -395,11 +395,15 @@ def test_a_name_the_card_cannot_draw_as_typed_is_refused_before_anything_is_stor
 ) -> None:
     photo = photos["obama"].path.read_bytes()
     with pytest.raises(ScasError, match=re.escape(complaint)):
-        enroll_visitor(services, engine, event_id="expo", display_name=name, photos=[photo])
+        enroll_visitor(
+            services, engine, consent=CONSENT, event_id="expo", display_name=name, photos=[photo]
+        )
     with services.catalog() as catalog:
         assert catalog.list_visitors("expo") == []
     assert store.list(services.settings.bucket_enrollments) == []
 
     typed = ' 100% "Fan" A\\B 王 %{localtime} '
-    result = enroll_visitor(services, engine, event_id="expo", display_name=typed, photos=[photo])
+    result = enroll_visitor(
+        services, engine, consent=CONSENT, event_id="expo", display_name=typed, photos=[photo]
+    )
     assert result.visitor.display_name == typed.strip()
