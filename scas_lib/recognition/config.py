@@ -17,6 +17,7 @@ LIMITS: dict[str, tuple[type, float, float]] = {
     "min_face_px": (float, 0, 10000),
     "best_faces_per_track": (int, 1, 100),
     "min_observations": (int, 1, 1000),
+    "cut_threshold": (float, 1, 255),
 }
 
 
@@ -65,6 +66,9 @@ class RecognitionConfig:
     best_faces_per_track: int = 3
     #: Tracks seen on fewer sampled frames stay unknown (a one-frame glimpse proves little).
     min_observations: int = 2
+    #: Content score (0-255) of two sampled frames from which they are different shots and
+    #: every track ends (PySceneDetect's default, see scas_lib/recognition/cuts.py).
+    cut_threshold: float = 27.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:

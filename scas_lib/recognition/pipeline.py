@@ -4,7 +4,8 @@ The work per segment, cheapest first:
 
 1. decode at ``analysis_fps`` (default 5) in a background thread (:mod:`scas_lib.media.decode`);
 2. detect faces on every sampled frame at a frame-shaped input (640x384 for 16:9);
-3. align and assess each face (a 112x112 warp and a few numbers), link faces into tracks;
+3. align and assess each face (a 112x112 warp and a few numbers), link faces into tracks,
+   and end every track at a shot cut or a sudden camera move (:mod:`.cuts`);
 4. embed only each track's best few faces, in one batch for the whole segment;
 5. decide each track's identity by vote, and keep tracks that share a frame apart.
 
@@ -33,6 +34,7 @@ from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.quality import assess
 from scas_lib.media.decode import DecodeError, SampledFrame, prefetch, sample_frames
 from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.recognition.cuts import CutConfig, CutDetector
 from scas_lib.recognition.identity import decide_identity, resolve_conflicts
 from scas_lib.recognition.tracking import FaceTracker
 from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
@@ -45,6 +47,8 @@ class SegmentResult:
     decoded_s: float
     #: Why the segment could not be read to the end, if it could not.
     error: str | None = None
+    #: Offsets (seconds from the first frame) of the sampled frames that begin a new shot.
+    cuts: tuple[float, ...] = ()
 
 
 def footage_engine(
@@ -79,6 +83,8 @@ def recognize_video(
             f"{engine.model_pack!r}: embeddings of different packs cannot be compared"
         )
     tracker = FaceTracker(config.tracker)
+    cut_detector = CutDetector(CutConfig(threshold=config.cut_threshold))
+    cuts: list[float] = []
     last_offset = 0.0
     error = None
     detector_size: tuple[int, int] | None = None
@@ -91,6 +97,9 @@ def recognize_video(
                 height, width = sampled.image.shape[:2]
                 detector_size = input_size_for(width, height, config.detector_long_side)
                 frame_size = (round(width / sampled.scale), round(height / sampled.scale))
+            if cut_detector.is_cut(sampled.image):
+                tracker.cut()
+                cuts.append(sampled.offset_s)
             tracker.update(sampled.offset_s, _faces(engine, sampled, detector_size, config))
             last_offset = sampled.offset_s
     except DecodeError as failure:
@@ -100,7 +109,7 @@ def recognize_video(
         for index, samples in enumerate(tracker.finish())
     ]
     identified = _identify(tracks, engine, gallery, thresholds, config)
-    return SegmentResult(tuple(identified), last_offset, error)
+    return SegmentResult(tuple(identified), last_offset, error, tuple(cuts))
 
 
 def _faces(

@@ -90,6 +90,13 @@ class FaceTracker:
             self._active.append(_ActiveTrack(self._next_index, [detection]))
             self._next_index += 1
 
+    def cut(self) -> None:
+        """End every track now: the next frame is another shot (see
+        :mod:`scas_lib.recognition.cuts`), where the face at the same place is someone
+        else's."""
+        self._finished += self._active
+        self._active = []
+
     def finish(self) -> list[tuple[FaceSample, ...]]:
         """Every track's samples, tracks in the order they started (call once, after the
         last frame)."""
