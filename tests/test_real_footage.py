@@ -120,6 +120,43 @@ def test_no_track_spans_a_hard_cut_and_each_shot_has_its_person(
 
 
 @pytest.fixture(scope="module")
+def swap_clip(
+    tmp_path_factory: pytest.TempPathFactory, photos: dict[str, SamplePhoto], engine: FaceEngine
+) -> Path:
+    """One shot of the street, 4 s: Obama's face, then from 2 s Emmanuel Macron's in the
+    very same box, with no cut (the street goes on): only their faces tell them apart."""
+    faces = [_face_crop(engine, _read(photos, PEOPLE[p][0])) for p in ("obama", "macron")]
+
+    def draw(number: int, frame: np.ndarray) -> None:
+        _paste(frame, faces[number // (2 * FPS)], (320, 180), 200)
+
+    return _write(tmp_path_factory.mktemp("swap") / "swap.mp4", 4 * FPS, draw)
+
+
+def _face_crop(engine: FaceEngine, photo: np.ndarray) -> np.ndarray:
+    """The photo cut to the detected face with a margin, so that two people's crops pasted
+    at one size put their faces in the same box."""
+    (face,) = engine.analyze(photo, embed=False)
+    x1, y1, x2, y2 = (int(v) for v in face.detection.box)
+    margin = (y2 - y1) // 3
+    return photo[max(0, y1 - margin) : y2 + margin, max(0, x1 - margin) : x2 + margin].copy()
+
+
+def test_a_face_replaced_at_the_same_place_without_a_cut_is_two_tracks(
+    swap_clip: Path, engine: FaceEngine, footage: FaceEngine, photos: dict[str, SamplePhoto]
+) -> None:
+    result = _recognize(swap_clip, engine, footage, photos)
+
+    assert result.cuts == ()  # the street goes on: the content score stays low
+    spans = sorted(
+        (t.samples[0].offset_s, t.samples[-1].offset_s, t.visitor_id) for t in result.tracks
+    )
+    assert [visitor for *_, visitor in spans] == ["obama", "macron"]
+    (_, obama_end, _), (macron_start, _, _) = spans
+    assert obama_end < 2.0 <= macron_start
+
+
+@pytest.fixture(scope="module")
 def crossing_clip(tmp_path_factory: pytest.TempPathFactory, photos: dict[str, SamplePhoto]) -> Path:
     """Two people walking past each other in front of a fixed camera over 4 s: Obama from
     the left, Jacinda Ardern from the right, crossing in the middle at the same height."""

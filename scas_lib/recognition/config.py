@@ -18,6 +18,8 @@ LIMITS: dict[str, tuple[type, float, float]] = {
     "best_faces_per_track": (int, 1, 100),
     "min_observations": (int, 1, 1000),
     "cut_threshold": (float, 1, 255),
+    "appearance_window_s": (float, 0.2, 60),
+    "split_below": (float, -1, 1),
 }
 
 
@@ -69,6 +71,11 @@ class RecognitionConfig:
     #: Content score (0-255) of two sampled frames from which they are different shots and
     #: every track ends (PySceneDetect's default, see scas_lib/recognition/cuts.py).
     cut_threshold: float = 27.0
+    #: A track's faces are compared one per this many seconds (its best face of each)...
+    appearance_window_s: float = 1.0
+    #: ...and it is split where two neighbours are less similar than this: two people (see
+    #: scas_lib/recognition/consistency.py for the number).
+    split_below: float = 0.45
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:

@@ -6,11 +6,13 @@ The work per segment, cheapest first:
 2. detect faces on every sampled frame at a frame-shaped input (640x384 for 16:9);
 3. align and assess each face (a 112x112 warp and a few numbers), link faces into tracks,
    and end every track at a shot cut or a sudden camera move (:mod:`.cuts`);
-4. embed only each track's best few faces, in one batch for the whole segment;
+4. embed one face per second of each track and split a track where they stop looking
+   alike (:mod:`.consistency`), then embed each track's best few faces, in batches;
 5. decide each track's identity by vote, and keep tracks that share a frame apart.
 
-Embedding is the expensive step per face (~25 ms on a CPU core), so doing it for three
-faces per track instead of every detection is what makes the whole fast.
+Embedding is the expensive step per face (~25 ms on a CPU core), so doing it for one face
+per second of a track and its best three, instead of every detection, is what makes the
+whole fast.
 
 Every face found is a :class:`~scas_lib.tracks.FaceSample` and every track a
 :class:`~scas_lib.tracks.FaceTrack`, the record the catalog stores as it is. Times: a
@@ -20,7 +22,7 @@ from the recorder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.quality import assess
 from scas_lib.media.decode import DecodeError, SampledFrame, prefetch, sample_frames
 from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.recognition.consistency import change_points, probe_indices, split_samples
 from scas_lib.recognition.cuts import CutConfig, CutDetector
 from scas_lib.recognition.identity import decide_identity, resolve_conflicts
 from scas_lib.recognition.tracking import FaceTracker
@@ -133,6 +136,42 @@ def _faces(
     return faces
 
 
+class _Embeddings:
+    """The embeddings of a segment's faces, each computed once, in batches when asked for
+    many at once."""
+
+    def __init__(self, engine: FaceEngine) -> None:
+        self._engine = engine
+        self._known: dict[int, np.ndarray] = {}
+
+    def compute(self, samples: list[FaceSample]) -> None:
+        missing = list({id(s): s for s in samples if id(s) not in self._known}.values())
+        if missing:
+            crops = np.stack([sample.aligned for sample in missing])
+            for sample, vector in zip(missing, self._engine.recognizer.embed(crops), strict=True):
+                self._known[id(sample)] = vector
+
+    def of(self, sample: FaceSample) -> np.ndarray:
+        self.compute([sample])
+        return self._known[id(sample)]
+
+
+def _one_person_each(
+    tracks: list[FaceTrack], embeddings: _Embeddings, config: RecognitionConfig
+) -> list[FaceTrack]:
+    """The tracks split wherever their faces stop looking alike (see
+    :mod:`scas_lib.recognition.consistency`), numbered again in order."""
+    probes = [probe_indices(track.samples, config.appearance_window_s) for track in tracks]
+    embeddings.compute([t.samples[i] for t, own in zip(tracks, probes, strict=True) for i in own])
+    pieces = []
+    for track, own in zip(tracks, probes, strict=True):
+        changes = change_points(
+            own, lambda index, t=track: embeddings.of(t.samples[index]), config.split_below
+        )
+        pieces += [replace(track, samples=part) for part in split_samples(track.samples, changes)]
+    return [replace(piece, index=index) for index, piece in enumerate(pieces)]
+
+
 def _identify(
     tracks: list[FaceTrack],
     engine: FaceEngine,
@@ -140,18 +179,18 @@ def _identify(
     thresholds: Thresholds,
     config: RecognitionConfig,
 ) -> list[FaceTrack]:
-    """The tracks with their identities (and without their crops, which are not kept)."""
+    """The tracks, each holding one person, with their identities (and without their
+    crops, which are not kept)."""
+    embeddings = _Embeddings(engine)
+    tracks = _one_person_each(tracks, embeddings, config)
     best = [
         sorted(track.samples, key=lambda sample: -sample.quality)[: config.best_faces_per_track]
         for track in tracks
     ]
-    crops = [sample.aligned for chosen in best for sample in chosen]
-    embeddings = engine.recognizer.embed(np.stack(crops)) if crops else np.zeros((0, 1))
+    embeddings.compute([sample for chosen in best for sample in chosen])
     identities: list[TrackIdentity] = []
-    cursor = 0
     for track, chosen in zip(tracks, best, strict=True):
-        own = embeddings[cursor : cursor + len(chosen)]
-        cursor += len(chosen)
+        own = np.stack([embeddings.of(sample) for sample in chosen])
         identity = decide_identity(own, gallery, thresholds)
         if len(track.samples) < config.min_observations:
             identity = TrackIdentity(None, identity.similarity, identity.centroid)
