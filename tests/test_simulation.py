@@ -163,7 +163,9 @@ def test_a_corrupt_segment_is_cut_short(
         tmp_path / "e" / whole.path
     ).stat().st_size * 0.6
 
-    # The folder now holds a generated event: generating again replaces it.
+    # The folder holds a generated event, even one whose generation was cut short before
+    # its event.json: generating again replaces it.
+    (tmp_path / "e" / "event.json").unlink()
     again = generate_event(
         tmp_path / "e", config, START, engine, source_photos, background_video=None
     )

@@ -43,6 +43,9 @@ from scas_lib.storage import keys
 
 log = logging.getLogger(__name__)
 
+#: The file that marks a folder as the generator's own, from the start of a generation.
+GENERATOR_MARK = ".scas-generated"
+
 CLOCK = (
     "Times are seconds since event.start_time (UTC). A segment starting k * segment_s "
     "seconds into the event has start_time = event start + k * segment_s; a frame's time is "
@@ -101,6 +104,7 @@ def generate_event(
     if directory.exists():
         shutil.rmtree(directory)  # empty, or an earlier generated event
     (directory / "recordings").mkdir(parents=True)
+    (directory / GENERATOR_MARK).touch()  # so that an interrupted generation can be replaced
     _write_enrollments(directory, plan, photos)
     segments: list[SegmentRecord] = []
     preview: list[np.ndarray] = []
@@ -223,14 +227,16 @@ def _corrupt_one(
 
 
 def _check_folder_for_a_new_event(directory: Path) -> None:
-    """Only an empty folder or an event written there before (it has an ``event.json``) may
-    be replaced by a new event; anything else is refused before any work, so a mistyped
-    path never deletes someone's files."""
+    """Only an empty folder or an event written there before (its ``event.json``, or the
+    generator's mark when the generation was interrupted) may be replaced by a new event;
+    anything else is refused before any work, so a mistyped path never deletes someone's
+    files."""
     if not directory.exists():
         return
     if not directory.is_dir():
         raise ScasError(f"{directory} is a file, not a folder for a generated event")
-    if any(directory.iterdir()) and not (directory / "event.json").is_file():
+    ours = (directory / GENERATOR_MARK).is_file() or (directory / "event.json").is_file()
+    if any(directory.iterdir()) and not ours:
         raise ScasError(
             f"{directory} holds files that are not a generated event: give an empty or new "
             "folder (nothing was deleted)"
