@@ -51,13 +51,20 @@ class FaceSample:
     frame's pixels, ``score`` the detector's confidence, ``quality`` the face's usability
     in [0, 1] (:class:`~scas_lib.faces.quality.FaceQuality.score`). ``aligned`` is the
     112x112 crop the recognizer embeds; it lives only while the segment is analysed and is
-    never stored."""
+    never stored.
+
+    For the faces that were embedded (a probe each second, the best few, the ones that
+    located a change of person), the evidence is kept for review: ``similarity`` to the
+    track's visitor (to the best visitor when the track is unknown) and ``runner_up``, the
+    similarity to the best other visitor. None for faces that were not embedded."""
 
     offset_s: float
     box: Box
     score: float
     quality: float = 0.0
     aligned: np.ndarray | None = field(default=None, repr=False)
+    similarity: float | None = None
+    runner_up: float | None = None
 
     @property
     def center(self) -> tuple[float, float]:
@@ -70,15 +77,16 @@ class FaceSample:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FaceSample):
             return NotImplemented
-        return (self.offset_s, self.box, self.score, self.quality) == (
-            other.offset_s,
-            other.box,
-            other.score,
-            other.quality,
-        )
+        return self._compared() == other._compared()
 
     def __hash__(self) -> int:
-        return hash((self.offset_s, self.box, self.score, self.quality))
+        return hash(self._compared())
+
+    def _compared(self) -> tuple:
+        """Everything but the crop, which is pixels, not a fact about the face."""
+        return (
+            self.offset_s, self.box, self.score, self.quality, self.similarity, self.runner_up
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)

@@ -117,6 +117,12 @@ def test_no_track_spans_a_hard_cut_and_each_shot_has_its_person(
     }
     # The person present only after a cut is found, and nobody is named outside their shot.
     assert named == {0: {"obama"}, 1: {"macron"}, 2: {"ardern"}}
+    # Each track keeps the evidence of its embedded faces, one a second at least, for review.
+    for track in result.tracks:
+        evidence = [(s.similarity, s.runner_up) for s in track.samples if s.similarity is not None]
+        assert len(evidence) >= track.duration_s // 1
+        if track.visitor_id:
+            assert max(similarity - runner_up for similarity, runner_up in evidence) > 0.1
 
 
 @pytest.fixture(scope="module")

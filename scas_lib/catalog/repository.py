@@ -51,17 +51,21 @@ _TRACK_COLUMNS = """s.camera_id, s.start_time, t.track_index, t.path, t.frame_wi
 
 
 def _path_json(samples: Sequence[FaceSample]) -> psycopg2.extras.Json:
-    """A face path as the ``tracks.path`` column holds it (see migration 0003)."""
+    """A face path as the ``tracks.path`` column holds it: one array per sample,
+    ``[offset_s, x1, y1, x2, y2, score, quality, similarity, runner_up]`` (see migration
+    0003; rows written before the evidence was kept end after ``quality``)."""
     return psycopg2.extras.Json(
-        [[s.offset_s, *s.box, s.score, s.quality] for s in samples]  # one array per sample
+        [[s.offset_s, *s.box, s.score, s.quality, s.similarity, s.runner_up] for s in samples]
     )
 
 
 def _face_track(row: Sequence[Any], centroid: Sequence[float] | None = None) -> FaceTrack:
     """A :class:`FaceTrack` from a row of ``_TRACK_COLUMNS``."""
     camera_id, start, index, path, width, height, model_pack, visitor_id, similarity = row
-    samples = tuple(FaceSample(t, (x1, y1, x2, y2), score, quality)
-                    for t, x1, y1, x2, y2, score, quality in path)  # fmt: skip
+    samples = tuple(
+        FaceSample(t, (x1, y1, x2, y2), score, quality, None, *evidence)
+        for t, x1, y1, x2, y2, score, quality, *evidence in path
+    )
     identity = TrackIdentity(
         visitor_id, similarity, None if centroid is None else np.asarray(centroid, np.float32)
     )

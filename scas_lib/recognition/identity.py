@@ -58,3 +58,24 @@ def resolve_conflicts(
                 result[index] = replace(result[index], visitor_id=None)
                 break
     return result
+
+
+def face_evidence(
+    gallery: Gallery, embedding: np.ndarray, visitor_id: str | None
+) -> tuple[float | None, float | None]:
+    """Why one face supports its track's label, or not: its similarity to ``visitor_id``
+    (to the best visitor when None) and to the best other visitor (-1 when there is none);
+    ``(None, None)`` with an empty gallery.
+
+    >>> gallery = Gallery("pack", ("ana", "bo"), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    >>> face_evidence(gallery, np.array([0.6, 0.8]), "ana")
+    (0.6, 0.8)
+    """
+    if not gallery.visitor_ids:
+        return None, None
+    similarities = gallery.templates @ normalize(np.asarray(embedding, np.float32))
+    order = [int(i) for i in np.argsort(similarities)[::-1]]
+    label = gallery.visitor_ids.index(visitor_id) if visitor_id in gallery.visitor_ids else order[0]
+    others = [similarities[i] for i in order if i != label]
+    runner_up = float(others[0]) if others else -1.0
+    return round(float(similarities[label]), 4), round(runner_up, 4)

@@ -38,7 +38,7 @@ from scas_lib.media.decode import DecodeError, SampledFrame, prefetch, sample_fr
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.consistency import change_points, probe_indices, split_samples
 from scas_lib.recognition.cuts import CutConfig, CutDetector
-from scas_lib.recognition.identity import decide_identity, resolve_conflicts
+from scas_lib.recognition.identity import decide_identity, face_evidence, resolve_conflicts
 from scas_lib.recognition.tracking import FaceTracker
 from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
 
@@ -155,6 +155,10 @@ class _Embeddings:
         self.compute([sample])
         return self._known[id(sample)]
 
+    def known(self, sample: FaceSample) -> np.ndarray | None:
+        """The embedding if it was computed, else None (nothing is computed here)."""
+        return self._known.get(id(sample))
+
 
 def _one_person_each(
     tracks: list[FaceTrack], embeddings: _Embeddings, config: RecognitionConfig
@@ -202,7 +206,7 @@ def _identify(
             track.camera_id,
             track.segment_start,
             track.index,
-            tuple(_without_crop(sample) for sample in track.samples),
+            tuple(_as_kept(s, embeddings, gallery, identity.visitor_id) for s in track.samples),
             track.frame_size,
             track.model_pack,
             identity,
@@ -211,5 +215,13 @@ def _identify(
     ]
 
 
-def _without_crop(sample: FaceSample) -> FaceSample:
-    return FaceSample(sample.offset_s, sample.box, sample.score, sample.quality)
+def _as_kept(
+    sample: FaceSample, embeddings: _Embeddings, gallery: Gallery, visitor_id: str | None
+) -> FaceSample:
+    """The sample as the catalog keeps it: without its crop, with the evidence of its
+    embedding when it has one."""
+    embedding = embeddings.known(sample)
+    if embedding is None:
+        return replace(sample, aligned=None)
+    similarity, runner_up = face_evidence(gallery, embedding, visitor_id)
+    return replace(sample, aligned=None, similarity=similarity, runner_up=runner_up)
