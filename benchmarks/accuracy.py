@@ -6,7 +6,12 @@ every segment with the default recognition settings (the same as the throughput
 benchmark), turns tracks into appearances and scores them with the simulator's scoring
 function.
 
-    .venv/bin/python benchmarks/accuracy.py [--faces ../shared/faces] [--seed 0] [--json]
+With ``--faces``, the event is made of one half of the people (``--half``, by default the
+held-out half, which the matching thresholds were not tuned on: see
+``scas_lib.simulation.people.person_folders``). ``tracks_across_cuts`` counts tracks that
+run across a shot cut found in their segment (there must be none).
+
+    .venv/bin/python benchmarks/accuracy.py [--faces ../shared/faces] [--half held-out] [--json]
 """
 
 from __future__ import annotations
@@ -42,6 +47,13 @@ SCORED_RULES = AppearanceRules(min_length_s=0.0, pre_roll_s=0.0, post_roll_s=0.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, help="one sub-folder of photos per person")
+    parser.add_argument(
+        "--half",
+        choices=["held-out", "tuning", "all"],
+        default="held-out",
+        help="which people of --faces make the event (default: the held-out half, which no "
+        "threshold was tuned on)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--event-dir", type=Path, help="reuse or keep the generated event here")
@@ -54,7 +66,7 @@ def main() -> None:
     engine = FaceEngine.load(pack.directory, provider=settings.onnx_provider)
     footage = footage_engine(pack.directory, recognition, provider=settings.onnx_provider)
     photos = (
-        folder_photos(args.faces)
+        folder_photos(args.faces, args.half)
         if args.faces
         else sample_photos(settings.data_dir / "samples", settings.package_index_url)
     )
@@ -75,6 +87,7 @@ def main() -> None:
     gallery = Gallery.from_enrollments(engine.model_pack, enrollments)
 
     tracks = []
+    tracks_across_cuts = cut_count = 0
     clock = time.monotonic()
     for segment in event.segments:
         start = datetime.fromisoformat(segment.start_time)
@@ -83,6 +96,11 @@ def main() -> None:
             pack.manifest.thresholds, recognition,
         )  # fmt: skip
         tracks += result.tracks
+        cut_count += len(result.cuts)
+        tracks_across_cuts += sum(
+            any(t.samples[0].offset_s < cut <= t.samples[-1].offset_s for cut in result.cuts)
+            for t in result.tracks
+        )
     seconds = time.monotonic() - clock
     predicted: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for appearance in build_appearances(tracks, SCORED_RULES):
@@ -101,7 +119,9 @@ def main() -> None:
         "strangers": len(event.plan.people) - len(visitors),
         "camera_seconds": config.cameras * config.duration_s,
         "recognition_wall_s": round(seconds, 1),
-        "photos": str(args.faces) if args.faces else "registry samples",
+        "photos": f"{args.faces} ({args.half})" if args.faces else "registry samples",
+        "tracks_across_cuts": tracks_across_cuts,
+        "cuts": cut_count,
         "seed": args.seed,
     }
     if args.json:

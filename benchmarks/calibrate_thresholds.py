@@ -33,6 +33,7 @@ from scas_lib.faces.pack import calibration_file
 from scas_lib.provisioning.install import DEFAULT_PACK, install_default_pack
 from scas_lib.provisioning.samples import fetch_sample_photos
 from scas_lib.settings import Settings
+from scas_lib.simulation.people import Half, person_folders
 
 SAFETY = 0.03  # above the worst different-person pair seen
 MARGIN = 0.05  # over the second-best visitor
@@ -74,7 +75,7 @@ def group_faces(engine: FaceEngine, path: Path) -> list[np.ndarray]:
 
 
 def collect(
-    engine: FaceEngine, cache: Path, index_url: str, faces_dir: Path | None
+    engine: FaceEngine, cache: Path, index_url: str, faces_dir: Path | None, half: Half = "all"
 ) -> list[Embedded]:
     items: list[Embedded] = []
     for photo in fetch_sample_photos(cache, index_url):
@@ -88,7 +89,8 @@ def collect(
                 for i, e in enumerate(group_faces(engine, photo.path))
             ]
     if faces_dir:
-        for folder in sorted(p for p in faces_dir.iterdir() if p.is_dir()):
+        groups = [faces_dir / "groups"] if (faces_dir / "groups").is_dir() else []
+        for folder in [*person_folders(faces_dir, half), *groups]:
             for path in sorted(folder.glob("*.jpg")):
                 if folder.name == "groups":
                     items += [
@@ -159,6 +161,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, help="model pack directory (default: settings)")
     parser.add_argument("--faces", type=Path, help="extra photos: one folder per person")
+    parser.add_argument(
+        "--half",
+        choices=["all", "tuning"],
+        default="tuning",
+        help="which people of --faces to calibrate on (default: the tuning half; the "
+        "accuracy benchmark reports on the other)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--write", action="store_true", help="store the calibration file")
     args = parser.parse_args()
@@ -168,14 +177,20 @@ def main() -> None:
     if not pack_dir.exists() and pack_dir.name == DEFAULT_PACK:
         install_default_pack(settings.models_path, download_dir=settings.downloads_path)
     engine = FaceEngine.load(pack_dir, provider=settings.onnx_provider)
-    items = collect(engine, settings.data_dir / "samples", settings.package_index_url, args.faces)
+    items = collect(
+        engine, settings.data_dir / "samples", settings.package_index_url, args.faces, args.half
+    )
     same, different = pair_similarities(items)
     threshold = math.ceil((different.max() + SAFETY) * 100) / 100
     gaps = identification_gaps(items, threshold)
-    command = "benchmarks/calibrate_thresholds.py" + "".join(
-        f" --{name} {value}"
-        for name, value in (("pack", args.pack), ("faces", args.faces))
-        if value
+    command = (
+        "benchmarks/calibrate_thresholds.py"
+        + "".join(
+            f" --{name} {value}"
+            for name, value in (("pack", args.pack), ("faces", args.faces))
+            if value
+        )
+        + (f" --half {args.half}" if args.faces else "")
     )
     result = {
         "pack": engine.model_pack,

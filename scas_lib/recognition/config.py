@@ -72,10 +72,10 @@ class RecognitionConfig:
     #: every track ends (PySceneDetect's default, see scas_lib/recognition/cuts.py).
     cut_threshold: float = 27.0
     #: A track's faces are compared one per this many seconds (its best face of each)...
-    appearance_window_s: float = 1.0
+    appearance_window_s: float = 2.0
     #: ...and it is split where two neighbours are less similar than this: two people (see
     #: scas_lib/recognition/consistency.py for the number).
-    split_below: float = 0.45
+    split_below: float = 0.35
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:

@@ -6,13 +6,13 @@ The work per segment, cheapest first:
 2. detect faces on every sampled frame at a frame-shaped input (640x384 for 16:9);
 3. align and assess each face (a 112x112 warp and a few numbers), link faces into tracks,
    and end every track at a shot cut or a sudden camera move (:mod:`.cuts`);
-4. embed one face per second of each track and split a track where they stop looking
-   alike (:mod:`.consistency`), then embed each track's best few faces, in batches;
+4. embed the best face of every two seconds of each track, in one batch, and split a track
+   where they stop looking alike (:mod:`.consistency`);
 5. decide each track's identity by vote, and keep tracks that share a frame apart.
 
 Embedding is the expensive step per face (~25 ms on a CPU core), so doing it for one face
-per second of a track and its best three, instead of every detection, is what makes the
-whole fast.
+per two seconds of a track (whose best three also decide its identity), instead of every
+detection, is what makes the whole fast.
 
 Every face found is a :class:`~scas_lib.tracks.FaceSample` and every track a
 :class:`~scas_lib.tracks.FaceTrack`, the record the catalog stores as it is. Times: a
@@ -176,6 +176,16 @@ def _one_person_each(
     return [replace(piece, index=index) for index, piece in enumerate(pieces)]
 
 
+def _best_faces(track: FaceTrack, embeddings: _Embeddings, count: int) -> list[FaceSample]:
+    """The faces a track's identity is decided on: its best ``count`` among those already
+    embedded (the probes include the best face of the whole track, being the best of its
+    window), topped up with the best others when a short track has fewer probes."""
+    by_quality = sorted(track.samples, key=lambda sample: -sample.quality)
+    embedded = [sample for sample in by_quality if embeddings.known(sample) is not None]
+    others = [sample for sample in by_quality if embeddings.known(sample) is None]
+    return (embedded + others)[:count] if len(embedded) < count else embedded[:count]
+
+
 def _identify(
     tracks: list[FaceTrack],
     engine: FaceEngine,
@@ -187,10 +197,7 @@ def _identify(
     crops, which are not kept)."""
     embeddings = _Embeddings(engine)
     tracks = _one_person_each(tracks, embeddings, config)
-    best = [
-        sorted(track.samples, key=lambda sample: -sample.quality)[: config.best_faces_per_track]
-        for track in tracks
-    ]
+    best = [_best_faces(track, embeddings, config.best_faces_per_track) for track in tracks]
     embeddings.compute([sample for chosen in best for sample in chosen])
     identities: list[TrackIdentity] = []
     for track, chosen in zip(tracks, best, strict=True):

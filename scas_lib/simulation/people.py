@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -35,12 +36,26 @@ class SourcePhoto:
     face_index: int = 0
 
 
-def folder_photos(faces_dir: Path) -> list[SourcePhoto]:
-    """Photos in ``faces_dir/<person>/*.jpg|png``, one identity per sub-folder."""
+Half = Literal["all", "tuning", "held-out"]
+
+
+def person_folders(faces_dir: Path, half: Half = "all") -> list[Path]:
+    """The person folders of ``faces_dir`` (sorted; ``groups`` is not a person), or one
+    half of them: thresholds are tuned on the ``tuning`` half and accuracy is reported on
+    the ``held-out`` half, so that no number is fitted to the people it is judged on. The
+    halves alternate in name order: the 1st, 3rd, 5th... person tunes.
+    """
+    folders = sorted(p for p in faces_dir.iterdir() if p.is_dir() and p.name != "groups")
+    if half == "all":
+        return folders
+    return folders[0 if half == "tuning" else 1 :: 2]
+
+
+def folder_photos(faces_dir: Path, half: Half = "all") -> list[SourcePhoto]:
+    """Photos in ``faces_dir/<person>/*.jpg|png``, one identity per sub-folder (of one half
+    of the people: :func:`person_folders`)."""
     photos = []
-    for folder in sorted(path for path in faces_dir.iterdir() if path.is_dir()):
-        if folder.name == "groups":
-            continue
+    for folder in person_folders(faces_dir, half):
         for path in sorted([*folder.glob("*.jpg"), *folder.glob("*.png")]):
             photos.append(SourcePhoto(folder.name, f"{folder.name}/{path.stem}", path))
     return photos
