@@ -20,6 +20,7 @@ LIMITS: dict[str, tuple[type, float, float]] = {
     "cut_threshold": (float, 1, 255),
     "appearance_window_s": (float, 0.2, 60),
     "split_below": (float, -1, 1),
+    "probe_min_quality": (float, 0, 1),
 }
 
 
@@ -76,6 +77,9 @@ class RecognitionConfig:
     #: ...and it is split where two neighbours are less similar than this: two people (see
     #: scas_lib/recognition/consistency.py for the number).
     split_below: float = 0.35
+    #: Faces of lower quality (size x sharpness x frontality x detector, 0-1) are not
+    #: compared: their embeddings are too unsteady.
+    probe_min_quality: float = 0.2
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:

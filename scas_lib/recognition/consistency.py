@@ -13,9 +13,10 @@ looks like.
 (``scas_lib.simulation.people.person_folders``): on two generated 3-camera, 60 s events of
 those people (seeds 0 and 1), with splitting off, the neighbouring probes (1 s apart) of
 one person were never less similar than 0.395 (192 pairs, faces of any size), and the three
-pairs of two people that the tracker had joined scored 0.132, 0.198 and 0.340. In the calibration of the registry sample
-photos, 99% of different-person pairs score under 0.381 (0.348 with ../shared/faces): a
-swap more alike than the threshold stays unsplit, the price of never splitting a person.
+pairs of two people that the tracker had joined scored 0.132, 0.198 and 0.340. In the
+calibration of the registry sample photos, 99% of different-person pairs score under 0.381
+(0.348 with ../shared/faces): a swap more alike than the threshold stays unsplit, the
+price of never splitting a person.
 
 >>> qualities = [0.2, 0.9, 0.5, 0.1, 0.8, 0.3]
 >>> faces = [FaceSample(t / 5, (0, 0, 50, 60), 0.9, q) for t, q in enumerate(qualities)]
@@ -35,16 +36,19 @@ import numpy as np
 from scas_lib.tracks import FaceSample
 
 
-def probe_indices(samples: Sequence[FaceSample], window_s: float) -> list[int]:
+def probe_indices(
+    samples: Sequence[FaceSample], window_s: float, min_quality: float = 0.0
+) -> list[int]:
     """The best face of each ``window_s`` of the track (windows from its first face), in
-    time order."""
+    time order, if it is at least ``min_quality``: a tiny, blurred or turned face's
+    embedding says too little to compare (it would split a person in two)."""
     best: dict[int, int] = {}
     start = samples[0].offset_s
     for index, sample in enumerate(samples):
         window = int((sample.offset_s - start) // window_s)
         if window not in best or sample.quality > samples[best[window]].quality:
             best[window] = index
-    return [best[window] for window in sorted(best)]
+    return [best[w] for w in sorted(best) if samples[best[w]].quality >= min_quality]
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -165,7 +165,10 @@ def _one_person_each(
 ) -> list[FaceTrack]:
     """The tracks split wherever their faces stop looking alike (see
     :mod:`scas_lib.recognition.consistency`), numbered again in order."""
-    probes = [probe_indices(track.samples, config.appearance_window_s) for track in tracks]
+    probes = [
+        probe_indices(track.samples, config.appearance_window_s, config.probe_min_quality)
+        for track in tracks
+    ]
     embeddings.compute([t.samples[i] for t, own in zip(tracks, probes, strict=True) for i in own])
     pieces = []
     for track, own in zip(tracks, probes, strict=True):
