@@ -358,6 +358,17 @@ class Catalog:
             (segment_id,),
         )
 
+    def release_segment(self, segment_id: int, reason: str) -> None:
+        """Put a segment being processed back to ``pending`` after a transient fault (a
+        server out of reach): the try does not count as one of its attempts, and ``reason``
+        says what happened until it is tried again."""
+        self._execute(
+            """UPDATE segments SET status = 'pending', error = %s,
+                   attempts = greatest(attempts - 1, 0), updated_at = now()
+               WHERE id = %s AND status = 'processing'""",
+            (reason, segment_id),
+        )
+
     def mark_segment_failed(self, segment_id: int, reason: str) -> None:
         self._execute(
             """UPDATE segments SET status = 'failed', error = %s, updated_at = now()
