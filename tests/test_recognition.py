@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from datetime import datetime
@@ -458,3 +461,63 @@ def test_a_catalog_outage_during_recognition_leaves_the_segment_pending_and_the_
     (row,) = catalog.list_segments("expo")
     assert (row.status, row.attempts, row.error) == ("done", 1, None)
     assert len(catalog.list_tracks(row.id)) == retried.tracks
+
+
+def _recognize_in_child(services: Services, model_pack_dir: Path, key: str) -> None:
+    """A recognize task in its own process (the worker a test kills)."""
+    from scas_lib.recognition.pipeline import footage_engine
+
+    recognize_segment(services, footage_engine(model_pack_dir, provider="cpu"), key)
+
+
+def test_a_worker_killed_mid_recognition_leaves_work_a_later_wave_reclaims(
+    services: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    footage: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+    model_pack_dir: Path,
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    own = Services(
+        settings=services.settings.model_copy(update={"data_dir": data_dir}),
+        database_url=services.database_url,
+        s3=services.s3,
+    )
+    enroll_event_visitors(own, event, engine)
+    replay_event(event.directory, store, own.settings.bucket_recordings, speed=0)
+    key = _first_segment(event).key
+    worker = multiprocessing.get_context("spawn").Process(
+        target=_recognize_in_child, args=(own, model_pack_dir, key)
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and worker.is_alive():
+            if list((data_dir / "tmp").glob("scas-segment-*/*.mp4")):  # downloaded: decoding
+                break
+            time.sleep(0.005)
+        os.kill(worker.pid, signal.SIGKILL)  # mid-recognition, as the OOM killer would
+    finally:
+        worker.join()
+    assert worker.exitcode == -signal.SIGKILL
+    (row,) = catalog.list_segments("expo")
+    assert (row.status, row.attempts) == ("processing", 1)
+    assert list((data_dir / "tmp").glob("scas-segment-*"))  # its scratch folder, left behind
+
+    # Within the lease the row is left to its worker; after it, the next look reclaims it.
+    assert catalog.list_segments("expo")[0].status == "processing"
+    orchestration.look(own, "expo", max_attempts=3, lease_s=600)
+    assert catalog.list_segments("expo")[0].status == "processing"
+    time.sleep(0.5)
+    wave = orchestration.look(own, "expo", max_attempts=3, lease_s=0.4)
+    (row,) = catalog.list_segments("expo")
+    assert row.status == "pending" and key in wave.keys
+
+    again = recognize_segment(own, footage, key)
+
+    assert again.status == "done" and len(catalog.list_tracks(again.segment_id)) == again.tracks
+    assert catalog.list_segments("expo")[0].attempts == 2
+    assert list((data_dir / "tmp").glob("scas-segment-*")) == []  # the stale folder went too

@@ -65,7 +65,8 @@ def recognize_segment(
     """Recognize one stored segment and record its tracks (see the module docstring)."""
     store = services.object_store()
     bucket = services.settings.bucket_recordings
-    metadata = store.stat(bucket, key).metadata
+    stored = store.stat(bucket, key)
+    metadata = stored.metadata
     event_id, camera_id, start = segment_start_time(key, metadata)
     if problem := keys.segment_camera_problem(key, metadata):
         with services.catalog() as catalog:
@@ -76,7 +77,7 @@ def recognize_segment(
     with services.catalog() as catalog:
         catalog.ensure_event(event_id)
         catalog.ensure_camera(event_id, camera_id)
-        segment = catalog.register_segment(event_id, camera_id, key, start)
+        segment = catalog.register_segment(event_id, camera_id, key, start, etag=stored.etag)
         catalog.mark_segment_processing(segment.id)
         try:
             gallery = Gallery.from_enrollments(
