@@ -19,10 +19,12 @@ from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 from scas_airflow.connections import scas_settings
 from scas_airflow.sensors import WaitForSegments
 
 from scas_lib import orchestration as orch
+from scas_lib.errors import ScasError
 from scas_lib.events import EventConfig, events_dir, read_event_configs
 
 
@@ -49,7 +51,12 @@ def build_dag(config: EventConfig) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["scas"],
-        default_args={"owner": "scas", "retries": 0},
+        # Every task is idempotent, so every task may be retried (a server out of reach).
+        default_args={
+            "owner": "scas",
+            "retries": orch.TASK_RETRIES,
+            "retry_delay": timedelta(seconds=config.retry_delay_s),
+        },
         params={
             "event_id": Param(
                 None,
@@ -112,15 +119,19 @@ def build_dag(config: EventConfig) -> DAG:
                 return asdict(orch.recognize(services, key, config))
 
         @task.branch(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=limit["decide"])
-        def decide(keys: list[str] | None) -> str:
-            if keys is None:
-                raise RuntimeError("no segment list: an upstream task failed")
+        def decide(keys: list[str] | None) -> str | list[str]:
             request = _request(get_current_context())
+            if keys is None:
+                return orch.after_failed_wave(request)
             with orch.event_services(scas_settings()) as services:
-                return orch.next_step(services, request)
+                step = orch.next_step(services, request)
+            # publish is followed too: it then waits for every render, whatever they did.
+            return [step, "publish"] if step == "highlights" else step
 
         next_wave = TriggerDagRunOperator(
             task_id="next_wave",
+            # After any failure in this wave (even of decide), the next wave still starts.
+            trigger_rule=TriggerRule.ALL_DONE,
             trigger_dag_id=config.dag_id,
             conf={"event_id": "{{ ti.xcom_pull(task_ids='start')['event_id'] }}"},
             wait_for_completion=False,
@@ -133,24 +144,25 @@ def build_dag(config: EventConfig) -> DAG:
             with orch.event_services(scas_settings()) as services:
                 return orch.highlights(services, request)
 
-        @task(
-            retries=1,
-            retry_delay=timedelta(seconds=config.retry_delay_s),
-            execution_timeout=limit["render"],
-        )
+        @task(retries=1, execution_timeout=limit["render"])
         def render(visitor_id: str) -> dict[str, Any]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
                 return asdict(orch.render(services, request, visitor_id))
 
-        @task(
-            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
-            execution_timeout=limit["publish"],
-        )
-        def publish() -> list[dict[str, Any]]:
+        # Runs once every render is done, failed or not (skipped with next_wave by decide).
+        @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=limit["publish"])
+        def publish(visitors: list[str] | None) -> list[dict[str, Any]]:
+            if visitors is None:
+                raise RuntimeError("no visitor list: the highlights task failed")
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
-                return [item.record() for item in orch.publish(services, request)]
+                published = orch.publish(services, request)
+            try:
+                orch.require_published(published)
+            except ScasError as error:  # the renders had their retries: publishing again won't help
+                raise AirflowFailException(str(error)) from None
+            return [item.record() for item in published]
 
         keys = segments(wait.output)
         recognized = recognize.expand(key=keys)
@@ -159,7 +171,7 @@ def build_dag(config: EventConfig) -> DAG:
         rendered = render.expand(visitor_id=visitors)
         start() >> wait
         recognized >> branch >> [visitors, next_wave]
-        [visitors, rendered] >> publish()
+        [branch, rendered] >> publish(visitors)
     return dag
 
 

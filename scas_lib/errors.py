@@ -53,6 +53,24 @@ class EmbeddedServiceError(ScasError):
     """An embedded server (PostgreSQL or SeaweedFS) failed to start or stop."""
 
 
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is a server that could not be reached, dropped the connection or
+    did not answer in time: trying again later may succeed. Anything else (bad data, a
+    refusal) will fail again the same way.
+    """
+    import psycopg2  # the catalog's driver: its connection and timeout errors
+
+    return isinstance(
+        error,
+        (
+            CatalogUnavailable,
+            ObjectStoreUnavailable,
+            psycopg2.OperationalError,
+            psycopg2.InterfaceError,
+        ),
+    )
+
+
 def field_problems(error: ValidationError) -> str:
     """A pydantic validation error on one line: ``field.path: problem; ...``."""
     return "; ".join(

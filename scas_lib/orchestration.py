@@ -8,14 +8,18 @@ The DAG of an event (``dags/scas_events.py``) runs in *waves*. One DAG run is on
 
 1. ``start``: resolve the run's event id and mode, record the event and its cameras;
 2. ``wait_for_segments`` (deferrable, in the triggerer): wait until the recordings bucket
-   holds segments not yet recognized, or the end marker (:func:`look`);
+   holds segments not yet recognized (new keys, or new content under a known key), or the
+   run has ended and its videos are not published yet (:func:`look`, :func:`run_state`);
 3. ``recognize``, mapped over the wave's segments, on queue ``gpu`` (:func:`recognize`);
 4. ``decide``: when the end marker is there and no segment is left (:func:`next_step`), go
    on to ``highlights`` -> ``render`` (mapped over visitors) -> ``publish``; otherwise
    start the next wave (a new run of the same DAG, which waits for the next segments).
 
 So segments are recognized while the event is running, a few at a time as the cameras
-upload them, and after the end marker only the last wave and the rendering remain.
+upload them, and after the end marker only the last wave and the rendering remain. A
+later live run recognizes late segments and renders again; an event run again under the
+same id opens a new run with its start marker, and is not fooled by the earlier end
+marker, which ``publish`` recorded as published after.
 
 Three modes, chosen by the run's params (:class:`RunRequest`):
 
@@ -71,6 +75,7 @@ if TYPE_CHECKING:  # imported for real inside the functions that use them (see t
     from scas_lib.retention.stage import PurgeReport
     from scas_lib.services.runtime import Services
     from scas_lib.settings import Settings
+    from scas_lib.storage import StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,9 @@ GPU_QUEUE = "gpu"
 GPU_POOL = "gpu"
 
 Mode = Literal["live", "camera", "render"]
+#: Retries of every task of an event's DAG but ``recognize`` (the event file's
+#: ``recognize_retries``) and ``render`` (one): every task is idempotent.
+TASK_RETRIES = 2
 #: Segment states after which a segment needs no more work in this event.
 FINISHED_STATES = ("done", "failed")
 
@@ -119,6 +127,9 @@ class RunRequest:
     max_attempts: int
     visitor: str | None = None
     camera: str | None = None
+    #: How long a segment may stay ``processing`` before its worker is taken for dead and
+    #: the segment reclaimed: the recognize task's time limit (0: never).
+    lease_s: float = 0.0
 
     @property
     def wait(self) -> bool:
@@ -218,6 +229,7 @@ def run_request(
         visitor=visitor,
         camera=camera,
         max_attempts=config.max_attempts,
+        lease_s=config.recognize_timeout_s,
     )
 
 
@@ -347,15 +359,42 @@ class Wave:
 
     event_id: str
     keys: list[str]
+    #: The run is over: the end marker is there, and no start marker is newer.
     ended: bool
+    #: ... and the videos were published after that end marker already (an earlier run).
+    closed: bool = False
 
     @property
     def ready(self) -> bool:
-        """Whether there is work now: new segments, or the end (with nothing left)."""
-        return bool(self.keys) or self.ended
+        """Whether there is work now: new segments, or an end not published yet."""
+        return bool(self.keys) or (self.ended and not self.closed)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def run_state(
+    start_at: datetime | None, end_at: datetime | None, closed_end_at: datetime | None
+) -> tuple[bool, bool]:
+    """``(ended, closed)`` of an event's current run, from the times of its start and end
+    markers (the object store's clock) and of the end marker its videos were last published
+    after. A start marker newer than the end marker opens a new run, which only a newer end
+    marker ends (one uploaded in the same second as the start ends it); an end marker the
+    videos were published after is closed: a later run is not fooled by it.
+
+    >>> from datetime import datetime as t
+    >>> run_state(t(2026, 1, 1, 10), t(2026, 1, 1, 12), None)  # ended, not published yet
+    (True, False)
+    >>> run_state(t(2026, 1, 1, 13), t(2026, 1, 1, 12), t(2026, 1, 1, 12))  # a new run
+    (False, False)
+    >>> run_state(t(2026, 1, 1, 10), t(2026, 1, 1, 12), t(2026, 1, 1, 12))  # published
+    (True, True)
+    >>> run_state(None, None, None)
+    (False, False)
+    """
+    if end_at is None or (start_at is not None and start_at > end_at):
+        return False, False
+    return True, closed_end_at is not None and end_at <= closed_end_at
 
 
 def _has_recordings(services: Services, event_id: str) -> bool:
@@ -365,34 +404,55 @@ def _has_recordings(services: Services, event_id: str) -> bool:
     return bool(store.list(services.settings.bucket_recordings, prefix))
 
 
-def segment_keys(services: Services, event_id: str, camera_id: str | None = None) -> list[str]:
-    """The event's segment keys in the recordings bucket (one camera's, if given)."""
+def _stored_segments(
+    services: Services, event_id: str, camera_id: str | None = None
+) -> list[StoredObject]:
     prefix = keys.event_recordings_prefix(event_id)
     if camera_id:
         prefix += f"{keys.validate_id(camera_id, 'camera id')}/"
     stored = services.object_store().list(services.settings.bucket_recordings, prefix)
-    return [s.key for s in stored if keys.parse_segment_key(s.key)]
+    return [s for s in stored if keys.parse_segment_key(s.key)]
+
+
+def segment_keys(services: Services, event_id: str, camera_id: str | None = None) -> list[str]:
+    """The event's segment keys in the recordings bucket (one camera's, if given)."""
+    return [s.key for s in _stored_segments(services, event_id, camera_id)]
+
+
+def marker_times(services: Services, event_id: str) -> dict[str, datetime | None]:
+    """When the event's ``start`` and ``end`` markers were uploaded (None: not there)."""
+    store = services.object_store()
+    bucket = services.settings.bucket_recordings
+    found = {s.key: s.last_modified for s in store.list(bucket, keys.control_prefix(event_id))}
+    return {name: found.get(keys.control_marker_key(event_id, name)) for name in ("start", "end")}
 
 
 def end_marker_seen(services: Services, event_id: str) -> bool:
-    """Whether the event's end marker is in the recordings bucket."""
-    return services.object_store().exists(
-        services.settings.bucket_recordings, keys.control_marker_key(event_id, "end")
-    )
+    """Whether the event's current run has ended: its end marker is there, and no start
+    marker is newer (:func:`run_state`)."""
+    markers = marker_times(services, event_id)
+    return run_state(markers["start"], markers["end"], None)[0]
 
 
-def pending_segments(services: Services, event_id: str, max_attempts: int) -> list[str]:
-    """Segment keys in the recordings bucket under ``<event>/`` not yet done in the catalog.
+def pending_segments(
+    services: Services, event_id: str, max_attempts: int, lease_s: float = 0.0
+) -> list[str]:
+    """Segment keys in the recordings bucket under ``<event>/`` with work left.
 
-    Done and failed segments need no more work. A new segment whose key names an invalid
+    Done and failed segments need no more work, unless their content changed (another
+    ETag: a re-upload), which is recognized again. A new segment whose key names an invalid
     camera id is recorded as failed with the reason at once (it can belong to no camera). A
-    segment left ``processing`` or
-    ``pending`` (a worker died) is pending again, until it has been tried ``max_attempts``
-    times (:attr:`RunRequest.max_attempts`): then it is given up on, so one segment that
-    kills its worker cannot keep the event from finishing.
+    segment left ``processing`` or ``pending`` (a worker died) is pending again, until it
+    has been tried ``max_attempts`` times (:attr:`RunRequest.max_attempts`): then it is
+    given up on, so one segment that kills its worker cannot keep the event from finishing.
+    With ``lease_s``, rows ``processing`` for longer than that (their worker died) are first
+    put back to ``pending``, or failed once given up on, so the catalog says so too.
     """
-    stored = segment_keys(services, event_id)
+    stored = {s.key: s for s in _stored_segments(services, event_id)}
     with services.catalog() as catalog:
+        if lease_s > 0:
+            for row in catalog.reclaim_stale_segments(event_id, lease_s, max_attempts):
+                log.warning("%s: reclaimed from a stopped worker: %s", row.object_key, row.status)
         rows = {s.object_key: s for s in catalog.list_segments(event_id)}
         for key in stored:
             if key not in rows and (problem := keys.segment_camera_problem(key, {})):
@@ -401,9 +461,12 @@ def pending_segments(services: Services, event_id: str, max_attempts: int) -> li
                 assert parsed is not None  # segment_keys lists only segment keys
                 rows[key] = catalog.reject_segment(event_id, key, parsed.start_time, problem)
     pending = []
-    for key in stored:
+    for key, item in stored.items():
         row = rows.get(key)
         if row is None:
+            pending.append(key)
+        elif row.camera_id and row.etag and item.etag and row.etag != item.etag:
+            log.info("%s: new content, recognized again", key)
             pending.append(key)
         elif row.status in FINISHED_STATES:
             continue
@@ -414,14 +477,22 @@ def pending_segments(services: Services, event_id: str, max_attempts: int) -> li
     return pending
 
 
-def look(services: Services, event_id: str, max_attempts: int) -> Wave:
-    """The next wave: segments to recognize now, and whether the end marker is there.
+def look(services: Services, event_id: str, max_attempts: int, lease_s: float = 0.0) -> Wave:
+    """The next wave: segments to recognize now, and whether the event's run has ended
+    (:func:`run_state`) and was published already.
 
-    The end marker is looked at first: segments a camera uploaded before its end marker
+    The markers are looked at first: segments a camera uploaded before its end marker
     are then in the listing that follows.
     """
-    ended = end_marker_seen(services, event_id)
-    return Wave(event_id, pending_segments(services, event_id, max_attempts), ended)
+    markers = marker_times(services, event_id)
+    closed_end_at = None
+    if markers["end"] is not None:
+        with services.catalog() as catalog:
+            event = catalog.get_event(event_id)
+        closed_end_at = event.closed_end_at if event else None
+    ended, closed = run_state(markers["start"], markers["end"], closed_end_at)
+    pending = pending_segments(services, event_id, max_attempts, lease_s)
+    return Wave(event_id, pending, ended, closed)
 
 
 def segments_to_recognize(
@@ -435,7 +506,7 @@ def segments_to_recognize(
     if request.mode == "render":
         return []
     if wave is None:
-        return pending_segments(services, request.event_id, request.max_attempts)
+        return pending_segments(services, request.event_id, request.max_attempts, request.lease_s)
     return list(wave.keys)
 
 
@@ -491,11 +562,21 @@ def next_step(services: Services, request: RunRequest) -> Literal["highlights", 
     """
     if request.mode != "live":
         return "highlights"
-    wave = look(services, request.event_id, request.max_attempts)
+    wave = look(services, request.event_id, request.max_attempts, request.lease_s)
     if wave.ended and not wave.keys:
         with services.catalog() as catalog:
             catalog.set_event_status(request.event_id, "ended")
         return "highlights"
+    return "next_wave"
+
+
+def after_failed_wave(request: RunRequest) -> Literal["next_wave"]:
+    """The next step of a run whose wave failed before recognition (a server out of reach
+    through every retry): a live run hands over to the next wave, which tries again; the
+    other modes cannot go on (ScasError)."""
+    if request.mode != "live":
+        raise ScasError(f"{request.event_id}: the {request.mode} run's segment list failed")
+    log.warning("%s: this wave failed; the next wave tries again", request.event_id)
     return "next_wave"
 
 
@@ -532,16 +613,44 @@ def render(services: Services, request: RunRequest, visitor_id: str) -> Output:
 
 
 def publish(services: Services, request: RunRequest) -> list[PublishedHighlight]:
-    """Mark the event done and list every output with its presigned link. The log (and the
+    """Mark the event done and list every output with its presigned link (a render that
+    stopped without a word, ``rendering`` for longer than it may run, is marked failed
+    first; the end marker, if the run has ended, is recorded as published after). The log
+    (and the
     DAG's XCom, :meth:`PublishedHighlight.record`) get ids and statuses only: a name or a
     link there would outlive the visitor's forget."""
     from scas_lib.highlights.stage import publish_event
 
+    lease_s = render_timeout_s(request_template(request))  # no render runs longer
+    with services.catalog() as catalog:
+        for visitor_id in catalog.reclaim_stale_outputs(request.event_id, lease_s):
+            log.warning("%s: its render stopped without finishing: failed", visitor_id)
+    markers = marker_times(services, request.event_id)
     published = publish_event(services, request.event_id)
+    ended, _ = run_state(markers["start"], markers["end"], None)
+    if ended and markers["end"] is not None:  # this run is over: a later one waits for more
+        with services.catalog() as catalog:
+            catalog.close_event_run(request.event_id, markers["end"])
     for item in published:
         log.info("%s: %s", item.visitor_id, item.status)
     log.info("%s: published %d outputs", request.event_id, len(published))
     return published
+
+
+#: Output statuses of a video that is not published: its render failed, or never finished.
+UNPUBLISHED_STATES = ("failed", "rendering")
+
+
+def require_published(published: Sequence[PublishedHighlight]) -> None:
+    """Raise ScasError naming the visitors whose video is not published (one log line
+    each), after :func:`publish` has published the others."""
+    missing = [item for item in published if item.status in UNPUBLISHED_STATES]
+    for item in missing:
+        log.error("%s: not published: its render %s", item.visitor_id,
+                  "failed" if item.status == "failed" else "did not finish")  # fmt: skip
+    if missing:
+        names = ", ".join(item.visitor_id for item in missing)
+        raise ScasError(f"{len(missing)} videos not published ({names}): see their render tasks")
 
 
 # retention -----------------------------------------------------------------------------------

@@ -311,6 +311,109 @@ def test_a_wave_recognizes_the_segments_so_far_and_queues_the_next(
     }
 
 
+def _published(
+    services: Services, event: GeneratedEvent, engine: FaceEngine, store: ObjectStore
+) -> Any:
+    """The event's visitors enrolled, its recordings uploaded at once and one run of its
+    DAG through to the published videos; the DAG."""
+    enroll_event_visitors(services, event, engine)
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    dag = _dag()
+    assert str(dag.test().state) == "success"
+    return dag
+
+
+def _waves(dag: Any, limit: int = 6) -> list[Any]:
+    """Live runs of the DAG, one wave each, until one renders (or ``limit`` runs)."""
+    waves = [dag.test(run_conf={"event_id": "expo"})]
+    while _states(waves[-1])[("next_wave", -1)] == "success" and len(waves) < limit:
+        waves.append(dag.test(run_conf={"event_id": "expo"}))
+    return waves
+
+
+def _upload_run(store: ObjectStore, bucket: str, event: GeneratedEvent, shift: timedelta) -> None:
+    """Another run of the event, as a camera would upload it: the start marker, the
+    generated segments ``shift`` later (new keys), one earlier key with new content (a
+    re-upload), and the end marker a second later than all that."""
+    store.put_bytes(bucket, keys.control_marker_key("expo", "start"), b"")
+    for segment in event.segments:
+        start = datetime.fromisoformat(segment.start_time) + shift
+        metadata = {"camera": segment.camera_id, "start-time": start.isoformat()}
+        key = keys.segment_key("expo", segment.camera_id, start)
+        store.put_file(bucket, key, event.directory / segment.path, metadata=metadata)
+    reused, other = [s for s in event.segments if s.camera_id == "cam1"][:2]
+    metadata = {"camera": "cam1", "start-time": reused.start_time}
+    store.put_file(bucket, reused.key, event.directory / other.path, metadata=metadata)
+    time.sleep(1.1)  # S3 times are whole seconds
+    store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
+
+
+def test_late_segments_and_a_new_run_of_the_event_are_recognized_and_rendered(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+) -> None:
+    services = dag_env
+    bucket = services.settings.bucket_recordings
+    dag = _published(services, event, engine, store)
+    ended_at = catalog.get_event("expo").closed_end_at
+    assert ended_at is not None
+
+    # A segment arrives after the event was published: a later run recognizes it and
+    # renders the visitors it shows again.
+    shown = max(
+        catalog.list_segments("expo"),
+        key=lambda s: sum(bool(t.visitor_id) for t in catalog.list_tracks(s.id)),
+    )
+    source = next(s for s in event.segments if s.key == shown.object_key)
+    late_start = datetime.fromisoformat(event.segments[-1].start_time) + timedelta(minutes=5)
+    late = keys.segment_key("expo", source.camera_id, late_start)
+    metadata = {"camera": source.camera_id, "start-time": late_start.isoformat()}
+    store.put_file(bucket, late, event.directory / source.path, metadata=metadata)
+
+    (run,) = _waves(dag)
+
+    states = _states(run)
+    assert [v for k, v in states.items() if k[0] == "recognize"] == ["success"], states
+    assert states[("publish", -1)] == "success", states
+    (late_row,) = [s for s in catalog.list_segments("expo") if s.object_key == late]
+    assert late_row.status == "done"
+    visitors = {t.visitor_id for t in catalog.list_tracks(late_row.id) if t.visitor_id}
+    assert visitors
+    # (a visitor in a blip of it, under 0.4 s, has no appearance there: nothing to show)
+    shown_late = {
+        visitor
+        for visitor in visitors
+        if any(a.start_time >= late_start for a in catalog.list_appearances("expo", visitor))
+    }
+    assert shown_late, visitors
+    with_video = {o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done"}
+    assert shown_late <= with_video
+    renders = [v for k, v in states.items() if k[0] == "render"]
+    assert renders == ["success"] * len(with_video)  # each of them rendered again
+
+    # The event runs again under the same id (README: trigger, then replay): the first
+    # wave is not fooled by the earlier run's end marker; it waits for the new footage.
+    uploader = threading.Timer(3.0, _upload_run, (store, bucket, event, timedelta(hours=1)))
+    uploader.start()
+    waves = _waves(dag)
+    uploader.join()
+
+    first = _states(waves[0])
+    assert any(state == "success" for (task, _), state in first.items() if task == "recognize")
+    assert _states(waves[-1])[("publish", -1)] == "success"
+    rows = catalog.list_segments("expo")
+    assert len(rows) == 2 * len(event.segments) + 1 and {s.status for s in rows} == {"done"}
+    reused_key = next(s.key for s in event.segments if s.camera_id == "cam1")
+    (reused,) = [s for s in rows if s.object_key == reused_key]
+    assert reused.etag == store.stat(bucket, reused.object_key).etag and reused.attempts == 1
+    assert catalog.get_event("expo").closed_end_at > ended_at
+
+
 # end to end ------------------------------------------------------------------------------
 
 
@@ -399,12 +502,129 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
     assert [name for name in names if name in kept] == []
     assert "X-Amz-" not in kept
 
+    # Running it again (a live run now waits for a new run of the event: re-process a
+    # camera instead) duplicates nothing.
     before = _row_counts(catalog)
     stored_before = [o.key for o in store.list(bucket, "expo/")]
-    again = dag.test()
+    again = dag.test(run_conf={"camera": "cam1"})
     assert str(again.state) == "success"
     assert _row_counts(catalog) == before
     assert [o.key for o in store.list(bucket, "expo/")] == stored_before
+
+
+def test_a_failed_render_keeps_no_one_else_from_being_published(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import psycopg2
+
+    caplog.set_level(logging.INFO)
+    services = dag_env
+    dag = _published(services, event, engine, store)
+    seen = sorted(o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done")
+    assert len(seen) >= 2
+    # A real fault for one visitor only: another session holds their lock (as a forget
+    # does) and the catalog gives up waiting for a lock after a second.
+    stuck = seen[0]
+    database = _database(catalog)
+    with catalog.connection, catalog.connection.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{database}" SET lock_timeout = 1000')
+    holder = psycopg2.connect(services.database_url)
+    try:
+        with holder, holder.cursor() as cur:
+            cur.execute(
+                "SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"scas-visitor:expo/{stuck}",)
+            )
+        caplog.clear()
+
+        run = dag.test(run_conf={"template": "default"})
+    finally:
+        holder.close()
+        with catalog.connection, catalog.connection.cursor() as cur:
+            cur.execute(f'ALTER DATABASE "{database}" RESET lock_timeout')
+
+    states = _states(run)
+    renders = [state for (task, _), state in states.items() if task == "render"]
+    assert sorted(renders) == ["failed"] + ["success"] * (len(seen) - 1), states
+    assert states[("publish", -1)] == "failed" and str(run.state) == "failed"
+    rows = {o.visitor_id: o.status for o in catalog.list_outputs("expo")}
+    assert rows[stuck] != "done" and all(rows[v] == "done" for v in seen if v != stuck)
+    assert caplog.text.count(f"{stuck}: not published: its render") == 1
+    assert f"published {len(rows)} outputs" in caplog.text
+    assert caplog.text.count("[DAG TEST] starting task_id=render map_index=") == len(seen) + 1
+
+
+def _database(catalog: Catalog) -> str:
+    with catalog.connection, catalog.connection.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        return cur.fetchone()[0]
+
+
+def test_after_a_failed_wave_the_next_wave_starts_and_the_trigger_waits_out_catalog_errors(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    event: GeneratedEvent,
+    store: ObjectStore,
+    catalog: Catalog,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import asyncio
+
+    import psycopg2
+    from airflow.models.dagrun import DagRun
+    from scas_airflow.triggers import SegmentTrigger
+
+    caplog.set_level(logging.INFO)
+    services = dag_env
+    bucket = services.settings.bucket_recordings
+    first = [s for s in event.segments if s.start_time == event.segments[0].start_time]
+    for segment in first:
+        store.put_file(bucket, segment.key, event.directory / segment.path)
+    # A real catalog fault: another session holds the segments table, and every new
+    # session gives up on a statement after 0.3 s (psycopg2's QueryCanceled).
+    database = _database(catalog)
+    with catalog.connection, catalog.connection.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{database}" SET statement_timeout = 300')
+    locker = psycopg2.connect(services.database_url)
+    with locker.cursor() as cur:
+        cur.execute("LOCK TABLE segments IN ACCESS EXCLUSIVE MODE")
+    try:
+        dag = _dag()
+        run = dag.test()
+
+        states = _states(run)
+        assert states[("wait_for_segments", -1)] == "failed", states
+        assert states[("decide", -1)] == "success" and states[("next_wave", -1)] == "success"
+        queued = [r for r in DagRun.find(dag_id="scas_expo") if r.run_id != run.run_id]
+        assert queued and queued[-1].conf == {"event_id": "expo"}
+
+        # The trigger of the next wave logs one line per look and keeps waiting meanwhile.
+        async def fire() -> dict[str, Any]:
+            trigger = SegmentTrigger("expo", max_attempts=2, poll_interval=0.2)
+            async for found in trigger.run():
+                return found.payload
+            raise AssertionError("the trigger stopped without an event")
+
+        threading.Timer(2.0, locker.rollback).start()  # the lock goes after 2 s
+        payload = asyncio.run(asyncio.wait_for(fire(), timeout=60))
+    finally:
+        locker.close()
+        with catalog.connection, catalog.connection.cursor() as cur:
+            cur.execute(f'ALTER DATABASE "{database}" RESET statement_timeout')
+    assert sorted(payload["wave"]["keys"]) == sorted(s.key for s in first)
+    # (Airflow logs to stdout or, once an earlier test configured it, to the logging module)
+    captured = capfd.readouterr()
+    logged = captured.out + captured.err + caplog.text
+    waits = [line for line in logged.splitlines() if "expo: cannot look yet" in line]
+    assert waits and all("QueryCanceled" in line and "statement timeout" in line for line in waits)
 
 
 def test_params_re_render_one_visitor_with_another_template(
@@ -417,10 +637,7 @@ def test_params_re_render_one_visitor_with_another_template(
     catalog: Catalog,
 ) -> None:
     services = dag_env
-    enroll_event_visitors(services, event, engine)
-    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
-    dag = _dag()
-    assert str(dag.test().state) == "success"
+    dag = _published(services, event, engine, store)
     visitor = next(o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done")
 
     run = dag.test(run_conf={"visitor": visitor})

@@ -202,7 +202,12 @@ def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url:
                 "VALUES ('expo', 'v1', 'Lin Wei', %s)",
                 (T0,),
             )
-        segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
+            cur.execute(  # the segments table as it was then
+                """INSERT INTO segments (event_id, camera_id, object_key, start_time)
+                   VALUES ('expo', 'cam1', 'expo/cam1/a.mp4', %s) RETURNING id""",
+                (T0,),
+            )
+            (segment_id,) = cur.fetchone()
         best_box = {
             "t": 3.5, "x": 100, "y": 50, "w": 40, "h": 60, "frame": [1280, 720],
             "path": [[0.0, 120.0, 80.0], [0.5, 130.0, 80.0]],
@@ -212,14 +217,14 @@ def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url:
                 """INSERT INTO tracks (segment_id, track_index, event_id, visitor_id,
                        start_time, end_time, similarity, quality, model_pack, best_box)
                    VALUES (%s, 0, 'expo', 'v1', %s, %s, 0.75, 0.5, 'default', %s)""",
-                (segment.id, T0 + timedelta(seconds=3), T0 + timedelta(seconds=3.5),
+                (segment_id, T0 + timedelta(seconds=3), T0 + timedelta(seconds=3.5),
                  psycopg2.extras.Json(best_box)),
             )  # fmt: skip
 
         newer = [m.version for m in available_migrations() if m.version >= 3]
         assert [m.version for m in upgrade(catalog.connection)] == newer
 
-        (track,) = catalog.list_tracks(segment.id)
+        (track,) = catalog.list_tracks(segment_id)
         assert track.frame_size == (1280, 720) and track.visitor_id == "v1"
         assert [(s.offset_s, s.box) for s in track.samples] == [
             (3.0, (100.0, 50.0, 140.0, 110.0)), (3.5, (110.0, 50.0, 150.0, 110.0)),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from scas_lib import orchestration as orch
-from scas_lib.catalog import Catalog
+from scas_lib.catalog import Catalog, Output, Visitor
 from scas_lib.errors import ConfigurationError, ScasError
 from scas_lib.events import EventConfig, load_event_configs, read_event_config, read_event_configs
 from scas_lib.recognition.config import RecognitionConfig
@@ -272,3 +273,96 @@ def test_pending_segments_and_the_end_marker(
         dead,
         new,
     ]
+
+
+def test_a_new_run_re_uploads_and_late_segments_are_not_missed(
+    services: Services, store: ObjectStore, catalog: Catalog
+) -> None:
+    """The markers and ETags a wave goes by (on the real store: its clock, its ETags)."""
+    bucket = services.settings.bucket_recordings
+    start, end = (keys.control_marker_key("expo", name) for name in ("start", "end"))
+    store.put_bytes(bucket, start, b"")
+    first = _segment(store, bucket, "cam1", 0)
+    store.put_bytes(bucket, end, b"")  # the same second as the start marker: it ends the run
+    catalog.ensure_event("expo")
+    catalog.ensure_camera("expo", "cam1")
+    etag = store.stat(bucket, first).etag
+    row = catalog.register_segment("expo", "cam1", first, START, etag=etag)
+    catalog.save_segment_tracks(row.id, [])
+    wave = orch.look(services, "expo", max_attempts=3)
+    assert (wave.keys, wave.ended, wave.closed, wave.ready) == ([], True, False, True)
+    orch.publish(services, orch.run_request(CONFIG, {}))  # the videos: this run is closed
+    closed = orch.look(services, "expo", max_attempts=3)
+    assert (closed.ended, closed.closed, closed.ready) == (True, True, False)
+
+    # A late segment, after the end was published: recognized, then the event renders again.
+    late = _segment(store, bucket, "cam1", 1)
+    wave = orch.look(services, "expo", max_attempts=3)
+    assert (wave.keys, wave.ready) == ([late], True)
+    late_row = catalog.register_segment("expo", "cam1", late, START)
+    catalog.save_segment_tracks(late_row.id, [])
+    assert orch.next_step(services, orch.run_request(CONFIG, {})) == "highlights"
+
+    # The same key uploaded again with other content is recognized again, from attempt 0.
+    store.put_bytes(bucket, first, b"other footage, same key")
+    assert orch.look(services, "expo", max_attempts=3).keys == [first]
+    again = catalog.register_segment(
+        "expo", "cam1", first, START, etag=store.stat(bucket, first).etag
+    )
+    assert (again.id, again.attempts, again.status) == (row.id, 0, "done")
+    catalog.save_segment_tracks(again.id, [])
+    assert orch.look(services, "expo", max_attempts=3).keys == []
+
+    # A new run: its start marker, newer than the end marker, opens it; only a newer end
+    # marker ends it (S3 times are whole seconds: wait for the next one).
+    time.sleep(1.1)
+    store.put_bytes(bucket, start, b"")
+    wave = orch.look(services, "expo", max_attempts=3)
+    assert (wave.ended, wave.ready) == (False, False)
+    assert orch.next_step(services, orch.run_request(CONFIG, {})) == "next_wave"
+    time.sleep(1.1)
+    store.put_bytes(bucket, end, b"")
+    wave = orch.look(services, "expo", max_attempts=3)
+    assert (wave.ended, wave.closed, wave.ready) == (True, False, True)
+
+
+def test_a_segment_whose_worker_died_is_reclaimed_after_the_lease(
+    services: Services, store: ObjectStore, catalog: Catalog
+) -> None:
+    bucket = services.settings.bucket_recordings
+    once, thrice = (_segment(store, bucket, "cam1", k) for k in range(2))
+    catalog.ensure_event("expo")
+    catalog.ensure_camera("expo", "cam1")
+    rows = {key: catalog.register_segment("expo", "cam1", key, START) for key in (once, thrice)}
+    catalog.mark_segment_processing(rows[once].id)
+    for _ in range(3):
+        catalog.mark_segment_processing(rows[thrice].id)
+
+    # Within the lease a processing row may still have its worker: left alone.
+    assert orch.pending_segments(services, "expo", 3, lease_s=600) == [once]
+    assert {s.status for s in catalog.list_segments("expo")} == {"processing"}
+    time.sleep(0.3)
+    assert orch.pending_segments(services, "expo", 3, lease_s=0.2) == [once]
+
+    found = {s.object_key: s for s in catalog.list_segments("expo")}
+    assert (found[once].status, found[thrice].status) == ("pending", "failed")
+    assert found[thrice].error == "given up: its worker stopped during each of 3 attempts"
+
+
+def test_an_output_whose_render_died_is_failed_after_the_lease(catalog: Catalog) -> None:
+    from scas_lib.events import ConsentText
+
+    catalog.ensure_event("expo")
+    consent = ConsentText().agreed("en", START)
+    for visitor in ("v1", "v2"):
+        catalog.upsert_visitor(Visitor("expo", visitor, visitor.upper(), consent))
+    catalog.upsert_output(Output("expo", "v1", "rendering"))  # its render was killed
+    catalog.upsert_output(Output("expo", "v2", "done", "expo/v2.mp4"))
+
+    assert catalog.reclaim_stale_outputs("expo", lease_s=600) == []
+    time.sleep(0.3)
+    assert catalog.reclaim_stale_outputs("expo", lease_s=0.2) == ["v1"]
+
+    outputs = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    assert (outputs["v1"].status, outputs["v2"].status) == ("failed", "done")
+    assert "stopped without finishing" in (outputs["v1"].error or "")

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
+import psycopg2
 import pytest
 
 from scas_lib import orchestration
 from scas_lib.catalog import Catalog, Enrollment
+from scas_lib.errors import is_transient
 from scas_lib.events import EventConfig
 from scas_lib.faces import FaceEngine, Gallery
 from scas_lib.media.decode import DecodeError, sample_frames
@@ -387,3 +394,130 @@ def test_segments_with_an_invalid_camera_id_fail_with_the_reason_and_the_event_e
     assert rows[in_key].error.startswith("segment key: invalid camera id 'Cam 2'")
     assert rows[in_metadata].error.startswith("camera metadata: invalid camera id 'Cam 2'")
     assert outcome.error == rows[in_metadata].error
+
+
+# faults -------------------------------------------------------------------------------------
+
+
+def _drop_connections_once_processing(database_url: str, key: str, keep: int) -> threading.Thread:
+    """Start a thread that, as soon as ``key``'s row is ``processing``, has the server drop
+    every connection to the test database but ``keep`` (a backend pid): what a PostgreSQL
+    restart does to a task mid-recognition."""
+
+    def drop() -> None:
+        watcher = psycopg2.connect(database_url)
+        watcher.autocommit = True
+        try:
+            with watcher.cursor() as cur:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    cur.execute("SELECT status FROM segments WHERE object_key = %s", (key,))
+                    if (row := cur.fetchone()) and row[0] == "processing":
+                        cur.execute(
+                            """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                               WHERE datname = current_database()
+                                 AND pid NOT IN (pg_backend_pid(), %s)""",
+                            (keep,),
+                        )
+                        return
+                    time.sleep(0.005)
+        finally:
+            watcher.close()
+
+    thread = threading.Thread(target=drop, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_catalog_outage_during_recognition_leaves_the_segment_pending_and_the_retry_finishes(
+    services: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    footage: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+    database_url: str,
+) -> None:
+    enroll_event_visitors(services, event, engine)
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    key = _first_segment(event).key
+    dropper = _drop_connections_once_processing(
+        database_url, key, catalog.connection.get_backend_pid()
+    )
+
+    with pytest.raises(Exception) as raised:
+        recognize_segment(services, footage, key)
+
+    dropper.join()
+    assert is_transient(raised.value), raised.value
+    (row,) = catalog.list_segments("expo")
+    assert (row.status, row.attempts) == ("pending", 0)
+    assert row.error and row.error.startswith("retrying after: ")
+    assert orchestration.look(services, "expo", 3).keys == sorted(s.key for s in event.segments)
+
+    retried = recognize_segment(services, footage, key)  # what Airflow's retry does
+
+    assert retried.status == "done" and retried.tracks > 0
+    (row,) = catalog.list_segments("expo")
+    assert (row.status, row.attempts, row.error) == ("done", 1, None)
+    assert len(catalog.list_tracks(row.id)) == retried.tracks
+
+
+def _recognize_in_child(services: Services, model_pack_dir: Path, key: str) -> None:
+    """A recognize task in its own process (the worker a test kills)."""
+    from scas_lib.recognition.pipeline import footage_engine
+
+    recognize_segment(services, footage_engine(model_pack_dir, provider="cpu"), key)
+
+
+def test_a_worker_killed_mid_recognition_leaves_work_a_later_wave_reclaims(
+    services: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    footage: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+    model_pack_dir: Path,
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    own = Services(
+        settings=services.settings.model_copy(update={"data_dir": data_dir}),
+        database_url=services.database_url,
+        s3=services.s3,
+    )
+    enroll_event_visitors(own, event, engine)
+    replay_event(event.directory, store, own.settings.bucket_recordings, speed=0)
+    key = _first_segment(event).key
+    worker = multiprocessing.get_context("spawn").Process(
+        target=_recognize_in_child, args=(own, model_pack_dir, key)
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and worker.is_alive():
+            if list((data_dir / "tmp").glob("scas-segment-*/*.mp4")):  # downloaded: decoding
+                break
+            time.sleep(0.005)
+        os.kill(worker.pid, signal.SIGKILL)  # mid-recognition, as the OOM killer would
+    finally:
+        worker.join()
+    assert worker.exitcode == -signal.SIGKILL
+    (row,) = catalog.list_segments("expo")
+    assert (row.status, row.attempts) == ("processing", 1)
+    assert list((data_dir / "tmp").glob("scas-segment-*"))  # its scratch folder, left behind
+
+    # Within the lease the row is left to its worker; after it, the next look reclaims it.
+    assert catalog.list_segments("expo")[0].status == "processing"
+    orchestration.look(own, "expo", max_attempts=3, lease_s=600)
+    assert catalog.list_segments("expo")[0].status == "processing"
+    time.sleep(0.5)
+    wave = orchestration.look(own, "expo", max_attempts=3, lease_s=0.4)
+    (row,) = catalog.list_segments("expo")
+    assert row.status == "pending" and key in wave.keys
+
+    again = recognize_segment(own, footage, key)
+
+    assert again.status == "done" and len(catalog.list_tracks(again.segment_id)) == again.tracks
+    assert catalog.list_segments("expo")[0].attempts == 2
+    assert list((data_dir / "tmp").glob("scas-segment-*")) == []  # the stale folder went too

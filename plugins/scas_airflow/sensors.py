@@ -53,7 +53,7 @@ class WaitForSegments(BaseOperator):
             return None
         settings = scas_settings(self.postgres_conn_id, self.s3_conn_id)
         with event_services(settings) as services:
-            wave = look(services, request.event_id, request.max_attempts)
+            wave = look(services, request.event_id, request.max_attempts, request.lease_s)
         if wave.ready:
             self.log.info(
                 "%s: %d segments to recognize, end marker %s",
@@ -68,6 +68,7 @@ class WaitForSegments(BaseOperator):
                 event_id=request.event_id,
                 poll_interval=self.poll_interval,
                 max_attempts=request.max_attempts,
+                lease_s=request.lease_s,
                 postgres_conn_id=self.postgres_conn_id,
                 s3_conn_id=self.s3_conn_id,
             ),

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg2
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from scas_airflow.connections import POSTGRES_CONNECTION_ID, S3_CONNECTION_ID, ascas_settings
@@ -30,9 +31,11 @@ class SegmentTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         postgres_conn_id: str = POSTGRES_CONNECTION_ID,
         s3_conn_id: str = S3_CONNECTION_ID,
+        lease_s: float = 0.0,
     ) -> None:
         super().__init__()
         self.event_id = event_id
+        self.lease_s = lease_s
         self.poll_interval = poll_interval
         self.max_attempts = max_attempts
         self.postgres_conn_id = postgres_conn_id
@@ -47,6 +50,7 @@ class SegmentTrigger(BaseTrigger):
                 "max_attempts": self.max_attempts,
                 "postgres_conn_id": self.postgres_conn_id,
                 "s3_conn_id": self.s3_conn_id,
+                "lease_s": self.lease_s,
             },
         )
 
@@ -59,10 +63,15 @@ class SegmentTrigger(BaseTrigger):
             looks += 1
             try:
                 services = resolve(settings)
-                wave = await asyncio.to_thread(look, services, self.event_id, self.max_attempts)
-            except ScasError as error:
-                # A server that restarts or is briefly unreachable: keep waiting.
-                self.log.warning("%s: cannot look yet (%s)", self.event_id, error)
+                wave = await asyncio.to_thread(
+                    look, services, self.event_id, self.max_attempts, self.lease_s
+                )
+            except (ScasError, psycopg2.Error) as error:
+                # A server that restarts, is briefly unreachable or too slow: keep waiting.
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                self.log.warning(
+                    "%s: cannot look yet (%s: %s)", self.event_id, type(error).__name__, reason
+                )
             else:
                 if wave.ready:
                     self.log.info(

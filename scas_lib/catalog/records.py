@@ -26,6 +26,9 @@ class Event:
     #: When the event's videos were last published (status ``done``); retention counts
     #: from here.
     done_at: datetime | None = None
+    #: The time of the end marker the videos were last published after (the object
+    #: store's clock): that run is over, a later one waits for newer markers or segments.
+    closed_end_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class Segment:
     status: SegmentStatus
     error: str | None
     attempts: int
+    #: The ETag of the content last recognized (None for a row from before migration 0007).
+    etag: str | None = None
 
 
 @dataclass(frozen=True)

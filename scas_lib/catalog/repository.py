@@ -38,7 +38,7 @@ from scas_lib.catalog.records import (
 from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
 
 _SEGMENT_COLUMNS = (
-    "id, event_id, camera_id, object_key, start_time, duration_s, status, error, attempts"
+    "id, event_id, camera_id, object_key, start_time, duration_s, status, error, attempts, etag"
 )
 
 
@@ -138,7 +138,8 @@ class Catalog:
 
     def _events(self, where: str, params: Sequence[Any]) -> list[Event]:
         rows = self._execute(
-            f"""SELECT id, name, starts_at, ends_at, timezone, status, done_at FROM events
+            f"""SELECT id, name, starts_at, ends_at, timezone, status, done_at, closed_end_at
+                FROM events
                 WHERE {where} ORDER BY id""",
             params,
         )
@@ -151,6 +152,15 @@ class Catalog:
                    done_at = CASE WHEN %s = 'done' THEN now() ELSE done_at END
                WHERE id = %s""",
             (status, status, event_id),
+        )
+
+    def close_event_run(self, event_id: str, end_marker_at: datetime) -> None:
+        """Record that the event's videos were published after the end marker of
+        ``end_marker_at`` (see :attr:`Event.closed_end_at`); never moves it back."""
+        self._execute(
+            """UPDATE events SET closed_end_at = greatest(closed_end_at, %s), updated_at = now()
+               WHERE id = %s""",
+            (end_marker_at, event_id),
         )
 
     def upsert_camera(self, camera: Camera) -> None:
@@ -299,15 +309,24 @@ class Catalog:
         object_key: str,
         start_time: datetime,
         duration_s: float | None = None,
+        etag: str | None = None,
     ) -> Segment:
-        """Record a segment (once per object key) and return its row."""
+        """Record a segment (once per object key) and return its row. Content with another
+        ``etag`` than the row's (a re-upload) starts over: no attempts yet, its camera and
+        start time as given."""
         rows = self._execute(
-            f"""INSERT INTO segments (event_id, camera_id, object_key, start_time, duration_s)
-                VALUES (%s, %s, %s, %s, %s)
+            f"""INSERT INTO segments (event_id, camera_id, object_key, start_time, duration_s,
+                                      etag)
+                VALUES (%s, %s, %s, %s, %s, %s)
                 ON CONFLICT (object_key) DO UPDATE
-                SET duration_s = coalesce(EXCLUDED.duration_s, segments.duration_s)
+                SET duration_s = coalesce(EXCLUDED.duration_s, segments.duration_s),
+                    camera_id = EXCLUDED.camera_id, start_time = EXCLUDED.start_time,
+                    attempts = CASE WHEN EXCLUDED.etag IS NOT NULL
+                                     AND EXCLUDED.etag IS DISTINCT FROM segments.etag
+                                    THEN 0 ELSE segments.attempts END,
+                    etag = coalesce(EXCLUDED.etag, segments.etag)
                 RETURNING {_SEGMENT_COLUMNS}""",
-            (event_id, camera_id, object_key, start_time, duration_s),
+            (event_id, camera_id, object_key, start_time, duration_s, etag),
         )
         return Segment(*rows[0])
 
@@ -360,6 +379,38 @@ class Catalog:
             """UPDATE segments SET status = 'processing', error = NULL,
                    attempts = attempts + 1, updated_at = now() WHERE id = %s""",
             (segment_id,),
+        )
+
+    def reclaim_stale_segments(
+        self, event_id: str, lease_s: float, max_attempts: int
+    ) -> list[Segment]:
+        """Segments ``processing`` for longer than ``lease_s`` (their worker stopped without
+        a word: killed, out of memory, its machine gone) go back to ``pending``, or to
+        ``failed`` once tried ``max_attempts`` times; return them as they are now."""
+        rows = self._execute(
+            f"""UPDATE segments SET
+                    status = CASE WHEN attempts >= %(max)s THEN 'failed' ELSE 'pending' END,
+                    error = CASE WHEN attempts >= %(max)s
+                        THEN 'given up: its worker stopped during each of ' || attempts
+                             || ' attempts'
+                        ELSE 'its worker stopped; to be tried again' END,
+                    updated_at = now()
+                WHERE event_id = %(event)s AND status = 'processing'
+                  AND updated_at < now() - make_interval(secs => %(lease)s)
+                RETURNING {_SEGMENT_COLUMNS}""",
+            {"max": max_attempts, "event": event_id, "lease": lease_s},
+        )
+        return [Segment(*row) for row in rows]
+
+    def release_segment(self, segment_id: int, reason: str) -> None:
+        """Put a segment being processed back to ``pending`` after a transient fault (a
+        server out of reach): the try does not count as one of its attempts, and ``reason``
+        says what happened until it is tried again."""
+        self._execute(
+            """UPDATE segments SET status = 'pending', error = %s,
+                   attempts = greatest(attempts - 1, 0), updated_at = now()
+               WHERE id = %s AND status = 'processing'""",
+            (reason, segment_id),
         )
 
     def mark_segment_failed(self, segment_id: int, reason: str) -> None:
@@ -521,6 +572,20 @@ class Catalog:
                 output.error,
             ),
         )
+
+    def reclaim_stale_outputs(self, event_id: str, lease_s: float) -> list[str]:
+        """Outputs ``rendering`` for longer than ``lease_s`` (their render was killed
+        without a word) become ``failed`` (an earlier video they point to stays); return
+        their visitor ids."""
+        rows = self._execute(
+            """UPDATE outputs SET status = 'failed', updated_at = now(),
+                   error = 'its render stopped without finishing (the worker was killed?)'
+               WHERE event_id = %s AND status = 'rendering'
+                 AND updated_at < now() - make_interval(secs => %s)
+               RETURNING visitor_id""",
+            (event_id, lease_s),
+        )
+        return sorted(row[0] for row in rows)
 
     def get_output(self, event_id: str, visitor_id: str) -> Output | None:
         found = [o for o in self.list_outputs(event_id) if o.visitor_id == visitor_id]

@@ -3,7 +3,10 @@
 Idempotent: the segment is registered once per object key, and its tracks replace any
 earlier ones in one transaction, so a retried task leaves one set of rows. The segment's
 status goes pending -> processing -> done, or failed with the reason; a segment that can
-only be read in part keeps the tracks of that part and is marked failed.
+only be read in part keeps the tracks of that part and is marked failed. A transient fault
+(the catalog or the object store out of reach, a dropped connection,
+:func:`~scas_lib.errors.is_transient`) is raised for the task to be retried, and puts the
+segment back to pending, not failed: only bad data fails a segment.
 
 The segment's start time is the recorder's: the ``start-time`` metadata when present, else
 the time in its key.
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from scas_lib.errors import ScasError
+from scas_lib.errors import ScasError, is_transient
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
 from scas_lib.recognition.config import RecognitionConfig
@@ -62,7 +65,8 @@ def recognize_segment(
     """Recognize one stored segment and record its tracks (see the module docstring)."""
     store = services.object_store()
     bucket = services.settings.bucket_recordings
-    metadata = store.stat(bucket, key).metadata
+    stored = store.stat(bucket, key)
+    metadata = stored.metadata
     event_id, camera_id, start = segment_start_time(key, metadata)
     if problem := keys.segment_camera_problem(key, metadata):
         with services.catalog() as catalog:
@@ -73,26 +77,30 @@ def recognize_segment(
     with services.catalog() as catalog:
         catalog.ensure_event(event_id)
         catalog.ensure_camera(event_id, camera_id)
-        segment = catalog.register_segment(event_id, camera_id, key, start)
+        segment = catalog.register_segment(event_id, camera_id, key, start, etag=stored.etag)
         catalog.mark_segment_processing(segment.id)
-        gallery = Gallery.from_enrollments(
-            engine.model_pack, catalog.list_enrollments(event_id, engine.model_pack)
-        )
         try:
+            gallery = Gallery.from_enrollments(
+                engine.model_pack, catalog.list_enrollments(event_id, engine.model_pack)
+            )
             with scratch_dir(services.settings.data_dir, SEGMENT_PREFIX) as scratch:
                 local = store.download_file(bucket, key, scratch / Path(key).name)
                 result = recognize_video(
                     local, camera_id, start, engine, gallery, thresholds, config
                 )
+            catalog.save_segment_tracks(
+                segment.id,
+                result.tracks,
+                duration_s=result.decoded_s,
+                failure=result.error,
+            )
         except Exception as error:
-            catalog.mark_segment_failed(segment.id, f"{type(error).__name__}: {error}")
+            reason = f"{type(error).__name__}: {error}".strip()
+            if is_transient(error):
+                _release(services, segment.id, key, reason)
+            else:
+                catalog.mark_segment_failed(segment.id, reason)
             raise
-        catalog.save_segment_tracks(
-            segment.id,
-            result.tracks,
-            duration_s=result.decoded_s,
-            failure=result.error,
-        )
     identified: dict[str, int] = {}
     for track in result.tracks:
         if track.visitor_id:
@@ -100,3 +108,20 @@ def recognize_segment(
     status = "failed" if result.error else "done"
     log.debug("%s: %s, %d tracks, %s", key, status, len(result.tracks), identified or "no visitor")
     return SegmentOutcome(key, segment.id, status, len(result.tracks), identified, result.error)
+
+
+def _release(services: Services, segment_id: int, key: str, reason: str) -> None:
+    """Put the segment back to pending after a transient fault, on a new connection (the
+    task's own may be the one that broke). If the catalog cannot be reached either, the
+    row stays ``processing`` until a later wave reclaims it (see
+    :meth:`~scas_lib.catalog.Catalog.reclaim_stale_segments`)."""
+    first_line = reason.splitlines()[0] if reason else "unknown error"
+    try:
+        with services.catalog() as catalog:
+            catalog.release_segment(segment_id, f"retrying after: {first_line}")
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        log.warning("%s: left processing, the catalog is out of reach (%s)", key, error)
+    else:
+        log.warning("%s: pending again after a transient fault: %s", key, first_line)

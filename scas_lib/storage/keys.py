@@ -126,11 +126,16 @@ def event_recordings_prefix(event_id: str) -> str:
     return f"{validate_id(event_id, 'event id')}/"
 
 
+def control_prefix(event_id: str) -> str:
+    """Prefix of an event's control markers inside the recordings bucket."""
+    return f"{validate_id(event_id, 'event id')}/_control/"
+
+
 def control_marker_key(event_id: str, marker: ControlMarker) -> str:
     """Key of an event's start or end marker inside the recordings bucket."""
     if marker not in ("start", "end"):
         raise ValueError(f"unknown control marker {marker!r}")
-    return f"{validate_id(event_id, 'event id')}/_control/{marker}"
+    return f"{control_prefix(event_id)}{marker}"
 
 
 def enrollment_photo_key(event_id: str, visitor_id: str, index: int) -> str:

@@ -69,6 +69,8 @@ class StoredObject:
     last_modified: datetime | None
     content_type: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    #: The server's ETag of the content (quotes removed): another upload, another ETag.
+    etag: str | None = None
 
 
 def user_metadata(headers: object) -> dict[str, str]:
@@ -248,6 +250,7 @@ class ObjectStore:
             last_modified=info.last_modified,
             content_type=info.content_type,
             metadata=user_metadata(info.metadata or {}),
+            etag=_etag(info.etag),
         )
 
     def exists(self, bucket: str, key: str) -> bool:
@@ -266,6 +269,7 @@ class ObjectStore:
                     key=item.object_name or "",
                     size=item.size or 0,
                     last_modified=item.last_modified,
+                    etag=_etag(item.etag),
                 )
                 for item in self._client.list_objects(bucket, prefix=prefix, recursive=recursive)
                 if not item.is_dir
@@ -309,6 +313,15 @@ class ObjectStore:
             key,
             lambda: self._client.presigned_get_object(bucket, key, expires=expires),
         )
+
+
+def _etag(value: str | None) -> str | None:
+    """An ETag without the quotes some servers keep.
+
+    >>> _etag('"d41d8cd98f00b204e9800998ecf8427e"')
+    'd41d8cd98f00b204e9800998ecf8427e'
+    """
+    return value.strip('"') if value else None
 
 
 def _root_cause(error: BaseException) -> str:
