@@ -31,6 +31,7 @@ from scas_lib.faces.matching import Gallery
 from scas_lib.highlights.appearances import AppearanceRules, build_appearances
 from scas_lib.provisioning.install import install_default_pack
 from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.recognition.headcount import count_people
 from scas_lib.recognition.pipeline import footage_engine, recognize_video
 from scas_lib.settings import Settings
 from scas_lib.simulation.generate import generate_event
@@ -121,6 +122,12 @@ def main() -> None:
         "recognition_wall_s": round(seconds, 1),
         "photos": f"{args.faces} ({args.half})" if args.faces else "registry samples",
         "tracks_across_cuts": tracks_across_cuts,
+        # People the cameras saw: counted from the tracks, and by the ground truth (anyone
+        # with any of their face in a frame).
+        "people_counted": count_people(tracks, pack.manifest.thresholds.match).people,
+        "people_in_footage": sum(
+            any(intervals for intervals in cameras.values()) for cameras in event.presence.values()
+        ),
         "cuts": cut_count,
         "seed": args.seed,
     }

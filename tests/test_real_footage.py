@@ -19,6 +19,7 @@ import pytest
 from scas_lib.catalog import Enrollment
 from scas_lib.faces import FaceEngine, Gallery
 from scas_lib.provisioning.samples import SamplePhoto
+from scas_lib.recognition.headcount import Headcount, count_people
 from scas_lib.recognition.pipeline import SegmentResult, recognize_video
 from scas_lib.simulation.background import find_background_video
 
@@ -123,6 +124,20 @@ def test_no_track_spans_a_hard_cut_and_each_shot_has_its_person(
         assert len(evidence) >= track.duration_s // 1
         if track.visitor_id:
             assert max(similarity - runner_up for similarity, runner_up in evidence) > 0.1
+
+
+def test_the_people_seen_are_counted_enrolled_or_not(
+    cut_clip: Path, engine: FaceEngine, footage: FaceEngine, photos: dict[str, SamplePhoto]
+) -> None:
+    """Only Obama is enrolled: the other two people of the cut clip count as two others."""
+    gallery = _gallery(engine, photos)
+    only_obama = Gallery(
+        gallery.model_pack, ("obama",), gallery.templates[[gallery.visitor_ids.index("obama")]]
+    )
+    thresholds = engine.pack.manifest.thresholds
+    result = recognize_video(cut_clip, "clip", START, footage, only_obama, thresholds)
+
+    assert count_people(result.tracks, thresholds.match) == Headcount(enrolled_seen=1, others=2)
 
 
 @pytest.fixture(scope="module")
