@@ -28,7 +28,7 @@ Times: a sample's ``offset_s`` is seconds from the segment's first frame; the se
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -69,10 +69,6 @@ class FaceSample:
     @property
     def center(self) -> tuple[float, float]:
         return box_center(self.box)
-
-    @property
-    def width(self) -> float:
-        return self.box[2] - self.box[0]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FaceSample):
@@ -179,6 +175,3 @@ class FaceTrack:
     def time_of(self, sample: FaceSample) -> datetime:
         """The UTC time of one of the track's samples."""
         return self.segment_start + timedelta(seconds=sample.offset_s)
-
-    def with_identity(self, identity: TrackIdentity) -> FaceTrack:
-        return replace(self, identity=identity)

@@ -186,7 +186,7 @@ def _best_faces(track: FaceTrack, embeddings: _Embeddings, count: int) -> list[F
     by_quality = sorted(track.samples, key=lambda sample: -sample.quality)
     embedded = [sample for sample in by_quality if embeddings.known(sample) is not None]
     others = [sample for sample in by_quality if embeddings.known(sample) is None]
-    return (embedded + others)[:count] if len(embedded) < count else embedded[:count]
+    return (embedded + others)[:count]
 
 
 def _identify(

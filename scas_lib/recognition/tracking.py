@@ -100,8 +100,7 @@ class FaceTracker:
     def finish(self) -> list[tuple[FaceSample, ...]]:
         """Every track's samples, tracks in the order they started (call once, after the
         last frame)."""
-        self._finished += self._active
-        self._active = []
+        self.cut()
         return [tuple(track.samples) for track in sorted(self._finished, key=lambda t: t.index)]
 
     def _retire(self, t: float) -> None:
