@@ -1,0 +1,79 @@
+"""The app factory, and the standalone server (`scas serve`).
+
+:func:`create_app` makes the app whose routes start at its own root (``/api/...``,
+``/kiosk/...``, ``/v/...``, ``/docs``); it is always mounted at ``/scas``: by Airflow's API
+server (the plugin's ``url_prefix``) or by :func:`standalone_app`, so every address is the
+same both ways.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from scas_lib.web.api import kiosk_router, operator_router, visitor_router
+from scas_lib.web.auth import operator_token
+from scas_lib.web.context import WebContext
+from scas_lib.web.errors import install_error_handlers
+from scas_lib.web.pages import kiosk_pages, operator_pages, visitor_pages
+
+#: Where the app is mounted, standalone and in Airflow.
+URL_PREFIX = "/scas"
+STATIC_DIR = Path(__file__).parent / "static"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(context: WebContext, operator: Callable[..., Any] | None = None) -> FastAPI:
+    """The SCAS web app. ``operator`` is the dependency that admits operators (Airflow's
+    ``get_user`` in the plugin); by default the ``SCAS_OPERATOR_TOKEN`` bearer token."""
+    operator = operator or operator_token
+    app = FastAPI(
+        title="SCAS",
+        summary="Kiosk enrollment, visitors' pages and the operators' API.",
+        version="1",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.scas = context
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (
+        kiosk_router,
+        visitor_router,
+        operator_router(operator),
+        kiosk_pages,
+        visitor_pages,
+        operator_pages(operator),
+    ):
+        app.include_router(router)
+    return app
+
+
+def standalone_app(context: WebContext) -> FastAPI:
+    """The app mounted at ``/scas`` (the root redirects there), as `scas serve` runs it."""
+    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    root.mount(URL_PREFIX, create_app(context))
+
+    @root.get("/", include_in_schema=False)
+    def _to_app() -> RedirectResponse:
+        return RedirectResponse(f"{URL_PREFIX}/v/")
+
+    return root
+
+
+def serve(context: WebContext, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the standalone app with uvicorn until interrupted."""
+    import uvicorn
+
+    try:
+        uvicorn.run(standalone_app(context), host=host, port=port, log_level="info")
+    finally:
+        context.close()

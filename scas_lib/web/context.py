@@ -1,0 +1,80 @@
+"""What the web app works with: the catalog and object store, the face models, the settings.
+
+The app is made before any server is reached (Airflow imports the plugin in every process,
+and `scas serve` builds the app before uvicorn starts), so each part is opened on first
+use and kept: the servers' endpoints once, a catalog connection per request (a
+:class:`~scas_lib.catalog.Catalog` is not thread-safe), the face models once (onnxruntime
+sessions may run from several threads).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.services.runtime import Services, open_services
+from scas_lib.settings import Settings
+
+
+@dataclass
+class WebContext:
+    """The app's parts. ``services`` and ``engine`` are made on first use by the factories
+    (tests and `scas serve` pass ready ones)."""
+
+    settings_factory: Callable[[], Settings]
+    services_factory: Callable[[Settings], Services] | None = None
+    engine_factory: Callable[[Settings], FaceEngine] = FaceEngine.from_settings
+    _settings: Settings | None = field(default=None, init=False)
+    _services: Services | None = field(default=None, init=False)
+    _engine: FaceEngine | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _stack: ExitStack = field(default_factory=ExitStack, init=False)
+
+    @classmethod
+    def ready(
+        cls, settings: Settings, services: Services, engine: FaceEngine | None = None
+    ) -> WebContext:
+        """A context on servers already running (and models already loaded, if given)."""
+        context = cls(lambda: settings, lambda _settings: services)
+        context._engine = engine
+        return context
+
+    @property
+    def settings(self) -> Settings:
+        with self._lock:
+            if self._settings is None:
+                self._settings = self.settings_factory()
+            return self._settings
+
+    @property
+    def services(self) -> Services:
+        settings = self.settings
+        with self._lock:
+            if self._services is None:
+                if self.services_factory is not None:
+                    self._services = self.services_factory(settings)
+                else:  # joins the embedded servers `scas up` keeps, or starts them
+                    self._services = self._stack.enter_context(open_services(settings))
+            return self._services
+
+    @property
+    def engine(self) -> FaceEngine:
+        settings = self.settings
+        with self._lock:
+            if self._engine is None:
+                self._engine = self.engine_factory(settings)
+            return self._engine
+
+    def close(self) -> None:
+        """Stop what this context started (embedded servers it had to start itself)."""
+        self._stack.close()
+
+
+def web_context(request: Request) -> WebContext:
+    """The app's context (a FastAPI dependency)."""
+    return request.app.state.scas
