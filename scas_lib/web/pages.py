@@ -24,7 +24,7 @@ from scas_lib.web.api import app_base_url
 from scas_lib.web.auth import KIOSK_COOKIE, Context, CurrentVisitorPage, current_kiosk
 from scas_lib.web.errors import ApiError
 from scas_lib.web.texts import LANGUAGES, all_texts, page_texts, pick_language, visitor_error
-from scas_lib.web.visits import event_consent, visitor_status
+from scas_lib.web.visits import event_consent, event_name, visitor_status
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 #: A paired kiosk stays paired this long without being paired again.
@@ -87,8 +87,6 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
     if kiosk.event_id != event_id:
         raise ApiError(403, "kiosk_not_paired", f"this kiosk is paired with {kiosk.event_id}")
     consent = event_consent(event_id)
-    with context.services.catalog() as catalog:
-        event = catalog.get_event(event_id)
     texts = all_texts()
     # The consent text in each kiosk language: the event's own, else (for a language its
     # file does not offer) its first text, which is then the one recorded as read.
@@ -97,7 +95,7 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
     return render(
         request,
         "kiosk.html",
-        event_name=event.name if event else event_id,
+        event_name=event_name(context, event_id),
         kiosk_config=json.dumps(
             {
                 "enrollUrl": f"{_root(request)}/api/kiosk/enroll",

@@ -65,6 +65,16 @@ def event_consent(event_id: str) -> ConsentText:
     return orchestration.resolve_run(event_id).config.consent
 
 
+def event_name(context: WebContext, event_id: str) -> str:
+    """The event's name as its file gives it, else as the catalog has it, else its id."""
+    run = orchestration.resolve_run(event_id)
+    if run.from_file:
+        return run.config.display_name
+    with context.services.catalog() as catalog:
+        event = catalog.get_event(event_id)
+    return event.name if event else event_id
+
+
 def _refusal(status: int, code: str, language: Language, detail: str = "") -> ApiError:
     return ApiError(status, code, visitor_error(code, language) or detail or code)
 
@@ -151,7 +161,7 @@ def visitor_status(context: WebContext, page: VisitorPage, token: str) -> Visito
             vertical = f"{prefix}/vertical"
     return VisitorStatus(
         event_id=page.event_id,
-        event_name=event.name if event else page.event_id,
+        event_name=event_name(context, page.event_id),
         display_name=visitor.display_name,
         state=state,
         video_path=video,
