@@ -73,7 +73,4 @@ def serve(context: WebContext, host: str = "127.0.0.1", port: int = 8000) -> Non
     """Run the standalone app with uvicorn until interrupted."""
     import uvicorn
 
-    try:
-        uvicorn.run(standalone_app(context), host=host, port=port, log_level="info")
-    finally:
-        context.close()
+    uvicorn.run(standalone_app(context), host=host, port=port, log_level="info")

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.services.runtime import Services, open_services
+from scas_lib.services.runtime import Services, resolve
 from scas_lib.settings import Settings
 
 
@@ -33,7 +32,6 @@ class WebContext:
     _services: Services | None = field(default=None, init=False)
     _engine: FaceEngine | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    _stack: ExitStack = field(default_factory=ExitStack, init=False)
 
     @classmethod
     def ready(
@@ -56,10 +54,10 @@ class WebContext:
         settings = self.settings
         with self._lock:
             if self._services is None:
-                if self.services_factory is not None:
-                    self._services = self.services_factory(settings)
-                else:  # joins the embedded servers `scas up` keeps, or starts them
-                    self._services = self._stack.enter_context(open_services(settings))
+                # By default the configured servers, or the embedded ones `scas up` keeps
+                # running: an app inside Airflow never starts servers it could not stop.
+                factory = self.services_factory or resolve
+                self._services = factory(settings)
             return self._services
 
     @property
@@ -69,10 +67,6 @@ class WebContext:
             if self._engine is None:
                 self._engine = self.engine_factory(settings)
             return self._engine
-
-    def close(self) -> None:
-        """Stop what this context started (embedded servers it had to start itself)."""
-        self._stack.close()
 
 
 def web_context(request: Request) -> WebContext:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scas_lib.errors import ScasError
+from scas_lib.errors import CatalogUnavailable, ObjectNotFound, ObjectStoreError, ScasError
 from scas_lib.web.texts import pick_language, visitor_error
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ScasError)
     async def _scas_error(request: Request, error: ScasError) -> Response:
+        if isinstance(error, ObjectNotFound):
+            return _respond(request, 404, "not_found", "there is no such file (any more)", None)
+        if isinstance(error, CatalogUnavailable | ObjectStoreError):
+            log.error("web request %s %s: %s", request.method, request.url.path, error)
+            message = visitor_error("unavailable", _language(request)) or str(error)  # type: ignore[arg-type]
+            return _respond(request, 503, "unavailable", message, None)
         code = getattr(error, "code", "invalid")
         message = visitor_error(code, _language(request)) or str(error)  # type: ignore[arg-type]
         return _respond(request, 400, code, message, None)
