@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from scas_lib.web.api import kiosk_router, operator_router, visitor_router
@@ -26,6 +28,9 @@ from scas_lib.web.pages import kiosk_pages, operator_pages, visitor_pages
 #: Where the app is mounted, standalone and in Airflow.
 URL_PREFIX = "/scas"
 STATIC_DIR = Path(__file__).parent / "static"
+#: Swagger UI's files, from the ``fastapi-offline`` wheel (only its files are used): the
+#: API docs work at a venue without internet.
+SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +43,26 @@ def create_app(context: WebContext, operator: Callable[..., Any] | None = None) 
         title="SCAS",
         summary="Kiosk enrollment, visitors' pages and the operators' API.",
         version="1",
-        docs_url="/docs",
+        docs_url=None,  # served below from the package, not from a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.scas = context
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs-static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title="SCAS API",
+            swagger_js_url=f"{root}/docs-static/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs-static/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs-static/favicon.png",
+        )
+
     for router in (
         kiosk_router,
         visitor_router,
@@ -73,4 +91,8 @@ def serve(context: WebContext, host: str = "127.0.0.1", port: int = 8000) -> Non
     """Run the standalone app with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(standalone_app(context), host=host, port=port, log_level="info")
+    # No access log: the addresses of visitors' pages and kiosk pairing links are their
+    # credentials, and a log is no place for them.
+    uvicorn.run(
+        standalone_app(context), host=host, port=port, log_level="info", access_log=False
+    )

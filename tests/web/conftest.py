@@ -118,8 +118,9 @@ def no_face_photo(photo: SamplePhoto, engine: FaceEngine, target: Path) -> Path:
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-#: A portrait advertising screen, and a phone.
+#: A portrait advertising screen, a tablet held sideways, and a phone.
 KIOSK_SIZE = (1080, 1920)
+TABLET_SIZE = (1280, 800)
 PHONE_SIZE = (390, 844)
 
 

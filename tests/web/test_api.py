@@ -168,6 +168,9 @@ def test_the_docs_describe_the_api_and_errors_never_show_a_traceback(web: WebSer
     assert {"/api/kiosk/enroll", "/api/visitor/{token}", "/api/events"} <= set(schema["paths"])
     docs = requests.get(f"{web.url}/docs", timeout=10)
     assert docs.status_code == 200 and "/scas/openapi.json" in docs.text
+    assert "cdn" not in docs.text.lower()  # venues are often offline
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert requests.get(f"{web.url}/docs-static/{asset}", timeout=10).status_code == 200
     bad = requests.post(web.api("/kiosk/enroll"), data=b"\x00garbage", timeout=10,
                         headers={"Content-Type": "multipart/form-data; boundary=zz",
                                  "Authorization": f"Bearer {web.kiosk.token}"})  # fmt: skip

@@ -29,6 +29,7 @@ from .conftest import (
     EVENT,
     KIOSK_SIZE,
     PHONE_SIZE,
+    TABLET_SIZE,
     WebServer,
     fake_camera_video,
     no_face_photo,
@@ -52,6 +53,21 @@ def fill_in(driver: WebDriver, name: str) -> None:
     driver.find_element(By.ID, "consent").click()
 
 
+def assert_fits_the_screen(driver: WebDriver) -> None:
+    """Everything on screen at once: a kiosk cannot be scrolled by a visitor in a hurry."""
+    overflow = driver.execute_script(
+        "const e = document.scrollingElement;"
+        "return [e.scrollHeight - window.innerHeight, e.scrollWidth - window.innerWidth];"
+    )
+    assert overflow[0] <= 0 and overflow[1] <= 0, overflow
+    for element_id in ("submit", "consent", "name"):
+        box = driver.execute_script(
+            "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+            "return [r.top, r.bottom, window.innerHeight];", element_id,
+        )  # fmt: skip
+        assert box[0] >= 0 and box[1] <= box[2], (element_id, box)
+
+
 def decode_qr(png: bytes) -> str:
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
@@ -69,6 +85,7 @@ def test_the_kiosk_enrolls_from_the_camera_and_its_qr_code_opens_the_visitors_pa
     driver.find_element(By.CSS_SELECTOR, "[data-lang=zh]").click()
     assert "我同意本活动" in driver.find_element(By.ID, "consent-text").text
     fill_in(driver, "王小明")
+    assert_fits_the_screen(driver)
     screenshots(driver, "kiosk-portrait")
 
     driver.find_element(By.ID, "capture").click()
@@ -101,9 +118,10 @@ def test_a_photo_without_a_face_is_refused_kindly_in_chinese_and_in_english(
     photos: dict[str, SamplePhoto], engine: FaceEngine, tmp_path: Path,
 ) -> None:  # fmt: skip
     no_face = no_face_photo(portrait(photos), engine, tmp_path / "no-face.jpg")
-    driver = browser(KIOSK_SIZE)  # no camera: the file picker
+    driver = browser(TABLET_SIZE)  # a tablet without a camera: the file picker
     open_kiosk(driver, web)
     fill_in(driver, "Ana")
+    assert_fits_the_screen(driver)
     message = driver.find_element(By.ID, "message")
     for language in ("zh", "en"):
         driver.find_element(By.CSS_SELECTOR, f"[data-lang={language}]").click()
@@ -111,8 +129,9 @@ def test_a_photo_without_a_face_is_refused_kindly_in_chinese_and_in_english(
         driver.find_element(By.ID, "submit").click()
         wait_for(driver, "return arguments[0].dataset.code === 'no_face'", 60, message)
         assert message.text == VISITOR_ERRORS["no_face"][language]
+        assert_fits_the_screen(driver)
         if language == "zh":
-            screenshots(driver, "kiosk-refusal")
+            screenshots(driver, "kiosk-refusal-tablet")
             driver.execute_script("arguments[0].dataset.code = ''", message)
     # Switching the language translates the refusal in place.
     driver.find_element(By.CSS_SELECTOR, "[data-lang=zh]").click()
