@@ -26,7 +26,6 @@ from scas_lib.catalog.access import (
     revoke_kiosk,
 )
 from scas_lib.catalog.records import Output
-from scas_lib.faces.enrollment import EnrollmentPolicy
 from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, video_state
 from scas_lib.web.auth import Context, CurrentKiosk, CurrentVisitorPage
@@ -93,6 +92,8 @@ async def kiosk_enroll(
     is 422 with the gate's ``code`` and a kind message in ``language``; over the kiosk's
     rate limit 429 with ``Retry-After``."""
     from starlette.concurrency import run_in_threadpool
+
+    from scas_lib.faces.enrollment import EnrollmentPolicy
 
     chosen = pick_language(language, request.headers.get("accept-language"))
     # One byte over the limit is enough for the size gate to refuse it.
@@ -187,6 +188,12 @@ class NewKiosk:
     pairing_path: str
 
 
+@dataclass(frozen=True)
+class Revoked:
+    kiosk_id: str
+    revoked: bool
+
+
 def pairing_path(event_id: str, token: str) -> str:
     """The app-relative address that pairs a kiosk's browser (see pages.kiosk_page)."""
     return f"/kiosk/{event_id}?pair={token}"
@@ -250,11 +257,11 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
         return NewKiosk(pairing.kiosk, pairing.token, pairing_path(event_id, pairing.token))
 
     @router.delete("/kiosks/{kiosk_id}")
-    def revoke(kiosk_id: str, context: Context) -> dict[str, bool]:
+    def revoke(kiosk_id: str, context: Context) -> Revoked:
         """Revoke a kiosk: its token stops working at its next request."""
         with context.services.catalog() as catalog:
             if not revoke_kiosk(catalog, kiosk_id):
                 raise ApiError(404, "not_found", f"no active kiosk {kiosk_id!r}")
-        return {"revoked": True}
+        return Revoked(kiosk_id, revoked=True)
 
     return router

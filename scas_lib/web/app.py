@@ -93,6 +93,4 @@ def serve(context: WebContext, host: str = "127.0.0.1", port: int = 8000) -> Non
 
     # No access log: the addresses of visitors' pages and kiosk pairing links are their
     # credentials, and a log is no place for them.
-    uvicorn.run(
-        standalone_app(context), host=host, port=port, log_level="info", access_log=False
-    )
+    uvicorn.run(standalone_app(context), host=host, port=port, log_level="info", access_log=False)

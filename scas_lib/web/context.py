@@ -12,12 +12,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from scas_lib.faces.engine import FaceEngine
 from scas_lib.services.runtime import Services, resolve
 from scas_lib.settings import Settings
+
+if TYPE_CHECKING:  # the face models load at the first enrollment, not with the app
+    from scas_lib.faces.engine import FaceEngine
 
 
 @dataclass
@@ -27,7 +30,7 @@ class WebContext:
 
     settings_factory: Callable[[], Settings]
     services_factory: Callable[[Settings], Services] | None = None
-    engine_factory: Callable[[Settings], FaceEngine] = FaceEngine.from_settings
+    engine_factory: Callable[[Settings], FaceEngine] | None = None
     _settings: Settings | None = field(default=None, init=False)
     _services: Services | None = field(default=None, init=False)
     _engine: FaceEngine | None = field(default=None, init=False)
@@ -65,7 +68,9 @@ class WebContext:
         settings = self.settings
         with self._lock:
             if self._engine is None:
-                self._engine = self.engine_factory(settings)
+                from scas_lib.faces.engine import FaceEngine
+
+                self._engine = (self.engine_factory or FaceEngine.from_settings)(settings)
             return self._engine
 
 

@@ -20,7 +20,6 @@ from fastapi.templating import Jinja2Templates
 
 from scas_lib.catalog.access import kiosk_for_token
 from scas_lib.storage import keys
-from scas_lib.web.api import app_base_url
 from scas_lib.web.auth import KIOSK_COOKIE, Context, CurrentVisitorPage, current_kiosk
 from scas_lib.web.errors import ApiError
 from scas_lib.web.texts import LANGUAGES, all_texts, page_texts, pick_language, visitor_error
@@ -135,7 +134,6 @@ def visitor_page(
         "visitor.html",
         status=status,
         api_url=f"{_root(request)}/api/visitor/{token}",
-        page_url=f"{app_base_url(request)}/v/{token}",
     )
 
 

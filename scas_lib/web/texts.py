@@ -70,8 +70,8 @@ VISITOR_ERRORS: dict[str, dict[Language, str]] = {
         "zh": "请先拍一张照片。",
     },
     "rate_limited": {
-        "en": "This kiosk is very busy. Please wait a few seconds and try again.",
-        "zh": "此终端太忙了。请稍等几秒再试。",
+        "en": "This kiosk is very busy. Please wait a moment and try again.",
+        "zh": "此终端太忙了。请稍等片刻再试。",
     },
     "kiosk_not_paired": {
         "en": "This kiosk is not (or no longer) paired with the event. Please ask the staff.",

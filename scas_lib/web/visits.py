@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import segno
 
@@ -23,14 +24,15 @@ from scas_lib.catalog.access import (
 )
 from scas_lib.errors import ScasError
 from scas_lib.events import ConsentText
-from scas_lib.faces.enrollment import EnrollmentError
 from scas_lib.storage import keys
 from scas_lib.visitors.names import InvalidName
 from scas_lib.visitors.page import VideoState, video_state
-from scas_lib.visitors.stage import ForgetResult, enroll_visitor, forget_visitor
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
 from scas_lib.web.texts import Language, visitor_error
+
+if TYPE_CHECKING:
+    from scas_lib.visitors.stage import ForgetResult
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ def enroll_at_kiosk(
         error.message += f" ({wait_s:.0f} s)"
         error.retry_after_s = wait_s
         raise error
+    from scas_lib.faces.enrollment import EnrollmentError
+    from scas_lib.visitors.stage import enroll_visitor
+
     # The text the visitor read: their language when the event offers it, else the one the
     # kiosk showed (the first the event file gives).
     read_in = language if language in consent.texts else next(iter(consent.texts))
@@ -188,6 +193,8 @@ def media_key(context: WebContext, page: VisitorPage, kind: str) -> str:
 
 def delete_my_data(context: WebContext, page: VisitorPage) -> ForgetResult:
     """The visitor's "delete my data": the same deletion as ``scas forget``."""
+    from scas_lib.visitors.stage import forget_visitor
+
     try:
         return forget_visitor(context.services, page.event_id, page.visitor_id)
     except ScasError as error:
