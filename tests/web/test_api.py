@@ -57,6 +57,23 @@ def test_a_kiosk_enrolls_a_visitor_whose_page_opens_with_its_token_or_short_code
     page = requests.get(body["page_url"], timeout=10)
     assert page.status_code == 200 and "王小明" in page.text
 
+    session = requests.get(
+        web.api("/kiosk/session"), headers={"Authorization": f"Bearer {web.kiosk.token}"},
+        timeout=10,
+    ).json()  # fmt: skip
+    assert session["event_id"] == EVENT and session["consent_version"] == VERSION
+    assert set(session["consent_texts"]) == {"en", "zh"}
+
+
+def test_a_name_is_shown_as_typed_never_as_markup(
+    web: WebServer, photos: dict[str, SamplePhoto]
+) -> None:
+    name = '<img src=x onerror="alert(1)"> & Co'
+    body = enroll(web, portrait(photos).path.read_bytes(), name=name).json()
+    page = requests.get(body["page_url"], timeout=10).text
+    assert name not in page
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; Co" in page
+
 
 def test_each_refusal_is_kind_in_the_visitors_language_and_stores_nothing(
     web: WebServer, photos: dict[str, SamplePhoto], engine: FaceEngine, tmp_path: Path

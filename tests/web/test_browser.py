@@ -172,9 +172,16 @@ def test_the_visitors_page_plays_their_highlight_and_deletes_them_everywhere(
         driver.find_element(By.ID, "download").get_attribute("href"), timeout=30
     )
     assert download.headers["content-disposition"].startswith("attachment")
-    assert download.content == store.get_bytes(
+    stored = store.get_bytes(
         services.settings.bucket_highlights, keys.highlight_key(EVENT, visitor)
     )
+    assert download.content == stored
+    # A player seeks with ranges: the exact bytes asked for.
+    part = requests.get(
+        video.get_attribute("src"), headers={"Range": "bytes=1000-1999"}, timeout=10
+    )
+    assert part.status_code == 206 and part.content == stored[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{len(stored)}"
 
     driver.find_element(By.ID, "delete").click()
     driver.find_element(By.ID, "confirm-delete").click()
