@@ -49,6 +49,7 @@ def create_app(context: WebContext, operator: Callable[..., Any] | None = None) 
     )
     app.state.scas = context
     install_error_handlers(app)
+    app.middleware("http")(_security_headers)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs-static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs-static")
 
@@ -73,6 +74,26 @@ def create_app(context: WebContext, operator: Callable[..., Any] | None = None) 
     ):
         app.include_router(router)
     return app
+
+
+#: The pages' own files only: no other site's script, style or frame (a kiosk is a public
+#: screen). The QR code is a ``data:`` image, a captured photo a ``blob:`` one.
+_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "script-src 'self'; style-src 'self'; frame-ancestors 'self'; form-action 'self'"
+)
+
+
+async def _security_headers(request: Request, call_next: Callable[..., Any]) -> Any:
+    """Headers on every answer. No referrer: a visitor's page address is their credential."""
+    response = await call_next(request)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    inner = request.scope.get("path", "")[len(request.scope.get("root_path", "")) :]
+    html = response.headers.get("content-type", "").startswith("text/html")
+    if html and inner != "/docs":  # Swagger UI's page starts itself with an inline script
+        response.headers["Content-Security-Policy"] = _PAGE_POLICY
+    return response
 
 
 def standalone_app(context: WebContext) -> FastAPI:

@@ -73,6 +73,9 @@ def test_a_name_is_shown_as_typed_never_as_markup(
     page = requests.get(body["page_url"], timeout=10).text
     assert name not in page
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; Co" in page
+    headers = requests.get(body["page_url"], timeout=10).headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["referrer-policy"] == "no-referrer"  # the address is the credential
 
 
 def test_each_refusal_is_kind_in_the_visitors_language_and_stores_nothing(
