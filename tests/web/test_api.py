@@ -7,7 +7,7 @@ from pathlib import Path
 
 import requests
 
-from scas_lib.catalog.access import revoke_kiosk
+from scas_lib.catalog.access import pair_kiosk, revoke_kiosk
 from scas_lib.events import ConsentText
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.provisioning.samples import SamplePhoto
@@ -151,14 +151,17 @@ def test_missing_wrong_and_revoked_tokens_are_refused(
 
 def test_a_kiosk_over_its_rate_limit_gets_a_clear_429(web: WebServer) -> None:
     operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-    paired = requests.post(web.api(f"/events/{EVENT}/kiosks"), headers=operator, timeout=10).json()
-    answers = [enroll(web, b"not a photo", token=paired["token"]) for _ in range(12)]
+    paired = requests.post(web.api(f"/events/{EVENT}/kiosks"), headers=operator, timeout=10)
+    assert paired.status_code == 201
+    assert (paired.json()["kiosk"]["per_minute"], paired.json()["kiosk"]["burst"]) == (20, 10)
+    # A kiosk allowed 3 at once, then one every 30 s (slow enough for a loaded machine).
+    with web.services.catalog() as catalog:
+        token = pair_kiosk(catalog, EVENT, per_minute=2, burst=3).token
+    answers = [enroll(web, b"not a photo", token=token) for _ in range(4)]
     codes = [answer.json()["code"] for answer in answers]
-    # The default bucket: 10 at once, then about one every 3 s.
-    assert codes[:10] == ["unsupported_image"] * 10
-    assert codes[-1] == "rate_limited", codes
+    assert codes == ["unsupported_image"] * 3 + ["rate_limited"], codes
     limited = answers[-1]
-    assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 4
+    assert limited.status_code == 429 and 20 <= int(limited.headers["Retry-After"]) <= 30
     assert limited.json()["message"].startswith(VISITOR_ERRORS["rate_limited"]["zh"])
     # Another kiosk is not slowed down by this one.
     assert enroll(web, b"not a photo").json()["code"] == "unsupported_image"
