@@ -196,6 +196,10 @@ class LoopbackDeployment:
                 ),
                 "SCAS_EVENTS_DIR": str(self.events_dir),
                 "SCAS_DATA_DIR": str(self.settings.data_dir),
+                # the models this deployment was started with (not those of another data dir)
+                "SCAS_MODELS_DIR": str(self.settings.models_path),
+                "SCAS_MODEL_PACK": self.settings.model_pack,
+                "SCAS_ONNX_PROVIDER": self.settings.onnx_provider,
                 "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
             }
         )
