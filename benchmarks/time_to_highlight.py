@@ -158,6 +158,12 @@ def _single_renders(services, events_dir: Path, visitors: list[str]) -> list[flo
     return seconds
 
 
+def _after(moment, tasks: list, task_id: str) -> float | None:  # type: ignore[no-untyped-def]
+    """Seconds from ``moment`` to the end of the last ``task_id`` task."""
+    ends = [ti.end_date for ti in tasks if ti.task_id == task_id and ti.end_date]
+    return round((max(ends) - moment).total_seconds(), 1) if ends and moment else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, default=4)
@@ -270,8 +276,14 @@ def main() -> None:
         "segments": len(record["segments"]),
         "waves": len(examined),
         "failed_tasks": sum(1 for ti in tasks if ti.state == "failed"),
-        "recognize_hosts": sorted({ti.hostname for ti in tasks if ti.task_id == "recognize"}),
-        "render_hosts": sorted({ti.hostname for ti in tasks if ti.task_id == "render"}),
+        "recognize_hosts": sorted(
+            {ti.hostname for ti in tasks if ti.task_id == "recognize" and ti.state == "success"}
+        ),
+        "render_hosts": sorted(
+            {ti.hostname for ti in tasks if ti.task_id == "render" and ti.state == "success"}
+        ),
+        "recognize_tasks": sum(1 for ti in tasks if ti.task_id == "recognize"),
+        "last_recognize_after_end_s": _after(ended.get("at"), tasks, "recognize"),
         "last_wave_task_seconds": {
             task: {"n": len(s), "max": round(max(s), 1), "sum": round(sum(s), 1)}
             for task, s in sorted(busy.items())
