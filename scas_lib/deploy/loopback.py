@@ -47,6 +47,7 @@ from pathlib import Path
 
 import psutil
 import psycopg2
+from psycopg2.extensions import parse_dsn
 
 from scas_lib.deploy.config import (
     REPOSITORY,
@@ -243,7 +244,7 @@ class LoopbackDeployment:
 
     def _write_secret_settings(self, postgres: EmbeddedPostgres) -> None:
         values = self._values()
-        port = postgres.url("postgres").rsplit(":", 1)[1].split("/")[0]
+        port = parse_dsn(postgres.url("postgres"))["port"]
         database = (
             f"postgresql://{AIRFLOW_ROLE}:{values['airflow_db_password']}@127.0.0.1:{port}/"
             f"{AIRFLOW_DATABASE}"
