@@ -19,27 +19,21 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-import cv2
+from footage import START, recognize_generated
 
-from scas_lib.catalog import Enrollment
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.matching import Gallery
 from scas_lib.highlights.appearances import AppearanceRules, build_appearances
 from scas_lib.provisioning.install import install_default_pack
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.headcount import count_people
-from scas_lib.recognition.pipeline import footage_engine, recognize_video
+from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.settings import Settings
-from scas_lib.simulation.generate import generate_event
 from scas_lib.simulation.people import folder_photos, sample_photos
 from scas_lib.simulation.plan import SimulationConfig
 from scas_lib.simulation.truth import score_appearances
 
-START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 #: What recognition found is scored, before the editor's choices: tracks merged across gaps
 #: as the highlights do, but no blip dropped and no footage added around them.
 SCORED_RULES = AppearanceRules(min_length_s=0.0, pre_roll_s=0.0, post_roll_s=0.0)
@@ -73,36 +67,10 @@ def main() -> None:
     )
     directory = args.event_dir or Path(tempfile.mkdtemp(prefix="scas-accuracy-")) / "event"
     config = SimulationConfig(event_id="bench", duration_s=args.duration, seed=args.seed)
-    event = generate_event(directory, config, START, engine, photos)
-
-    visitors = [p for p in event.plan.people if p.role == "visitor"]
-    enrollments = []
-    for person in visitors:
-        image = cv2.imread(str(directory / "enrollments" / person.id / "0.jpg"))
-        faces = engine.analyze(image) or engine.analyze(image, pad=0.5)
-        face = max(faces, key=lambda f: f.detection.height)
-        embedding = tuple(float(v) for v in face.embedding)
-        enrollments.append(
-            Enrollment("bench", person.id, "0.jpg", engine.model_pack, embedding, 1.0)
-        )
-    gallery = Gallery.from_enrollments(engine.model_pack, enrollments)
-
-    tracks = []
-    tracks_across_cuts = cut_count = 0
-    clock = time.monotonic()
-    for segment in event.segments:
-        start = datetime.fromisoformat(segment.start_time)
-        result = recognize_video(
-            directory / segment.path, segment.camera_id, start, footage, gallery,
-            pack.manifest.thresholds, recognition,
-        )  # fmt: skip
-        tracks += result.tracks
-        cut_count += len(result.cuts)
-        tracks_across_cuts += sum(
-            any(t.samples[0].offset_s < cut <= t.samples[-1].offset_s for cut in result.cuts)
-            for t in result.tracks
-        )
-    seconds = time.monotonic() - clock
+    recognized = recognize_generated(
+        directory, config, photos, engine, footage, pack.manifest.thresholds, recognition
+    )
+    event, tracks = recognized.event, list(recognized.tracks)
     predicted: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for appearance in build_appearances(tracks, SCORED_RULES):
         predicted.setdefault(appearance.visitor_id, {}).setdefault(appearance.camera_id, []).append(
@@ -112,23 +80,23 @@ def main() -> None:
             )
         )
     score = score_appearances(
-        event.truth, predicted, [p.id for p in visitors], present=event.presence
+        event.truth, predicted, list(recognized.visitors), present=event.presence
     )
     report = {
         **score.as_dict(),
-        "visitors": len(visitors),
-        "strangers": len(event.plan.people) - len(visitors),
+        "visitors": len(recognized.visitors),
+        "strangers": len(event.plan.people) - len(recognized.visitors),
         "camera_seconds": config.cameras * config.duration_s,
-        "recognition_wall_s": round(seconds, 1),
+        "recognition_wall_s": round(recognized.recognition_wall_s, 1),
         "photos": f"{args.faces} ({args.half})" if args.faces else "registry samples",
-        "tracks_across_cuts": tracks_across_cuts,
+        "tracks_across_cuts": recognized.tracks_across_cuts,
         # People the cameras saw: counted from the tracks, and by the ground truth (anyone
         # with any of their face in a frame).
         "people_counted": count_people(tracks, pack.manifest.thresholds.match).people,
         "people_in_footage": sum(
             any(intervals for intervals in cameras.values()) for cameras in event.presence.values()
         ),
-        "cuts": cut_count,
+        "cuts": recognized.cuts,
         "seed": args.seed,
     }
     if args.json:

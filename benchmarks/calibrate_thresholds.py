@@ -218,9 +218,13 @@ def main() -> None:
         },
     }
     if args.write:
+        # The track thresholds (benchmarks/calibrate_tracks.py) stay as they are.
         path = calibration_file(engine.model_pack)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        stored.setdefault("thresholds", {}).update(result["thresholds"])
+        stored.update({"pack": result["pack"], "evidence": result["evidence"]})
+        path.write_text(json.dumps(stored, indent=2) + "\n")
     if args.json:
         print(json.dumps(result, indent=2))
     else:

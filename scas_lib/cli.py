@@ -446,6 +446,93 @@ def _download_highlights(
     console.print(f"videos saved in {folder}")
 
 
+# The web app (issue 15): `scas serve`, and the kiosks it admits. ------------------------
+
+kiosk_app = typer.Typer(help="Entrance kiosks: pair them with an event, revoke them.")
+app.add_typer(kiosk_app, name="kiosk")
+
+
+@app.command()
+@_friendly_errors
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0 opens it to the venue's network).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the kiosk, the visitors' pages and the API at http://HOST:PORT/scas."""
+    from scas_lib.web.app import URL_PREFIX, serve
+    from scas_lib.web.context import WebContext
+
+    settings = _settings()
+    with runtime.open_services(settings) as services:
+        _print_steps(runtime.prepare(services))
+        console.print(
+            f"serving http://{host}:{port}{URL_PREFIX}/ (API docs at {URL_PREFIX}/docs); "
+            "Ctrl-C stops"
+        )
+        serve(WebContext.ready(settings, services), host, port)
+
+
+def _app_url(settings: Settings) -> str:
+    return (settings.public_url or "http://127.0.0.1:8000/scas").rstrip("/")
+
+
+@kiosk_app.command("pair")
+@_friendly_errors
+def kiosk_pair(
+    event: Annotated[str, typer.Option(help="Event id the kiosk enrolls visitors for.")],
+    label: Annotated[str, typer.Option(help="Where the kiosk stands, for the list.")] = "",
+    per_minute: Annotated[
+        float, typer.Option(help="Enrollments per minute the kiosk may make (sustained).")
+    ] = 20.0,
+    burst: Annotated[int, typer.Option(help="Enrollments it may make at once.")] = 10,
+) -> None:
+    """Pair a kiosk: print the link to open once on it (its token is shown only now)."""
+    from scas_lib.catalog.access import pair_kiosk
+    from scas_lib.web.api import pairing_path
+
+    settings = _settings()
+    with runtime.open_services(settings) as services:
+        runtime.prepare(services)
+        with services.catalog() as catalog:
+            pairing = pair_kiosk(catalog, event, label=label, per_minute=per_minute, burst=burst)
+    console.print(f"kiosk {pairing.kiosk.id} paired with {event}; open on the kiosk:")
+    console.print(_app_url(settings) + pairing_path(event, pairing.token), soft_wrap=True)
+
+
+@kiosk_app.command("list")
+@_friendly_errors
+def kiosk_list(
+    event: Annotated[str | None, typer.Option(help="Only this event's kiosks.")] = None,
+) -> None:
+    """List the kiosks and whether they are revoked."""
+    from scas_lib.catalog.access import list_kiosks
+
+    with runtime.open_services(_settings()) as services, services.catalog() as catalog:
+        kiosks = list_kiosks(catalog, event)
+    table = Table("kiosk", "event", "label", "per minute", "paired", "revoked")
+    for kiosk in kiosks:
+        table.add_row(
+            kiosk.id, kiosk.event_id, kiosk.label, f"{kiosk.per_minute:g}",
+            f"{kiosk.created_at:%Y-%m-%d %H:%M}",
+            f"{kiosk.revoked_at:%Y-%m-%d %H:%M}" if kiosk.revoked_at else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@kiosk_app.command("revoke")
+@_friendly_errors
+def kiosk_revoke(kiosk: Annotated[str, typer.Argument(help="Kiosk id (k-...).")]) -> None:
+    """Revoke a kiosk: its token stops working at its next request."""
+    from scas_lib.catalog.access import revoke_kiosk
+
+    with runtime.open_services(_settings()) as services, services.catalog() as catalog:
+        if not revoke_kiosk(catalog, kiosk):
+            raise ScasError(f"no active kiosk {kiosk!r} (see `scas kiosk list`)")
+    console.print(f"kiosk {kiosk} revoked")
+
+
 def _parse_start(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)

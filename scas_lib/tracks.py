@@ -45,6 +45,21 @@ def box_center(box: Box) -> tuple[float, float]:
     return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes.
+
+    >>> round(iou((0, 0, 10, 10), (5, 0, 15, 10)), 3)
+    0.333
+    """
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 @dataclass(frozen=True, eq=False)
 class FaceSample:
     """One face on one sampled frame: ``box`` is ``(x1, y1, x2, y2)`` in the original
@@ -89,12 +104,15 @@ class FaceSample:
 class TrackIdentity:
     """Who a track is: ``visitor_id`` None means unknown. ``similarity`` is that of the
     track's mean embedding (``centroid``) to its best visitor, kept even when unknown;
-    ``votes`` counts the track's faces that picked the same visitor on their own."""
+    ``votes`` counts the track's faces that picked the same visitor on their own, ``faces``
+    the faces the decision was made on (recognition's working figure: the catalog keeps the
+    votes, not this, and it is not compared)."""
 
     visitor_id: str | None
     similarity: float | None = None
     centroid: np.ndarray | None = field(default=None, repr=False)
     votes: int = 0
+    faces: int = 0
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TrackIdentity):

@@ -641,3 +641,55 @@ def test_the_daily_retention_dag_deletes_what_is_past_its_time(
 
     assert str(run.state) == "success"
     assert [item.key for item in store.list(bucket, "expo/")] == ["expo/v1.mp4"]
+
+
+# the web app inside Airflow's API server ---------------------------------------------------
+
+
+def test_the_web_app_is_served_by_airflows_api_server_and_operators_need_an_airflow_login(
+    airflow_db: None, dag_env: Services, event_file: Path, photos: dict[str, Any]
+) -> None:
+    """Airflow's own API server app, with the plugins folder's ``scas_web`` plugin, on
+    uvicorn on loopback; the catalog and object store from the Airflow connections."""
+    import requests
+    from airflow.api_fastapi.app import create_app, get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    from .web.conftest import portrait, run_uvicorn
+
+    jwt = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    signed_in = {"Authorization": f"Bearer {jwt}"}
+    with run_uvicorn(create_app()) as base:
+        api = f"{base}/scas/api"
+        # Operator routes: nobody without an Airflow login, the UI's cookie is one.
+        anonymous = requests.get(f"{api}/events", timeout=10)
+        assert anonymous.status_code == 401
+        assert anonymous.json() == {"code": "not_authenticated", "message": "Not authenticated"}
+        assert requests.get(f"{base}/scas/", timeout=10).status_code == 401
+        home = requests.get(f"{base}/scas/", cookies={"_token": jwt}, timeout=10)
+        assert home.status_code == 200 and 'id="events"' in home.text
+        paired = requests.post(f"{api}/events/expo/kiosks", headers=signed_in, timeout=10)
+        assert paired.status_code == 201, paired.text
+        # The kiosk's own token, not an Airflow login, enrolls.
+        photo = portrait(photos).path.read_bytes()
+        form = {"name": "王小明", "language": "zh", "consent": "true",
+                "consent_version": "scas-2026-11"}  # fmt: skip
+        files = {"photo": ("selfie.jpg", photo, "image/jpeg")}
+        refused = requests.post(f"{api}/kiosk/enroll", data=form, files=files, headers=signed_in,
+                                timeout=60)  # fmt: skip
+        assert refused.status_code == 401 and refused.json()["code"] == "kiosk_not_paired"
+        kiosk = {"Authorization": f"Bearer {paired.json()['token']}"}
+        enrolled = requests.post(f"{api}/kiosk/enroll", data=form, files=files, headers=kiosk,
+                                 timeout=60)  # fmt: skip
+        assert enrolled.status_code == 201, enrolled.text
+        assert enrolled.json()["page_url"].startswith(f"{base}/scas/v/")
+        page = requests.get(enrolled.json()["page_url"], timeout=10)
+        assert page.status_code == 200 and "王小明" in page.text
+        visitors = requests.get(f"{api}/events/expo/visitors", headers=signed_in, timeout=10)
+        assert [v["display_name"] for v in visitors.json()] == ["王小明"]
+        assert requests.get(f"{base}/scas/docs", timeout=10).status_code == 200
+        # Linked from the Airflow UI.
+        plugins = requests.get(f"{base}/api/v2/plugins", headers=signed_in, timeout=10).json()
+        (scas,) = [p for p in plugins["plugins"] if p["name"] == "scas_web"]
+        assert scas["external_views"][0]["href"] == "/scas/"
+        assert scas["fastapi_apps"][0]["url_prefix"] == "/scas"

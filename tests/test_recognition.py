@@ -20,9 +20,10 @@ from scas_lib.catalog import Catalog, Enrollment
 from scas_lib.errors import is_transient
 from scas_lib.events import EventConfig
 from scas_lib.faces import FaceEngine, Gallery
+from scas_lib.faces.pack import Thresholds
 from scas_lib.media.decode import DecodeError, sample_frames
 from scas_lib.media.ffmpeg import run_ffmpeg
-from scas_lib.recognition.identity import decide_identity, resolve_conflicts
+from scas_lib.recognition.identity import attributed_runs, decide_identity, resolve_conflicts
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.recognition.tracking import FaceTracker, iou
@@ -102,6 +103,36 @@ def test_identity_comes_from_the_mean_face_unless_a_face_picks_someone_else(
     assert mixed.visitor_id is None  # one face picked another visitor: two people?
     stranger = decide_identity(np.stack([noise, blurred]), gallery, thresholds)
     assert stranger.visitor_id is None
+
+
+def test_evidence_accumulates_over_a_tracks_faces(
+    engine: FaceEngine, event: GeneratedEvent
+) -> None:
+    gallery = _gallery(event, engine)
+    thresholds = Thresholds(
+        match=0.48, margin=0.05, calibrated=True, track_match=0.41, track_min_faces=3
+    )
+    ana = gallery.templates[0]
+    noise = np.random.default_rng(1).normal(size=ana.shape).astype(np.float32)
+    basis, _ = np.linalg.qr(gallery.templates.T)
+    noise -= basis @ (basis.T @ noise)  # unlike every visitor
+
+    def face(similarity: float) -> np.ndarray:
+        direction = noise / np.linalg.norm(noise)
+        return similarity * ana + np.sqrt(1 - similarity**2) * direction
+
+    assert decide_identity(np.stack([face(0.44)] * 2), gallery, thresholds).visitor_id is None
+    three = decide_identity(np.stack([face(0.44)] * 3), gallery, thresholds)
+    assert three.visitor_id == gallery.visitor_ids[0] and three.faces == 3
+    weak = decide_identity(np.stack([face(0.38)] * 6), gallery, thresholds)
+    assert weak.visitor_id is None  # below the track threshold, however many faces
+
+
+def test_a_label_covers_only_the_time_its_faces_support() -> None:
+    faces = [FaceSample(t / 5, (0, 0, 50, 60), 0.9) for t in range(15)]
+    runs = attributed_runs(faces, {0: True, 7: False, 14: True})
+    assert [(len(run), covered) for run, covered in runs] == [(4, True), (7, False), (4, True)]
+    assert attributed_runs(faces, {}) == [(tuple(faces), True)]
 
 
 def test_two_tracks_sharing_a_frame_are_never_the_same_visitor() -> None:

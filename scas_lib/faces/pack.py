@@ -60,12 +60,33 @@ class RecognizerSpec(ModelFile):
 
 class Thresholds(_Frozen):
     """Open-set matching: accept the best visitor only if similarity >= ``match`` and it
-    beats the second best by at least ``margin``."""
+    beats the second best by at least ``margin``.
+
+    A face track brings more evidence than one photo: the mean of ``track_min_faces`` or
+    more of its faces is steadier than any one of them, so it may be accepted from the
+    lower ``track_match``; and a labelled track's faces less similar to the visitor than
+    ``track_support`` do not support the label (their time is not the visitor's). Both are
+    calibrated on footage (benchmarks/calibrate_tracks.py); None: a track needs ``match``
+    like a single face, and every face supports its label."""
 
     match: float
     margin: float
     calibrated: bool = Field(description="False: a conservative guess, not calibrated here")
     source: str = ""
+    track_match: float | None = None
+    track_min_faces: int = 3
+    track_support: float | None = None
+    track_source: str = ""
+
+    def for_faces(self, count: int) -> float:
+        """The similarity a mean of ``count`` faces of one track must reach.
+
+        >>> Thresholds(match=0.5, margin=0.05, calibrated=True, track_match=0.4).for_faces(3)
+        0.4
+        """
+        if self.track_match is None or count < self.track_min_faces:
+            return self.match
+        return min(self.match, self.track_match)
 
 
 class PackManifest(_Frozen):

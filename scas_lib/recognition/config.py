@@ -65,7 +65,9 @@ class RecognitionConfig:
     #: Decode at most this long side (None: full resolution, best for small faces).
     decode_long_side: int | None = None
     #: Faces smaller than this (original pixels) are not tracked: too small to recognise.
-    min_face_px: float = 32.0
+    #: 27 px faces on a 720p camera are found and, aligned again at full resolution, often
+    #: recognised (31 of 38 such faces of the tuning half, docs/benchmarks.md).
+    min_face_px: float = 27.0
     best_faces_per_track: int = 3
     #: Tracks seen on fewer sampled frames stay unknown (a one-frame glimpse proves little).
     min_observations: int = 2

@@ -1,10 +1,17 @@
 """Deciding who a face track is. Pure: embeddings in, an identity or "unknown" out.
 
-A track is embedded on its best few faces, not on every frame. Their mean embedding is
-identified (open-set: the model pack's threshold and margin), which is steadier than any
-single frame of a turning, moving head; and each face is identified on its own as a check:
-if any of them picks a *different* visitor, the track may hold two people and stays
-unknown. A stranger in someone's video is worse than a missed moment.
+A track is embedded on its *evidence*: its best few faces and the best face of every
+couple of seconds, not every frame. Their mean embedding is identified (open-set: the model
+pack's threshold and margin), which is steadier than any single frame of a turning, moving
+head; evidence accumulates, so a mean of several faces may be accepted from the pack's
+lower, footage-calibrated ``track_match`` (:meth:`Thresholds.for_faces`). Each face is
+also identified on its own as a check: if any of them picks a *different* visitor, the
+track may hold two people and stays unknown. A stranger in someone's video is worse than
+a missed moment.
+
+A label covers only the time it is true for (:func:`attributed_runs`): the stretches of a
+track whose evidence faces look less like the visitor than the pack's ``track_support`` are
+left unknown.
 
 Two tracks that share a frame are two people, so they can never both be the same visitor:
 the one less similar to that visitor becomes unknown.
@@ -21,21 +28,23 @@ import numpy as np
 from scas_lib.faces.matching import Gallery, identify, identify_many
 from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.recognition import normalize
-from scas_lib.tracks import TrackIdentity
+from scas_lib.tracks import FaceSample, TrackIdentity
 
 
 def decide_identity(
     embeddings: np.ndarray, gallery: Gallery, thresholds: Thresholds
 ) -> TrackIdentity:
-    """The identity of one track from the embeddings of its best faces."""
+    """The identity of one track from the embeddings of its evidence faces."""
     centroid = normalize(np.asarray(embeddings, np.float32).mean(axis=0))
-    overall = identify(gallery, centroid, thresholds)
+    accumulated = thresholds.model_copy(update={"match": thresholds.for_faces(len(embeddings))})
+    overall = identify(gallery, centroid, accumulated)
     votes = Counter(match.visitor_id for match in identify_many(gallery, embeddings, thresholds))
     winner = overall.visitor_id
     dissent = sum(count for visitor, count in votes.items() if visitor not in (None, winner))
+    faces = len(embeddings)
     if winner is None or dissent:
-        return TrackIdentity(None, overall.similarity, centroid, 0)
-    return TrackIdentity(winner, overall.similarity, centroid, votes.get(winner, 0))
+        return TrackIdentity(None, overall.similarity, centroid, 0, faces)
+    return TrackIdentity(winner, overall.similarity, centroid, votes.get(winner, 0), faces)
 
 
 def resolve_conflicts(
@@ -79,3 +88,30 @@ def face_evidence(
     others = [similarities[i] for i in order if i != label]
     runner_up = float(others[0]) if others else -1.0
     return round(float(similarities[label]), 4), round(runner_up, 4)
+
+
+def attributed_runs(
+    samples: Sequence[FaceSample], support: dict[int, bool]
+) -> list[tuple[tuple[FaceSample, ...], bool]]:
+    """A labelled track cut into runs that its label covers (True) or not (False).
+
+    ``support`` says, for the index of each embedded evidence face, whether that face
+    supports the label; every other face goes with the evidence face nearest in time (the
+    earlier of two as near). Without evidence, everything is covered.
+
+    >>> faces = [FaceSample(t / 5, (0, 0, 50, 60), 0.9) for t in range(6)]
+    >>> [(run[0].offset_s, len(run), ok) for run, ok in attributed_runs(faces, {0: True, 5: False})]
+    [(0.0, 3, True), (0.6, 3, False)]
+    """
+    if not support:
+        return [(tuple(samples), True)]
+    evidence = sorted(support)
+    runs: list[tuple[list[FaceSample], bool]] = []
+    for sample in samples:
+        nearest = min(evidence, key=lambda i: abs(samples[i].offset_s - sample.offset_s))
+        covered = support[nearest]
+        if runs and runs[-1][1] == covered:
+            runs[-1][0].append(sample)
+        else:
+            runs.append(([sample], covered))
+    return [(tuple(run), covered) for run, covered in runs]

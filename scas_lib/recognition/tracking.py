@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from scas_lib.tracks import Box, FaceSample, box_center
+from scas_lib.tracks import Box, FaceSample, box_center, iou
 
 
 @dataclass
@@ -141,21 +141,6 @@ class FaceTracker:
             [track for ti, track in enumerate(tracks) if ti not in used_tracks],
             [d for di, d in enumerate(detections) if di not in used_detections],
         )
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes.
-
-    >>> round(iou((0, 0, 10, 10), (5, 0, 15, 10)), 3)
-    0.333
-    """
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _center_distance(predicted: Box, box: Box) -> float:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from scas_lib.simulation.plan import EventPlan
 from scas_lib.simulation.scene import SpriteGeometry, face_states
+from scas_lib.tracks import iou
 
 Interval = tuple[float, float]
 #: person id -> camera id -> intervals
@@ -42,6 +43,26 @@ def ground_truth(
         runs = _runs(sorted(set(indices)))
         truth[person][camera] = [(first / fps, (last + 1) / fps) for first, last in runs]
     return dict(truth)
+
+
+def person_at(
+    plan: EventPlan,
+    camera_id: str,
+    t: float,
+    box: tuple[float, float, float, float],
+    sprites: dict[str, SpriteGeometry],
+    *,
+    min_overlap: float = 0.3,
+) -> str | None:
+    """Whose face is at ``box`` (frame pixels) on ``camera_id`` at ``t`` (event clock): the
+    planned face overlapping it most, if by at least ``min_overlap`` (intersection over
+    union); None for a face the plan did not place (a passer-by of the background video).
+    """
+    best, overlap = None, min_overlap
+    for state in face_states(plan, camera_id, t, sprites):
+        if (value := iou(box, state.box)) >= overlap:
+            best, overlap = state.person_id, value
+    return best
 
 
 def _runs(indices: list[int]) -> Iterable[tuple[int, int]]:

@@ -234,6 +234,17 @@ class ObjectStore:
                 response.close()
                 response.release_conn()
 
+    def get_range(self, bucket: str, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of ``key`` from ``offset`` (fewer at the end of the object): a
+        web page streams a video in such pieces instead of holding it whole."""
+        with self._errors(bucket, key):
+            response = self._client.get_object(bucket, key, offset=offset, length=length)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
     def download_file(self, bucket: str, key: str, path: Path) -> Path:
         """Download ``key`` to ``path`` (through a temporary file the SDK renames)."""
         self._call(bucket, key, lambda: self._client.fget_object(bucket, key, str(path)))

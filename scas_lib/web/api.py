@@ -1,0 +1,267 @@
+"""The REST API under ``/scas/api``, one router per audience (OpenAPI at ``/scas/docs``).
+
+- :data:`kiosk_router`: a paired kiosk enrolls visitors of its event;
+- :data:`visitor_router`: a visitor's page token reads their video's state and files and
+  deletes their data;
+- :func:`operator_router`: events, visitors, outputs and kiosks, behind the operator
+  dependency the app is made with (an Airflow user, or the operator token standalone). The
+  operator console (issue 16) adds its routes here.
+
+Errors are ``{code, message}`` (see :mod:`scas_lib.web.errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+
+from scas_lib.catalog.access import (
+    Kiosk,
+    list_kiosks,
+    pair_kiosk,
+    revoke_kiosk,
+)
+from scas_lib.catalog.records import Output
+from scas_lib.storage import keys
+from scas_lib.visitors.page import VideoState, video_state
+from scas_lib.web.auth import Context, CurrentKiosk, CurrentVisitorPage
+from scas_lib.web.errors import ApiError, ErrorBody
+from scas_lib.web.media import object_response
+from scas_lib.web.texts import pick_language
+from scas_lib.web.visits import (
+    KioskEnrollment,
+    VisitorStatus,
+    delete_my_data,
+    enroll_at_kiosk,
+    event_consent,
+    media_key,
+    visitor_status,
+)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422, 429, 500)
+}
+
+kiosk_router = APIRouter(prefix="/api/kiosk", tags=["kiosk"], responses=_ERRORS)
+visitor_router = APIRouter(prefix="/api/visitor", tags=["visitor"], responses=_ERRORS)
+
+
+def app_base_url(request: Request) -> str:
+    """The app's own address as the client reached it (``http://host/scas``; Starlette's
+    ``base_url`` is the outermost app's, without the mount's path)."""
+    root = request.scope.get("root_path", "")
+    return str(request.url.replace(path=root or "/", query="", fragment="")).rstrip("/")
+
+
+# kiosk -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KioskSession:
+    """What a kiosk shows: its event and the consent text (version, texts by language)."""
+
+    kiosk_id: str
+    event_id: str
+    consent_version: str
+    consent_texts: dict[str, str]
+
+
+@kiosk_router.get("/session")
+def kiosk_session(kiosk: CurrentKiosk) -> KioskSession:
+    """The kiosk's event and the consent text it must show."""
+    consent = event_consent(kiosk.event_id)
+    return KioskSession(kiosk.id, kiosk.event_id, consent.version, dict(consent.texts))
+
+
+@kiosk_router.post("/enroll", status_code=201)
+async def kiosk_enroll(
+    request: Request,
+    context: Context,
+    kiosk: CurrentKiosk,
+    name: Annotated[str, Form(description="The visitor's name, any script.")] = "",
+    language: Annotated[str, Form(description="The visitor's language (zh, en).")] = "",
+    consent: Annotated[bool, Form(description="The visitor ticked the consent box.")] = False,
+    consent_version: Annotated[str, Form(description="The consent text version shown.")] = "",
+    photo: Annotated[UploadFile | None, File(description="The selfie (JPEG, PNG, WebP).")] = None,
+) -> KioskEnrollment:
+    """Enroll a visitor (multipart: photo, name, consent). A refusal of the enrollment gates
+    is 422 with the gate's ``code`` and a kind message in ``language``; over the kiosk's
+    rate limit 429 with ``Retry-After``."""
+    from starlette.concurrency import run_in_threadpool
+
+    from scas_lib.faces.enrollment import EnrollmentPolicy
+
+    chosen = pick_language(language, request.headers.get("accept-language"))
+    # One byte over the limit is enough for the size gate to refuse it.
+    data = await photo.read(EnrollmentPolicy().max_bytes + 1) if photo else b""
+    return await run_in_threadpool(
+        enroll_at_kiosk,
+        context,
+        kiosk,
+        name=name,
+        language=chosen,
+        consent_given=consent,
+        consent_version=consent_version,
+        photo=data,
+        base_url=app_base_url(request),
+    )
+
+
+# visitor ---------------------------------------------------------------------------------
+
+
+@visitor_router.get("/{token}")
+def visitor_get(token: str, page: CurrentVisitorPage, context: Context) -> VisitorStatus:
+    """The state of the visitor's video and the paths of its files (app-relative)."""
+    return visitor_status(context, page, token)
+
+
+@visitor_router.get("/{token}/media/{kind}")
+def visitor_media(
+    request: Request,
+    kind: Literal["video", "poster", "vertical"],
+    page: CurrentVisitorPage,
+    context: Context,
+    download: bool = False,
+) -> Any:
+    """The video, its poster or its vertical version; ``?download=1`` as an attachment.
+    Answers HTTP ranges (206)."""
+    key = media_key(context, page, kind)
+    extension = "jpg" if kind == "poster" else "mp4"
+    suffix = "-vertical" if kind == "vertical" else ""
+    return object_response(
+        context.services.object_store(),
+        context.settings.bucket_highlights,
+        key,
+        range_header=request.headers.get("range"),
+        download_name=f"{page.event_id}-highlight{suffix}.{extension}" if download else None,
+    )
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """The answer to "delete my data"."""
+
+    deleted: bool
+    objects_deleted: int
+
+
+@visitor_router.delete("/{token}")
+def visitor_delete(page: CurrentVisitorPage, context: Context) -> Deleted:
+    """Delete the visitor's photos, face data, detections and videos everywhere (the same
+    deletion as ``scas forget``); the page's token stops working."""
+    result = delete_my_data(context, page)
+    return Deleted(result.catalog_rows, result.objects_deleted)
+
+
+# operator --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    id: str
+    name: str
+    status: str
+    visitors: int
+
+
+@dataclass(frozen=True)
+class VisitorSummary:
+    id: str
+    display_name: str
+    consent_version: str
+    consent_language: str
+    consent_at: datetime
+    state: VideoState
+
+
+@dataclass(frozen=True)
+class NewKiosk:
+    """A kiosk just paired: open ``pairing_path`` (under the app) on the kiosk once."""
+
+    kiosk: Kiosk
+    token: str
+    pairing_path: str
+
+
+@dataclass(frozen=True)
+class Revoked:
+    kiosk_id: str
+    revoked: bool
+
+
+def pairing_path(event_id: str, token: str) -> str:
+    """The app-relative address that pairs a kiosk's browser (see pages.kiosk_page)."""
+    return f"/kiosk/{event_id}?pair={token}"
+
+
+def operator_router(operator: Callable[..., Any]) -> APIRouter:
+    """The operator's routes, each behind the ``operator`` dependency."""
+    router = APIRouter(
+        prefix="/api", tags=["operator"], dependencies=[Depends(operator)], responses=_ERRORS
+    )
+
+    @router.get("/events")
+    def events(context: Context) -> list[EventSummary]:
+        """Every event in the catalog, with its number of visitors."""
+        with context.services.catalog() as catalog:
+            return [
+                EventSummary(e.id, e.name, e.status, len(catalog.list_visitors(e.id)))
+                for e in catalog.list_events()
+            ]
+
+    @router.get("/events/{event_id}/visitors")
+    def visitors(event_id: str, context: Context) -> list[VisitorSummary]:
+        """The event's visitors, with their consent and the state of their video."""
+        keys.validate_id(event_id, "event id")
+        with context.services.catalog() as catalog:
+            event = catalog.get_event(event_id)
+            if event is None:
+                raise ApiError(404, "not_found", f"no event {event_id!r}")
+            outputs = {o.visitor_id: o.status for o in catalog.list_outputs(event_id)}
+            return [
+                VisitorSummary(
+                    id=v.id,
+                    display_name=v.display_name,
+                    consent_version=v.consent.version,
+                    consent_language=v.consent.language,
+                    consent_at=v.consent.given_at,
+                    state=video_state(event.status, outputs.get(v.id)),
+                )
+                for v in catalog.list_visitors(event_id)
+            ]
+
+    @router.get("/events/{event_id}/outputs")
+    def outputs(event_id: str, context: Context) -> list[Output]:
+        """The event's highlight videos (rows of the outputs table)."""
+        keys.validate_id(event_id, "event id")
+        with context.services.catalog() as catalog:
+            return catalog.list_outputs(event_id)
+
+    @router.get("/events/{event_id}/kiosks")
+    def kiosks(event_id: str, context: Context) -> list[Kiosk]:
+        """The event's kiosks, revoked ones included."""
+        keys.validate_id(event_id, "event id")
+        with context.services.catalog() as catalog:
+            return list_kiosks(catalog, event_id)
+
+    @router.post("/events/{event_id}/kiosks", status_code=201)
+    def pair(event_id: str, context: Context, label: str = "") -> NewKiosk:
+        """Pair a new kiosk with the event; its token is shown only in this answer."""
+        with context.services.catalog() as catalog:
+            pairing = pair_kiosk(catalog, event_id, label=label)
+        return NewKiosk(pairing.kiosk, pairing.token, pairing_path(event_id, pairing.token))
+
+    @router.delete("/kiosks/{kiosk_id}")
+    def revoke(kiosk_id: str, context: Context) -> Revoked:
+        """Revoke a kiosk: its token stops working at its next request."""
+        with context.services.catalog() as catalog:
+            if not revoke_kiosk(catalog, kiosk_id):
+                raise ApiError(404, "not_found", f"no active kiosk {kiosk_id!r}")
+        return Revoked(kiosk_id, revoked=True)
+
+    return router

@@ -1,0 +1,117 @@
+"""The app factory, and the standalone server (`scas serve`).
+
+:func:`create_app` makes the app whose routes start at its own root (``/api/...``,
+``/kiosk/...``, ``/v/...``, ``/docs``); it is always mounted at ``/scas``: by Airflow's API
+server (the plugin's ``url_prefix``) or by :func:`standalone_app`, so every address is the
+same both ways.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from scas_lib.web.api import kiosk_router, operator_router, visitor_router
+from scas_lib.web.auth import operator_token
+from scas_lib.web.context import WebContext
+from scas_lib.web.errors import install_error_handlers
+from scas_lib.web.pages import kiosk_pages, operator_pages, visitor_pages
+
+#: Where the app is mounted, standalone and in Airflow.
+URL_PREFIX = "/scas"
+STATIC_DIR = Path(__file__).parent / "static"
+#: Swagger UI's files, from the ``fastapi-offline`` wheel (only its files are used): the
+#: API docs work at a venue without internet.
+SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(context: WebContext, operator: Callable[..., Any] | None = None) -> FastAPI:
+    """The SCAS web app. ``operator`` is the dependency that admits operators (Airflow's
+    ``get_user`` in the plugin); by default the ``SCAS_OPERATOR_TOKEN`` bearer token."""
+    operator = operator or operator_token
+    app = FastAPI(
+        title="SCAS",
+        summary="Kiosk enrollment, visitors' pages and the operators' API.",
+        version="1",
+        docs_url=None,  # served below from the package, not from a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.scas = context
+    install_error_handlers(app)
+    app.middleware("http")(_security_headers)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs-static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title="SCAS API",
+            swagger_js_url=f"{root}/docs-static/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs-static/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs-static/favicon.png",
+        )
+
+    for router in (
+        kiosk_router,
+        visitor_router,
+        operator_router(operator),
+        kiosk_pages,
+        visitor_pages,
+        operator_pages(operator),
+    ):
+        app.include_router(router)
+    return app
+
+
+#: The pages' own files only: no other site's script, style or frame (a kiosk is a public
+#: screen). The QR code is a ``data:`` image, a captured photo a ``blob:`` one.
+_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "script-src 'self'; style-src 'self'; frame-ancestors 'self'; form-action 'self'"
+)
+
+
+async def _security_headers(request: Request, call_next: Callable[..., Any]) -> Any:
+    """Headers on every answer. No referrer: a visitor's page address is their credential."""
+    response = await call_next(request)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    inner = request.scope.get("path", "")[len(request.scope.get("root_path", "")) :]
+    html = response.headers.get("content-type", "").startswith("text/html")
+    if html and inner != "/docs":  # Swagger UI's page starts itself with an inline script
+        response.headers["Content-Security-Policy"] = _PAGE_POLICY
+    return response
+
+
+def standalone_app(context: WebContext) -> FastAPI:
+    """The app mounted at ``/scas`` (the root redirects there), as `scas serve` runs it."""
+    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    root.mount(URL_PREFIX, create_app(context))
+
+    @root.get("/", include_in_schema=False)
+    def _to_app() -> RedirectResponse:
+        return RedirectResponse(f"{URL_PREFIX}/v/")
+
+    return root
+
+
+def serve(context: WebContext, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the standalone app with uvicorn until interrupted."""
+    import uvicorn
+
+    # No access log: the addresses of visitors' pages and kiosk pairing links are their
+    # credentials, and a log is no place for them.
+    uvicorn.run(standalone_app(context), host=host, port=port, log_level="info", access_log=False)

@@ -1,0 +1,89 @@
+"""Who is asking: the dependencies each router puts in front of its routes.
+
+- a **kiosk**: its token (``scas kiosk pair``) as ``Authorization: Bearer`` or in the
+  ``scas_kiosk`` cookie that opening the pairing link sets (:func:`current_kiosk`);
+- a **visitor**: the token or short code in their page's address (:func:`visitor_page`);
+- an **operator**: inside Airflow an Airflow user (the plugin passes
+  ``airflow.api_fastapi.core_api.security.get_user``, which reads the bearer JWT or the UI's
+  cookie); under ``scas serve`` the ``SCAS_OPERATOR_TOKEN`` bearer token
+  (:func:`operator_token`). An operator never gets in with a kiosk token or the reverse.
+
+Every check looks the token up again, so a revoked kiosk stops at its next request.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from scas_lib.catalog.access import Kiosk, VisitorPage, kiosk_for_token, visitor_page_for
+from scas_lib.web.context import WebContext, web_context
+from scas_lib.web.errors import ApiError
+from scas_lib.web.texts import pick_language, visitor_error
+
+#: The cookie a paired kiosk's browser keeps its token in (HttpOnly, path of the app).
+KIOSK_COOKIE = "scas_kiosk"
+
+_kiosk_bearer = HTTPBearer(auto_error=False, scheme_name="kiosk token")
+_operator_bearer = HTTPBearer(auto_error=False, scheme_name="operator token")
+
+Context = Annotated[WebContext, Depends(web_context)]
+
+
+def _visitor_message(request: Request, code: str) -> str:
+    language = pick_language(
+        request.query_params.get("lang"), request.headers.get("accept-language")
+    )
+    return visitor_error(code, language) or code
+
+
+def current_kiosk(
+    request: Request,
+    context: Context,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_kiosk_bearer)],
+) -> Kiosk:
+    """The paired, not revoked kiosk making the request; 401 ``kiosk_not_paired`` else."""
+    token = bearer.credentials if bearer else request.cookies.get(KIOSK_COOKIE)
+    kiosk = None
+    if token:
+        with context.services.catalog() as catalog:
+            kiosk = kiosk_for_token(catalog, token)
+    if kiosk is None:
+        raise ApiError(401, "kiosk_not_paired", _visitor_message(request, "kiosk_not_paired"))
+    return kiosk
+
+
+def visitor_page(request: Request, token: str, context: Context) -> VisitorPage:
+    """The visitor page the token (or short code) in the address opens; 404 else."""
+    page = None
+    if 6 <= len(token) <= 128:
+        with context.services.catalog() as catalog:
+            page = visitor_page_for(catalog, token)
+    if page is None:
+        raise ApiError(404, "page_not_found", _visitor_message(request, "page_not_found"))
+    return page
+
+
+def operator_token(
+    context: Context,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_bearer)],
+) -> str:
+    """Standalone operator check: the bearer token must be ``SCAS_OPERATOR_TOKEN``."""
+    configured = context.settings.operator_token
+    if configured is None:
+        raise ApiError(
+            403,
+            "operator_disabled",
+            "no operator token is configured: set SCAS_OPERATOR_TOKEN for `scas serve`",
+        )
+    given = bearer.credentials if bearer else ""
+    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+        raise ApiError(401, "not_authenticated", "an operator token is needed (Bearer)")
+    return "operator"
+
+
+CurrentKiosk = Annotated[Kiosk, Depends(current_kiosk)]
+CurrentVisitorPage = Annotated[VisitorPage, Depends(visitor_page)]

@@ -1,0 +1,79 @@
+"""What the web app works with: the catalog and object store, the face models, the settings.
+
+The app is made before any server is reached (Airflow imports the plugin in every process,
+and `scas serve` builds the app before uvicorn starts), so each part is opened on first
+use and kept: the servers' endpoints once, a catalog connection per request (a
+:class:`~scas_lib.catalog.Catalog` is not thread-safe), the face models once (onnxruntime
+sessions may run from several threads).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from scas_lib.services.runtime import Services, resolve
+from scas_lib.settings import Settings
+
+if TYPE_CHECKING:  # the face models load at the first enrollment, not with the app
+    from scas_lib.faces.engine import FaceEngine
+
+
+@dataclass
+class WebContext:
+    """The app's parts. ``services`` and ``engine`` are made on first use by the factories
+    (tests and `scas serve` pass ready ones)."""
+
+    settings_factory: Callable[[], Settings]
+    services_factory: Callable[[Settings], Services] | None = None
+    engine_factory: Callable[[Settings], FaceEngine] | None = None
+    _settings: Settings | None = field(default=None, init=False)
+    _services: Services | None = field(default=None, init=False)
+    _engine: FaceEngine | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @classmethod
+    def ready(
+        cls, settings: Settings, services: Services, engine: FaceEngine | None = None
+    ) -> WebContext:
+        """A context on servers already running (and models already loaded, if given)."""
+        context = cls(lambda: settings, lambda _settings: services)
+        context._engine = engine
+        return context
+
+    @property
+    def settings(self) -> Settings:
+        with self._lock:
+            if self._settings is None:
+                self._settings = self.settings_factory()
+            return self._settings
+
+    @property
+    def services(self) -> Services:
+        settings = self.settings
+        with self._lock:
+            if self._services is None:
+                # By default the configured servers, or the embedded ones `scas up` keeps
+                # running: an app inside Airflow never starts servers it could not stop.
+                factory = self.services_factory or resolve
+                self._services = factory(settings)
+            return self._services
+
+    @property
+    def engine(self) -> FaceEngine:
+        settings = self.settings
+        with self._lock:
+            if self._engine is None:
+                from scas_lib.faces.engine import FaceEngine
+
+                self._engine = (self.engine_factory or FaceEngine.from_settings)(settings)
+            return self._engine
+
+
+def web_context(request: Request) -> WebContext:
+    """The app's context (a FastAPI dependency)."""
+    return request.app.state.scas

@@ -1,0 +1,182 @@
+"""What the visitor reads, in each language the pages offer (English and Chinese).
+
+The enrollment gates (scas_lib/faces/enrollment.py) refuse with a ``code`` and an English
+message meant for an operator ("the face is 62 px tall, at least 80 are needed"); a visitor
+at a kiosk gets the kind sentence for that code here instead, in the language they chose.
+The API returns it as the error's ``message`` (``language`` form field or ``?lang=``), and
+the pages take all their texts from :func:`page_texts`, so there is one place to translate.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Language = Literal["en", "zh"]
+LANGUAGES: tuple[Language, ...] = ("zh", "en")
+DEFAULT_LANGUAGE: Language = "en"
+
+#: Refusals and other errors a visitor can meet, by error code.
+VISITOR_ERRORS: dict[str, dict[Language, str]] = {
+    "no_face": {
+        "en": "We could not see a face. Please look at the camera, uncovered, and try again.",
+        "zh": "没有看到面孔。请摘下遮挡物，看着摄像头，再试一次。",  # noqa: RUF001
+    },
+    "multiple_faces": {
+        "en": "There is more than one face in the photo. One person at a time, please.",
+        "zh": "照片里有不止一张面孔。请一次只拍一个人。",
+    },
+    "face_too_small": {
+        "en": "Your face is too small in the photo. Please come a little closer.",
+        "zh": "照片中的面孔太小了。请靠近一点。",
+    },
+    "face_too_blurred": {
+        "en": "The photo is blurred. Please hold still and try again.",
+        "zh": "照片有些模糊。请保持不动，再试一次。",  # noqa: RUF001
+    },
+    "extreme_pose": {
+        "en": "Your head is turned away. Please look straight at the camera.",
+        "zh": "您的头部偏转太多。请正视摄像头。",
+    },
+    "unsupported_image": {
+        "en": "This file is not a photo we can read. Please take a photo (JPEG, PNG or WebP).",
+        "zh": "无法读取这个文件。请拍一张照片（JPEG、PNG 或 WebP 格式）。",  # noqa: RUF001
+    },
+    "image_too_large": {
+        "en": "The photo is too large. Please take a smaller photo.",
+        "zh": "照片太大了。请拍一张小一些的照片。",
+    },
+    "another_person": {
+        "en": "These photos show different people. One person at a time, please.",
+        "zh": "这些照片里是不同的人。请一次只登记一个人。",
+    },
+    "invalid_name": {
+        "en": "Please write your name without emoji or symbols (at most 40 characters).",
+        "zh": "请填写姓名，不要使用表情符号或特殊符号（最多 40 个字）。",  # noqa: RUF001
+    },
+    "name_missing": {
+        "en": "Please write your name: it appears in your video.",
+        "zh": "请填写您的名字：它会出现在您的视频中。",  # noqa: RUF001
+    },
+    "consent_missing": {
+        "en": "Please read the text and tick the box to agree.",
+        "zh": "请阅读说明并勾选同意。",
+    },
+    "consent_changed": {
+        "en": "The consent text has changed. The page reloads: please read it again.",
+        "zh": "同意书内容已更新。页面将重新加载，请再次阅读。",  # noqa: RUF001
+    },
+    "photo_missing": {
+        "en": "Please take a photo first.",
+        "zh": "请先拍一张照片。",
+    },
+    "rate_limited": {
+        "en": "This kiosk is very busy. Please wait a moment and try again.",
+        "zh": "此终端太忙了。请稍等片刻再试。",
+    },
+    "kiosk_not_paired": {
+        "en": "This kiosk is not (or no longer) paired with the event. Please ask the staff.",
+        "zh": "此终端未与活动配对（或配对已取消）。请联系工作人员。",  # noqa: RUF001
+    },
+    "page_not_found": {
+        "en": "This link is not valid (any more). If you deleted your data, it is gone.",
+        "zh": "此链接无效（或已失效）。如果您已删除数据，数据已不存在。",  # noqa: RUF001
+    },
+    "unavailable": {
+        "en": "Something went wrong on our side. Please try again in a moment.",
+        "zh": "系统出了点问题。请稍后再试。",
+    },
+}
+
+#: Everything else the kiosk and visitor pages show.
+PAGE_TEXTS: dict[str, dict[Language, str]] = {
+    "kiosk_title": {"en": "Your personal highlight video", "zh": "您的专属精彩视频"},
+    "kiosk_intro": {
+        "en": "Take a selfie and we will find you in the cameras' footage.",
+        "zh": "拍一张自拍，我们会在摄像机的录像中找到您。",  # noqa: RUF001
+    },
+    "name_label": {"en": "Your name (shown in your video)", "zh": "您的名字（显示在视频中）"},  # noqa: RUF001
+    "consent_label": {"en": "I agree", "zh": "我同意"},
+    "capture": {"en": "Take photo", "zh": "拍照"},
+    "retake": {"en": "Retake", "zh": "重拍"},
+    "choose_file": {"en": "Choose a photo", "zh": "选择照片"},
+    "no_camera": {
+        "en": "No camera here: choose a photo instead.",
+        "zh": "没有摄像头：请选择一张照片。",  # noqa: RUF001
+    },
+    "submit": {"en": "Send", "zh": "提交"},
+    "working": {"en": "One moment…", "zh": "请稍候……"},
+    "success_title": {"en": "You are in!", "zh": "登记成功！"},  # noqa: RUF001
+    "success_hint": {
+        "en": "Scan the code with your phone to open your page, or type the short code.",
+        "zh": "用手机扫描二维码打开您的页面，或输入短码。",  # noqa: RUF001
+    },
+    "next_visitor": {"en": "Next visitor", "zh": "下一位"},
+    "visitor_title": {"en": "Your highlight video", "zh": "您的精彩视频"},
+    "state_waiting": {
+        "en": "The event is still on. Your video is made after it ends.",
+        "zh": "活动仍在进行中。视频将在活动结束后制作。",
+    },
+    "state_making": {
+        "en": "Your video is being made. Come back in a few minutes.",
+        "zh": "您的视频正在制作中。请几分钟后再来。",
+    },
+    "state_ready": {"en": "Your video is ready.", "zh": "您的视频已完成。"},
+    "state_not_seen": {
+        "en": "The cameras did not find you, so there is no video. We are sorry.",
+        "zh": "摄像机没有拍到您，所以没有视频。非常抱歉。",  # noqa: RUF001
+    },
+    "download": {"en": "Download", "zh": "下载"},
+    "download_vertical": {"en": "Download (vertical)", "zh": "下载（竖屏版）"},  # noqa: RUF001
+    "delete_title": {"en": "Delete my data", "zh": "删除我的数据"},
+    "delete_explain": {
+        "en": "Deletes your photo, your face data and your video everywhere. This cannot be "
+        "undone.",
+        "zh": "将在所有地方删除您的照片、面部数据和视频。此操作无法撤销。",
+    },
+    "delete_confirm": {
+        "en": "Yes, delete everything now",
+        "zh": "是的，立即全部删除",  # noqa: RUF001
+    },
+    "cancel": {"en": "Cancel", "zh": "取消"},
+    "deleted": {
+        "en": "Done: your photo, face data and video have been deleted.",
+        "zh": "完成：您的照片、面部数据和视频已被删除。",  # noqa: RUF001
+    },
+}
+
+
+def pick_language(wanted: str | None, accept_language: str | None = None) -> Language:
+    """The language asked for (``zh``, ``zh-CN``, ``en-GB``...), else the first one the
+    browser accepts that the pages offer, else English.
+
+    >>> pick_language("zh-CN"), pick_language(None, "fr,zh-TW;q=0.8"), pick_language("de")
+    ('zh', 'zh', 'en')
+    """
+    for candidate in [wanted or "", *(accept_language or "").split(",")]:
+        base = candidate.split(";")[0].strip().lower().split("-")[0]
+        if base in LANGUAGES:
+            return base  # type: ignore[return-value]
+    return DEFAULT_LANGUAGE
+
+
+def visitor_error(code: str, language: Language) -> str | None:
+    """The visitor's sentence for an error code, or None for an error no visitor sees."""
+    texts = VISITOR_ERRORS.get(code)
+    return texts[language] if texts else None
+
+
+def page_texts(language: Language) -> dict[str, str]:
+    """Every page text in one language (the templates and scripts read these)."""
+    return {name: texts[language] for name, texts in PAGE_TEXTS.items()}
+
+
+def all_texts() -> dict[str, dict[str, str]]:
+    """Page texts and refusals in every language, for a page that switches language in
+    place (the kiosk)."""
+    return {
+        language: {
+            **page_texts(language),
+            **{f"error_{code}": texts[language] for code, texts in VISITOR_ERRORS.items()},
+        }
+        for language in LANGUAGES
+    }

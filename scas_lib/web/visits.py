@@ -1,0 +1,203 @@
+"""What the kiosk and the visitor's page do, shared by the JSON API and the HTML pages.
+
+Each function checks who may do it (the caller passes the kiosk or page the auth
+dependencies found), then calls the same stage functions as the ``scas`` command:
+:func:`~scas_lib.visitors.stage.enroll_visitor` and
+:func:`~scas_lib.visitors.stage.forget_visitor`. Nothing here re-implements a stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import segno
+
+from scas_lib import orchestration
+from scas_lib.catalog.access import (
+    Kiosk,
+    VisitorPage,
+    format_code,
+    issue_visitor_page,
+    take_enrollment,
+)
+from scas_lib.errors import ScasError
+from scas_lib.events import ConsentText
+from scas_lib.storage import keys
+from scas_lib.visitors.names import InvalidName
+from scas_lib.visitors.page import VideoState, video_state
+from scas_lib.web.context import WebContext
+from scas_lib.web.errors import ApiError
+from scas_lib.web.texts import Language, visitor_error
+
+if TYPE_CHECKING:
+    from scas_lib.visitors.stage import ForgetResult
+
+
+@dataclass(frozen=True)
+class KioskEnrollment:
+    """A visitor just enrolled at a kiosk, with their page's credentials (shown once)."""
+
+    visitor_id: str
+    display_name: str
+    page_url: str
+    short_code: str
+    short_url: str
+    #: The QR code of ``page_url`` as an SVG ``data:`` URI, for an ``<img>``.
+    qr_svg: str
+
+
+@dataclass(frozen=True)
+class VisitorStatus:
+    """What a visitor's page shows."""
+
+    event_id: str
+    event_name: str
+    display_name: str
+    state: VideoState
+    #: App-relative paths (under the page's token); None when there is no such file.
+    video_path: str | None
+    poster_path: str | None
+    vertical_path: str | None
+
+
+def event_consent(event_id: str) -> ConsentText:
+    """The consent text of the event's file (the default text for an event without one)."""
+    return orchestration.resolve_run(event_id).config.consent
+
+
+def event_name(context: WebContext, event_id: str) -> str:
+    """The event's name as its file gives it, else as the catalog has it, else its id."""
+    run = orchestration.resolve_run(event_id)
+    if run.from_file:
+        return run.config.display_name
+    with context.services.catalog() as catalog:
+        event = catalog.get_event(event_id)
+    return event.name if event else event_id
+
+
+def _refusal(status: int, code: str, language: Language, detail: str = "") -> ApiError:
+    return ApiError(status, code, visitor_error(code, language) or detail or code)
+
+
+def enroll_at_kiosk(
+    context: WebContext,
+    kiosk: Kiosk,
+    *,
+    name: str,
+    language: Language,
+    consent_given: bool,
+    consent_version: str,
+    photo: bytes,
+    base_url: str,
+) -> KioskEnrollment:
+    """Enroll a visitor from a kiosk photo: rate limit, consent, the enrollment gates (each
+    refusal in the visitor's language), then their page. ``base_url`` is the app's address
+    as the kiosk reached it (``SCAS_PUBLIC_URL`` wins)."""
+    consent = event_consent(kiosk.event_id)
+    if not consent_given:
+        raise _refusal(422, "consent_missing", language)
+    if consent_version != consent.version:
+        raise _refusal(409, "consent_changed", language)
+    if not name.strip():
+        raise _refusal(422, "name_missing", language)
+    if not photo:
+        raise _refusal(422, "photo_missing", language)
+    # The limit protects the face models: a form the kiosk sent half-filled costs nothing.
+    with context.services.catalog() as catalog:
+        wait_s = take_enrollment(catalog, kiosk.id)
+    if wait_s > 0:
+        error = _refusal(429, "rate_limited", language)
+        error.message += f" ({wait_s:.0f} s)"
+        error.retry_after_s = wait_s
+        raise error
+    from scas_lib.faces.enrollment import EnrollmentError
+    from scas_lib.visitors.stage import enroll_visitor
+
+    # The text the visitor read: their language when the event offers it, else the one the
+    # kiosk showed (the first the event file gives).
+    read_in = language if language in consent.texts else next(iter(consent.texts))
+    try:
+        result = enroll_visitor(
+            context.services,
+            context.engine,
+            event_id=kiosk.event_id,
+            display_name=name,
+            photos=[photo],
+            consent=consent.agreed(read_in, datetime.now(UTC)),
+        )
+    except InvalidName as error:
+        raise _refusal(422, "invalid_name", language, str(error)) from None
+    except EnrollmentError as error:
+        raise _refusal(422, error.code, language, str(error)) from None
+    with context.services.catalog() as catalog:
+        issued = issue_visitor_page(catalog, kiosk.event_id, result.visitor.id, kiosk.id)
+    base = (context.settings.public_url or base_url).rstrip("/")
+    page_url = f"{base}/v/{issued.token}"
+    return KioskEnrollment(
+        visitor_id=result.visitor.id,
+        display_name=result.visitor.display_name,
+        page_url=page_url,
+        short_code=format_code(issued.code),
+        short_url=f"{base}/v/",
+        qr_svg=segno.make(page_url, error="m").svg_data_uri(scale=8, border=4),
+    )
+
+
+def visitor_status(context: WebContext, page: VisitorPage, token: str) -> VisitorStatus:
+    """The state of the visitor's video and where its files are."""
+    settings = context.settings
+    with context.services.catalog() as catalog:
+        visitor = catalog.get_visitor(page.event_id, page.visitor_id)
+        event = catalog.get_event(page.event_id)
+        output = catalog.get_output(page.event_id, page.visitor_id)
+    if visitor is None:  # forgotten between the page lookup and now
+        raise ApiError(404, "page_not_found", "this page's visitor was deleted")
+    state = video_state(event.status if event else None, output.status if output else None)
+    prefix = f"/api/visitor/{token}/media"
+    video = poster = vertical = None
+    if state == "ready" and output is not None and output.object_key:
+        video = f"{prefix}/video"
+        poster = f"{prefix}/poster" if output.poster_key else None
+        store = context.services.object_store()
+        vertical_key = keys.vertical_key(page.event_id, page.visitor_id)
+        if store.exists(settings.bucket_highlights, vertical_key):
+            vertical = f"{prefix}/vertical"
+    return VisitorStatus(
+        event_id=page.event_id,
+        event_name=event_name(context, page.event_id),
+        display_name=visitor.display_name,
+        state=state,
+        video_path=video,
+        poster_path=poster,
+        vertical_path=vertical,
+    )
+
+
+def media_key(context: WebContext, page: VisitorPage, kind: str) -> str:
+    """The object key of the visitor's video, poster or vertical video (404 if none)."""
+    with context.services.catalog() as catalog:
+        output = catalog.get_output(page.event_id, page.visitor_id)
+    key = None
+    if output is not None and output.status == "done":
+        key = {
+            "video": output.object_key,
+            "poster": output.poster_key,
+            "vertical": keys.vertical_key(page.event_id, page.visitor_id),
+        }.get(kind)
+    if key is None:
+        raise ApiError(404, "not_found", f"there is no {kind} for this visitor (yet)")
+    return key
+
+
+def delete_my_data(context: WebContext, page: VisitorPage) -> ForgetResult:
+    """The visitor's "delete my data": the same deletion as ``scas forget``."""
+    from scas_lib.visitors.stage import forget_visitor
+
+    try:
+        return forget_visitor(context.services, page.event_id, page.visitor_id)
+    except ScasError as error:
+        raise ApiError(
+            503, "delete_failed", f"deleting did not finish, please try again: {error}"
+        ) from None

@@ -1,0 +1,228 @@
+"""The kiosk and the visitor's page in a real browser: Debian's chromium, driven by
+selenium, its camera fed with a real photo; the app on uvicorn on the real servers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from scas_lib.catalog.access import issue_visitor_page, pair_kiosk, revoke_kiosk
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
+from scas_lib.highlights.templates import load_template
+from scas_lib.provisioning.samples import SamplePhoto
+from scas_lib.recognition.stage import recognize_segment
+from scas_lib.simulation.generate import GeneratedEvent
+from scas_lib.simulation.replay import replay_event
+from scas_lib.storage import keys
+from scas_lib.web.texts import VISITOR_ERRORS
+
+from ..conftest import enroll_event_visitors
+from .conftest import (
+    EVENT,
+    KIOSK_SIZE,
+    PHONE_SIZE,
+    TABLET_SIZE,
+    WebServer,
+    fake_camera_video,
+    no_face_photo,
+    portrait,
+    wait_for,
+)
+
+Browser = Callable[..., WebDriver]
+Screenshots = Callable[[WebDriver, str], Path]
+
+
+def open_kiosk(driver: WebDriver, web: WebServer, event_id: str = EVENT) -> None:
+    """Pair the browser (the link `scas kiosk pair` prints) and wait for the page."""
+    driver.get(web.pairing_url())
+    assert driver.current_url == f"{web.url}/kiosk/{event_id}"  # the token left the address
+    wait_for(driver, "return document.getElementById('submit') !== null")
+
+
+def fill_in(driver: WebDriver, name: str) -> None:
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "consent").click()
+
+
+def assert_fits_the_screen(driver: WebDriver) -> None:
+    """Everything on screen at once: a kiosk cannot be scrolled by a visitor in a hurry."""
+    overflow = driver.execute_script(
+        "const e = document.scrollingElement;"
+        "return [e.scrollHeight - window.innerHeight, e.scrollWidth - window.innerWidth];"
+    )
+    assert overflow[0] <= 0 and overflow[1] <= 0, overflow
+    for element_id in ("submit", "consent", "name"):
+        box = driver.execute_script(
+            "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+            "return [r.top, r.bottom, window.innerHeight];", element_id,
+        )  # fmt: skip
+        assert box[0] >= 0 and box[1] <= box[2], (element_id, box)
+
+
+def decode_qr(png: bytes) -> str:
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    return text
+
+
+def test_the_kiosk_enrolls_from_the_camera_and_its_qr_code_opens_the_visitors_page(
+    web: WebServer, browser: Browser, screenshots: Screenshots,
+    photos: dict[str, SamplePhoto], tmp_path: Path,
+) -> None:  # fmt: skip
+    camera = fake_camera_video(portrait(photos).path, tmp_path / "camera.y4m")
+    driver = browser(KIOSK_SIZE, camera=camera)
+    open_kiosk(driver, web)
+    wait_for(driver, "return document.getElementById('preview').videoWidth > 0")
+    driver.find_element(By.CSS_SELECTOR, "[data-lang=zh]").click()
+    assert "我同意本活动" in driver.find_element(By.ID, "consent-text").text
+    fill_in(driver, "王小明")
+    assert_fits_the_screen(driver)
+    screenshots(driver, "kiosk-portrait")
+
+    driver.find_element(By.ID, "capture").click()
+    wait_for(driver, "return !document.getElementById('snapshot').hidden")
+    driver.find_element(By.ID, "submit").click()
+    wait_for(driver, "return !document.getElementById('done-step').hidden", 60)
+    screenshots(driver, "kiosk-success")
+
+    qr = driver.find_element(By.ID, "qr")
+    page_url = decode_qr(qr.screenshot_as_png)
+    assert page_url.startswith(f"{web.url}/v/") and page_url == qr.get_attribute("data-url")
+    page = requests.get(page_url, timeout=10)
+    assert page.status_code == 200 and "王小明" in page.text
+    short_code = driver.find_element(By.ID, "short-code").text
+    assert requests.get(f"{web.url}/v/{short_code}", timeout=10).status_code == 200
+    with web.services.catalog() as catalog:
+        (visitor,) = catalog.list_visitors(EVENT)
+    assert visitor.display_name == "王小明" and visitor.consent.language == "zh"
+
+    # The next visitor starts from nothing.
+    driver.find_element(By.ID, "next").click()
+    wait_for(driver, "return !document.getElementById('enroll-step').hidden")
+    assert driver.find_element(By.ID, "name").get_attribute("value") == ""
+    assert not driver.find_element(By.ID, "consent").is_selected()
+    assert driver.find_element(By.ID, "qr").get_attribute("src") in (None, "")
+
+
+def test_a_photo_without_a_face_is_refused_kindly_in_chinese_and_in_english(
+    web: WebServer, browser: Browser, screenshots: Screenshots,
+    photos: dict[str, SamplePhoto], engine: FaceEngine, tmp_path: Path,
+) -> None:  # fmt: skip
+    no_face = no_face_photo(portrait(photos), engine, tmp_path / "no-face.jpg")
+    driver = browser(TABLET_SIZE)  # a tablet without a camera: the file picker
+    open_kiosk(driver, web)
+    fill_in(driver, "Ana")
+    assert_fits_the_screen(driver)
+    message = driver.find_element(By.ID, "message")
+    for language in ("zh", "en"):
+        driver.find_element(By.CSS_SELECTOR, f"[data-lang={language}]").click()
+        driver.find_element(By.ID, "file").send_keys(str(no_face))
+        driver.find_element(By.ID, "submit").click()
+        wait_for(driver, "return arguments[0].dataset.code === 'no_face'", 60, message)
+        assert message.text == VISITOR_ERRORS["no_face"][language]
+        assert_fits_the_screen(driver)
+        if language == "zh":
+            screenshots(driver, "kiosk-refusal-tablet")
+            driver.execute_script("arguments[0].dataset.code = ''", message)
+    # Switching the language translates the refusal in place.
+    driver.find_element(By.CSS_SELECTOR, "[data-lang=zh]").click()
+    assert message.text == VISITOR_ERRORS["no_face"]["zh"]
+    with web.services.catalog() as catalog:
+        assert catalog.list_visitors(EVENT) == []
+
+
+def test_the_visitors_page_plays_their_highlight_and_deletes_them_everywhere(
+    web: WebServer, browser: Browser, screenshots: Screenshots, event: GeneratedEvent,
+    engine: FaceEngine, footage: FaceEngine,
+) -> None:  # fmt: skip
+    services = web.services
+    store = services.object_store()
+    enroll_event_visitors(services, event, engine, name_suffix=" 访客")
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    for segment in event.segments:
+        recognize_segment(services, footage, segment.key)
+    template = load_template("default", {"vertical": True})
+    seen = plan_highlights(services, EVENT, template)
+    visitor = seen[0]
+    assert render_highlight(services, EVENT, visitor, template).status == "done"
+    publish_event(services, EVENT)
+    with services.catalog() as catalog:
+        issued = issue_visitor_page(catalog, EVENT, visitor)
+        assert catalog.list_appearances(EVENT, visitor)
+
+    driver = browser(PHONE_SIZE)
+    driver.get(f"{web.url}/v/{issued.token}")
+    state = driver.find_element(By.ID, "state")
+    assert state.get_attribute("data-state") == "ready"
+    video = driver.find_element(By.ID, "video")
+    wait_for(driver, "return arguments[0].readyState === 4", 60, video)
+    assert driver.execute_script("return arguments[0].duration", video) > 5
+    assert driver.find_element(By.ID, "download-vertical").is_displayed()
+    screenshots(driver, "visitor-phone")
+    download = requests.get(
+        driver.find_element(By.ID, "download").get_attribute("href"), timeout=30
+    )
+    assert download.headers["content-disposition"].startswith("attachment")
+    stored = store.get_bytes(
+        services.settings.bucket_highlights, keys.highlight_key(EVENT, visitor)
+    )
+    assert download.content == stored
+    # A player seeks with ranges: the exact bytes asked for.
+    part = requests.get(
+        video.get_attribute("src"), headers={"Range": "bytes=1000-1999"}, timeout=10
+    )
+    assert part.status_code == 206 and part.content == stored[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{len(stored)}"
+
+    driver.find_element(By.ID, "delete").click()
+    driver.find_element(By.ID, "confirm-delete").click()
+    wait_for(driver, "return !document.getElementById('deleted').hidden", 60)
+    screenshots(driver, "visitor-deleted")
+
+    with services.catalog() as catalog:
+        assert catalog.get_visitor(EVENT, visitor) is None
+        assert catalog.get_output(EVENT, visitor) is None
+        assert catalog.list_appearances(EVENT, visitor) == []
+        assert not any(e.visitor_id == visitor for e in catalog.list_enrollments(EVENT, "default"))
+        tracks = [
+            track
+            for segment in catalog.list_segments(EVENT)
+            for track in catalog.list_tracks(segment.id)
+        ]
+        assert tracks and not any(t.identity.visitor_id == visitor for t in tracks)
+    assert not [o.key for o in store.list(services.settings.bucket_highlights) if visitor in o.key]
+    assert requests.get(f"{web.url}/v/{issued.token}", timeout=10).status_code == 404
+
+
+def test_pages_refuse_a_missing_wrong_or_revoked_token(
+    web: WebServer, browser: Browser, screenshots: Screenshots
+) -> None:
+    driver = browser(PHONE_SIZE)
+    driver.get(f"{web.url}/kiosk/{EVENT}")
+    error = driver.find_element(By.ID, "error")
+    assert error.get_attribute("data-code") == "kiosk_not_paired"
+    driver.get(f"{web.url}/v/{'x' * 43}")
+    assert driver.find_element(By.ID, "error").get_attribute("data-code") == "page_not_found"
+
+    open_kiosk(driver, web)
+    with web.services.catalog() as catalog:
+        assert revoke_kiosk(catalog, web.kiosk.kiosk.id)
+    driver.refresh()
+    assert driver.find_element(By.ID, "error").get_attribute("data-code") == "kiosk_not_paired"
+    screenshots(driver, "kiosk-revoked")
+
+    # A kiosk paired with another event does not open this one.
+    with web.services.catalog() as catalog:
+        gala = pair_kiosk(catalog, "gala")
+    open_kiosk(driver, dataclasses.replace(web, kiosk=gala), "gala")
+    driver.get(f"{web.url}/kiosk/{EVENT}")
+    assert driver.find_element(By.ID, "error").get_attribute("data-code") == "kiosk_not_paired"
