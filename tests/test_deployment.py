@@ -102,6 +102,10 @@ def test_the_loopback_deployment_runs_an_event_on_its_celery_workers_and_stops_c
             assert time.monotonic() < deadline, "scas_expo never appeared"
             time.sleep(1)
 
+        # The SCAS web app inside the deployed API server: operators need the Airflow login.
+        assert api.http_status("/scas/api/events") == 200
+        assert api.http_status("/scas/api/events", signed_in=False) == 401
+
         triggered = time.monotonic()
         run = api.trigger("scas_expo", {"event_id": "expo"})
         finished = api.wait("scas_expo", run.run_id, timeout_s=600)

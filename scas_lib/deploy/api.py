@@ -125,6 +125,18 @@ class AirflowApi:
         reply = self._call("GET", path)
         return [TaskInstanceRecord.from_api(item) for item in reply["task_instances"]]
 
+    def http_status(self, path: str, signed_in: bool = True) -> int:
+        """The HTTP status of a GET of ``path`` (e.g. the SCAS web app the API server
+        mounts at /scas), with this login or anonymously."""
+        request = urllib.request.Request(self.base_url + path)
+        if signed_in:
+            request.add_header("Authorization", f"Bearer {self._token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(
             self.base_url + path,
