@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps demo airflow test lint format clean
+.PHONY: install system-deps demo airflow deploy-up deploy-down deploy-status test lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ airflow: install system-deps
 	$(AIRFLOW_ENV) $(BIN)/airflow db migrate
 	$(AIRFLOW_ENV) $(BIN)/airflow pools set gpu 1 "GPU recognition"
 	$(AIRFLOW_ENV) $(BIN)/airflow standalone
+
+# The production shape (docker-compose.yaml) on loopback without Docker: Airflow with the
+# CeleryExecutor, Redis, scheduler, dag-processor, triggerer, API server and Celery workers
+# for queues default and gpu (scas_lib/deploy/). `make deploy-down` stops every process.
+deploy-up: install system-deps
+	$(BIN)/scas deploy up
+
+deploy-down: install
+	$(BIN)/scas deploy down
+
+deploy-status: install
+	$(BIN)/scas deploy status
 
 lint: install
 	scripts/check-file-sizes.sh

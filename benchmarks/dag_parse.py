@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,9 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scas_lib.deploy.config import airflow_environment  # noqa: E402
+
 #: Modules a DAG parse must not load: the model runtime, OpenCV, the video decoder.
 HEAVY_MODULES = ("onnxruntime", "cv2", "av")
 
@@ -38,25 +40,6 @@ heavy = sorted(m for m in {heavy!r} if m in sys.modules and m not in before)
 print(json.dumps({{"seconds": took, "dags": len(bag.dag_ids), "errors": len(bag.import_errors),
                   "heavy": heavy}}))
 """
-
-
-def airflow_environment(home: Path, root: Path = ROOT) -> dict[str, str]:
-    """Environment for an Airflow process that reads this checkout's dags/ and plugins/."""
-    environment = dict(os.environ)
-    environment.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "PYTHONPATH": os.pathsep.join(
-                [str(root), str(root / "plugins"), environment.get("PYTHONPATH", "")]
-            ).rstrip(os.pathsep),
-        }
-    )
-    environment.setdefault("SCAS_EVENTS_DIR", str(root / "config" / "events"))
-    return environment
 
 
 def parse_once(environment: dict[str, str], root: Path = ROOT) -> dict:

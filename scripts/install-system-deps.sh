@@ -4,7 +4,8 @@
 # - a font with Chinese glyphs for the highlight cards (Debian's fonts-noto-cjk);
 # - vtest.avi, the real street footage that synthetic events use as background, taken
 #   from Debian's opencv-doc package (only that one file is kept);
-# - chromium and chromium-driver, from Debian, for the web app's browser tests.
+# - chromium and chromium-driver, from Debian, for the web app's browser tests;
+# - redis-server, the Celery broker of the loopback deployment (`scas deploy up`).
 set -euo pipefail
 
 VTEST=/usr/local/share/scas/vtest.avi
@@ -15,14 +16,17 @@ need_font=0
 [ -n "$(fc-list 'Noto Sans CJK SC' 2>/dev/null)" ] || need_font=1
 need_vtest=0
 [ -f "$VTEST" ] || [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need_vtest=1
+need_redis=0
+command -v redis-server >/dev/null || need_redis=1
 need_browser=0
 command -v chromium >/dev/null && command -v chromedriver >/dev/null || need_browser=1
-[ "$need_ffmpeg$need_font$need_vtest$need_browser" = "0000" ] && exit 0
+[ "$need_ffmpeg$need_font$need_vtest$need_redis$need_browser" = "00000" ] && exit 0
 
 if ! command -v apt-get >/dev/null; then
     [ "$need_ffmpeg" = 1 ] && { echo "ffmpeg is missing: install it with your package manager" >&2; exit 1; }
     [ "$need_font" = 1 ] && { echo "Noto Sans CJK is missing: install it with your package manager" >&2; exit 1; }
     [ "$need_browser" = 1 ] && echo "chromium and chromedriver are missing: the web app's browser tests need them" >&2
+    [ "$need_redis" = 1 ] && { echo "redis-server is missing: install it with your package manager" >&2; exit 1; }
     echo "no apt-get: synthetic events will use a drawn background instead of vtest.avi" >&2
     exit 0
 fi
@@ -48,6 +52,13 @@ fi
 if [ "$need_browser" = 1 ]; then
     echo "installing Debian's chromium and chromium-driver (browser tests of the web app)"
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+if [ "$need_redis" = 1 ]; then
+    # Only the binary is used (scas_lib/services/redis.py starts its own server on
+    # loopback); the package's own service is not started (no systemd here; and if there
+    # is one, it stays Debian's business).
+    echo "installing Debian's redis-server (Celery broker of scas deploy)"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 if [ "$need_vtest" = 1 ]; then
     echo "extracting vtest.avi from Debian's opencv-doc"

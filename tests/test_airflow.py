@@ -24,22 +24,22 @@ from typing import Any
 
 import pytest
 
+from scas_lib.deploy.config import airflow_environment, connection_variables
+
 ROOT = Path(__file__).parents[1]
-# Airflow reads its configuration when first imported: set it up before that.
+# Airflow reads its configuration when first imported: set it up before that (the same
+# throwaway home as the benchmarks', with SQLite metadata).
 _HOME = Path(tempfile.mkdtemp(prefix="scas-airflow-home-"))
 _EVENTS = _HOME / "events"
 _EVENTS.mkdir()
 os.environ.update(
-    {
-        "AIRFLOW_HOME": str(_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "SCAS_EVENTS_DIR": str(_EVENTS),
-    }
+    airflow_environment(
+        _HOME,
+        ROOT,
+        base={"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "SCAS_EVENTS_DIR": str(_EVENTS)},
+    )
 )
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 if str(ROOT / "plugins") not in sys.path:
     sys.path.insert(0, str(ROOT / "plugins"))
 
@@ -93,38 +93,10 @@ def dag_env(
     services: Services, model_pack_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Services:
     """The test servers as Airflow connections, the test bucket and model pack as settings."""
-    s3 = services.s3
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SCAS_S3",
-        json.dumps(
-            {
-                "conn_type": "aws",
-                "login": s3.access_key,
-                "password": s3.secret_key,
-                "extra": {"endpoint_url": s3.endpoint, "region_name": s3.region},
-            }
-        ),
-    )
-    monkeypatch.setenv("AIRFLOW_CONN_SCAS_POSTGRES", _postgres_connection(services.database_url))
+    for name, value in connection_variables(services.database_url, services.s3).items():
+        monkeypatch.setenv(name, value)
     use_test_servers(monkeypatch, services, model_pack_dir, tmp_path / "scas-data", servers=False)
     return services
-
-
-def _postgres_connection(url: str) -> str:
-    """The libpq URL as an Airflow connection (JSON, so every field is explicit)."""
-    from psycopg2.extensions import parse_dsn
-
-    dsn = parse_dsn(url)
-    return json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": dsn.get("host", "127.0.0.1"),
-            "port": int(dsn.get("port", 5432)),
-            "login": dsn.get("user"),
-            "password": dsn.get("password"),
-            "schema": dsn["dbname"],
-        }
-    )
 
 
 def _dag(dag_id: str = "scas_expo") -> Any:
@@ -202,10 +174,10 @@ def test_parsing_the_dag_folder_loads_no_model_runtime_decoder_or_opencv() -> No
     load only inside the tasks. A fresh interpreter, so other tests' imports do not count."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        from dag_parse import HEAVY_MODULES, airflow_environment, parse_once
+        from dag_parse import HEAVY_MODULES, parse_once
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    environment = airflow_environment(_HOME)
+    environment = airflow_environment(_HOME, ROOT)
     environment["SCAS_EVENTS_DIR"] = str(ROOT / "config" / "events")
 
     parsed = parse_once(environment)

@@ -14,8 +14,11 @@ from pathlib import Path
 import yaml
 
 from scas_lib import orchestration
+from scas_lib.deploy.config import ENV_FILE, WORKERS, read_env_file, scas_connections, worker_spec
+from scas_lib.deploy.loopback import LoopbackDeployment
 from scas_lib.events import EVENTS_DIR_VARIABLE
-from scas_lib.settings import setting_names
+from scas_lib.settings import Settings, setting_names
+from scas_lib.storage import S3Config
 
 ROOT = Path(__file__).parents[1]
 # Airflow puts plugins/ on sys.path; scas_airflow.connections imports no Airflow itself.
@@ -36,15 +39,29 @@ def _environments() -> list[dict[str, str]]:
     return found
 
 
+SHARED = read_env_file()
+#: Deployment variables of airflow.env, read by scas_lib.deploy (not SCAS settings).
+DEPLOY_VARIABLES = {"SCAS_GPU_POOL_SLOTS"} | {
+    f"SCAS_WORKER_{name.upper()}_{part}" for name in WORKERS for part in ("QUEUES", "CONCURRENCY")
+}
+
+
 def test_every_scas_variable_is_a_real_setting() -> None:
     used = {name for env in _environments() for name in env if name.startswith("SCAS_")}
     assert used, "the compose file sets no SCAS_* variable"
     # SCAS_EVENTS_DIR is read by scas_lib.events, for the DAG file, not a Settings field.
     assert used - set(setting_names()) - {EVENTS_DIR_VARIABLE} == set()
+    shared = {name for name in SHARED if name.startswith("SCAS_")}
+    assert shared - set(setting_names()) == DEPLOY_VARIABLES
+
+
+def _scas_env() -> dict[str, str]:
+    """The SCAS settings of scas-init (the app's own environment)."""
+    return COMPOSE["services"]["scas-init"]["environment"]
 
 
 def test_the_app_gets_a_catalog_and_an_object_store() -> None:
-    (scas_env,) = [env for env in _environments() if "SCAS_DATABASE_URL" in env]
+    scas_env = _scas_env()
     assert "@postgres:5432/" in scas_env["SCAS_DATABASE_URL"]
     assert scas_env["SCAS_S3_ENDPOINT"] == "http://minio:9000"
     assert {"SCAS_S3_ACCESS_KEY", "SCAS_S3_SECRET_KEY"} <= set(scas_env)
@@ -82,13 +99,23 @@ def _command(service: str) -> str:
     return command if isinstance(command, str) else " ".join(command)
 
 
+def _worker(service: str) -> str | None:
+    """The worker a service starts (``python -m scas_lib.deploy.worker NAME``), if any."""
+    found = re.fullmatch(r"python -m scas_lib\.deploy\.worker (\S+)", _command(service))
+    return found.group(1) if found else None
+
+
 def _queues(service: str) -> set[str]:
-    found = re.search(r"(?:--queues|-q)[ =](\S+)", _command(service))
-    return set(found.group(1).split(",")) if found else {"default"}
+    return set(worker_spec(_worker(service) or "", SHARED).queues)
 
 
 def _env(service: str) -> dict[str, str]:
-    return SERVICES[service].get("environment", {})
+    """What a service's processes see: the env files, then its ``environment``."""
+    files = SERVICES[service].get("env_file", [])
+    values: dict[str, str] = {}
+    for name in [files] if isinstance(files, str) else files:
+        values.update(read_env_file(ROOT / name))
+    return {**values, **SERVICES[service].get("environment", {})}
 
 
 def test_the_deployment_has_every_airflow_component() -> None:
@@ -96,12 +123,12 @@ def test_the_deployment_has_every_airflow_component() -> None:
     assert {"postgres", "minio", "redis", "airflow-init", "scas-init"} <= set(SERVICES)
     for command in ("api-server", "scheduler", "dag-processor", "triggerer"):
         assert [n for n, c in commands.items() if c == command], f"no service runs {command}"
-    workers = [n for n, c in commands.items() if c.startswith("celery worker")]
+    workers = [n for n in SERVICES if _worker(n)]
     assert len(workers) >= 2
 
 
 def test_celery_workers_serve_the_queues_the_dags_use() -> None:
-    workers = [n for n in SERVICES if _command(n).startswith("celery worker")]
+    workers = [n for n in SERVICES if _worker(n)]
     served = {q for n in workers if "profiles" not in SERVICES[n] for q in _queues(n)}
     assert {"default", orchestration.GPU_QUEUE} <= served
     (gpu,) = [
@@ -118,12 +145,18 @@ def test_celery_workers_serve_the_queues_the_dags_use() -> None:
 
 
 def test_the_init_services_make_what_the_dags_need() -> None:
-    airflow_init = _command("airflow-init")
-    assert "airflow db migrate" in airflow_init
-    assert f"airflow pools set {orchestration.GPU_POOL} " in airflow_init
-    for conn_id in (S3_CONNECTION_ID, POSTGRES_CONNECTION_ID):
-        assert f'"{conn_id}"' in airflow_init
-    assert '"endpoint_url": "http://minio:9000"' in airflow_init
+    # airflow-init runs what `scas deploy up` runs: migration, connections, pool
+    assert "python -m scas_lib.deploy.airflow_init --secrets /opt/airflow/secrets" in _command(
+        "airflow-init"
+    )
+    connections = scas_connections(
+        "postgresql://scas:pw@postgres:5432/scas", S3Config("http://minio:9000", "k", "s")
+    )
+    assert set(connections) == {S3_CONNECTION_ID, POSTGRES_CONNECTION_ID}
+    init_env = _env("airflow-init")
+    assert init_env["SCAS_S3_ENDPOINT"] == "http://minio:9000"
+    assert "@postgres:5432/scas" in init_env["SCAS_DATABASE_URL"]
+    assert int(init_env["SCAS_GPU_POOL_SLOTS"]) >= 1
     scas_init = _command("scas-init")
     assert "scas db upgrade" in scas_init and "scas store init" in scas_init
 
@@ -180,7 +213,7 @@ def test_every_port_is_published_on_localhost_only() -> None:
 
 
 def test_the_app_uses_its_own_limited_credentials_not_the_root_ones() -> None:
-    (scas_env,) = [env for env in _environments() if "SCAS_DATABASE_URL" in env]
+    scas_env = _scas_env()
     root_secrets = ("MINIO_ROOT", "POSTGRES_PASSWORD")
     assert scas_env["SCAS_S3_ACCESS_KEY"] == "scas-app"
     assert "MINIO_APP_PASSWORD" in scas_env["SCAS_S3_SECRET_KEY"]
@@ -192,9 +225,7 @@ def test_the_app_uses_its_own_limited_credentials_not_the_root_ones() -> None:
         env = json.dumps(service.get("environment", {}))
         if any(secret in env for secret in root_secrets):
             assert name in {"postgres", "minio", "db-init", "s3-init", "check-secrets"}, name
-    assert "scas-app" in _command("airflow-init") or "scas-app" in str(
-        SERVICES["airflow-init"]["command"]
-    )
+    assert _env("airflow-init")["SCAS_S3_ACCESS_KEY"] == "scas-app"
     policy = json.loads((ROOT / "deploy" / "minio-scas-policy.json").read_text())
     resources = {r for s in policy["Statement"] for r in s["Resource"]}
     assert resources - {"arn:aws:s3:::*"} == {
@@ -249,3 +280,27 @@ def test_the_secrets_check_refuses_the_placeholders_and_accepts_real_secrets() -
     assert one_short.returncode == 1 and "MINIO_APP_PASSWORD" in one_short.stderr
     missing = _check_secrets({k: v for k, v in real.items() if k != "CATALOG_DB_PASSWORD"})
     assert missing.returncode == 1 and "CATALOG_DB_PASSWORD is not set" in missing.stderr
+
+
+# one source of settings for compose and the loopback deployment ---------------------------
+
+
+def test_compose_and_the_loopback_deployment_share_the_airflow_settings(tmp_path: Path) -> None:
+    airflow = [
+        name
+        for name, service in SERVICES.items()
+        if "AIRFLOW__CORE__EXECUTION_API_SERVER_URL" in service.get("environment", {})
+    ]
+    assert {"airflow-init", "airflow-scheduler", "airflow-worker"} <= set(airflow)
+    for name in airflow:
+        assert SERVICES[name]["env_file"] == [str(ENV_FILE.relative_to(ROOT))], name
+        # compose sets addresses and secrets on top of the shared file, and overrides nothing
+        own = SERVICES[name].get("environment", {})
+        assert [k for k in set(SHARED) & set(own) if own[k] != SHARED[k]] == [], name
+    assert SHARED["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert worker_spec("gpu", SHARED).queues == (orchestration.GPU_QUEUE,)
+    assert worker_spec("default", SHARED).queues == (SHARED["AIRFLOW__OPERATORS__DEFAULT_QUEUE"],)
+    loopback = LoopbackDeployment(Settings(data_dir=tmp_path), root=ROOT).environment()
+    assert {k: loopback[k] for k in SHARED} == SHARED
+    # no secret in the loopback processes' environment: they read the files
+    assert not [k for k in loopback if k.endswith(("_CONN", "BROKER_URL", "RESULT_BACKEND"))]
