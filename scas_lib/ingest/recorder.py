@@ -22,7 +22,14 @@ from scas_lib.ingest.policy import (
     parse_input_start,
     parse_video_codec,
 )
-from scas_lib.ingest.sources import COPY_CODECS, Source, Transcode, recorder_args, should_copy
+from scas_lib.ingest.sources import (
+    COPY_CODECS,
+    Source,
+    Transcode,
+    arrival_clock,
+    recorder_args,
+    should_copy,
+)
 from scas_lib.ingest.spool import Spool, SpooledSegment, SpoolFull
 from scas_lib.media import ffmpeg
 
@@ -123,6 +130,7 @@ class CameraRecorder(threading.Thread):
         lines: deque[str] = deque(maxlen=20)
         codec: list[str] = []
         started = threading.Event()
+        arrival = arrival_clock(self.source.kind)
 
         def read_messages() -> None:
             assert process.stderr is not None
@@ -131,7 +139,7 @@ class CameraRecorder(threading.Thread):
                 lines.append(line)
                 log.debug("%s ffmpeg: %s", self.camera_id, line)
                 if not started.is_set() and (start := parse_input_start(line)) is not None:
-                    Spool.write_start(run, start)
+                    Spool.write_start(run, time.time() if arrival else start)
                     started.set()
                 if not codec and (found := parse_video_codec(line)):
                     codec.append(found)
@@ -158,9 +166,11 @@ class CameraRecorder(threading.Thread):
                 ffmpeg.stop_recorder(process)
                 break
             produced |= self._hand_on(self.spool.harvest(self.camera_id, run))
+            # The watchdog starts once the input is open: until then ffmpeg's own network
+            # timeout applies (it may analyse a slow stream for seconds before writing).
             size = Spool.written_bytes(run)
             now = time.monotonic()
-            if size != last_size:
+            if size != last_size or not started.is_set():
                 last_size, last_progress = size, now
             elif self.policy.stalled(last_progress, now):
                 why = f"no data for {self.policy.stall_s:g} s"

@@ -152,8 +152,12 @@ def input_args(source: Source) -> list[str]:
 
     >>> input_args(Source("c", "rtsp", "rtsp://h/s", "rtsp://h/s"))[:4]
     ['-rtsp_transport', 'tcp', '-timeout', '10000000']
-    >>> input_args(Source("c", "file", "file:/clips/a.mp4", "file:/clips/a.mp4"))[:4]
-    ['-re', '-stream_loop', '-1', '-use_wallclock_as_timestamps']
+    A looped file is the exception: ffmpeg paces it (``-re``) by its own timestamps, which
+    wall-clock ones would replace, so it keeps them and its clock is the moment ffmpeg
+    starts reading it (:func:`arrival_clock`).
+
+    >>> input_args(Source("c", "file", "file:/clips/a.mp4", "file:/clips/a.mp4"))
+    ['-re', '-stream_loop', '-1', '-i', '/clips/a.mp4']
     """
     wallclock = ["-use_wallclock_as_timestamps", "1"]
     if source.kind == "rtsp":
@@ -163,7 +167,18 @@ def input_args(source: Source) -> list[str]:
         return ["-rw_timeout", str(NETWORK_TIMEOUT_US), *wallclock, "-i", source.url]
     if source.kind == "device":
         return ["-f", "v4l2", *wallclock, "-i", source.path]
-    return ["-re", "-stream_loop", "-1", *wallclock, "-i", source.path]
+    return ["-re", "-stream_loop", "-1", "-i", source.path]
+
+
+def arrival_clock(kind: SourceKind) -> bool:
+    """Whether a recorder's wall-clock start is the moment ffmpeg reports its input (True,
+    for a looped file, accurate to some 50 ms) rather than the ``start:`` it prints (the
+    wall-clock arrival of the first packet, for every live source).
+
+    >>> arrival_clock("file"), arrival_clock("rtsp")
+    (True, False)
+    """
+    return kind == "file"
 
 
 Transcode = Literal["auto", "copy", "encode"]
