@@ -166,7 +166,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     cache = Path(os.environ.get("SCAS_BENCH_CACHE", Path.home() / ".cache" / "scas-bench"))
     cache.mkdir(parents=True, exist_ok=True)
-    clip = make_clip(cache / "camera-1080p25-4M.mp4", args.seconds + 15)
+    length = args.seconds + 15
+    clip = make_clip(cache / f"camera-1080p25-4M-{length:g}s.mp4", length)
     results = {}
     with tempfile.TemporaryDirectory(prefix="scas-ingest-bench-") as folder:
         work = Path(folder)

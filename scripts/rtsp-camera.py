@@ -3,10 +3,11 @@
 serving an H.264 MP4 as rtsp://127.0.0.1:PORT/cam at real-time pace, for the ingest tests, the
 benchmark and the demo. Run it with Debian's /usr/bin/python3 (PyGObject is not in the venv).
 
-    /usr/bin/python3 scripts/rtsp-camera.py CLIP.mp4 PORT
+    /usr/bin/python3 scripts/rtsp-camera.py CLIP.mp4 PORT [--once]
 
 It prints ``playing <unix time>`` (flushed) when a client's stream starts, so a test can hold
-segment start times against the server's clock.
+segment start times against the server's clock. With ``--once`` the server exits when its
+first client goes (after the clip's end, say): a camera that played one clip and is gone.
 """
 
 import sys
@@ -41,9 +42,16 @@ def main() -> None:
 
     factory.connect("media-configure", configured)
     server.get_mount_points().add_factory("/cam", factory)
+    loop = GLib.MainLoop()
+    if "--once" in sys.argv[3:]:
+
+        def connected(_server, client) -> None:
+            client.connect("closed", lambda _client: loop.quit())
+
+        server.connect("client-connected", connected)
     server.attach(None)
     print(f"serving rtsp://127.0.0.1:{port}/cam", flush=True)
-    GLib.MainLoop().run()
+    loop.run()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,30 +107,38 @@ def rtsp_camera(clip: Path) -> Iterator[RtspCamera]:
 
 
 @pytest.fixture
-def http_camera(clip: Path) -> Iterator[str]:
-    """ffmpeg serving the clip as MPEG-TS over HTTP at real-time pace (``-listen 1``: one
-    client, so it is started again for the next one, as a camera would serve again)."""
-    port = free_ports(1)[0]
-    url = f"http://127.0.0.1:{port}/cam.ts"
+def listening_camera(clip: Path) -> Iterator[Callable[[str, str], str]]:
+    """ffmpeg serving the clip at real-time pace as a server a camera reads from
+    (``-listen 1``: MPEG-TS over HTTP, FLV over RTMP). It serves one client, so it is
+    started again for the next one, as a camera would serve again."""
     serving = threading.Event()
     current: list[subprocess.Popen] = []
+    threads = []
 
-    def serve() -> None:
+    def serve(url: str, muxer: str) -> None:
         while not serving.is_set():
-            current[:] = [subprocess.Popen(
+            process = subprocess.Popen(
                 ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-re", "-i", str(clip),
-                 "-c", "copy", "-f", "mpegts", "-listen", "1", url],
+                 "-c", "copy", "-f", muxer, "-listen", "1", url],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )]  # fmt: skip
-            current[0].wait()
+            )  # fmt: skip
+            current.append(process)
+            process.wait()
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield url
+    def start(scheme: str, muxer: str) -> str:
+        port = free_ports(1)[0]
+        url = f"{scheme}://127.0.0.1:{port}/live/cam"
+        threads.append(threading.Thread(target=serve, args=(url, muxer), daemon=True))
+        threads[-1].start()
+        return url
+
+    yield start
     serving.set()
-    if current:
-        current[0].terminate()
-    thread.join(timeout=10)
+    for process in current:
+        if process.poll() is None:
+            process.terminate()
+    for thread in threads:
+        thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -350,18 +358,24 @@ def test_a_camera_that_drops_goes_on_in_new_segments_and_the_outage_is_a_gap(
     assert 5.0 < outage < back_at - dropped_at + 3.0
 
 
-def test_http_camera_and_cameras_added_and_removed_while_ingesting(
-    ingest_services: Services, store: ObjectStore, bucket: str, http_camera: str, clip: Path,
+def test_http_and_rtmp_cameras_and_cameras_added_and_removed_while_ingesting(
+    ingest_services: Services,
+    store: ObjectStore,
+    bucket: str,
+    listening_camera: Callable[[str, str], str],
+    clip: Path,
     tmp_path: Path,
-) -> None:  # fmt: skip
-    config = event_config("hall", {"http1": http_camera})
+) -> None:
+    http = listening_camera("http", "mpegts")
+    rtmp = listening_camera("rtmp", "flv")
+    config = event_config("hall", {"http1": http, "robot1": rtmp})
     ingest = Ingest(ingest_services, config)
     wait_for(lambda: len(store.list(bucket, "hall/http1/")) >= 2, 30, "two HTTP segments")
     # A looped file joins the event file; within a poll it is recorded.
-    ingest.config = event_config("hall", {"http1": http_camera, "loop1": f"file:{clip}"})
+    ingest.config = event_config("hall", {"http1": http, "robot1": rtmp, "loop1": f"file:{clip}"})
     wait_for(lambda: len(store.list(bucket, "hall/loop1/")) >= 2, 30, "two looped segments")
     # The HTTP camera leaves the event file: it stops cleanly, its last segment uploaded.
-    ingest.config = event_config("hall", {"loop1": f"file:{clip}"})
+    ingest.config = event_config("hall", {"robot1": rtmp, "loop1": f"file:{clip}"})
     wait_for(lambda: health_of(ingest_services, "hall")["http1"].state == "stopped", 15,
              "the removed camera to stop")  # fmt: skip
     removed_at = time.time()
@@ -369,15 +383,21 @@ def test_http_camera_and_cameras_added_and_removed_while_ingesting(
     ingest.finish()
 
     segments = stored_segments(store, bucket, "hall")
-    http = [s for s in segments if s.camera == "http1"]
-    loop = [s for s in segments if s.camera == "loop1"]
-    assert len(http) >= 3 and len(loop) >= 2
-    assert_contiguous(http)
-    assert_contiguous(loop)
-    assert http[-1].end.timestamp() < removed_at
-    assert decoded_frames(store, bucket, http[1].key, tmp_path) >= 25 * SEGMENT_S - 2
+    by_camera = {c: [s for s in segments if s.camera == c] for c in ("http1", "robot1", "loop1")}
+    assert len(by_camera["http1"]) >= 3 and len(by_camera["loop1"]) >= 2
+    assert len(by_camera["robot1"]) >= 4
+    for recorded in by_camera.values():
+        assert_contiguous(recorded)
+    assert by_camera["http1"][-1].end.timestamp() < removed_at
+    for camera in ("http1", "robot1"):
+        # A full segment well after the start: a test server started before its client
+        # connected sends what it held back at once, and those frames share arrival times.
+        key = by_camera[camera][-2].key
+        assert decoded_frames(store, bucket, key, tmp_path) >= 25 * SEGMENT_S - 2
     health = health_of(ingest_services, "hall")
-    assert health["http1"].state == health["loop1"].state == "stopped"
+    assert {camera: health[camera].state for camera in by_camera} == dict.fromkeys(
+        by_camera, "stopped"
+    )
 
 
 def test_segments_wait_in_the_spool_while_s3_is_down_and_arrive_in_order_once(
