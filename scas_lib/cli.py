@@ -25,7 +25,7 @@ from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.pack import list_packs
 from scas_lib.highlights.stage import PublishedHighlight
 from scas_lib.ingest.health import CameraHealth
-from scas_lib.ingest.runner import IngestOptions, ingest_event
+from scas_lib.ingest.runner import IngestOptions, check_sources, ingest_event
 from scas_lib.ingest.stage import cameras as camera_status
 from scas_lib.ingest.stage import end_event, start_event, upload_files
 from scas_lib.provisioning.install import install_default_pack
@@ -488,6 +488,7 @@ def ingest(
         cameras=tuple(keys.validate_id(c, "camera id") for c in camera or ()),
         poll_s=poll or config.poll_interval_s,
     )
+    check_sources(config, options.cameras, os.environ)  # before any server is started
     with runtime.open_services(settings) as services:
         if start_event(services, event) is None:
             console.print(f"started {event}: start marker written")

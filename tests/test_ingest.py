@@ -572,3 +572,23 @@ def test_cameras_command_shows_health_without_secrets(
     assert result.exit_code == 0, result.output
     assert "reconnecting" in result.output and "operator:***@" in result.output
     assert json.dumps(result.output).count("cam1") == 1
+
+
+def test_ingest_with_an_unset_camera_variable_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = tmp_path / "events"
+    events.mkdir()
+    (events / "gate.yaml").write_text(
+        "cameras:\n  - {id: cam1, url: 'rtsp://admin:${GATE_PASSWORD}@10.0.0.21/s1'}\n"
+    )
+    monkeypatch.setenv("SCAS_EVENTS_DIR", str(events))
+    monkeypatch.setenv("SCAS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GATE_PASSWORD", raising=False)
+    result = CliRunner().invoke(app, ["ingest", "--event", "gate"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: camera cam1: camera url needs the environment variable(s) GATE_PASSWORD, not set"
+    ]
+    result = CliRunner().invoke(app, ["ingest", "--event", "gate", "--camera", "cam9"])
+    assert result.output.strip() == "error: event gate has no camera cam9"

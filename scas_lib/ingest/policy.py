@@ -181,3 +181,17 @@ def parse_video_codec(line: str) -> str | None:
     """
     match = _VIDEO_LINE.search(line)
     return match[1] if match else None
+
+
+def describe_exit(returncode: int | None, last_lines: list[str]) -> str:
+    """Why a recorder's ffmpeg ended, in a few words for the log and the catalog: the end
+    of the stream (it exited normally: the camera closed it), else its last message.
+
+    >>> describe_exit(0, ["video:9831kB audio:0kB subtitle:0kB"])
+    'the stream ended'
+    >>> describe_exit(1, ["Input #0", "rtsp://cam/s1: Connection refused"])
+    'rtsp://cam/s1: Connection refused'
+    """
+    if returncode == 0:
+        return "the stream ended"
+    return last_lines[-1] if last_lines else f"ffmpeg exited with {returncode}"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from scas_lib.ingest.policy import (
     CameraState,
     RestartPolicy,
+    describe_exit,
     parse_input_start,
     parse_video_codec,
 )
@@ -179,7 +180,7 @@ class CameraRecorder(threading.Thread):
         reader.join(timeout=5)
         produced |= self._hand_on(self.spool.close_run(self.camera_id, run))
         if not why:
-            why = lines[-1] if lines else f"ffmpeg exited with {process.returncode}"
+            why = describe_exit(process.returncode, list(lines))
         return produced, why, switch
 
     def _hand_on(self, segments: list[SpooledSegment]) -> bool:

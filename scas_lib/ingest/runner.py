@@ -244,6 +244,25 @@ def _wanted(config: EventConfig, only: tuple[str, ...]) -> dict[str, CameraConfi
     return {c.id: c for c in config.cameras if c.url and (not only or c.id in only)}
 
 
+def check_sources(
+    config: EventConfig, only: tuple[str, ...], environ: Mapping[str, str]
+) -> list[Source]:
+    """The sources of the cameras ingest would record now; ConfigurationError (one line,
+    naming the camera and what is missing, never a secret) for a camera asked for that is
+    not in the file, or whose url cannot be resolved. A camera added later with such a url
+    is logged and skipped instead, so that the others go on recording."""
+    unknown = sorted(set(only) - {camera.id for camera in config.cameras})
+    if unknown:
+        raise ConfigurationError(f"event {config.id} has no camera {', '.join(unknown)}")
+    sources = []
+    for camera in _wanted(config, only).values():
+        try:
+            sources.append(resolve_source(camera.id, camera.url or "", environ))
+        except ConfigurationError as error:
+            raise ConfigurationError(f"camera {camera.id}: {error}") from None
+    return sources
+
+
 def ingest_event(
     services: Services,
     event_id: str,
@@ -256,6 +275,7 @@ def ingest_event(
     """Record the event's cameras until its end marker, an end request, or ``stop``."""
     stop = stop or threading.Event()
     started_at = datetime.now(UTC)
+    check_sources(load_config(), options.cameras, environ)
     spool = Spool(options.spool_dir, event_id)
     for camera_id, run in spool.leftover_runs():
         log.info("%s: finishing segments of an earlier run in %s", camera_id, run)

@@ -152,6 +152,7 @@ def input_args(source: Source) -> list[str]:
 
     >>> input_args(Source("c", "rtsp", "rtsp://h/s", "rtsp://h/s"))[:4]
     ['-rtsp_transport', 'tcp', '-timeout', '10000000']
+
     A looped file is the exception: ffmpeg paces it (``-re``) by its own timestamps, which
     wall-clock ones would replace, so it keeps them and its clock is the moment ffmpeg
     starts reading it (:func:`arrival_clock`).
