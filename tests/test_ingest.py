@@ -31,6 +31,7 @@ from scas_lib.events import EventConfig
 from scas_lib.ingest import stage
 from scas_lib.ingest.runner import IngestOptions, IngestReport, ingest_event
 from scas_lib.media.ffmpeg import run_ffmpeg
+from scas_lib.media.probe import probe
 from scas_lib.services import EmbeddedSeaweedFS, Services
 from scas_lib.services.embedded import free_ports
 from scas_lib.settings import Settings
@@ -107,28 +108,28 @@ def rtsp_camera(clip: Path) -> Iterator[RtspCamera]:
 
 
 @pytest.fixture
-def listening_camera(clip: Path) -> Iterator[Callable[[str, str], str]]:
+def listening_camera(clip: Path) -> Iterator[Callable[..., str]]:
     """ffmpeg serving the clip at real-time pace as a server a camera reads from
-    (``-listen 1``: MPEG-TS over HTTP, FLV over RTMP). It serves one client, so it is
-    started again for the next one, as a camera would serve again."""
+    (``-listen 1``: MPEG-TS or MJPEG over HTTP, FLV over RTMP). It serves one client, so it
+    is started again for the next one, as a camera would serve again."""
     serving = threading.Event()
     current: list[subprocess.Popen] = []
     threads = []
 
-    def serve(url: str, muxer: str) -> None:
+    def serve(url: str, muxer: str, codec: tuple[str, ...]) -> None:
         while not serving.is_set():
             process = subprocess.Popen(
                 ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-re", "-i", str(clip),
-                 "-c", "copy", "-f", muxer, "-listen", "1", url],
+                 *codec, "-f", muxer, "-listen", "1", url],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             current.append(process)
             process.wait()
 
-    def start(scheme: str, muxer: str) -> str:
+    def start(scheme: str, muxer: str, codec: tuple[str, ...] = ("-c", "copy")) -> str:
         port = free_ports(1)[0]
         url = f"{scheme}://127.0.0.1:{port}/live/cam"
-        threads.append(threading.Thread(target=serve, args=(url, muxer), daemon=True))
+        threads.append(threading.Thread(target=serve, args=(url, muxer, codec), daemon=True))
         threads[-1].start()
         return url
 
@@ -358,24 +359,28 @@ def test_a_camera_that_drops_goes_on_in_new_segments_and_the_outage_is_a_gap(
     assert 5.0 < outage < back_at - dropped_at + 3.0
 
 
-def test_http_and_rtmp_cameras_and_cameras_added_and_removed_while_ingesting(
+def test_http_rtmp_and_mjpeg_cameras_and_cameras_added_and_removed_while_ingesting(
     ingest_services: Services,
     store: ObjectStore,
     bucket: str,
-    listening_camera: Callable[[str, str], str],
+    listening_camera: Callable[..., str],
     clip: Path,
     tmp_path: Path,
 ) -> None:
     http = listening_camera("http", "mpegts")
     rtmp = listening_camera("rtmp", "flv")
-    config = event_config("hall", {"http1": http, "robot1": rtmp})
-    ingest = Ingest(ingest_services, config)
+    # MJPEG cannot be copied into the segments: it is encoded to H.264 (found out from
+    # what ffmpeg says of the stream, then recorded again).
+    mjpeg = listening_camera("http", "mpjpeg", ("-c:v", "mjpeg", "-q:v", "5"))
+    cameras = {"http1": http, "robot1": rtmp, "mjpeg1": mjpeg}
+    ingest = Ingest(ingest_services, event_config("hall", cameras))
     wait_for(lambda: len(store.list(bucket, "hall/http1/")) >= 2, 30, "two HTTP segments")
     # A looped file joins the event file; within a poll it is recorded.
-    ingest.config = event_config("hall", {"http1": http, "robot1": rtmp, "loop1": f"file:{clip}"})
+    ingest.config = event_config("hall", {**cameras, "loop1": f"file:{clip}"})
     wait_for(lambda: len(store.list(bucket, "hall/loop1/")) >= 2, 30, "two looped segments")
     # The HTTP camera leaves the event file: it stops cleanly, its last segment uploaded.
-    ingest.config = event_config("hall", {"robot1": rtmp, "loop1": f"file:{clip}"})
+    del cameras["http1"]
+    ingest.config = event_config("hall", {**cameras, "loop1": f"file:{clip}"})
     wait_for(lambda: health_of(ingest_services, "hall")["http1"].state == "stopped", 15,
              "the removed camera to stop")  # fmt: skip
     removed_at = time.time()
@@ -383,21 +388,26 @@ def test_http_and_rtmp_cameras_and_cameras_added_and_removed_while_ingesting(
     ingest.finish()
 
     segments = stored_segments(store, bucket, "hall")
-    by_camera = {c: [s for s in segments if s.camera == c] for c in ("http1", "robot1", "loop1")}
+    names = ("http1", "robot1", "mjpeg1", "loop1")
+    by_camera = {c: [s for s in segments if s.camera == c] for c in names}
     assert len(by_camera["http1"]) >= 3 and len(by_camera["loop1"]) >= 2
-    assert len(by_camera["robot1"]) >= 4
+    assert len(by_camera["robot1"]) >= 4 and len(by_camera["mjpeg1"]) >= 3
     for recorded in by_camera.values():
         assert_contiguous(recorded)
     assert by_camera["http1"][-1].end.timestamp() < removed_at
-    for camera in ("http1", "robot1"):
+    for camera in ("http1", "robot1", "mjpeg1"):
         # A full segment well after the start: a test server started before its client
         # connected sends what it held back at once, and those frames share arrival times.
         key = by_camera[camera][-2].key
         assert decoded_frames(store, bucket, key, tmp_path) >= 25 * SEGMENT_S - 2
+        assert probe(tmp_path / Path(key).name).codec == "h264"
     health = health_of(ingest_services, "hall")
     assert {camera: health[camera].state for camera in by_camera} == dict.fromkeys(
         by_camera, "stopped"
     )
+    for segment in by_camera["mjpeg1"]:  # none copied as MJPEG, not even the first
+        store.download_file(bucket, segment.key, tmp_path / "mjpeg.mp4")
+        assert probe(tmp_path / "mjpeg.mp4").codec == "h264"
 
 
 def test_segments_wait_in_the_spool_while_s3_is_down_and_arrive_in_order_once(

@@ -161,9 +161,7 @@ class CameraRecorder(threading.Thread):
             if started.is_set() and not reported:
                 self._report("recording")
                 reported = True
-            if self._copy and self.transcode == "auto" and codec and codec[0] not in COPY_CODECS:
-                log.info("%s: %s cannot be copied; encoding to H.264", self.camera_id, codec[0])
-                self._copy, switch = False, True
+            if switch := self._must_encode(codec):
                 ffmpeg.stop_recorder(process)
                 break
             produced |= self._hand_on(self.spool.harvest(self.camera_id, run))
@@ -178,10 +176,23 @@ class CameraRecorder(threading.Thread):
                 ffmpeg.stop_recorder(process)
                 break
         reader.join(timeout=5)
+        switch = switch or self._must_encode(codec)  # also when ffmpeg ended by itself
+        if switch:  # what was copied is not H.264/H.265: never uploaded
+            Spool.discard_run(run)
+            return produced, "", switch
         produced |= self._hand_on(self.spool.close_run(self.camera_id, run))
         if not why:
             why = describe_exit(process.returncode, list(lines))
         return produced, why, switch
+
+    def _must_encode(self, codec: list[str]) -> bool:
+        """Whether the stream, found to be ``codec``, is being copied and must be encoded
+        instead (``transcode: auto``); if so, later runs encode it."""
+        if not (self._copy and self.transcode == "auto" and codec and codec[0] not in COPY_CODECS):
+            return False
+        log.info("%s: %s cannot be copied; encoding to H.264", self.camera_id, codec[0])
+        self._copy = False
+        return True
 
     def _hand_on(self, segments: list[SpooledSegment]) -> bool:
         for segment in segments:

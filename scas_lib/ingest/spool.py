@@ -162,6 +162,11 @@ class Spool:
         shutil.rmtree(run, ignore_errors=True)
         return moved
 
+    @staticmethod
+    def discard_run(run: Path) -> None:
+        """Delete a run and everything it wrote (a stream that must be encoded, copied)."""
+        shutil.rmtree(run, ignore_errors=True)
+
     def leftover_runs(self) -> list[tuple[str, Path]]:
         """Runs a previous ``scas ingest`` left behind (it was killed): (camera, run)."""
         if not self._recording.is_dir():
