@@ -27,7 +27,7 @@ from scas_lib.highlights.stage import PublishedHighlight
 from scas_lib.ingest.health import CameraHealth
 from scas_lib.ingest.runner import IngestOptions, check_sources, ingest_event
 from scas_lib.ingest.stage import cameras as camera_status
-from scas_lib.ingest.stage import end_event, start_event, upload_files
+from scas_lib.ingest.stage import end_event, open_for_ingest, start_event, upload_files
 from scas_lib.provisioning.install import install_default_pack
 from scas_lib.services import runtime
 from scas_lib.settings import Settings
@@ -490,7 +490,7 @@ def ingest(
     )
     check_sources(config, options.cameras, os.environ)  # before any server is started
     with runtime.open_services(settings) as services:
-        if start_event(services, event) is None:
+        if open_for_ingest(services, event):
             console.print(f"started {event}: start marker written")
         report = ingest_event(
             services, event, options, lambda: _event_config(event), environ=os.environ

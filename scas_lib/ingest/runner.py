@@ -58,7 +58,7 @@ class IngestReport:
     pushed: int
     #: Segments left in the spool (the object store stayed unreachable).
     spooled: int
-    #: Why it stopped: ``end marker``, ``end requested``, ``stopped`` (Ctrl-C), ``no camera``.
+    #: Why it stopped: ``end marker``, ``end requested``, ``stopped`` (Ctrl-C or ``stop``).
     reason: str
 
 
@@ -81,12 +81,8 @@ class HealthBoard:
             self._sources[camera_id] = display
 
     def state(self, change: StateChange) -> None:
-        log.info(
-            "%s: %s%s",
-            change.camera_id,
-            change.state,
-            f" ({change.detail})" * bool(change.detail and change.state != "recording"),
-        )
+        reason = f" ({change.detail})" if change.detail else ""
+        log.info("%s: %s%s", change.camera_id, change.state, reason)
         with self._lock:
             self._states[change.camera_id] = change
             self._write(lambda c: self._save_state(c, change.camera_id))

@@ -130,6 +130,24 @@ def start_event(services: Services, event_id: str) -> datetime | None:
     return None
 
 
+def open_for_ingest(services: Services, event_id: str) -> bool:
+    """Make sure the event has a run for ``scas ingest`` to record into: write the start
+    marker if the event has none (True). An event whose run has ended is not opened again
+    behind the operator's back: :class:`ScasError` says how to (``scas event start``)."""
+    markers = orchestration.marker_times(services, event_id)
+    ended, _ = orchestration.run_state(markers["start"], markers["end"], None)
+    if ended:
+        at = f"{markers['end']:%Y-%m-%d %H:%M:%S}"
+        raise ScasError(
+            f"event {event_id} has ended (end marker at {at} UTC); "
+            f"`scas event start --event {event_id}` opens a new run to record"
+        )
+    if markers["start"] is not None:
+        return False
+    start_event(services, event_id)
+    return True
+
+
 @dataclass(frozen=True)
 class EndResult:
     """What ``scas event end`` did."""
