@@ -116,13 +116,27 @@ def upload_files(
     return uploaded
 
 
+def _run_markers(services: Services, event_id: str) -> tuple[datetime | None, datetime | None]:
+    """``(start, end)`` marker times of the event's current run; ``end`` is None unless
+    the run has ended (:func:`scas_lib.orchestration.run_state`)."""
+    markers = orchestration.marker_times(services, event_id)
+    ended, _ = orchestration.run_state(markers["start"], markers["end"], None)
+    return markers["start"], markers["end"] if ended else None
+
+
+def _has_ended(event_id: str, end_at: datetime) -> ScasError:
+    return ScasError(
+        f"event {event_id} has already ended (end marker at {end_at:%Y-%m-%d %H:%M:%S} UTC); "
+        f"`scas event start --event {event_id}` opens a new run"
+    )
+
+
 def start_event(services: Services, event_id: str) -> datetime | None:
     """Write the event's start marker, opening a run; the start of the run already open
     (and nothing written) if there is one."""
-    markers = orchestration.marker_times(services, event_id)
-    ended, _ = orchestration.run_state(markers["start"], markers["end"], None)
-    if markers["start"] is not None and not ended:
-        return markers["start"]
+    started, ended = _run_markers(services, event_id)
+    if started is not None and ended is None:
+        return started
     store = services.object_store()
     store.put_bytes(
         services.settings.bucket_recordings, keys.control_marker_key(event_id, "start"), b""
@@ -134,15 +148,10 @@ def open_for_ingest(services: Services, event_id: str) -> bool:
     """Make sure the event has a run for ``scas ingest`` to record into: write the start
     marker if the event has none (True). An event whose run has ended is not opened again
     behind the operator's back: :class:`ScasError` says how to (``scas event start``)."""
-    markers = orchestration.marker_times(services, event_id)
-    ended, _ = orchestration.run_state(markers["start"], markers["end"], None)
-    if ended:
-        at = f"{markers['end']:%Y-%m-%d %H:%M:%S}"
-        raise ScasError(
-            f"event {event_id} has ended (end marker at {at} UTC); "
-            f"`scas event start --event {event_id}` opens a new run to record"
-        )
-    if markers["start"] is not None:
+    started, ended = _run_markers(services, event_id)
+    if ended is not None:
+        raise _has_ended(event_id, ended)
+    if started is not None:
         return False
     start_event(services, event_id)
     return True
@@ -169,14 +178,9 @@ def end_event(
     """End the event's current run: ask ``scas ingest`` to finish its segments, wait (at
     most ``wait_s``) until no camera is being ingested, then write the end marker, so the
     last segments are in before it. Refuses (:class:`ScasError`) when the run has ended."""
-    markers = orchestration.marker_times(services, event_id)
-    ended, _ = orchestration.run_state(markers["start"], markers["end"], None)
-    if ended:
-        at = f"{markers['end']:%Y-%m-%d %H:%M:%S}"
-        raise ScasError(
-            f"event {event_id} has already ended (end marker at {at} UTC); "
-            f"`scas event start --event {event_id}` opens a new run"
-        )
+    _, ended = _run_markers(services, event_id)
+    if ended is not None:
+        raise _has_ended(event_id, ended)
     with services.catalog() as catalog:
         health.request_end(catalog, event_id)
     deadline = time.monotonic() + wait_s
