@@ -271,7 +271,8 @@ def ingest_event(
     """Record the event's cameras until its end marker, an end request, or ``stop``."""
     stop = stop or threading.Event()
     started_at = datetime.now(UTC)
-    check_sources(load_config(), options.cameras, environ)
+    config = load_config()
+    check_sources(config, options.cameras, environ)
     spool = Spool(options.spool_dir, event_id)
     for camera_id, run in spool.leftover_runs():
         log.info("%s: finishing segments of an earlier run in %s", camera_id, run)
@@ -282,9 +283,10 @@ def ingest_event(
     uploader = Uploader(spool, store, bucket, board)
     uploader.start()
     recorders: dict[str, CameraRecorder] = {}
+    stopping: list[CameraRecorder] = []  # removed from the file, finishing their segment
     urls: dict[str, str] = {}
-    config = load_config()
     reason = "stopped"
+    warned_empty = False
     try:
         while True:
             try:
@@ -292,14 +294,17 @@ def ingest_event(
             except ConfigurationError as error:
                 log.error("event file not reloaded, cameras unchanged: %s", error)
             wanted = _wanted(config, options.cameras)
+            stopping = [recorder for recorder in stopping if recorder.is_alive()]
             changed = [c for c in wanted if c in recorders and urls[c] != wanted[c].url]
             gone = [c for c, r in recorders.items() if not r.is_alive()]
             to_start, to_stop = camera_changes(
                 [c for c in recorders if c not in changed and c not in gone], wanted
             )
             for camera_id in sorted(set(to_stop) | set(changed)):
-                log.info("%s: removed from the event file; stopping", camera_id)
-                recorders.pop(camera_id).stop()
+                what = "its url changed" if camera_id in changed else "removed from the file"
+                log.info("%s: %s; stopping", camera_id, what)
+                stopping.append(recorders.pop(camera_id))
+                stopping[-1].stop()
             for camera_id in to_start:
                 camera = wanted[camera_id]
                 if camera_id in gone and recorders[camera_id].failure is not None:
@@ -314,8 +319,9 @@ def ingest_event(
                 recorders[camera_id] = _start_recorder(source, spool, config, camera, board,
                                                        uploader)  # fmt: skip
                 urls[camera_id] = camera.url or ""
-            if not wanted and not recorders:
+            if not wanted and not recorders and not warned_empty:
                 log.warning("event %s has no camera with a url to record", event_id)
+            warned_empty = not wanted and not recorders
             board.heartbeat()
             if stop.is_set():
                 break
@@ -328,7 +334,7 @@ def ingest_event(
     finally:
         for recorder in recorders.values():
             recorder.stop()
-        for recorder in recorders.values():
+        for recorder in [*recorders.values(), *stopping]:
             recorder.join(timeout=15)
         uploader.finish(options.drain_s)
         uploader.join()
