@@ -98,7 +98,8 @@ def bare_ffmpeg(urls: list[str], seconds: float, work: Path) -> dict:
         args = recorder_args(resolve_source(f"cam{index}", url, {}), SEGMENT_S, str(directory),
                              copy=True)  # fmt: skip
         process = start_recorder(args)
-        threading.Thread(target=process.stderr.read, daemon=True).start()
+        for pipe in (process.stdout, process.stderr):
+            threading.Thread(target=pipe.read, daemon=True).start()
         processes.append(process)
     time.sleep(seconds)
     for process in processes:

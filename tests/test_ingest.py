@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -357,6 +358,42 @@ def test_a_camera_that_drops_goes_on_in_new_segments_and_the_outage_is_a_gap(
     outage = (after[0].start - before[-1].end).total_seconds()
     assert health.gap_s == pytest.approx(outage, abs=0.01)
     assert 5.0 < outage < back_at - dropped_at + 3.0
+
+
+def test_a_stalled_camera_is_restarted_by_the_watchdog(
+    ingest_services: Services, store: ObjectStore, bucket: str, rtsp_camera: RtspCamera
+) -> None:
+    """The server freezes (SIGSTOP): the connection stays open and nothing comes, which
+    ffmpeg alone would wait out; the watchdog (stall_s 4 here, 20 by default) restarts the
+    recorder, and the camera goes on once the server runs again."""
+    ingest = Ingest(ingest_services, event_config("stall", {"cam1": rtsp_camera.url}))
+    wait_for(lambda: len(store.list(bucket, "stall/cam1/")) >= 2, 30, "two segments")
+    assert rtsp_camera.process is not None
+    os.kill(rtsp_camera.process.pid, signal.SIGSTOP)
+    frozen_at = time.time()
+    try:
+        wait_for(
+            lambda: "no data for 4 s" in health_of(ingest_services, "stall")["cam1"].detail,
+            20, "the watchdog",
+        )  # fmt: skip
+        stalled = health_of(ingest_services, "stall")["cam1"]
+    finally:
+        os.kill(rtsp_camera.process.pid, signal.SIGCONT)
+    wait_for(
+        lambda: any(s.start.timestamp() > frozen_at + 4
+                    for s in stored_segments(store, bucket, "stall")),
+        40, "a segment after the freeze",
+    )  # fmt: skip
+    ingest.finish()
+    assert stalled.state == "reconnecting"
+    segments = stored_segments(store, bucket, "stall")
+    # Everything up to the freeze is kept: the segment it cut short was finished, not lost.
+    before = [s for s in segments if s.start.timestamp() < frozen_at]
+    assert len(before) >= 3
+    assert_contiguous(before)
+    assert before[-1].end.timestamp() == pytest.approx(frozen_at, abs=1.0)
+    after = health_of(ingest_services, "stall")["cam1"]
+    assert after.gaps >= 1 and after.reconnects >= 1
 
 
 def test_http_rtmp_and_mjpeg_cameras_and_cameras_added_and_removed_while_ingesting(

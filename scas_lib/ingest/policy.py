@@ -195,3 +195,16 @@ def describe_exit(returncode: int | None, last_lines: list[str]) -> str:
     if returncode == 0:
         return "the stream ended"
     return last_lines[-1] if last_lines else f"ffmpeg exited with {returncode}"
+
+
+_FRAME_LINE = re.compile(r"^frame=\s*(\d+)\s*$")
+
+
+def parse_progress_frames(line: str) -> int | None:
+    """Frames written so far, from ffmpeg's ``-progress`` report line ``frame=N``.
+
+    >>> parse_progress_frames("frame=125"), parse_progress_frames("fps=25.0")
+    (125, None)
+    """
+    match = _FRAME_LINE.match(line.strip())
+    return int(match[1]) if match else None

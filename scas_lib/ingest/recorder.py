@@ -21,6 +21,7 @@ from scas_lib.ingest.policy import (
     RestartPolicy,
     describe_exit,
     parse_input_start,
+    parse_progress_frames,
     parse_video_codec,
 )
 from scas_lib.ingest.sources import (
@@ -145,15 +146,26 @@ class CameraRecorder(threading.Thread):
                 if not codec and (found := parse_video_codec(line)):
                     codec.append(found)
 
+        frames = [0]
+
+        def read_progress() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if (count := parse_progress_frames(line)) is not None:
+                    frames[0] = count
+
         reader = threading.Thread(target=read_messages, name=f"ffmpeg-{self.camera_id}")
         reader.daemon = True
         reader.start()
+        progress = threading.Thread(target=read_progress, name=f"progress-{self.camera_id}")
+        progress.daemon = True
+        progress.start()
         log.info("%s: recording %s", self.camera_id, self.source.display)
         produced = False
         reported = False
         switch = False
         why = ""
-        last_size, last_progress = -1, time.monotonic()
+        last_frames, last_progress = -1, time.monotonic()
         while process.poll() is None:
             if self._stopping.wait(LOOK_S):
                 ffmpeg.stop_recorder(process)
@@ -167,15 +179,18 @@ class CameraRecorder(threading.Thread):
             produced |= self._hand_on(self.spool.harvest(self.camera_id, run))
             # The watchdog starts once the input is open: until then ffmpeg's own network
             # timeout applies (it may analyse a slow stream for seconds before writing).
-            size = Spool.written_bytes(run)
+            # Its sign of life is the count of frames written, which ffmpeg reports.
             now = time.monotonic()
-            if size != last_size or not started.is_set():
-                last_size, last_progress = size, now
+            if frames[0] != last_frames or not started.is_set():
+                last_frames, last_progress = frames[0], now
             elif self.policy.stalled(last_progress, now):
                 why = f"no data for {self.policy.stall_s:g} s"
+                # Said at once: ffmpeg may take its network timeout to end.
+                self._report(self.policy.state_after_failure(1), why)
                 ffmpeg.stop_recorder(process)
                 break
         reader.join(timeout=5)
+        progress.join(timeout=5)
         switch = switch or self._must_encode(codec)  # also when ffmpeg ended by itself
         if switch:  # what was copied is not H.264/H.265: never uploaded
             Spool.discard_run(run)

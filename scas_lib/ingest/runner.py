@@ -335,7 +335,7 @@ def ingest_event(
         for recorder in recorders.values():
             recorder.stop()
         for recorder in [*recorders.values(), *stopping]:
-            recorder.join(timeout=15)
+            recorder.join(timeout=30)  # a frozen camera's ffmpeg may take 15 s
         uploader.finish(options.drain_s)
         uploader.join()
         board.heartbeat()

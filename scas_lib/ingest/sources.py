@@ -207,10 +207,13 @@ def recorder_args(source: Source, segment_s: float, directory: str, *, copy: boo
     finished segment is appended to ``segments.csv`` there (name, start, end: seconds on the
     recorder's timeline, whose 0 is the wall-clock ``start:`` ffmpeg prints for the input).
     A segment is listed only once its file is complete. ``-v info`` is needed for that
-    ``start:`` line; ``-nostats`` keeps the progress line out.
+    ``start:`` line; ``-nostats`` keeps the progress line out of it, and ``-progress``
+    reports the frames written to stdout every half second instead (the watchdog's sign of
+    life: the MP4 muxer keeps a segment in memory until it closes it, so the files on disk
+    say little).
     """
     return [
-        "-hide_banner", "-nostdin", "-nostats", "-v", "info",
+        "-hide_banner", "-nostdin", "-nostats", "-v", "info", "-progress", "pipe:1",
         *input_args(source), *segment_output_args(segment_s, directory, copy=copy),
     ]  # fmt: skip
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -109,17 +108,6 @@ class Spool:
             return float((run / "start").read_text())
         except (OSError, ValueError):
             return None
-
-    @staticmethod
-    def written_bytes(run: Path) -> int:
-        """How much the run has written so far (the watchdog's sign of life)."""
-        total = 0
-        for entry in os.scandir(run):
-            try:
-                total += entry.stat().st_size
-            except FileNotFoundError:  # moved to ready/ meanwhile
-                continue
-        return total
 
     def harvest(self, camera_id: str, run: Path) -> list[SpooledSegment]:
         """Move the run's finished segments not moved yet into ``ready/``; the moved ones."""
