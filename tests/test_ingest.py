@@ -433,11 +433,13 @@ def test_http_rtmp_and_mjpeg_cameras_and_cameras_added_and_removed_while_ingesti
         assert_contiguous(recorded)
     assert by_camera["http1"][-1].end.timestamp() < removed_at
     for camera in ("http1", "robot1", "mjpeg1"):
-        # A full segment well after the start: a test server started before its client
-        # connected sends what it held back at once, and those frames share arrival times.
+        # Every frame of a full segment decodes. (How many frames a segment of 2 s holds
+        # depends on these test servers keeping real time under load, which `-re` does not
+        # promise: the RTSP test checks that against the server's clock.)
         key = by_camera[camera][-2].key
-        assert decoded_frames(store, bucket, key, tmp_path) >= 25 * SEGMENT_S - 2
-        assert probe(tmp_path / Path(key).name).codec == "h264"
+        frames = decoded_frames(store, bucket, key, tmp_path)
+        stored = probe(tmp_path / Path(key).name, packets=True)
+        assert stored.codec == "h264" and frames == stored.frames > 0
     health = health_of(ingest_services, "hall")
     assert {camera: health[camera].state for camera in by_camera} == dict.fromkeys(
         by_camera, "stopped"
