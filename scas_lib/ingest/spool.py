@@ -28,6 +28,8 @@ from pathlib import Path
 
 from scas_lib.errors import ScasError
 from scas_lib.ingest.policy import parse_segment_list, spool_has_room, spool_order
+from scas_lib.media.ffmpeg import MediaError
+from scas_lib.media.probe import probe
 from scas_lib.storage import keys
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,15 @@ def _disk_full(path: Path, error: OSError) -> SpoolFull:
         f"the ingest spool {path} is full ({usage.free // 2**20} MiB free): {error.strerror}; "
         "free space or set SCAS_INGEST_SPOOL_DIR to a larger disk"
     )
+
+
+def _file_duration(path: Path) -> float | None:
+    """The video duration ffprobe reads from a finished segment, or None."""
+    try:
+        return probe(path).duration or None
+    except MediaError as error:
+        log.warning("%s: duration not read: %s", path, error)
+        return None
 
 
 class Spool:
@@ -126,11 +137,15 @@ class Spool:
                 source.unlink()
                 continue
             begin = datetime.fromtimestamp(start + item.start_s, UTC)
+            # The duration the file itself gives (what the renderer will find in it): the
+            # list's end is the next segment's first frame, and a wall-clock-stamped last
+            # frame has no duration of its own in the file.
+            duration = _file_duration(source) or item.duration_s
             target = self._ready / camera_id / f"{keys.format_utc(begin)}.mp4"
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 sidecar = target.with_suffix(".json.tmp")
-                sidecar.write_text(json.dumps({"duration_s": item.duration_s}))
+                sidecar.write_text(json.dumps({"duration_s": duration}))
                 sidecar.replace(target.with_suffix(".json"))
                 source.replace(target)
             except OSError as error:
