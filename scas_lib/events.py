@@ -52,6 +52,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scas_lib.errors import ConfigurationError, field_problems
 from scas_lib.highlights.templates import TemplateError, load_template
+from scas_lib.ingest.policy import RestartPolicy
+from scas_lib.ingest.sources import source_kind
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.retention.policy import RetentionPolicy
 from scas_lib.storage import keys
@@ -86,11 +88,27 @@ class CameraConfig(BaseModel):
     id: str
     name: str = ""
     kind: Literal["fixed", "robot"] = "fixed"
+    #: Where ``scas ingest`` records it from: ``rtsp://``, ``rtmp://``, ``http(s)://``,
+    #: ``device:/dev/video0`` or ``file:/clip.mp4`` (looped), with ``${VAR}`` taken from the
+    #: environment (:mod:`scas_lib.ingest.sources`). Never printed unmasked.
+    url: str | None = Field(default=None, repr=False)
+    #: ``auto`` copies H.264/H.265 and encodes anything else; ``copy`` / ``encode`` force it.
+    transcode: Literal["auto", "copy", "encode"] = "auto"
 
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
         return keys.validate_id(value, "camera id")
+
+    @field_validator("url")
+    @classmethod
+    def _known_source(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                source_kind(value)
+            except ConfigurationError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     @property
     def display_name(self) -> str:
@@ -109,6 +127,23 @@ DEFAULT_CONSENT_TEXTS = {
         "我的照片、面部数据和视频将按场馆公布的期限在活动后删除，或在我要求时立即删除。"  # noqa: RUF001
     ),
 }
+
+
+class IngestSettings(BaseModel):
+    """How ``scas ingest`` watches the event's recorders (``ingest:`` in the event file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Seconds without new data after which a recorder is restarted.
+    stall_s: float = Field(default=20.0, gt=0, le=600)
+    backoff_min_s: float = Field(default=1.0, gt=0, le=600)
+    backoff_max_s: float = Field(default=30.0, gt=0, le=3600)
+    #: Failed starts in a row after which a camera is reported offline (still retried).
+    offline_after: int = Field(default=3, ge=1, le=100)
+
+    def policy(self) -> RestartPolicy:
+        return RestartPolicy(self.stall_s, self.backoff_min_s, self.backoff_max_s,
+                             self.offline_after)  # fmt: skip
 
 
 class ConsentText(BaseModel):
@@ -178,6 +213,8 @@ class EventConfig(BaseModel):
     #: The longest segment the cameras upload, in seconds: sets how long recognizing one
     #: may take before its task is stopped (:attr:`recognize_timeout_s`).
     segment_s: float = Field(default=60.0, gt=0, le=3600)
+    #: How ``scas ingest`` restarts the cameras' recorders.
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @field_validator("id")
     @classmethod

@@ -110,7 +110,13 @@ class Settings(BaseSettings):
         "itself uses.",
     )
 
-    @field_validator("data_dir", "models_dir")
+    ingest_spool_dir: Path | None = Field(
+        default=None,
+        description="Where `scas ingest` records and keeps finished segments until the "
+        "object store has them. Unset: <data_dir>/spool.",
+    )
+
+    @field_validator("data_dir", "models_dir", "ingest_spool_dir")
     @classmethod
     def _absolute_paths(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -119,6 +125,11 @@ class Settings(BaseSettings):
     def models_path(self) -> Path:
         """The directory holding the model packs."""
         return self.models_dir or self.data_dir / "models"
+
+    @property
+    def spool_path(self) -> Path:
+        """The ingest spool (:mod:`scas_lib.ingest.spool`)."""
+        return self.ingest_spool_dir or self.data_dir / "spool"
 
     @property
     def model_pack_dir(self) -> Path:

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The demo: a synthetic event through every stage built so far, on the embedded defaults.
-#   embedded servers up -> face model pack -> synthetic 3-camera event -> segments pushed to
-#   the recordings bucket -> visitors enrolled from their kiosk photos -> every segment
-#   recognized -> a highlight video per visitor seen, published and saved on disk ->
-#   servers down.
+#   embedded servers up -> face model pack -> synthetic 3-camera event -> each camera's
+#   footage served live over RTSP on loopback (GStreamer's server, real-time pace) and
+#   recorded by `scas ingest` into the recordings bucket -> `scas event end` -> visitors
+#   enrolled from their kiosk photos -> every segment recognized -> a highlight video per
+#   visitor seen, published and saved on disk -> servers down.
+# SCAS_DEMO_INGEST=0 pushes the generated segments with `scas replay` instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scas=.venv/bin/scas
@@ -13,11 +15,59 @@ duration=${SCAS_DEMO_DURATION:-30}
 data_dir=$($python -c 'from scas_lib.settings import Settings; print(Settings().data_dir)')
 event_dir="$data_dir/events/$event"
 
-trap '$scas down' EXIT
+cameras=()
+trap 'for pid in "${cameras[@]}"; do kill "$pid" 2>/dev/null || true; done; $scas down' EXIT
 $scas up
 $scas models install
 $scas simulate "$event_dir" --event "$event" --duration "$duration"
-$scas replay "$event_dir" --speed 0
+if [ "${SCAS_DEMO_INGEST:-1}" = 0 ]; then
+    $scas replay "$event_dir" --speed 0
+else
+    # Each camera's segments joined into one file, served as rtsp://127.0.0.1:PORT/cam; an
+    # event file beside the shipped one gives the cameras those urls.
+    live="$event_dir/live"
+    rm -rf "$live" && mkdir -p "$live/events"
+    $python - "$event_dir" "$live" "$event" <<'PY' | while read -r camera port; do
+import json, sys
+from pathlib import Path
+import yaml
+from scas_lib.events import find_event_file
+from scas_lib.media.ffmpeg import run_ffmpeg
+from scas_lib.services.embedded import free_ports
+event_dir, live, event = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+record = json.loads((event_dir / "event.json").read_text())
+shipped = find_event_file(event)
+config = yaml.safe_load(shipped.read_text()) if shipped else {"id": event}
+config.update(segment_s=record["config"]["segment_s"], poll_interval_s=1)
+cameras = sorted({s["camera_id"] for s in record["segments"]})
+ports = free_ports(len(cameras))
+config["cameras"] = [{"id": c, "url": f"rtsp://127.0.0.1:{p}/cam"} for c, p in zip(cameras, ports)]
+(live / "events" / f"{event}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+for camera, port in zip(cameras, ports):
+    parts = sorted((s for s in record["segments"] if s["camera_id"] == camera),
+                   key=lambda s: s["start_time"])
+    listing = live / f"{camera}.txt"
+    listing.write_text("".join(f"file '{(event_dir / s['path']).resolve()}'\n" for s in parts))
+    run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-y",
+                str(live / f"{camera}.mp4")], f"joining {camera}")
+    print(camera, port)
+PY
+        /usr/bin/python3 scripts/rtsp-camera.py "$live/$camera.mp4" "$port" --once \
+            > "$live/$camera.log" 2>&1 &
+        echo "$!" >> "$live/pids"
+    done
+    mapfile -t cameras < "$live/pids"
+    export SCAS_EVENTS_DIR="$live/events"
+    sleep 1
+    $scas ingest --event "$event" &
+    ingest=$!
+    # Each camera server exits once it has played its footage to ingest.
+    for pid in "${cameras[@]}"; do
+        while kill -0 "$pid" 2>/dev/null; do sleep 1; done
+    done
+    $scas event end --event "$event"
+    wait "$ingest"
+fi
 $python - "$event_dir" <<'PY' | while IFS=$'\t' read -r id name photo; do
 import json, sys
 from pathlib import Path

@@ -5,7 +5,9 @@
 # - vtest.avi, the real street footage that synthetic events use as background, taken
 #   from Debian's opencv-doc package (only that one file is kept);
 # - chromium and chromium-driver, from Debian, for the web app's browser tests;
-# - redis-server, the Celery broker of the loopback deployment (`scas deploy up`).
+# - redis-server, the Celery broker of the loopback deployment (`scas deploy up`);
+# - GStreamer's RTSP server with PyGObject (Debian's python3), the real RTSP camera the
+#   ingest tests, benchmark and demo serve on loopback (scripts/rtsp-camera.py).
 set -euo pipefail
 
 VTEST=/usr/local/share/scas/vtest.avi
@@ -20,13 +22,20 @@ need_redis=0
 command -v redis-server >/dev/null || need_redis=1
 need_browser=0
 command -v chromium >/dev/null && command -v chromedriver >/dev/null || need_browser=1
-[ "$need_ffmpeg$need_font$need_vtest$need_redis$need_browser" = "00000" ] && exit 0
+# ingest (issue 14): a real RTSP camera on loopback
+RTSP_PACKAGES=(gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+need_rtsp=0
+/usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0"); from gi.repository import GstRtspServer' \
+    2>/dev/null || need_rtsp=1
+[ "$need_ffmpeg$need_font$need_vtest$need_redis$need_browser$need_rtsp" = "000000" ] && exit 0
 
 if ! command -v apt-get >/dev/null; then
     [ "$need_ffmpeg" = 1 ] && { echo "ffmpeg is missing: install it with your package manager" >&2; exit 1; }
     [ "$need_font" = 1 ] && { echo "Noto Sans CJK is missing: install it with your package manager" >&2; exit 1; }
     [ "$need_browser" = 1 ] && echo "chromium and chromedriver are missing: the web app's browser tests need them" >&2
     [ "$need_redis" = 1 ] && { echo "redis-server is missing: install it with your package manager" >&2; exit 1; }
+    [ "$need_rtsp" = 1 ] && echo "no apt-get: install GStreamer's RTSP server and PyGObject for the ingest tests" >&2
     echo "no apt-get: synthetic events will use a drawn background instead of vtest.avi" >&2
     exit 0
 fi
@@ -69,4 +78,8 @@ if [ "$need_vtest" = 1 ]; then
     dpkg-deb --fsys-tarfile "$work"/opencv-doc_*.deb \
         | tar -x -C "$work" ./usr/share/doc/opencv-doc/examples/data/vtest.avi
     "${sudo[@]}" install -D -m 0644 "$work/usr/share/doc/opencv-doc/examples/data/vtest.avi" "$VTEST"
+fi
+if [ "$need_rtsp" = 1 ]; then
+    echo "installing GStreamer's RTSP server (the ingest tests' loopback camera)"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${RTSP_PACKAGES[@]}" >/dev/null
 fi

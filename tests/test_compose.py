@@ -55,16 +55,22 @@ def test_every_scas_variable_is_a_real_setting() -> None:
     assert shared - set(setting_names()) == DEPLOY_VARIABLES
 
 
-def _scas_env() -> dict[str, str]:
-    """The SCAS settings of scas-init (the app's own environment)."""
-    return COMPOSE["services"]["scas-init"]["environment"]
+def _scas_envs() -> list[dict[str, str]]:
+    """The SCAS settings of the app's own services (scas-init, scas-ingest)."""
+    return [
+        service["environment"]
+        for name, service in COMPOSE["services"].items()
+        if name.startswith("scas-") and "SCAS_DATABASE_URL" in service.get("environment", {})
+    ]
 
 
 def test_the_app_gets_a_catalog_and_an_object_store() -> None:
-    scas_env = _scas_env()
-    assert "@postgres:5432/" in scas_env["SCAS_DATABASE_URL"]
-    assert scas_env["SCAS_S3_ENDPOINT"] == "http://minio:9000"
-    assert {"SCAS_S3_ACCESS_KEY", "SCAS_S3_SECRET_KEY"} <= set(scas_env)
+    scas_envs = _scas_envs()
+    assert scas_envs  # scas-init and scas-ingest
+    for scas_env in scas_envs:
+        assert "@postgres:5432/" in scas_env["SCAS_DATABASE_URL"]
+        assert scas_env["SCAS_S3_ENDPOINT"] == "http://minio:9000"
+        assert {"SCAS_S3_ACCESS_KEY", "SCAS_S3_SECRET_KEY"} <= set(scas_env)
 
 
 def test_minio_console_is_published_on_9001() -> None:
@@ -213,11 +219,11 @@ def test_every_port_is_published_on_localhost_only() -> None:
 
 
 def test_the_app_uses_its_own_limited_credentials_not_the_root_ones() -> None:
-    scas_env = _scas_env()
     root_secrets = ("MINIO_ROOT", "POSTGRES_PASSWORD")
-    assert scas_env["SCAS_S3_ACCESS_KEY"] == "scas-app"
-    assert "MINIO_APP_PASSWORD" in scas_env["SCAS_S3_SECRET_KEY"]
-    assert scas_env["SCAS_DATABASE_URL"].startswith("postgresql://scas:${CATALOG_DB_PASSWORD")
+    for scas_env in _scas_envs():
+        assert scas_env["SCAS_S3_ACCESS_KEY"] == "scas-app"
+        assert "MINIO_APP_PASSWORD" in scas_env["SCAS_S3_SECRET_KEY"]
+        assert scas_env["SCAS_DATABASE_URL"].startswith("postgresql://scas:${CATALOG_DB_PASSWORD")
     airflow_db = _env("airflow-scheduler")["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     assert "://airflow:${AIRFLOW_DB_PASSWORD" in airflow_db
     # the root credentials reach only the services that set up users, roles and buckets
@@ -260,6 +266,14 @@ def _check_secrets(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
+
+
+def test_the_ingest_service_records_the_event_from_the_event_files() -> None:
+    ingest = SERVICES["scas-ingest"]
+    assert "scas ingest --event" in _command("scas-ingest")
+    assert ingest["environment"][EVENTS_DIR_VARIABLE].startswith("/opt/scas/config")
+    assert any(volume.startswith("./config:/opt/scas/config") for volume in ingest["volumes"])
+    assert ingest["depends_on"]["scas-init"]["condition"] == "service_completed_successfully"
 
 
 def test_the_secrets_check_refuses_the_placeholders_and_accepts_real_secrets() -> None:

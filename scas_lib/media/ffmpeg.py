@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,3 +124,40 @@ def last_line(stderr: str) -> str:
     """
     lines = stderr.strip().splitlines()
     return lines[-1].strip() if lines else "no message"
+
+
+def start_recorder(args: Sequence[str]) -> subprocess.Popen:
+    """A long-running ffmpeg (a camera's recorder) with the whole command line ``args``
+    (:func:`scas_lib.ingest.sources.recorder_args`): stdin closed, stdout (its
+    ``-progress`` reports) and stderr (its messages) text pipes the caller reads line by
+    line, in its own process group so that a Ctrl-C at the terminal reaches the caller
+    first, which then ends the recorder cleanly (:func:`stop_recorder`).
+    """
+    return subprocess.Popen(
+        [require("ffmpeg"), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        bufsize=1,
+        start_new_session=True,
+    )
+
+
+def stop_recorder(process: subprocess.Popen, *, grace_s: float = 15.0) -> int:
+    """End a recorder so that the segment it is writing is finished (complete, listed):
+    one SIGINT, on which ffmpeg stops reading and writes its outputs' trailers, then
+    SIGKILL after ``grace_s``; its exit code. Only one SIGINT: a second one would make
+    ffmpeg abort its writes too, trailers included. A read it is blocked in (a camera that
+    froze) is not interrupted by the first, so ``grace_s`` outlasts the recorder's network
+    timeout (10 s) and the frozen camera's last segment is still saved.
+    """
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
