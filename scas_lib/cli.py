@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -531,6 +531,31 @@ def kiosk_revoke(kiosk: Annotated[str, typer.Argument(help="Kiosk id (k-...).")]
         if not revoke_kiosk(catalog, kiosk):
             raise ScasError(f"no active kiosk {kiosk!r} (see `scas kiosk list`)")
     console.print(f"kiosk {kiosk} revoked")
+
+
+event_app = typer.Typer(help="Run an event by hand: write its start and end markers.")
+app.add_typer(event_app, name="event")
+
+
+@event_app.command("start")
+@_friendly_errors
+def event_start(event: Annotated[str, typer.Argument(help="Event id.")]) -> None:
+    """Start the event: write its start marker (as the operator console does)."""
+    _mark_event(event, "start")
+
+
+@event_app.command("end")
+@_friendly_errors
+def event_end(event: Annotated[str, typer.Argument(help="Event id.")]) -> None:
+    """End the event: write its end marker; its DAG then makes the videos."""
+    _mark_event(event, "end")
+
+
+def _mark_event(event: str, marker: Literal["start", "end"]) -> None:
+    with runtime.open_services(_settings()) as services:
+        runtime.prepare(services)
+        written = orchestration.mark_event(services, event, marker)
+    console.print(f"{event}: {marker} marker written at {written:%Y-%m-%d %H:%M:%S %Z}")
 
 
 def _parse_start(text: str | None) -> datetime:

@@ -2,7 +2,8 @@
 playlist and feed, behind the operator dependency.
 
 Starting and ending an event writes its control markers with
-:func:`~scas_lib.storage.control.put_control_marker` (as the replay does); re-rendering and
+:func:`scas_lib.orchestration.mark_event` (as `scas event` does; the replay writes them
+with the same :func:`~scas_lib.storage.control.put_control_marker`); re-rendering and
 deleting a visitor call the stage functions of the ``scas`` command
 (:func:`scas_lib.orchestration.render`, :func:`~scas_lib.visitors.stage.forget_visitor`).
 """
@@ -129,16 +130,8 @@ def write_marker(
     context: WebContext, event_id: str, marker: Literal["start", "end"]
 ) -> MarkerWritten:
     """Start or end the event: write its marker (the event is made in the catalog if new)."""
-    from scas_lib.storage.control import put_control_marker
-
-    keys.validate_id(event_id, "event id")
-    services = context.services
-    with services.catalog() as catalog:
-        catalog.ensure_event(event_id)
-    key = put_control_marker(
-        services.object_store(), services.settings.bucket_recordings, event_id, marker
-    )
-    written = orchestration.marker_times(services, event_id)[marker]
+    written = orchestration.mark_event(context.services, event_id, marker)
+    key = keys.control_marker_key(event_id, marker)
     return MarkerWritten(event_id, marker, key, written, False, NO_AIRFLOW)
 
 

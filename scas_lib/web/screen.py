@@ -11,6 +11,7 @@ highlights`) shows up without anyone telling the web app.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -46,8 +47,10 @@ class ScreenVideo:
     qr_svg: str
 
 
+@functools.lru_cache(maxsize=1024)
 def qr_data_uri(url: str) -> str:
-    """A QR code of ``url`` for an ``<img>`` (the kiosk's look: medium error correction)."""
+    """A QR code of ``url`` for an ``<img>`` (the kiosk's look: medium error correction).
+    Kept: every screen's feed asks again each second for the same few hundred links."""
     return segno.make(url, error="m").svg_data_uri(scale=8, border=4)
 
 

@@ -128,6 +128,17 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     assert int(console.find_element(By.ID, "count-ready").text) == 1
     screenshots(console, "console")
 
+    # Deleted from the console: gone from the screen (back to idle) and its link is dead.
+    deleted = requests.delete(
+        web.api(f"/events/{EVENT}/visitors/{visitor}"), headers=BEARER, timeout=30
+    )
+    assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+    wait_for(driver, "return !document.getElementById('idle').hidden", PICKUP_S)
+    assert requests.get(page_url, timeout=10).status_code == 404
+    with services.catalog() as catalog, catalog.connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM screen_links WHERE visitor_id = %s", (visitor,))
+        assert cursor.fetchone() == (0,)
+
 
 def test_the_console_page_starts_and_ends_the_event(web: WebServer, browser: Browser) -> None:
     make_event(web)
