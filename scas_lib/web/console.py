@@ -21,7 +21,8 @@ from fastapi.responses import StreamingResponse
 
 from scas_lib import orchestration
 from scas_lib.catalog.console import visitor_sightings
-from scas_lib.catalog.records import Output
+from scas_lib.catalog.records import Appearance, Output
+from scas_lib.highlights.appearances import MomentCorrection
 from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, video_state
 from scas_lib.web.api import _ERRORS, Deleted, app_base_url
@@ -135,6 +136,28 @@ def write_marker(
     return MarkerWritten(event_id, marker, key, written, False, NO_AIRFLOW)
 
 
+@dataclass(frozen=True)
+class Moment:
+    """One of a visitor's moments, as the console names it: a camera and a time span."""
+
+    camera_id: str
+    start: datetime
+    end: datetime
+
+
+def _visitor_run(
+    context: WebContext, event_id: str, visitor_id: str, template: str
+) -> orchestration.RunRequest:
+    """The run that renders one visitor again (with ``template``, else the event's); 404
+    for an unknown visitor."""
+    keys.validate_id(visitor_id, "visitor id")
+    run = orchestration.resolve_run(event_id, {"template": template} if template else None)
+    with context.services.catalog() as catalog:
+        if catalog.get_visitor(event_id, visitor_id) is None:
+            raise ApiError(404, "not_found", f"no visitor {visitor_id!r} in {event_id!r}")
+    return dataclasses.replace(run.request, visitor=visitor_id)
+
+
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": (
@@ -177,13 +200,32 @@ def console_router(operator: Callable[..., Any]) -> APIRouter:
     def rerender(event_id: str, visitor_id: str, context: Context, template: str = "") -> Output:
         """Render the visitor's video again (with ``template``, else the event's), as
         ``scas highlights --visitor`` does; waits for the render."""
-        keys.validate_id(visitor_id, "visitor id")
-        run = orchestration.resolve_run(event_id, {"template": template} if template else None)
-        request = dataclasses.replace(run.request, visitor=visitor_id)
-        with context.services.catalog() as catalog:
-            if catalog.get_visitor(event_id, visitor_id) is None:
-                raise ApiError(404, "not_found", f"no visitor {visitor_id!r} in {event_id!r}")
+        request = _visitor_run(context, event_id, visitor_id, template)
         return orchestration.render(context.services, request, visitor_id)
+
+    @router.get("/visitors/{visitor_id}/moments")
+    def moments(event_id: str, visitor_id: str, context: Context) -> list[Appearance]:
+        """The visitor's moments (appearances): what their video is made from."""
+        keys.validate_id(event_id, "event id")
+        with context.services.catalog() as catalog:
+            return catalog.list_appearances(event_id, visitor_id)
+
+    @router.post("/visitors/{visitor_id}/not-this-person")
+    def not_this_person(
+        event_id: str, visitor_id: str, moment: Moment, context: Context, template: str = ""
+    ) -> Output:
+        """ "Not this person": the visitor's tracks on the moment's camera and time are
+        someone else's. The correction is kept (a re-recognition does not undo it) and the
+        visitor's video is rendered again without them (waits for the render)."""
+        from scas_lib.highlights.stage import not_this_person
+
+        request = _visitor_run(context, event_id, visitor_id, template)
+        correction = MomentCorrection(visitor_id, moment.camera_id, moment.start, moment.end)
+        if correction.end_time < correction.start_time:
+            raise ApiError(422, "invalid_moment", "the moment ends before it starts")
+        return not_this_person(
+            context.services, event_id, correction, orchestration.request_template(request)
+        )
 
     @router.delete("/visitors/{visitor_id}")
     def delete(event_id: str, visitor_id: str, context: Context) -> Deleted:
