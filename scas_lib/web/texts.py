@@ -160,6 +160,8 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     "console_actions": {"en": "Actions", "zh": "操作"},
     "console_rerender": {"en": "Re-render", "zh": "重新生成"},
     "console_delete": {"en": "Delete", "zh": "删除"},
+    "console_moments": {"en": "Moments", "zh": "片段"},
+    "console_not_this_person": {"en": "Not this person", "zh": "不是此人"},
     "console_state": {"en": "State", "zh": "状态"},
     "console_started": {"en": "Started", "zh": "开始于"},
     "console_ended": {"en": "Ended", "zh": "结束于"},

@@ -42,6 +42,17 @@ def open_screen(driver: WebDriver, web: WebServer) -> None:
     wait_for(driver, "return document.getElementById('screen') !== null")
 
 
+def qr_on_screen(driver: WebDriver, timeout_s: float = 5.0) -> str:
+    """What the on-screen QR code says, read from a screenshot of it: the first reading,
+    looked at again for a few seconds (the image may be painted a frame after its src)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = decode_qr(driver.find_element(By.ID, "qr").screenshot_as_png)
+        if text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.2)
+
+
 def playing(driver: WebDriver) -> list[object]:
     return driver.execute_script(
         "const v = document.getElementById('video');"
@@ -94,7 +105,7 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     state, src, on_screen = playing(driver)
     assert state >= 2 and src == expected_src and on_screen == visitor
     assert driver.find_element(By.ID, "visitor-name").text == name  # a name in two scripts
-    page_url = decode_qr(driver.find_element(By.ID, "qr").screenshot_as_png)
+    page_url = qr_on_screen(driver)
     assert page_url == f"{web.url}/v/{token}"
     page = requests.get(page_url, timeout=10)
     assert page.status_code == 200 and name in page.text
@@ -113,7 +124,7 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
         "return [e.scrollHeight - innerHeight, e.scrollWidth - innerWidth, q.bottom - innerHeight];"
     )
     assert all(value <= 0 for value in overflow), overflow  # all of it on the screen
-    assert decode_qr(portrait.find_element(By.ID, "qr").screenshot_as_png) == page_url
+    assert qr_on_screen(portrait) == page_url
     wait_for(portrait, "return document.getElementById('video').currentTime > 0.5", 10)
     screenshots(portrait, "screen-portrait")
 
@@ -126,6 +137,9 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     assert console.find_element(By.CSS_SELECTOR, f"{row} .state").text == "ready"
     assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .seen").text
     assert int(console.find_element(By.ID, "count-ready").text) == 1
+    console.find_element(By.CSS_SELECTOR, f"{row} .moments").click()
+    wait_for(console, f'return document.querySelector("{row} .moment-list li") !== null', 10)
+    assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .moment-list li").text
     screenshots(console, "console")
 
     # Deleted from the console: gone from the screen (back to idle) and its link is dead.

@@ -8,15 +8,22 @@
   const message = document.getElementById("message");
   const rows = document.querySelector("#visitors tbody");
   const rowTemplate = document.getElementById("visitor-row");
+  const momentTemplate = document.getElementById("moment-item");
+  const openMoments = new Set();  // visitors whose moments are unfolded, kept across refreshes
   const REFRESH_MS = 3000;
 
   const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
 
-  async function call(method, path) {
-    const answer = await fetch(api + path, { method, credentials: "same-origin" });
-    const body = await answer.json().catch(() => ({}));
-    if (!answer.ok) throw new Error(body.message || answer.statusText);
-    return body;
+  async function call(method, path, body) {
+    const options = { method, credentials: "same-origin" };
+    if (body) {
+      options.headers = { "Content-Type": "application/json" };
+      options.body = JSON.stringify(body);
+    }
+    const answer = await fetch(api + path, options);
+    const answered = await answer.json().catch(() => ({}));
+    if (!answer.ok) throw new Error(answered.message || answer.statusText);
+    return answered;
   }
 
   function show(state) {
@@ -37,10 +44,42 @@
       row.querySelector(".rerender").addEventListener("click", () => act(
         "POST", "/visitors/" + visitor.id + "/render?template=" +
         encodeURIComponent(document.getElementById("template").value)));
+      const list = row.querySelector(".moment-list");
+      const unfold = () => {
+        list.hidden = false;
+        listMoments(visitor, list);
+      };
+      row.querySelector(".moments").addEventListener("click", () => {
+        if (openMoments.has(visitor.id)) {
+          openMoments.delete(visitor.id);
+          list.hidden = true;
+        } else {
+          openMoments.add(visitor.id);
+          unfold();
+        }
+      });
+      if (openMoments.has(visitor.id)) unfold();
       row.querySelector(".delete").addEventListener("click", () => {
         if (confirm(visitor.display_name + ": delete everywhere?")) act("DELETE", "/visitors/" + visitor.id);
       });
       return row;
+    }));
+  }
+
+  async function listMoments(visitor, list) {
+    // A visitor's moments, each with "not this person" (which re-renders their video).
+    const moments = await call("GET", "/visitors/" + visitor.id + "/moments").catch(() => []);
+    list.replaceChildren(...moments.map((moment) => {
+      const item = momentTemplate.content.firstElementChild.cloneNode(true);
+      item.querySelector(".when").textContent =
+        moment.camera_id + " · " + when(moment.start_time) + " – " + when(moment.end_time);
+      item.querySelector(".not-this-person").addEventListener("click", () => {
+        if (!confirm(visitor.display_name + ": not this person?")) return;
+        act("POST", "/visitors/" + visitor.id + "/not-this-person?template=" +
+          encodeURIComponent(document.getElementById("template").value),
+          { camera_id: moment.camera_id, start: moment.start_time, end: moment.end_time });
+      });
+      return item;
     }));
   }
 
@@ -52,11 +91,11 @@
     }
   }
 
-  async function act(method, path) {
+  async function act(method, path, body) {
     message.textContent = "…";
     try {
-      const done = await call(method, path);
-      message.textContent = done.note || "OK";
+      const done = await call(method, path, body);
+      message.textContent = done.note || done.status || "OK";
     } catch (error) {
       message.textContent = error.message;
     }
