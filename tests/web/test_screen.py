@@ -24,7 +24,7 @@ from scas_lib.storage import keys
 
 from ..conftest import enroll_event_visitors
 from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
-from .test_browser import decode_qr
+from .test_browser import read_qr
 
 Browser = Callable[..., WebDriver]
 Screenshots = Callable[[WebDriver, str], Path]
@@ -40,17 +40,6 @@ def open_screen(driver: WebDriver, web: WebServer) -> None:
     driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/screen/{EVENT}")
     assert driver.current_url == f"{web.url}/screen/{EVENT}"  # the token left the address
     wait_for(driver, "return document.getElementById('screen') !== null")
-
-
-def qr_on_screen(driver: WebDriver, timeout_s: float = 5.0) -> str:
-    """What the on-screen QR code says, read from a screenshot of it: the first reading,
-    looked at again for a few seconds (the image may be painted a frame after its src)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        text = decode_qr(driver.find_element(By.ID, "qr").screenshot_as_png)
-        if text or time.monotonic() > deadline:
-            return text
-        time.sleep(0.2)
 
 
 def playing(driver: WebDriver) -> list[object]:
@@ -105,7 +94,7 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     state, src, on_screen = playing(driver)
     assert state >= 2 and src == expected_src and on_screen == visitor
     assert driver.find_element(By.ID, "visitor-name").text == name  # a name in two scripts
-    page_url = qr_on_screen(driver)
+    page_url = read_qr(driver)
     assert page_url == f"{web.url}/v/{token}"
     page = requests.get(page_url, timeout=10)
     assert page.status_code == 200 and name in page.text
@@ -124,7 +113,7 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
         "return [e.scrollHeight - innerHeight, e.scrollWidth - innerWidth, q.bottom - innerHeight];"
     )
     assert all(value <= 0 for value in overflow), overflow  # all of it on the screen
-    assert qr_on_screen(portrait) == page_url
+    assert read_qr(portrait) == page_url
     wait_for(portrait, "return document.getElementById('video').currentTime > 0.5", 10)
     screenshots(portrait, "screen-portrait")
 
