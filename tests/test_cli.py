@@ -6,6 +6,7 @@ points them at the test catalog, bucket and model pack, and at an empty events d
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -150,3 +151,20 @@ def test_bad_input_is_one_line_and_a_failing_exit(
     assert output.startswith("error: ") and complaint in output
     assert len(output.strip().splitlines()) == 1, output
     assert catalog.get_event("nosuchevent") is None  # nothing half-stored
+
+
+def test_event_start_and_end_write_the_markers_the_dag_waits_for(
+    cli_env: Path, services: Services
+) -> None:
+    from scas_lib import orchestration
+
+    code, output = _scas("event", "start", "--event", "gala")
+    assert code == 0 and "started gala" in output, output
+    assert orchestration.marker_times(services, "gala")["start"] is not None
+    assert not orchestration.end_marker_seen(services, "gala")
+    time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
+    code, output = _scas("event", "end", "--event", "gala", "--wait", "0")
+    assert code == 0 and "ended gala: end marker written" in output, output
+    assert orchestration.end_marker_seen(services, "gala")
+    code, output = _scas("event", "end", "--event", "bad id!")
+    assert code != 0 and "event id" in output

@@ -210,13 +210,17 @@ def issue_visitor_page(
 
 
 def visitor_page_for(catalog: Catalog, credential: str) -> VisitorPage | None:
-    """The page opened by a long token or a short code (as typed), else None."""
+    """The page opened by a long token, a short code (as typed) or the big screen's link
+    (:mod:`scas_lib.catalog.screen`), else None."""
     code = normalize_code(credential)
     code_digest = token_hash(code) if len(code) == CODE_LENGTH else None
     rows = _execute(
         catalog,
         """SELECT event_id, visitor_id, kiosk_id, created_at FROM visitor_pages
-           WHERE token_sha256 = %s OR code_sha256 = %s""",
-        (token_hash(credential), code_digest),
+           WHERE token_sha256 = %s OR code_sha256 = %s
+           UNION ALL
+           SELECT event_id, visitor_id, NULL, created_at FROM screen_links
+           WHERE token_sha256 = %s""",
+        (token_hash(credential), code_digest, token_hash(credential)),
     )
     return VisitorPage(*rows[0]) if rows else None

@@ -42,6 +42,33 @@ class AppearanceRules:
     post_roll_s: float = 0.5
 
 
+@dataclass(frozen=True)
+class MomentCorrection:
+    """ "Not this person": the visitor's tracks on ``camera_id`` that overlap this time are
+    someone else's."""
+
+    visitor_id: str
+    camera_id: str
+    start_time: datetime
+    end_time: datetime
+
+    def covers(self, track: FaceTrack) -> bool:
+        return (
+            track.visitor_id == self.visitor_id
+            and track.camera_id == self.camera_id
+            and track.start_time < self.end_time
+            and track.end_time > self.start_time
+        )
+
+
+def without_corrected(
+    tracks: Iterable[FaceTrack], corrections: Iterable[MomentCorrection]
+) -> list[FaceTrack]:
+    """The tracks no correction takes from their visitor."""
+    corrections = list(corrections)
+    return [t for t in tracks if not any(c.covers(t) for c in corrections)]
+
+
 def build_appearances(
     tracks: Iterable[FaceTrack], rules: AppearanceRules | None = None
 ) -> list[Appearance]:

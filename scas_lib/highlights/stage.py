@@ -4,6 +4,8 @@
   seen get the output status ``not_seen``; returns who has footage to render.
 - :func:`render_highlight`: one visitor's edit plan -> a video and a poster, published to
   ``highlights/<event>/<visitor>.mp4`` (``.jpg``, ``.plan.json``) with its outputs row.
+- :func:`not_this_person`: an operator's correction of one of a visitor's moments, then
+  that visitor planned and rendered again without it;
 - :func:`publish_event`: the event marked done, its outputs listed with links.
 
 Idempotent: appearances and outputs are replaced, objects overwritten, so a retried task
@@ -26,7 +28,11 @@ from zoneinfo import ZoneInfo
 
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
 from scas_lib.errors import ScasError
-from scas_lib.highlights.appearances import build_appearances
+from scas_lib.highlights.appearances import (
+    MomentCorrection,
+    build_appearances,
+    without_corrected,
+)
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
 from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.render import CardText, RenderResult, probe_source, render
@@ -58,22 +64,69 @@ class PublishedHighlight:
 def plan_highlights(services: Services, event_id: str, template: Template) -> list[str]:
     """Store every visitor's appearances; return the ids of those with footage to render
     (see the module docstring)."""
-    limits = PlanLimits.of(template)
     seen = []
     with services.catalog() as catalog:
         visitors = catalog.list_visitors(event_id)
         tracks: dict[str, list[FaceTrack]] = defaultdict(list)
-        for track in catalog.list_identified_tracks(event_id):
+        for track in _corrected_tracks(catalog, event_id):
             tracks[str(track.visitor_id)].append(track)
         for visitor in visitors:
-            appearances = build_appearances(tracks.get(visitor.id, []))
-            catalog.replace_appearances(event_id, visitor.id, appearances)
-            if select_moments(event_id, visitor.id, appearances, limits).clips:
+            if _plan_visitor(services, catalog, event_id, visitor.id, tracks[visitor.id], template):
                 seen.append(visitor.id)
-            else:
-                _not_seen(services, catalog, event_id, visitor.id, template)
     log.info("%s: %d of %d visitors seen", event_id, len(seen), len(visitors))
     return seen
+
+
+def not_this_person(
+    services: Services, event_id: str, correction: MomentCorrection, template: Template
+) -> Output:
+    """ "Not this person": record that the visitor's tracks on the correction's camera and
+    time are someone else's (kept in the catalog, so a re-recognition does not bring them
+    back), plan the visitor again without them and render their video again."""
+    from scas_lib.catalog.corrections import add_correction
+
+    visitor_id = correction.visitor_id
+    with services.catalog() as catalog:
+        if catalog.get_visitor(event_id, visitor_id) is None:
+            raise ScasError(f"no visitor {visitor_id!r} in event {event_id!r}")
+        add_correction(catalog, event_id, correction)
+        tracks = _corrected_tracks(catalog, event_id, visitor_id)
+        seen = _plan_visitor(services, catalog, event_id, visitor_id, tracks, template)
+        if not seen:
+            output = catalog.get_output(event_id, visitor_id)
+            assert output is not None  # _plan_visitor stored it
+            return output
+    return render_highlight(services, event_id, visitor_id, template)
+
+
+def _corrected_tracks(
+    catalog: Catalog, event_id: str, visitor_id: str | None = None
+) -> list[FaceTrack]:
+    """The event's identified tracks (one visitor's), without those corrected away."""
+    from scas_lib.catalog.corrections import list_corrections
+
+    return without_corrected(
+        catalog.list_identified_tracks(event_id, visitor_id),
+        list_corrections(catalog, event_id, visitor_id),
+    )
+
+
+def _plan_visitor(
+    services: Services,
+    catalog: Catalog,
+    event_id: str,
+    visitor_id: str,
+    tracks: list[FaceTrack],
+    template: Template,
+) -> bool:
+    """Store one visitor's appearances from their tracks; whether they have footage (if
+    not, their output says ``not_seen``)."""
+    appearances = build_appearances(tracks)
+    catalog.replace_appearances(event_id, visitor_id, appearances)
+    if select_moments(event_id, visitor_id, appearances, PlanLimits.of(template)).clips:
+        return True
+    _not_seen(services, catalog, event_id, visitor_id, template)
+    return False
 
 
 def render_highlight(
@@ -93,7 +146,7 @@ def render_highlight(
         catalog.upsert_output(replace(kept, status="rendering", template=template.name, error=None))
         segments = _segments_for(catalog.list_segments(event_id), plan)
         faces = (
-            FacePath.from_tracks(catalog.list_identified_tracks(event_id, visitor_id))
+            FacePath.from_tracks(_corrected_tracks(catalog, event_id, visitor_id))
             if template.vertical
             else None
         )

@@ -24,6 +24,7 @@ from scas_lib.ingest.spool import Spool, SpooledSegment
 from scas_lib.media.ffmpeg import MediaError, run_ffmpeg, run_program
 from scas_lib.services.runtime import Services
 from scas_lib.storage import keys
+from scas_lib.storage.control import put_control_marker
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,8 @@ def start_event(services: Services, event_id: str) -> datetime | None:
     started, ended = _run_markers(services, event_id)
     if started is not None and ended is None:
         return started
-    store = services.object_store()
-    store.put_bytes(
-        services.settings.bucket_recordings, keys.control_marker_key(event_id, "start"), b""
+    put_control_marker(
+        services.object_store(), services.settings.bucket_recordings, event_id, "start"
     )
     return None
 
@@ -193,8 +193,8 @@ def end_event(
         if on_wait:
             on_wait(busy)
         time.sleep(poll_s)
-    services.object_store().put_bytes(
-        services.settings.bucket_recordings, keys.control_marker_key(event_id, "end"), b""
+    put_control_marker(
+        services.object_store(), services.settings.bucket_recordings, event_id, "end"
     )
     return EndResult(event_id, busy)
 

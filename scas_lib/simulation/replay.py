@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from scas_lib.storage import ObjectStore, keys
+from scas_lib.storage.control import put_control_marker
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def replay_event(
             on_upload(done)
 
     start_marker = keys.control_marker_key(event_id, "start")
-    upload(start_marker, 0.0, lambda: store.put_bytes(bucket, start_marker, b""))
+    upload(start_marker, 0.0, lambda: put_control_marker(store, bucket, event_id, "start"))
     segments = sorted(
         record["segments"],
         key=lambda s: (datetime.fromisoformat(s["start_time"]), s["camera_id"]),
@@ -82,5 +83,5 @@ def replay_event(
         )
     end_marker = keys.control_marker_key(event_id, "end")
     end_due = (datetime.fromisoformat(record["end_time"]) - event_start).total_seconds()
-    upload(end_marker, end_due, lambda: store.put_bytes(bucket, end_marker, b""))
+    upload(end_marker, end_due, lambda: put_control_marker(store, bucket, event_id, "end"))
     return uploads

@@ -21,9 +21,10 @@ from fastapi.staticfiles import StaticFiles
 
 from scas_lib.web.api import kiosk_router, operator_router, visitor_router
 from scas_lib.web.auth import operator_token
+from scas_lib.web.console import console_router
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import install_error_handlers
-from scas_lib.web.pages import kiosk_pages, operator_pages, visitor_pages
+from scas_lib.web.pages import kiosk_pages, operator_pages, sign_in_pages, visitor_pages
 
 #: Where the app is mounted, standalone and in Airflow.
 URL_PREFIX = "/scas"
@@ -68,9 +69,11 @@ def create_app(context: WebContext, operator: Callable[..., Any] | None = None) 
         kiosk_router,
         visitor_router,
         operator_router(operator),
+        console_router(operator),
         kiosk_pages,
         visitor_pages,
         operator_pages(operator),
+        sign_in_pages,
     ):
         app.include_router(router)
     return app

@@ -6,7 +6,9 @@
 - an **operator**: inside Airflow an Airflow user (the plugin passes
   ``airflow.api_fastapi.core_api.security.get_user``, which reads the bearer JWT or the UI's
   cookie); under ``scas serve`` the ``SCAS_OPERATOR_TOKEN`` bearer token
-  (:func:`operator_token`). An operator never gets in with a kiosk token or the reverse.
+  (:func:`operator_token`), or that token in the ``scas_operator`` cookie which opening
+  ``/sign-in?token=...`` sets once (a big screen or a browser cannot send a bearer header
+  when it opens a page). An operator never gets in with a kiosk token or the reverse.
 
 Every check looks the token up again, so a revoked kiosk stops at its next request.
 """
@@ -26,6 +28,9 @@ from scas_lib.web.texts import pick_language, visitor_error
 
 #: The cookie a paired kiosk's browser keeps its token in (HttpOnly, path of the app).
 KIOSK_COOKIE = "scas_kiosk"
+#: The cookie a standalone operator's browser (the console, the big screen) keeps the
+#: operator token in (HttpOnly, path of the app).
+OPERATOR_COOKIE = "scas_operator"
 
 _kiosk_bearer = HTTPBearer(auto_error=False, scheme_name="kiosk token")
 _operator_bearer = HTTPBearer(auto_error=False, scheme_name="operator token")
@@ -67,11 +72,8 @@ def visitor_page(request: Request, token: str, context: Context) -> VisitorPage:
     return page
 
 
-def operator_token(
-    context: Context,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_bearer)],
-) -> str:
-    """Standalone operator check: the bearer token must be ``SCAS_OPERATOR_TOKEN``."""
+def is_operator_token(context: WebContext, given: str) -> bool:
+    """Whether ``given`` is the configured operator token (403 if none is configured)."""
     configured = context.settings.operator_token
     if configured is None:
         raise ApiError(
@@ -79,8 +81,18 @@ def operator_token(
             "operator_disabled",
             "no operator token is configured: set SCAS_OPERATOR_TOKEN for `scas serve`",
         )
-    given = bearer.credentials if bearer else ""
-    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+    return hmac.compare_digest(given.encode(), configured.get_secret_value().encode())
+
+
+def operator_token(
+    request: Request,
+    context: Context,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_bearer)],
+) -> str:
+    """Standalone operator check: the bearer token (or the ``scas_operator`` cookie) must be
+    ``SCAS_OPERATOR_TOKEN``."""
+    given = bearer.credentials if bearer else request.cookies.get(OPERATOR_COOKIE, "")
+    if not is_operator_token(context, given):
         raise ApiError(401, "not_authenticated", "an operator token is needed (Bearer)")
     return "operator"
 

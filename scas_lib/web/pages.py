@@ -19,8 +19,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from scas_lib.catalog.access import kiosk_for_token
+from scas_lib.events import event_templates_dir
+from scas_lib.highlights.templates import available_templates
 from scas_lib.storage import keys
-from scas_lib.web.auth import KIOSK_COOKIE, Context, CurrentVisitorPage, current_kiosk
+from scas_lib.web.auth import (
+    KIOSK_COOKIE,
+    OPERATOR_COOKIE,
+    Context,
+    CurrentVisitorPage,
+    current_kiosk,
+    is_operator_token,
+)
 from scas_lib.web.errors import ApiError
 from scas_lib.web.texts import LANGUAGES, all_texts, page_texts, pick_language, visitor_error
 from scas_lib.web.visits import event_consent, event_name, visitor_status
@@ -31,6 +40,7 @@ KIOSK_COOKIE_AGE_S = 365 * 24 * 3600
 
 kiosk_pages = APIRouter(include_in_schema=False)
 visitor_pages = APIRouter(include_in_schema=False)
+sign_in_pages = APIRouter(include_in_schema=False)
 
 
 def _root(request: Request) -> str:
@@ -64,6 +74,17 @@ def error_page(request: Request, code: str, message: str) -> str:
     )
 
 
+def _keep_in_cookie(request: Request, target: str, cookie: str, token: str) -> Response:
+    """Redirect to ``target`` (app-relative) with ``token`` kept in an HttpOnly cookie of
+    the app's path: the address bar (and its history) loses the token."""
+    response = RedirectResponse(f"{_root(request)}{target}", status_code=303)
+    response.set_cookie(
+        cookie, token, max_age=KIOSK_COOKIE_AGE_S, path=_root(request) or "/",
+        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
+
+
 # kiosk -----------------------------------------------------------------------------------
 
 
@@ -76,12 +97,7 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
             kiosk = kiosk_for_token(catalog, pair)
         if kiosk is None or kiosk.event_id != event_id:
             raise ApiError(401, "kiosk_not_paired", "this pairing link is not valid")
-        response = RedirectResponse(f"{_root(request)}/kiosk/{event_id}", status_code=303)
-        response.set_cookie(
-            KIOSK_COOKIE, pair, max_age=KIOSK_COOKIE_AGE_S, path=_root(request) or "/",
-            httponly=True, samesite="strict", secure=request.url.scheme == "https",
-        )  # fmt: skip
-        return response
+        return _keep_in_cookie(request, f"/kiosk/{event_id}", KIOSK_COOKIE, pair)
     kiosk = current_kiosk(request, context, None)
     if kiosk.event_id != event_id:
         raise ApiError(403, "kiosk_not_paired", f"this kiosk is paired with {kiosk.event_id}")
@@ -140,6 +156,24 @@ def visitor_page(
 # operator --------------------------------------------------------------------------------
 
 
+def _event_language(request: Request, event_id: str) -> str:
+    """``?lang=``, else the event's default: the first language of its consent text."""
+    wanted = request.query_params.get("lang")
+    default = next(iter(event_consent(event_id).texts))
+    return pick_language(wanted or default, request.headers.get("accept-language"))
+
+
+@sign_in_pages.get("/sign-in")
+def sign_in(request: Request, context: Context, token: str = "", next: str = "/") -> Response:
+    """Standalone (`scas serve`): open ``/sign-in?token=<SCAS_OPERATOR_TOKEN>&next=/screen/E``
+    once on a screen or an operator's browser; the token goes into an HttpOnly cookie and
+    the address bar loses it."""
+    if not token or not is_operator_token(context, token):
+        raise ApiError(401, "not_authenticated", "this sign-in link is not valid")
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    return _keep_in_cookie(request, target, OPERATOR_COOKIE, token)
+
+
 def operator_pages(operator: Callable[..., Any]) -> APIRouter:
     """The operators' pages, behind the operator dependency."""
     router = APIRouter(include_in_schema=False, dependencies=[Depends(operator)])
@@ -149,5 +183,33 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
         with context.services.catalog() as catalog:
             events = catalog.list_events()
         return render(request, "home.html", events=events, language="en")
+
+    @router.get("/screen/{event_id}")
+    def screen(request: Request, event_id: str, context: Context) -> HTMLResponse:
+        """The big screen: full screen, no controls, the finished videos in a loop."""
+        keys.validate_id(event_id, "event id")
+        language = _event_language(request, event_id)
+        return render(
+            request,
+            "screen.html",
+            language=language,
+            event_id=event_id,
+            event_name=event_name(context, event_id),
+            stream_url=f"{_root(request)}/api/events/{event_id}/screen/stream",
+        )
+
+    @router.get("/console/{event_id}")
+    def console(request: Request, event_id: str, context: Context) -> HTMLResponse:
+        """The operator console of one event."""
+        keys.validate_id(event_id, "event id")
+        return render(
+            request,
+            "console.html",
+            language=_event_language(request, event_id),
+            event_id=event_id,
+            event_name=event_name(context, event_id),
+            api_url=f"{_root(request)}/api/events/{event_id}",
+            templates=available_templates(event_templates_dir()),
+        )
 
     return router

@@ -138,6 +138,33 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
         "zh": "是的，立即全部删除",  # noqa: RUF001
     },
     "cancel": {"en": "Cancel", "zh": "取消"},
+    "screen_title": {"en": "Highlights", "zh": "精彩集锦"},
+    "screen_idle": {
+        "en": "Your highlight video will appear here when it is ready.",
+        "zh": "您的精彩视频制作完成后将在这里播放。",
+    },
+    "screen_scan": {"en": "Scan for your video", "zh": "扫码获取您的视频"},
+    "console_title": {"en": "Console", "zh": "控制台"},
+    "console_start": {"en": "Start the event", "zh": "开始活动"},
+    "console_end": {"en": "End the event", "zh": "结束活动"},
+    "console_cameras": {
+        "en": "Cameras: not shown yet (camera health comes with issue 14).",
+        "zh": "摄像机：暂未显示（摄像机状态将在第 14 项中提供）。",  # noqa: RUF001
+    },
+    "console_enrolled": {"en": "Visitors enrolled", "zh": "已登记访客"},
+    "console_seen": {"en": "Enrolled visitors seen", "zh": "已拍到的访客"},
+    "console_ready": {"en": "Videos ready", "zh": "已完成视频"},
+    "console_visitor": {"en": "Visitor", "zh": "访客"},
+    "console_video": {"en": "Video", "zh": "视频"},
+    "console_seen_on": {"en": "Seen on", "zh": "拍到的摄像机"},
+    "console_actions": {"en": "Actions", "zh": "操作"},
+    "console_rerender": {"en": "Re-render", "zh": "重新生成"},
+    "console_delete": {"en": "Delete", "zh": "删除"},
+    "console_moments": {"en": "Moments", "zh": "片段"},
+    "console_not_this_person": {"en": "Not this person", "zh": "不是此人"},
+    "console_state": {"en": "State", "zh": "状态"},
+    "console_started": {"en": "Started", "zh": "开始于"},
+    "console_ended": {"en": "Ended", "zh": "结束于"},
     "deleted": {
         "en": "Done: your photo, face data and video have been deleted.",
         "zh": "完成：您的照片、面部数据和视频已被删除。",  # noqa: RUF001

@@ -4,6 +4,7 @@ selenium, its camera fed with a real photo; the app on uvicorn on the real serve
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,6 +75,17 @@ def decode_qr(png: bytes) -> str:
     return text
 
 
+def read_qr(driver: WebDriver, element_id: str = "qr", timeout_s: float = 5.0) -> str:
+    """What the QR code on the page says, read from a screenshot of it; looked at again for
+    a few seconds, as a loaded machine may paint the image a frame after it is shown."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = decode_qr(driver.find_element(By.ID, element_id).screenshot_as_png)
+        if text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.2)
+
+
 def test_the_kiosk_enrolls_from_the_camera_and_its_qr_code_opens_the_visitors_page(
     web: WebServer, browser: Browser, screenshots: Screenshots,
     photos: dict[str, SamplePhoto], tmp_path: Path,
@@ -95,7 +107,7 @@ def test_the_kiosk_enrolls_from_the_camera_and_its_qr_code_opens_the_visitors_pa
     screenshots(driver, "kiosk-success")
 
     qr = driver.find_element(By.ID, "qr")
-    page_url = decode_qr(qr.screenshot_as_png)
+    page_url = read_qr(driver)
     assert page_url.startswith(f"{web.url}/v/") and page_url == qr.get_attribute("data-url")
     page = requests.get(page_url, timeout=10)
     assert page.status_code == 200 and "王小明" in page.text

@@ -1,0 +1,116 @@
+"""The big screen at the exit: the event's finished videos, newest first, each with its
+visitor's name and the QR code of their page, and the live feed the screen listens to.
+
+The feed is server-sent events (``text/event-stream``): a ``playlist`` event with the whole
+list whenever it changes (and once at the start), a comment every
+:data:`KEEPALIVE_S` seconds so proxies keep the connection open. The catalog is looked at
+every :data:`POLL_S` seconds: a video published by any process (the DAG's workers, `scas
+highlights`) shows up without anyone telling the web app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass
+
+import segno
+from starlette.concurrency import run_in_threadpool
+
+from scas_lib.catalog.screen import screen_entries
+from scas_lib.storage import keys
+from scas_lib.web.context import WebContext
+from scas_lib.web.errors import ApiError
+
+POLL_S = 1.0
+KEEPALIVE_S = 15.0
+#: How long the browser waits before reconnecting a dropped feed (the ``retry:`` field).
+RETRY_MS = 2000
+
+
+@dataclass(frozen=True)
+class ScreenVideo:
+    """One video on the screen. Paths are app-relative (under ``/scas``)."""
+
+    visitor_id: str
+    display_name: str
+    #: When it was rendered (ISO 8601): a re-rendered video is a new one.
+    updated_at: str
+    video_path: str
+    poster_path: str
+    #: The visitor's page (absolute: it is what the QR code holds).
+    page_url: str
+    #: The QR code of ``page_url`` as an SVG ``data:`` URI.
+    qr_svg: str
+
+
+@functools.lru_cache(maxsize=1024)
+def qr_data_uri(url: str) -> str:
+    """A QR code of ``url`` for an ``<img>`` (the kiosk's look: medium error correction).
+    Kept: every screen's feed asks again each second for the same few hundred links."""
+    return segno.make(url, error="m").svg_data_uri(scale=8, border=4)
+
+
+def screen_playlist(context: WebContext, event_id: str, base_url: str) -> list[ScreenVideo]:
+    """The event's finished videos, newest first. ``base_url`` is the app's address as the
+    screen reached it (``SCAS_PUBLIC_URL`` wins, as for the kiosk's QR codes)."""
+    keys.validate_id(event_id, "event id")
+    base = (context.settings.public_url or base_url).rstrip("/")
+    with context.services.catalog() as catalog:
+        if catalog.get_event(event_id) is None:
+            raise ApiError(404, "not_found", f"no event {event_id!r}")
+        entries = screen_entries(catalog, event_id)
+    videos = []
+    for entry in entries:
+        media = f"/api/visitor/{entry.token}/media"
+        page_url = f"{base}/v/{entry.token}"
+        videos.append(
+            ScreenVideo(
+                visitor_id=entry.visitor_id,
+                display_name=entry.display_name,
+                updated_at=entry.updated_at.isoformat(),
+                video_path=f"{media}/video",
+                poster_path=f"{media}/poster",
+                page_url=page_url,
+                qr_svg=qr_data_uri(page_url),
+            )
+        )
+    return videos
+
+
+def sse_message(event: str, data: object) -> str:
+    """One server-sent event (JSON data on one line).
+
+    >>> sse_message("playlist", [])
+    'event: playlist\\ndata: []\\n\\n'
+    """
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def playlist_feed(
+    load: Callable[[], list[ScreenVideo]],
+    disconnected: Callable[[], Awaitable[bool]],
+    *,
+    poll_s: float = POLL_S,
+) -> AsyncIterator[str]:
+    """The screen's feed: the playlist now, then again each time it changes, until the
+    client goes away."""
+    yield f"retry: {RETRY_MS}\n\n"
+    sent: list[tuple[str, str]] | None = None
+    last_write = time.monotonic()
+    while True:
+        videos = await run_in_threadpool(load)
+        fingerprint = [(v.visitor_id, v.updated_at) for v in videos]
+        if fingerprint != sent:
+            sent = fingerprint
+            last_write = time.monotonic()
+            yield sse_message("playlist", [asdict(v) for v in videos])
+        elif time.monotonic() - last_write >= KEEPALIVE_S:
+            last_write = time.monotonic()
+            yield ": keepalive\n\n"
+        await asyncio.sleep(poll_s)
+        if await disconnected():
+            return

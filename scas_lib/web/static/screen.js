@@ -1,0 +1,89 @@
+// The big screen: plays the event's finished videos, newest first, in a loop; a video
+// published meanwhile plays next. The playlist comes from the server-sent events feed;
+// EventSource reconnects by itself after a dropped connection, and when the browser gives
+// up (a closed feed) the page opens a new one after a growing pause. One <video> element
+// is reused, so a day of playing keeps the same few objects alive.
+(function () {
+  "use strict";
+  const main = document.getElementById("screen");
+  const idle = document.getElementById("idle");
+  const show = document.getElementById("show");
+  const video = document.getElementById("video");
+  const nameLine = document.getElementById("visitor-name");
+  const qr = document.getElementById("qr");
+  const root = main.dataset.root;
+
+  let playlist = [];          // newest first, as the server sends it
+  let played = new Set();     // keys played in this round of the loop
+  let current = null;         // the entry on screen
+  const key = (entry) => entry.visitor_id + "@" + entry.updated_at;
+
+  function nextEntry() {
+    // The newest not played in this round; when all are played, a new round.
+    let entry = playlist.find((e) => !played.has(key(e)));
+    if (!entry && playlist.length) {
+      played = new Set();
+      entry = playlist[0];
+    }
+    return entry || null;
+  }
+
+  function showIdle() {
+    current = null;
+    main.dataset.playing = "";
+    video.removeAttribute("src");
+    video.load();  // lets go of the last video's buffers
+    show.hidden = true;
+    idle.hidden = false;
+  }
+
+  function play(entry) {
+    current = entry;
+    played.add(key(entry));
+    main.dataset.playing = entry.visitor_id;
+    nameLine.textContent = entry.display_name;
+    qr.src = entry.qr_svg;
+    qr.dataset.url = entry.page_url;
+    video.poster = root + entry.poster_path;
+    video.src = root + entry.video_path;
+    idle.hidden = true;
+    show.hidden = false;
+    const started = video.play();
+    if (started) started.catch(() => {});  // autoplay refused: the poster stays
+  }
+
+  function advance() {
+    const entry = nextEntry();
+    if (entry) play(entry); else showIdle();
+  }
+
+  video.addEventListener("ended", advance);
+  video.addEventListener("error", () => setTimeout(advance, 2000));
+
+  function update(list) {
+    playlist = list;
+    const keys = new Set(list.map(key));
+    played = new Set([...played].filter((k) => keys.has(k)));
+    if (current && !keys.has(key(current))) {
+      advance();  // deleted or re-rendered: not shown any longer
+    } else if (!current) {
+      advance();
+    }
+  }
+
+  let retryMs = 1000;
+  function connect() {
+    const source = new EventSource(main.dataset.stream);
+    source.addEventListener("playlist", (message) => {
+      retryMs = 1000;
+      update(JSON.parse(message.data));
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 30000);
+      }
+    });
+  }
+  connect();
+})();

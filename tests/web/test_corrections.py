@@ -1,0 +1,105 @@
+""" "Not this person" from the console's API, on real footage, real recognition and real
+renders: the moment leaves the visitor's new edit plan, and the correction outlives a
+re-recognition of the footage."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import requests
+
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.highlights.stage import plan_highlights, render_highlight
+from scas_lib.highlights.templates import load_template
+from scas_lib.recognition.stage import recognize_segment
+from scas_lib.services import Services
+from scas_lib.simulation.generate import GeneratedEvent
+from scas_lib.simulation.replay import replay_event
+from scas_lib.storage import keys
+from scas_lib.tracks import FaceTrack
+
+from ..conftest import enroll_event_visitors
+from .conftest import EVENT, WebServer
+from .test_screen import BEARER
+
+
+def _covers(clip: dict, camera: str, moment: datetime) -> bool:
+    """Whether a clip of an edit plan (its JSON) shows ``camera`` at ``moment``."""
+    return clip["camera_id"] == camera and datetime.fromisoformat(
+        clip["start"]
+    ) <= moment <= datetime.fromisoformat(clip["end"])
+
+
+def _a_track_with_others_apart(services: Services, seen: list[str]) -> tuple[str, FaceTrack]:
+    """A seen visitor and one of their tracks, long enough that its middle is further from
+    its ends than an appearance's margins (0.5 s), that no other track of theirs on its
+    camera overlaps (say the same walk in the next segment): taking it away leaves them a
+    video whose plan must not show its middle."""
+    with services.catalog() as catalog:
+        for visitor in seen:
+            tracks = catalog.list_identified_tracks(EVENT, visitor)
+            for track in sorted(tracks, key=lambda t: t.end_time - t.start_time, reverse=True):
+                others = [t for t in tracks if t is not track]
+                apart = all(
+                    o.camera_id != track.camera_id
+                    or o.end_time <= track.start_time
+                    or o.start_time >= track.end_time
+                    for o in others
+                )
+                if others and apart and track.end_time - track.start_time > timedelta(seconds=1.5):
+                    return visitor, track
+    raise AssertionError("no visitor has a track apart from their others")
+
+
+def test_not_this_person_removes_the_moment_and_survives_a_re_recognition(
+    web: WebServer, event: GeneratedEvent, engine: FaceEngine, footage: FaceEngine
+) -> None:
+    services = web.services
+    store = services.object_store()
+    enroll_event_visitors(services, event, engine)
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    for segment in event.segments:
+        recognize_segment(services, footage, segment.key)
+    template = load_template("default", {"vertical": False})
+    seen = plan_highlights(services, EVENT, template)
+    visitor, wrong = _a_track_with_others_apart(services, seen)
+    camera, start, end = wrong.camera_id, wrong.start_time, wrong.end_time
+    middle = start + (end - start) / 2
+    assert render_highlight(services, EVENT, visitor, template).status == "done"
+    plan_key = keys.edit_plan_key(EVENT, visitor)
+    before = json.loads(store.get_bytes(services.settings.bucket_highlights, plan_key))
+    assert any(_covers(c, camera, middle) for c in before["clips"])
+    moments = requests.get(
+        web.api(f"/events/{EVENT}/visitors/{visitor}/moments"), headers=BEARER, timeout=10
+    ).json()
+    assert any(m["camera_id"] == camera for m in moments)
+
+    # The operator marks that part of the moment (the track's span) as someone else.
+    body = {"camera_id": camera, "start": start.isoformat(), "end": end.isoformat()}
+    answer = requests.post(
+        web.api(f"/events/{EVENT}/visitors/{visitor}/not-this-person"),
+        headers=BEARER, json=body, timeout=300,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "done"
+    after = json.loads(store.get_bytes(services.settings.bucket_highlights, plan_key))
+    assert after["clips"] and not any(_covers(c, camera, middle) for c in after["clips"])
+
+    # Recognized again: the tracks come back to the visitor, the correction keeps them out.
+    for segment in event.segments:
+        recognize_segment(services, footage, segment.key)
+    with services.catalog() as catalog:
+        tracks = catalog.list_identified_tracks(EVENT, visitor)
+    assert any(t.camera_id == camera and t.start_time < end and t.end_time > start for t in tracks)
+    assert visitor in plan_highlights(services, EVENT, template)
+    with services.catalog() as catalog:
+        kept = catalog.list_appearances(EVENT, visitor)
+    assert kept and not any(
+        a.camera_id == camera and a.start_time <= middle <= a.end_time for a in kept
+    )
+
+    refused = requests.post(
+        web.api(f"/events/{EVENT}/visitors/{visitor}/not-this-person"), json=body, timeout=10
+    )
+    assert refused.status_code == 401

@@ -1,0 +1,234 @@
+"""The venue's side (issue 16): the big screen in a real browser picks up a video published
+while it is open, and the console's API writes the event's control markers; every route
+refuses anonymous and wrong-token requests. Real servers, real chromium, real renders."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from scas_lib import orchestration
+from scas_lib.catalog.screen import screen_link
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
+from scas_lib.highlights.templates import load_template
+from scas_lib.recognition.stage import recognize_segment
+from scas_lib.simulation.generate import GeneratedEvent
+from scas_lib.simulation.replay import replay_event
+from scas_lib.storage import keys
+
+from ..conftest import enroll_event_visitors
+from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
+from .test_browser import read_qr
+
+Browser = Callable[..., WebDriver]
+Screenshots = Callable[[WebDriver, str], Path]
+LANDSCAPE = (1920, 1080)
+PORTRAIT = (1080, 1920)
+#: The issue's bound: a video published while the screen is open plays within this.
+PICKUP_S = 10.0
+BEARER = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+def open_screen(driver: WebDriver, web: WebServer) -> None:
+    """Sign the screen's browser in once (the cookie), then open the screen."""
+    driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/screen/{EVENT}")
+    assert driver.current_url == f"{web.url}/screen/{EVENT}"  # the token left the address
+    wait_for(driver, "return document.getElementById('screen') !== null")
+
+
+def playing(driver: WebDriver) -> list[object]:
+    return driver.execute_script(
+        "const v = document.getElementById('video');"
+        "return [v.readyState, v.currentSrc, document.getElementById('screen').dataset.playing];"
+    )
+
+
+def make_event(web: WebServer) -> None:
+    """The test event in the catalog (the console and the screen need it)."""
+    with web.services.catalog() as catalog:
+        catalog.ensure_event(EVENT)
+
+
+def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
+    web: WebServer, browser: Browser, screenshots: Screenshots, event: GeneratedEvent,
+    engine: FaceEngine, footage: FaceEngine,
+) -> None:  # fmt: skip
+    services = web.services
+    enroll_event_visitors(services, event, engine, name_suffix=" 访客")
+    store = services.object_store()
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    for segment in event.segments:
+        recognize_segment(services, footage, segment.key)
+    template = load_template("default", {"vertical": False})
+    visitor = plan_highlights(services, EVENT, template)[0]
+
+    driver = browser(LANDSCAPE)
+    open_screen(driver, web)
+    # Nothing finished yet: the calm idle screen, no video.
+    assert driver.find_element(By.ID, "idle").is_displayed()
+    assert not driver.find_element(By.ID, "show").is_displayed()
+    screenshots(driver, "screen-idle")
+
+    assert render_highlight(services, EVENT, visitor, template).status == "done"
+    publish_event(services, EVENT)
+    published = time.monotonic()
+    with services.catalog() as catalog:
+        token = screen_link(catalog, EVENT, visitor)
+        name = catalog.get_visitor(EVENT, visitor).display_name
+    expected_src = f"{web.url}/api/visitor/{token}/media/video"
+    wait_for(
+        driver,
+        "const v = document.getElementById('video');"
+        "return v.readyState >= 2 && v.currentSrc === arguments[0];",
+        PICKUP_S, expected_src,
+    )  # fmt: skip
+    took = time.monotonic() - published
+    assert took <= PICKUP_S, took
+    print(f"screen played the new highlight {took:.1f} s after it was published")
+    state, src, on_screen = playing(driver)
+    assert state >= 2 and src == expected_src and on_screen == visitor
+    assert driver.find_element(By.ID, "visitor-name").text == name  # a name in two scripts
+    page_url = read_qr(driver)
+    assert page_url == f"{web.url}/v/{token}"
+    page = requests.get(page_url, timeout=10)
+    assert page.status_code == 200 and name in page.text
+    # The page of the screen's link is the visitor's own: it plays their video.
+    status = requests.get(page_url.replace("/v/", "/api/visitor/"), timeout=10).json()
+    assert status["state"] == "ready" and status["display_name"] == name
+    wait_for(driver, "return document.getElementById('video').currentTime > 0.5", 10)
+    screenshots(driver, "screen-landscape")
+
+    portrait = browser(PORTRAIT)
+    open_screen(portrait, web)
+    wait_for(portrait, "return document.getElementById('video').readyState >= 2", PICKUP_S)
+    overflow = portrait.execute_script(
+        "const e = document.scrollingElement;"
+        "const q = document.getElementById('qr').getBoundingClientRect();"
+        "return [e.scrollHeight - innerHeight, e.scrollWidth - innerWidth, q.bottom - innerHeight];"
+    )
+    assert all(value <= 0 for value in overflow), overflow  # all of it on the screen
+    assert read_qr(portrait) == page_url
+    wait_for(portrait, "return document.getElementById('video').currentTime > 0.5", 10)
+    screenshots(portrait, "screen-portrait")
+
+    # The console lists the visitors, their video's state and where they were seen.
+    console = browser((1280, 900))
+    console.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}")
+    row = f"#visitors tr[data-visitor='{visitor}']"
+    wait_for(console, f'return document.querySelector("{row}") !== null', 20)
+    assert console.find_element(By.CSS_SELECTOR, f"{row} .name").text == name
+    assert console.find_element(By.CSS_SELECTOR, f"{row} .state").text == "ready"
+    assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .seen").text
+    assert int(console.find_element(By.ID, "count-ready").text) == 1
+    console.find_element(By.CSS_SELECTOR, f"{row} .moments").click()
+    wait_for(console, f'return document.querySelector("{row} .moment-list li") !== null', 10)
+    assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .moment-list li").text
+    screenshots(console, "console")
+
+    # Deleted from the console: gone from the screen (back to idle) and its link is dead.
+    deleted = requests.delete(
+        web.api(f"/events/{EVENT}/visitors/{visitor}"), headers=BEARER, timeout=30
+    )
+    assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+    wait_for(driver, "return !document.getElementById('idle').hidden", PICKUP_S)
+    assert requests.get(page_url, timeout=10).status_code == 404
+    with services.catalog() as catalog, catalog.connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM screen_links WHERE visitor_id = %s", (visitor,))
+        assert cursor.fetchone() == (0,)
+
+
+def test_the_console_page_starts_and_ends_the_event(web: WebServer, browser: Browser) -> None:
+    make_event(web)
+    driver = browser((1280, 900))
+    driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}")
+    assert driver.current_url == f"{web.url}/console/{EVENT}"
+    wait_for(driver, "return document.getElementById('count-enrolled').textContent === '0'")
+    driver.find_element(By.ID, "start").click()
+    wait_for(driver, "return document.getElementById('started-at').textContent !== '\u2013'", 10)
+    assert orchestration.marker_times(web.services, EVENT)["start"] is not None
+    assert not orchestration.end_marker_seen(web.services, EVENT)
+    assert "Airflow" in driver.find_element(By.ID, "message").text  # said, not hidden
+    time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
+    driver.find_element(By.ID, "end").click()
+    wait_for(driver, "return document.getElementById('ended-at').textContent !== '\u2013'", 10)
+    assert orchestration.end_marker_seen(web.services, EVENT)
+
+
+def test_the_screen_feed_is_server_sent_events_documented_in_openapi(web: WebServer) -> None:
+    make_event(web)
+    with requests.get(
+        web.api(f"/events/{EVENT}/screen/stream"), headers=BEARER, stream=True, timeout=10
+    ) as feed:
+        assert feed.status_code == 200
+        assert feed.headers["content-type"].startswith("text/event-stream")
+        lines = feed.iter_lines(decode_unicode=True)
+        assert next(lines) == "retry: 2000"
+        assert next(lines) == ""
+        assert next(lines) == "event: playlist"
+        assert next(lines) == "data: []"
+    schema = requests.get(f"{web.url}/openapi.json", timeout=10).json()
+    stream = schema["paths"]["/api/events/{event_id}/screen/stream"]["get"]
+    assert "text/event-stream" in stream["responses"]["200"]["content"]
+
+
+def test_start_and_end_from_the_console_write_the_event_markers(web: WebServer) -> None:
+    services = web.services
+    assert orchestration.marker_times(services, EVENT) == {"start": None, "end": None}
+    started = requests.post(web.api(f"/events/{EVENT}/start"), headers=BEARER, timeout=10)
+    assert started.status_code == 200, started.text
+    assert started.json()["key"] == keys.control_marker_key(EVENT, "start")
+    assert started.json()["dag_run_triggered"] is False and "Airflow" in started.json()["note"]
+    stored = services.object_store().list(
+        services.settings.bucket_recordings, keys.control_prefix(EVENT)
+    )
+    assert [s.key for s in stored] == [keys.control_marker_key(EVENT, "start")]
+    state = requests.get(web.api(f"/events/{EVENT}/console"), headers=BEARER, timeout=10).json()
+    assert state["started_at"] and state["ended_at"] is None and state["ended"] is False
+    assert state["counts"] == {"visitors_enrolled": 0, "visitors_seen": 0, "videos_ready": 0}
+
+    time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
+    ended = requests.post(web.api(f"/events/{EVENT}/end"), headers=BEARER, timeout=10)
+    assert ended.status_code == 200, ended.text
+    assert orchestration.end_marker_seen(services, EVENT)
+    state = requests.get(web.api(f"/events/{EVENT}/console"), headers=BEARER, timeout=10).json()
+    assert state["ended"] is True and state["ended_at"] >= state["started_at"]
+
+
+def test_the_console_and_the_screen_refuse_anonymous_and_wrong_token_requests(
+    web: WebServer,
+) -> None:
+    make_event(web)
+    wrong = {"Authorization": "Bearer " + "y" * 38}
+    kiosk = {"Authorization": f"Bearer {web.kiosk.token}"}
+    calls = [
+        ("get", f"/api/events/{EVENT}/console"),
+        ("post", f"/api/events/{EVENT}/start"),
+        ("post", f"/api/events/{EVENT}/end"),
+        ("get", f"/api/events/{EVENT}/screen"),
+        ("get", f"/api/events/{EVENT}/screen/stream"),
+        ("post", f"/api/events/{EVENT}/visitors/v-00000000/render"),
+        ("delete", f"/api/events/{EVENT}/visitors/v-00000000"),
+        ("get", f"/screen/{EVENT}"),
+        ("get", f"/console/{EVENT}"),
+    ]
+    for method, path in calls:
+        for headers, cookies in (
+            ({}, {}), (wrong, {}), (kiosk, {}), ({}, {"scas_operator": "y" * 38}),
+        ):  # fmt: skip
+            answer = requests.request(
+                method, web.url + path, headers=headers, cookies=cookies, timeout=10
+            )
+            assert answer.status_code == 401, (method, path, headers, answer.text)
+    # A wrong sign-in link sets no cookie.
+    refused = requests.get(
+        f"{web.url}/sign-in?token={'y' * 38}&next=/screen/{EVENT}", allow_redirects=False,
+        timeout=10,
+    )  # fmt: skip
+    assert refused.status_code == 401 and "scas_operator" not in refused.cookies
+    assert orchestration.marker_times(web.services, EVENT) == {"start": None, "end": None}
