@@ -23,6 +23,7 @@ import fcntl
 import json
 import os
 import secrets
+import signal
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -71,6 +72,20 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 def new_secret() -> str:
     """A random credential safe in URLs and command lines."""
     return secrets.token_urlsafe(24)
+
+
+def terminate(pid: int, timeout_s: float) -> None:
+    """Stop a server process: SIGTERM, up to ``timeout_s`` to exit, then SIGKILL (a process
+    already gone is stopped too)."""
+    try:
+        process = psutil.Process(pid)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout_s)
+    except psutil.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+    except psutil.NoSuchProcess:
+        pass
 
 
 class EmbeddedService(ABC):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -19,7 +18,13 @@ import time
 import psutil
 
 from scas_lib.errors import EmbeddedServiceError
-from scas_lib.services.embedded import EmbeddedService, free_ports, new_secret, port_is_free
+from scas_lib.services.embedded import (
+    EmbeddedService,
+    free_ports,
+    new_secret,
+    port_is_free,
+    terminate,
+)
 
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 15.0
@@ -93,15 +98,7 @@ class EmbeddedRedis(EmbeddedService):
         raise EmbeddedServiceError(f"redis-server did not answer:\n{self.log_tail()}")
 
     def _stop(self, pid: int) -> None:
-        try:
-            process = psutil.Process(pid)
-            process.send_signal(signal.SIGTERM)
-            process.wait(_STOP_TIMEOUT_S)
-        except psutil.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        except psutil.NoSuchProcess:
-            pass
+        terminate(pid, _STOP_TIMEOUT_S)
 
     def _is_our_process(self, process: psutil.Process) -> bool:
         return process.name().startswith("redis-server") and str(self.home) in process.cwd()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,13 @@ from pathlib import Path
 import psutil
 
 from scas_lib.errors import EmbeddedServiceError, ObjectStoreError
-from scas_lib.services.embedded import EmbeddedService, free_ports, new_secret, port_is_free
+from scas_lib.services.embedded import (
+    EmbeddedService,
+    free_ports,
+    new_secret,
+    port_is_free,
+    terminate,
+)
 from scas_lib.services.private import private_dir
 from scas_lib.storage.object_store import ObjectStore, S3Config
 
@@ -164,15 +169,7 @@ class EmbeddedSeaweedFS(EmbeddedService):
         )
 
     def _stop(self, pid: int) -> None:
-        try:
-            process = psutil.Process(pid)
-            process.send_signal(signal.SIGTERM)
-            process.wait(_STOP_TIMEOUT_S)
-        except psutil.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        except psutil.NoSuchProcess:
-            pass
+        terminate(pid, _STOP_TIMEOUT_S)
 
     def _is_our_process(self, process: psutil.Process) -> bool:
         return process.name() == "weed" and f"-dir={self.data_path}" in process.cmdline()
