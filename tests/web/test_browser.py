@@ -70,9 +70,19 @@ def assert_fits_the_screen(driver: WebDriver) -> None:
 
 
 def decode_qr(png: bytes) -> str:
+    """The text of the QR code in a screenshot; tried again inside a white border and
+    enlarged, since OpenCV's detector may miss a code cropped to its edge (no quiet zone)."""
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    return text
+    border = max(8, image.shape[0] // 5)
+    framed = cv2.copyMakeBorder(
+        image, border, border, border, border, cv2.BORDER_CONSTANT, value=(255, 255, 255)
+    )
+    enlarged = cv2.resize(framed, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    for candidate in (image, framed, enlarged):
+        text, _points, _ = cv2.QRCodeDetector().detectAndDecode(candidate)
+        if text:
+            return text
+    return ""
 
 
 def read_qr(driver: WebDriver, element_id: str = "qr", timeout_s: float = 5.0) -> str:
