@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import cv2
+from generated import START
 
 from scas_lib.catalog import Enrollment
 from scas_lib.faces.engine import FaceEngine
@@ -28,8 +29,6 @@ from scas_lib.simulation.people import SourcePhoto
 from scas_lib.simulation.plan import SimulationConfig
 from scas_lib.simulation.truth import person_at
 from scas_lib.tracks import FaceTrack
-
-START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
