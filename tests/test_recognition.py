@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -23,12 +24,18 @@ from scas_lib.faces import FaceEngine, Gallery
 from scas_lib.faces.pack import Thresholds
 from scas_lib.media.decode import DecodeError, sample_frames
 from scas_lib.media.ffmpeg import run_ffmpeg
-from scas_lib.recognition.identity import attributed_runs, decide_identity, resolve_conflicts
+from scas_lib.recognition.identity import (
+    attributed_runs,
+    decide_identity,
+    looks_like_a_visitor,
+    resolve_conflicts,
+)
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.recognition.tracking import FaceTracker, iou
 from scas_lib.services.runtime import Services
 from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
+from scas_lib.simulation.people import SourcePhoto
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states
 from scas_lib.storage import ObjectStore, keys
@@ -126,6 +133,28 @@ def test_evidence_accumulates_over_a_tracks_faces(
     assert three.visitor_id == gallery.visitor_ids[0] and three.faces == 3
     weak = decide_identity(np.stack([face(0.38)] * 6), gallery, thresholds)
     assert weak.visitor_id is None  # below the track threshold, however many faces
+
+
+def test_only_a_track_that_looks_like_a_visitor_is_worth_more_evidence(
+    engine: FaceEngine, event: GeneratedEvent, source_photos: list[SourcePhoto]
+) -> None:
+    """The photos the footage shows of each visitor look like their kiosk photo; those of
+    the strangers look like no visitor, so a stranger's track is decided on its best faces
+    alone."""
+    gallery = _gallery(event, engine)
+    thresholds = engine.pack.manifest.thresholds
+    paths = {photo.name: photo.path for photo in source_photos}
+    portraits = {path for path, n in Counter(paths.values()).items() if n == 1}
+    checked: Counter[str] = Counter()
+    for person in event.plan.people:
+        own = [paths[photo.name] for photo in person.footage_photos]
+        if not set(own) <= portraits:
+            continue  # a face of a group photo: which one is the generator's business
+        embeddings = np.stack([engine.analyze(cv2.imread(str(path)))[0].embedding for path in own])
+        checked[person.role] += 1
+        worth = looks_like_a_visitor(embeddings, gallery, thresholds)
+        assert worth == (person.role == "visitor"), person.id
+    assert checked["visitor"] and checked["stranger"], checked
 
 
 def test_a_label_covers_only_the_time_its_faces_support() -> None:

@@ -28,20 +28,21 @@ ARCFACE_TEMPLATE = np.array(
 
 def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The 2x3 rotation + uniform scale + translation mapping ``source`` points onto
-    ``target`` with least squares (Umeyama 1991; what insightface's alignment computes)."""
+    ``target`` with least squares: what Umeyama's method (insightface's alignment)
+    computes, in its closed form for the plane. Every face is aligned this way, twice (to
+    crop it and to judge its pose), so it avoids the general method's SVD: a tenth of the
+    cost, the same matrix."""
     source = source.astype(np.float64)
     target = target.astype(np.float64)
     source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
-    source_centered, target_centered = source - source_mean, target - target_mean
-    covariance = target_centered.T @ source_centered / len(source)
-    signs = np.ones(2)
-    if np.linalg.det(covariance) < 0:
-        signs[-1] = -1
-    u, singular, vt = np.linalg.svd(covariance)
-    rotation = u @ np.diag(signs) @ vt
-    scale = (singular * signs).sum() / source_centered.var(axis=0).sum()
-    translation = target_mean - scale * rotation @ source_mean
-    return np.hstack([scale * rotation, translation[:, None]]).astype(np.float32)
+    p, q = source - source_mean, target - target_mean
+    spread = (p * p).sum()
+    # [[a, -b], [b, a]] is scale x rotation; a and b solve the least-squares problem.
+    a = (p * q).sum() / spread
+    b = (p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]).sum() / spread
+    linear = np.array([[a, -b], [b, a]])
+    translation = target_mean - linear @ source_mean
+    return np.hstack([linear, translation[:, None]]).astype(np.float32)
 
 
 def apply_transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

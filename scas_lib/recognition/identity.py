@@ -47,6 +47,27 @@ def decide_identity(
     return TrackIdentity(winner, overall.similarity, centroid, votes.get(winner, 0), faces)
 
 
+def looks_like_a_visitor(embeddings: np.ndarray, gallery: Gallery, thresholds: Thresholds) -> bool:
+    """Whether any of a track's face ``embeddings`` is at least ``track_support`` similar
+    to some visitor (any at all without a calibrated ``track_support``). Only such a track
+    is worth more evidence than its best faces: a stranger's never is (99% of strangers'
+    faces are below ``track_support``), and more of their faces would cost embeddings and
+    change nothing.
+
+    >>> gallery = Gallery("pack", ("ana",), np.array([[1.0, 0.0]]))
+    >>> support = Thresholds(match=0.5, margin=0.05, calibrated=True, track_support=0.3)
+    >>> looks_like_a_visitor(np.array([[0.2, 0.98], [0.35, 0.94]]), gallery, support)
+    True
+    >>> looks_like_a_visitor(np.array([[0.2, 0.98]]), gallery, support)
+    False
+    """
+    if len(embeddings) == 0 or not gallery.visitor_ids:
+        return False
+    if thresholds.track_support is None:
+        return True
+    return bool((np.asarray(embeddings) @ gallery.templates.T).max() >= thresholds.track_support)
+
+
 def resolve_conflicts(
     times: Sequence[set[float]], identities: Sequence[TrackIdentity]
 ) -> list[TrackIdentity]:
@@ -57,7 +78,7 @@ def resolve_conflicts(
     ['ana', None]
     """
     result = list(identities)
-    order = sorted(range(len(result)), key=lambda i: -result[i].similarity)
+    order = sorted(range(len(result)), key=lambda i: -(result[i].similarity or -1.0))
     for position, index in enumerate(order):
         visitor = result[index].visitor_id
         if visitor is None:

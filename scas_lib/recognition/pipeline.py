@@ -8,9 +8,10 @@ The work per segment, cheapest first:
    and end every track at a shot cut or a sudden camera move (:mod:`.cuts`);
 4. embed the best face of every two seconds of each track, in one batch, and split a track
    where they stop looking alike (:mod:`.consistency`);
-5. decide each track's identity on those faces and its best three (:mod:`.identity`), keep
+5. decide each track's identity on its best three faces and, if one of its faces looks like
+   some visitor at all, on the best face of every two seconds too (:mod:`.identity`); keep
    tracks that share a frame apart, and leave unknown the stretches of a labelled track
-   whose faces do not look like its visitor.
+   whose faces do not look like its visitor. A glimpse (one sampled frame) is not embedded.
 
 Embedding is the expensive step per face (~25 ms on a CPU core), so doing it for one face
 per two seconds of a track (whose best three also decide its identity), instead of every
@@ -44,10 +45,14 @@ from scas_lib.recognition.identity import (
     attributed_runs,
     decide_identity,
     face_evidence,
+    looks_like_a_visitor,
     resolve_conflicts,
 )
 from scas_lib.recognition.tracking import FaceTracker
 from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
+
+#: The identity of a track too short to be embedded.
+GLIMPSE = TrackIdentity(None)
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,9 @@ def _one_person_each(
         probe_indices(track.samples, config.appearance_window_s, config.probe_min_quality)
         for track in tracks
     ]
-    embeddings.compute([t.samples[i] for t, own in zip(tracks, probes, strict=True) for i in own])
+    # A track with one probe has nothing to compare it with.
+    compared = [(t, own) for t, own in zip(tracks, probes, strict=True) if len(own) > 1]
+    embeddings.compute([track.samples[i] for track, own in compared for i in own])
     pieces = []
     for track, own in zip(tracks, probes, strict=True):
         changes = change_points(
@@ -235,21 +242,33 @@ def _one_person_each(
     return [replace(piece, index=index) for index, piece in enumerate(pieces)]
 
 
-def _evidence_faces(
+def _best_faces(
     track: FaceTrack, embeddings: _Embeddings, config: RecognitionConfig
 ) -> list[FaceSample]:
-    """The faces a track's identity is decided on: its best ``best_faces_per_track``
-    (preferring those already embedded, which include the best face of the whole track),
-    and the best face of each ``appearance_window_s`` whatever its quality, so that a long
-    track of small or turned faces brings evidence from all of its time."""
+    """A track's best ``best_faces_per_track`` faces, preferring those already embedded
+    (which include the best face of the whole track)."""
     by_quality = sorted(track.samples, key=lambda sample: -sample.quality)
     embedded = [sample for sample in by_quality if embeddings.known(sample) is not None]
     others = [sample for sample in by_quality if embeddings.known(sample) is None]
-    chosen = (embedded + others)[: config.best_faces_per_track]
+    return (embedded + others)[: config.best_faces_per_track]
+
+
+def _evidence_faces(
+    track: FaceTrack, best: list[FaceSample], config: RecognitionConfig
+) -> list[FaceSample]:
+    """The faces a track's identity is decided on: its ``best`` and the best face of each
+    ``appearance_window_s`` whatever its quality, so that a long track of small or turned
+    faces brings evidence from all of its time."""
+    chosen_ids = {id(sample) for sample in best}
     windows = probe_indices(track.samples, config.appearance_window_s)
-    chosen_ids = {id(sample) for sample in chosen}
-    chosen += [track.samples[i] for i in windows if id(track.samples[i]) not in chosen_ids]
-    return sorted(chosen, key=lambda sample: sample.offset_s)
+    extra = [track.samples[i] for i in windows if id(track.samples[i]) not in chosen_ids]
+    return sorted(best + extra, key=lambda sample: sample.offset_s)
+
+
+def _embedded(track: FaceTrack, embeddings: _Embeddings) -> np.ndarray:
+    """The embeddings computed so far of ``track``'s faces, ``(N, D)``."""
+    known = [e for e in map(embeddings.known, track.samples) if e is not None]
+    return np.stack(known) if known else np.zeros((0, 0), np.float32)
 
 
 def _identify(
@@ -262,15 +281,26 @@ def _identify(
     """The tracks, each holding one person, with their identities, the time no evidence
     supports cut off as unknown (and without their crops, which are not kept)."""
     tracks = _one_person_each(tracks, embeddings, config)
-    evidence = [_evidence_faces(track, embeddings, config) for track in tracks]
+    # A glimpse (fewer than min_observations faces) proves too little to be labelled or
+    # counted as a person: it is not embedded at all.
+    best = [
+        _best_faces(track, embeddings, config)
+        if len(track.samples) >= config.min_observations
+        else []
+        for track in tracks
+    ]
+    embeddings.compute([sample for chosen in best for sample in chosen])
+    evidence = [
+        _evidence_faces(track, chosen, config)
+        if looks_like_a_visitor(_embedded(track, embeddings), gallery, thresholds)
+        else chosen
+        for track, chosen in zip(tracks, best, strict=True)
+    ]
     embeddings.compute([sample for chosen in evidence for sample in chosen])
     identities: list[TrackIdentity] = []
-    for track, chosen in zip(tracks, evidence, strict=True):
-        own = np.stack([embeddings.of(sample) for sample in chosen])
-        identity = decide_identity(own, gallery, thresholds)
-        if len(track.samples) < config.min_observations:
-            identity = replace(identity, visitor_id=None, votes=0)
-        identities.append(identity)
+    for chosen in evidence:
+        own = [embeddings.of(sample) for sample in chosen]
+        identities.append(decide_identity(np.stack(own), gallery, thresholds) if own else GLIMPSE)
     times = [{sample.offset_s for sample in track.samples} for track in tracks]
     identities = resolve_conflicts(times, identities)
     kept: list[FaceTrack] = []
