@@ -9,6 +9,7 @@ there (:func:`track_person`).
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -52,9 +53,10 @@ def recognize_generated(
     thresholds: Thresholds,
     recognition: RecognitionConfig,
 ) -> RecognizedEvent:
-    """Generate the event of ``config`` in ``directory``, enroll its visitors with ``engine``
-    and recognize every segment with ``footage`` (the engine set up for footage)."""
-    event = generate_event(directory, config, START, engine, photos)
+    """Generate the event of ``config`` in ``directory`` (or reuse the one generated there
+    before), enroll its visitors with ``engine`` and recognize every segment with ``footage``
+    (the engine set up for footage)."""
+    event = kept_event(directory, config, engine, photos)
     visitors = [p for p in event.plan.people if p.role == "visitor"]
     enrollments = []
     for person in visitors:
@@ -85,6 +87,22 @@ def recognize_generated(
     return RecognizedEvent(
         event, tuple(p.id for p in visitors), gallery, tuple(tracks), cuts, across, seconds
     )
+
+
+def kept_event(
+    directory: Path, config: SimulationConfig, engine: FaceEngine, photos: list[SourcePhoto]
+) -> GeneratedEvent:
+    """The event generated in ``directory`` for ``config`` earlier, else a new one. The
+    generator is not repeatable (x264's rate control), so comparing two versions of the
+    code, or two settings, means recognizing the very same files."""
+    record = directory.with_name(directory.name + ".pickle")
+    if record.exists() and (directory / "event.json").exists():
+        event = pickle.loads(record.read_bytes())
+        if isinstance(event, GeneratedEvent) and event.plan.config == config:
+            return event
+    event = generate_event(directory, config, START, engine, photos)
+    record.write_bytes(pickle.dumps(event))
+    return event
 
 
 def track_person(event: GeneratedEvent, track: FaceTrack) -> tuple[str | None, float]:
