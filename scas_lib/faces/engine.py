@@ -9,6 +9,8 @@ Example::
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,11 +37,22 @@ class Face:
 
 class FaceEngine:
     def __init__(
-        self, pack: ModelPack, detector: FaceDetector, recognizer: ArcFaceRecognizer
+        self,
+        pack: ModelPack,
+        detector: FaceDetector,
+        recognizer: ArcFaceRecognizer,
+        *,
+        max_parallel: int = 0,
     ) -> None:
         self.pack = pack
         self.detector = detector
         self.recognizer = recognizer
+        # At most ``max_parallel`` model runs at once (0: no limit), for an engine shared by
+        # concurrent requests: more runs than cores only share the cores, so each takes
+        # longer and every request waits, and the runs past the limit wait their turn.
+        self._slots: AbstractContextManager[object] = (
+            threading.BoundedSemaphore(max_parallel) if max_parallel else nullcontext()
+        )
 
     @classmethod
     def load(
@@ -50,9 +63,11 @@ class FaceEngine:
         threads: int = 0,
         fast_detector: bool = False,
         detector_threshold: float | None = None,
+        max_parallel: int = 0,
     ) -> FaceEngine:
         """The engine of the pack in ``pack_dir``; ``fast_detector`` picks the pack's cheaper
-        detector when it has one, ``detector_threshold`` overrides its score threshold."""
+        detector when it has one, ``detector_threshold`` overrides its score threshold,
+        ``max_parallel`` limits the model runs at once (0: no limit)."""
         pack = ModelPack.load(pack_dir)
         spec = pack.manifest
         detector_spec = (spec.fast_detector if fast_detector else None) or spec.detector
@@ -68,7 +83,7 @@ class FaceEngine:
             input_std=spec.recognizer.input_std,
             channel_order=spec.recognizer.channel_order,
         )
-        return cls(pack, detector, recognizer)
+        return cls(pack, detector, recognizer, max_parallel=max_parallel)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, fast_detector: bool = False) -> FaceEngine:
@@ -93,7 +108,8 @@ class FaceEngine:
         embed: bool = True,
     ) -> list[Face]:
         """Detect, align and assess every face in a BGR image; embed them unless told not to."""
-        detections = self.detector.detect(image, input_size=input_size, pad=pad)
+        with self._slots:
+            detections = self.detector.detect(image, input_size=input_size, pad=pad)
         aligned = [align_face(image, detection.landmarks) for detection in detections]
         faces = [
             Face(detection, crop, assess(detection, crop))
@@ -105,7 +121,8 @@ class FaceEngine:
         """The same faces with their embeddings, computed in batches."""
         if not faces:
             return []
-        embeddings = self.recognizer.embed(np.stack([face.aligned for face in faces]))
+        with self._slots:
+            embeddings = self.recognizer.embed(np.stack([face.aligned for face in faces]))
         return [
             Face(face.detection, face.aligned, face.quality, embedding)
             for face, embedding in zip(faces, embeddings, strict=True)

@@ -4,11 +4,12 @@ The app is made before any server is reached (Airflow imports the plugin in ever
 and `scas serve` builds the app before uvicorn starts), so each part is opened on first
 use and kept: the servers' endpoints once, a catalog connection per request (a
 :class:`~scas_lib.catalog.Catalog` is not thread-safe), the face models once (onnxruntime
-sessions may run from several threads).
+sessions may run from several threads; see :func:`serving_engine`).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,10 +69,26 @@ class WebContext:
         settings = self.settings
         with self._lock:
             if self._engine is None:
-                from scas_lib.faces.engine import FaceEngine
-
-                self._engine = (self.engine_factory or FaceEngine.from_settings)(settings)
+                self._engine = (self.engine_factory or serving_engine)(settings)
             return self._engine
+
+
+def serving_engine(settings: Settings) -> FaceEngine:
+    """The face models as the app runs them for concurrent enrollments: one onnxruntime
+    thread per model run unless ``SCAS_ONNX_THREADS`` says otherwise, and as many runs at
+    once as there are cores for them. onnxruntime's default, a thread per core for each run,
+    suits one run alone; several kiosks' runs at once then ask for several threads per core,
+    and its spinning threads burn the time the other runs need (measured on 2 cores under
+    load: 2.2x the CPU per photo; see docs/benchmarks.md, kiosk load)."""
+    from scas_lib.faces.engine import FaceEngine
+
+    threads = settings.onnx_threads or 1
+    return FaceEngine.load(
+        settings.model_pack_dir,
+        provider=settings.onnx_provider,
+        threads=threads,
+        max_parallel=max(1, len(os.sched_getaffinity(0)) // threads),
+    )
 
 
 def web_context(request: Request) -> WebContext:
