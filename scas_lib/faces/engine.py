@@ -47,9 +47,10 @@ class FaceEngine:
         self.pack = pack
         self.detector = detector
         self.recognizer = recognizer
-        # At most ``max_parallel`` model runs at once (0: no limit), for an engine shared by
-        # concurrent requests: more runs than cores only share the cores, so each takes
-        # longer and every request waits, and the runs past the limit wait their turn.
+        #: At most this many model runs at once (0: no limit), for an engine shared by
+        #: concurrent requests: more runs than cores only share the cores, each taking
+        #: longer, so the runs past the limit wait their turn instead.
+        self.max_parallel = max_parallel
         self._slots: AbstractContextManager[object] = (
             threading.BoundedSemaphore(max_parallel) if max_parallel else nullcontext()
         )
