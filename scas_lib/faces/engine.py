@@ -10,7 +10,8 @@ Example::
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,13 +48,12 @@ class FaceEngine:
         self.pack = pack
         self.detector = detector
         self.recognizer = recognizer
-        #: At most this many model runs at once (0: no limit), for an engine shared by
-        #: concurrent requests: more runs than cores only share the cores, each taking
-        #: longer, so the runs past the limit wait their turn instead.
+        #: At most this many threads use the models at once (0: no limit), for an engine
+        #: shared by concurrent requests: more runs than cores only share the cores, each
+        #: taking longer, so the threads past the limit wait their turn instead.
         self.max_parallel = max_parallel
-        self._slots: AbstractContextManager[object] = (
-            threading.BoundedSemaphore(max_parallel) if max_parallel else nullcontext()
-        )
+        self._gate = threading.BoundedSemaphore(max_parallel) if max_parallel else None
+        self._holder = threading.local()
 
     @classmethod
     def load(
@@ -100,6 +100,22 @@ class FaceEngine:
     def model_pack(self) -> str:
         return self.pack.name
 
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the ``max_parallel`` places for a block of model runs (each run takes
+        one by itself; a block nested in the same thread keeps the one it has). A request
+        that holds its place from detection to embedding finishes before the next starts,
+        instead of queueing again behind it for each model."""
+        if self._gate is None or getattr(self._holder, "held", False):
+            yield
+            return
+        with self._gate:
+            self._holder.held = True
+            try:
+                yield
+            finally:
+                self._holder.held = False
+
     def analyze(
         self,
         image: np.ndarray,
@@ -109,7 +125,7 @@ class FaceEngine:
         embed: bool = True,
     ) -> list[Face]:
         """Detect, align and assess every face in a BGR image; embed them unless told not to."""
-        with self._slots:
+        with self.slot():
             detections = self.detector.detect(image, input_size=input_size, pad=pad)
         aligned = [align_face(image, detection.landmarks) for detection in detections]
         faces = [
@@ -122,7 +138,7 @@ class FaceEngine:
         """The same faces with their embeddings, computed in batches."""
         if not faces:
             return []
-        with self._slots:
+        with self.slot():
             embeddings = self.recognizer.embed(np.stack([face.aligned for face in faces]))
         return [
             Face(face.detection, face.aligned, face.quality, embedding)

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +157,32 @@ def test_a_closed_connection_given_back_is_dropped(database_url: str) -> None:
     with pool.catalog() as fresh:
         assert fresh.connection is not conn and not fresh.connection.closed
     pool.close()
+
+
+def test_a_photo_keeps_its_place_from_detection_to_embedding(
+    model_pack_dir: Path, photos: dict[str, SamplePhoto]
+) -> None:
+    """With one place, each photo's model runs come together: no other photo's detection
+    slips in between a photo's detection and its embedding."""
+    engine = FaceEngine.load(model_pack_dir, provider="cpu", threads=1, max_parallel=1)
+    calls: list[tuple[str, int]] = []
+    detect, embed = engine.detector.detect, engine.recognizer.embed
+
+    def logged(name: str, run: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **options: object) -> object:
+            calls.append((name, threading.get_ident()))
+            time.sleep(0.02)  # room for another thread to slip in
+            return run(*args, **options)
+
+        return call
+
+    engine.detector.detect = logged("detect", detect)  # type: ignore[method-assign]
+    engine.recognizer.embed = logged("embed", embed)  # type: ignore[method-assign]
+    data = portrait(photos).path.read_bytes()
+    threads = [threading.Thread(target=enroll_photo, args=(engine, data)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [name for name, _ in calls] == ["detect", "embed"] * 4
+    assert all(calls[i][1] == calls[i + 1][1] for i in range(0, 8, 2))
