@@ -4,8 +4,8 @@ The app is made before any server is reached (Airflow imports the plugin in ever
 and `scas serve` builds the app before uvicorn starts), so each part is opened on first
 use and kept: the servers' endpoints once, a catalog connection per request (a
 :class:`~scas_lib.catalog.Catalog` is not thread-safe) taken from a pool of open ones
-(:class:`PooledServices`), the face models once (onnxruntime
-sessions may run from several threads; see :func:`serving_engine`).
+(:class:`PooledServices`), the face models once (onnxruntime sessions may run from several
+threads; :func:`serving_engine` says how many at once).
 """
 
 from __future__ import annotations
