@@ -11,7 +11,10 @@ person each, cycled), one after the other:
   The kiosks are paired with a rate limit above what they can reach: the capacity is
   measured, not the limit.
 
-Each reports enrollments per second, median and p95 latency, errors; the API run also
+Each reports enrollments per second, median and p95 latency, errors, and the CPU time per
+enrollment of each process (this one, ``scas serve``, the embedded PostgreSQL and
+SeaweedFS with their children): a measure that other work on the machine barely moves,
+where the rates and latencies move with it. The API run also
 "lost" enrollments (a 201 whose visitor, photo or page is not in the catalog and store,
 or a visitor stored without its 201). Then one kiosk paired with a burst of 1 sends two
 photos at once: the second must get a 429 with ``Retry-After`` and the kind message.
@@ -54,18 +57,71 @@ class Tally:
     latencies_s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     visitor_ids: list[str] = field(default_factory=list)
+    #: CPU seconds each process spent during the run (see :class:`CpuMeter`).
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict:
         ordered = sorted(self.latencies_s)
         p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else None
+        count = len(self.visitor_ids)
         return {
-            "enrollments": len(self.visitor_ids),
-            "per_second": len(self.visitor_ids) / self.seconds if self.seconds else 0.0,
+            "enrollments": count,
+            "per_second": count / self.seconds if self.seconds else 0.0,
             "median_s": statistics.median(ordered) if ordered else None,
             "p95_s": p95,
             "errors": len(self.errors),
             "first_errors": self.errors[:3],
+            "cpu_ms_per_enrollment": {
+                name: round(1000 * seconds / count, 1) if count else None
+                for name, seconds in {**self.cpu_s, "total": sum(self.cpu_s.values())}.items()
+            },
         }
+
+
+class CpuMeter:
+    """CPU seconds (user + system) spent by this process, the server and the embedded
+    services (``postgres``, ``weed``) between :meth:`start` and :meth:`stop`. The services'
+    processes are the embedded PostgreSQL and SeaweedFS of ``data_dir`` and their children
+    (a finished PostgreSQL backend's time is in its parent's children times)."""
+
+    def __init__(self, data_dir: Path, server_pid: int | None = None) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._server_pid = server_pid
+        self._roots = [
+            proc
+            for proc in psutil.process_iter(["name", "cmdline"])
+            if proc.info["name"] in ("postgres", "weed")
+            and str(data_dir) in " ".join(proc.info["cmdline"] or [])
+            and proc.parent() is not None
+            and proc.parent().name() not in ("postgres", "weed")
+        ]
+        self._start: dict[str, float] = {}
+
+    def _process_s(self, proc, children: bool = False) -> float:  # type: ignore[no-untyped-def]
+        try:
+            times = proc.cpu_times()
+        except self._psutil.Error:  # ended since: its time is in its parent's children times
+            return 0.0
+        own = times.user + times.system
+        return own + (times.children_user + times.children_system if children else 0.0)
+
+    def _read(self) -> dict[str, float]:
+        readings = {"benchmark_process": time.process_time(), "postgres": 0.0, "weed": 0.0}
+        for root in self._roots:
+            readings[root.info["name"]] += self._process_s(root, children=True) + sum(
+                self._process_s(child) for child in root.children(recursive=True)
+            )
+        if self._server_pid is not None:
+            readings["server"] = self._process_s(self._psutil.Process(self._server_pid))
+        return readings
+
+    def start(self) -> None:
+        self._start = self._read()
+
+    def stop(self) -> dict[str, float]:
+        return {name: value - self._start[name] for name, value in self._read().items()}
 
 
 def _fresh_servers(services):  # type: ignore[no-untyped-def]
@@ -97,11 +153,15 @@ def _photos(settings) -> list[bytes]:  # type: ignore[no-untyped-def]
     return [p.path.read_bytes() for p in sorted(photos, key=lambda p: p.name) if p.group_size == 1]
 
 
-def in_process(services, engine, photos: list[bytes], duration_s: float) -> Tally:  # type: ignore[no-untyped-def]
+def in_process(  # type: ignore[no-untyped-def]
+    services, engine, photos: list[bytes], duration_s: float, meter: CpuMeter | None = None
+) -> Tally:
     from scas_lib.events import ConsentText
     from scas_lib.visitors.stage import enroll_visitor
 
     tally = Tally()
+    if meter:
+        meter.start()
     started = time.perf_counter()
     index = 0
     while time.perf_counter() - started < duration_s:
@@ -118,6 +178,8 @@ def in_process(services, engine, photos: list[bytes], duration_s: float) -> Tall
             tally.errors.append(f"{type(error).__name__}: {error}")
         index += 1
     tally.seconds = time.perf_counter() - started
+    if meter:
+        tally.cpu_s = meter.stop()
     return tally
 
 
@@ -136,7 +198,13 @@ def _enroll_request(url: str, token: str, photo: bytes, name: str):  # type: ign
     )  # fmt: skip
 
 
-def through_api(url: str, tokens: list[str], photos: list[bytes], duration_s: float) -> Tally:
+def through_api(
+    url: str,
+    tokens: list[str],
+    photos: list[bytes],
+    duration_s: float,
+    meter: CpuMeter | None = None,
+) -> Tally:
     tally = Tally()
     lock = threading.Lock()
     start_gate = threading.Barrier(len(tokens) + 1)
@@ -163,11 +231,15 @@ def through_api(url: str, tokens: list[str], photos: list[bytes], duration_s: fl
     threads = [threading.Thread(target=kiosk, args=(n, t)) for n, t in enumerate(tokens)]
     for thread in threads:
         thread.start()
+    if meter:
+        meter.start()
     started = time.perf_counter()
     start_gate.wait()
     for thread in threads:
         thread.join()
     tally.seconds = time.perf_counter() - started
+    if meter:
+        tally.cpu_s = meter.stop()
     return tally
 
 
@@ -251,6 +323,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per variant")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()  # 1, 5 and 15 minutes: how busy the machine was
 
     from scas_lib.catalog.access import pair_kiosk
     from scas_lib.faces.engine import FaceEngine
@@ -270,7 +343,7 @@ def main() -> None:
         services = _fresh_servers(base)
         # Warm-up: the models' first runs are slow.
         in_process(services, engine, photos, 3.0)
-        baseline = in_process(services, engine, photos, args.duration)
+        baseline = in_process(services, engine, photos, args.duration, CpuMeter(settings.data_dir))
         with services.catalog() as catalog:
             tokens = [
                 pair_kiosk(catalog, EVENT_ID, label=f"door {n}", per_minute=6000, burst=1000).token
@@ -284,7 +357,8 @@ def main() -> None:
             services.object_store().remove_prefix(
                 services.settings.bucket_enrollments, f"{EVENT_ID}/"
             )
-            api = through_api(url, tokens, photos, args.duration)
+            meter = CpuMeter(settings.data_dir, server_pid=server.pid)
+            api = through_api(url, tokens, photos, args.duration, meter)
             limited = over_the_limit(services, url, photos[0])
         finally:
             server.terminate()
@@ -298,6 +372,8 @@ def main() -> None:
         "duration_s": args.duration,
         "model_pack": pack.name,
         "photos": len(photos),
+        "cores": len(os.sched_getaffinity(0)),
+        "load_average": {"start": load_at_start, "end": os.getloadavg()},
         "in_process": baseline.summary(),
         "api": {**api.summary(), **losses},
         "over_limit": limited,
@@ -330,6 +406,8 @@ def main() -> None:
             f"{name:<12} {row['per_second']:>7.2f} {row['median_s']:>7.3f}s "
             f"{row['p95_s']:>7.3f}s {row['errors']:>7}"
         )
+    for name in ("in_process", "api"):
+        print(f"CPU ms per enrollment, {name}: {result[name]['cpu_ms_per_enrollment']}")
     print(f"ratios: {result['ratios']}")
     print(f"lost: {result['api']['lost']}, 429: {limited['second_status']} {limited['body']}")
     print(f"goals met: {result['goals_met']}")

@@ -90,7 +90,8 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         description="Threads per onnxruntime session. 0: each use's own default (segment "
-        "recognition: RecognitionConfig.onnx_threads, 1 per model; enrollment: onnxruntime's "
+        "recognition: RecognitionConfig.onnx_threads, 1 per model; the web app: 1, and as "
+        "many enrollments' model runs at once as cores; `scas enroll`: onnxruntime's "
         "choice). A number: that many everywhere, unless an event file's recognition: sets "
         "onnx_threads for its segments.",
     )

@@ -9,6 +9,9 @@ Example::
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,11 +38,22 @@ class Face:
 
 class FaceEngine:
     def __init__(
-        self, pack: ModelPack, detector: FaceDetector, recognizer: ArcFaceRecognizer
+        self,
+        pack: ModelPack,
+        detector: FaceDetector,
+        recognizer: ArcFaceRecognizer,
+        *,
+        max_parallel: int = 0,
     ) -> None:
         self.pack = pack
         self.detector = detector
         self.recognizer = recognizer
+        #: At most this many threads use the models at once (0: no limit), for an engine
+        #: shared by concurrent requests: more runs than cores only share the cores, each
+        #: taking longer, so the threads past the limit wait their turn instead.
+        self.max_parallel = max_parallel
+        self._gate = threading.BoundedSemaphore(max_parallel) if max_parallel else None
+        self._holder = threading.local()
 
     @classmethod
     def load(
@@ -50,9 +64,11 @@ class FaceEngine:
         threads: int = 0,
         fast_detector: bool = False,
         detector_threshold: float | None = None,
+        max_parallel: int = 0,
     ) -> FaceEngine:
         """The engine of the pack in ``pack_dir``; ``fast_detector`` picks the pack's cheaper
-        detector when it has one, ``detector_threshold`` overrides its score threshold."""
+        detector when it has one, ``detector_threshold`` overrides its score threshold,
+        ``max_parallel`` limits the model runs at once (0: no limit)."""
         pack = ModelPack.load(pack_dir)
         spec = pack.manifest
         detector_spec = (spec.fast_detector if fast_detector else None) or spec.detector
@@ -68,7 +84,7 @@ class FaceEngine:
             input_std=spec.recognizer.input_std,
             channel_order=spec.recognizer.channel_order,
         )
-        return cls(pack, detector, recognizer)
+        return cls(pack, detector, recognizer, max_parallel=max_parallel)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, fast_detector: bool = False) -> FaceEngine:
@@ -84,6 +100,22 @@ class FaceEngine:
     def model_pack(self) -> str:
         return self.pack.name
 
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the ``max_parallel`` places for a block of model runs (each run takes
+        one by itself; a block nested in the same thread keeps the one it has). A request
+        that holds its place from detection to embedding finishes before the next starts,
+        instead of queueing again behind it for each model."""
+        if self._gate is None or getattr(self._holder, "held", False):
+            yield
+            return
+        with self._gate:
+            self._holder.held = True
+            try:
+                yield
+            finally:
+                self._holder.held = False
+
     def analyze(
         self,
         image: np.ndarray,
@@ -93,7 +125,8 @@ class FaceEngine:
         embed: bool = True,
     ) -> list[Face]:
         """Detect, align and assess every face in a BGR image; embed them unless told not to."""
-        detections = self.detector.detect(image, input_size=input_size, pad=pad)
+        with self.slot():
+            detections = self.detector.detect(image, input_size=input_size, pad=pad)
         aligned = [align_face(image, detection.landmarks) for detection in detections]
         faces = [
             Face(detection, crop, assess(detection, crop))
@@ -105,7 +138,8 @@ class FaceEngine:
         """The same faces with their embeddings, computed in batches."""
         if not faces:
             return []
-        embeddings = self.recognizer.embed(np.stack([face.aligned for face in faces]))
+        with self.slot():
+            embeddings = self.recognizer.embed(np.stack([face.aligned for face in faces]))
         return [
             Face(face.detection, face.aligned, face.quality, embedding)
             for face, embedding in zip(faces, embeddings, strict=True)

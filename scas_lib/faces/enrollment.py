@@ -122,14 +122,15 @@ def enroll_photo(
 ) -> EnrolledPhoto:
     """Check a photo and return the face it enrolls, or raise an :class:`EnrollmentError`."""
     policy = policy or EnrollmentPolicy()
-    image = decode_photo(data, policy)
-    faces = engine.analyze(image, embed=False)
-    if not faces:
-        image = downscaled(image, policy.max_search_side)
-        faces = engine.analyze(image, pad=policy.selfie_pad, embed=False)
-    face = _the_one_face(faces, policy)
-    _check_quality(face.quality, policy)
-    (embedded,) = engine.embed([face])
+    with engine.slot():  # the photo's CPU work in one go (a server's concurrent requests)
+        image = decode_photo(data, policy)
+        faces = engine.analyze(image, embed=False)
+        if not faces:
+            image = downscaled(image, policy.max_search_side)
+            faces = engine.analyze(image, pad=policy.selfie_pad, embed=False)
+        face = _the_one_face(faces, policy)
+        _check_quality(face.quality, policy)
+        (embedded,) = engine.embed([face])
     return EnrolledPhoto(embedded, engine.model_pack, image)
 
 

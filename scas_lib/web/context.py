@@ -3,12 +3,15 @@
 The app is made before any server is reached (Airflow imports the plugin in every process,
 and `scas serve` builds the app before uvicorn starts), so each part is opened on first
 use and kept: the servers' endpoints once, a catalog connection per request (a
-:class:`~scas_lib.catalog.Catalog` is not thread-safe), the face models once (onnxruntime
-sessions may run from several threads).
+:class:`~scas_lib.catalog.Catalog` is not thread-safe) taken from a pool of open ones
+(:class:`PooledServices`), the face models once (onnxruntime sessions may run from several
+threads; :func:`serving_engine` says how many at once).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from scas_lib.catalog import Catalog
+from scas_lib.catalog.pool import CatalogPool
 from scas_lib.services.runtime import Services, resolve
 from scas_lib.settings import Settings
 
@@ -60,7 +65,7 @@ class WebContext:
                 # By default the configured servers, or the embedded ones `scas up` keeps
                 # running: an app inside Airflow never starts servers it could not stop.
                 factory = self.services_factory or resolve
-                self._services = factory(settings)
+                self._services = PooledServices.around(factory(settings))
             return self._services
 
     @property
@@ -68,10 +73,46 @@ class WebContext:
         settings = self.settings
         with self._lock:
             if self._engine is None:
-                from scas_lib.faces.engine import FaceEngine
-
-                self._engine = (self.engine_factory or FaceEngine.from_settings)(settings)
+                self._engine = (self.engine_factory or serving_engine)(settings)
             return self._engine
+
+
+@dataclass(frozen=True)
+class PooledServices(Services):
+    """The servers, with catalog connections reused across requests (see
+    :mod:`scas_lib.catalog.pool`): a kiosk enrollment opens the catalog five times."""
+
+    pool: CatalogPool | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def around(cls, services: Services) -> PooledServices:
+        fields = {f.name: getattr(services, f.name) for f in dataclasses.fields(Services)}
+        timeout_s = services.settings.connect_timeout_s
+        return cls(**fields, pool=CatalogPool(services.database_url, timeout_s=timeout_s))
+
+    def catalog(self) -> Catalog:
+        # A copy pointed at another database (dataclasses.replace) must not reuse the pool.
+        if self.pool is None or self.pool.url != self.database_url:
+            return super().catalog()
+        return self.pool.catalog()
+
+
+def serving_engine(settings: Settings) -> FaceEngine:
+    """The face models as the app runs them for concurrent enrollments: one onnxruntime
+    thread per model run unless ``SCAS_ONNX_THREADS`` says otherwise, and as many runs at
+    once as there are cores for them. onnxruntime's default, a thread per core for each run,
+    suits one run alone; several kiosks' runs at once then ask for several threads per core,
+    and its spinning threads burn the time the other runs need (measured on 2 cores under
+    load: 2.2x the CPU per photo; see docs/benchmarks.md, kiosk load)."""
+    from scas_lib.faces.engine import FaceEngine
+
+    threads = settings.onnx_threads or 1
+    return FaceEngine.load(
+        settings.model_pack_dir,
+        provider=settings.onnx_provider,
+        threads=threads,
+        max_parallel=max(1, len(os.sched_getaffinity(0)) // threads),
+    )
 
 
 def web_context(request: Request) -> WebContext:
