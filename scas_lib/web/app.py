@@ -19,6 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from scas_lib.web.airflow import AirflowLink
 from scas_lib.web.api import kiosk_router, operator_router, visitor_router
 from scas_lib.web.auth import operator_token
 from scas_lib.web.console import console_router
@@ -36,9 +37,15 @@ SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
 log = logging.getLogger(__name__)
 
 
-def create_app(context: WebContext, operator: Callable[..., Any] | None = None) -> FastAPI:
+def create_app(
+    context: WebContext,
+    operator: Callable[..., Any] | None = None,
+    airflow: AirflowLink | None = None,
+) -> FastAPI:
     """The SCAS web app. ``operator`` is the dependency that admits operators (Airflow's
-    ``get_user`` in the plugin); by default the ``SCAS_OPERATOR_TOKEN`` bearer token."""
+    ``get_user`` in the plugin); by default the ``SCAS_OPERATOR_TOKEN`` bearer token.
+    ``airflow``: the Airflow the console triggers DAG runs on (the plugin's is the API
+    server itself); by default ``SCAS_AIRFLOW_URL``'s, if set."""
     operator = operator or operator_token
     app = FastAPI(
         title="SCAS",
@@ -69,7 +76,7 @@ def create_app(context: WebContext, operator: Callable[..., Any] | None = None) 
         kiosk_router,
         visitor_router,
         operator_router(operator),
-        console_router(operator),
+        console_router(operator, airflow),
         kiosk_pages,
         visitor_pages,
         operator_pages(operator),

@@ -74,6 +74,12 @@ def error_page(request: Request, code: str, message: str) -> str:
     )
 
 
+def _script_json(data: object) -> str:
+    """``data`` as JSON for a ``<script type="application/json">`` element: a text holding
+    ``</script>`` cannot end the element."""
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+
+
 def _keep_in_cookie(request: Request, target: str, cookie: str, token: str) -> Response:
     """Redirect to ``target`` (app-relative) with ``token`` kept in an HttpOnly cookie of
     the app's path: the address bar (and its history) loses the token."""
@@ -111,7 +117,7 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
         request,
         "kiosk.html",
         event_name=event_name(context, event_id),
-        kiosk_config=json.dumps(
+        kiosk_config=_script_json(
             {
                 "enrollUrl": f"{_root(request)}/api/kiosk/enroll",
                 "consentVersion": consent.version,
@@ -119,9 +125,8 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
                 "texts": texts,
                 "languages": list(LANGUAGES),
                 "resetAfterS": 60,
-            },
-            ensure_ascii=False,
-        ).replace("</", "<\\/"),  # a text holding "</script>" cannot end the script
+            }
+        ),
     )
 
 
@@ -202,10 +207,12 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
     def console(request: Request, event_id: str, context: Context) -> HTMLResponse:
         """The operator console of one event."""
         keys.validate_id(event_id, "event id")
+        language = _event_language(request, event_id)
         return render(
             request,
             "console.html",
-            language=_event_language(request, event_id),
+            language=language,
+            texts_json=_script_json(page_texts(language)),
             event_id=event_id,
             event_name=event_name(context, event_id),
             api_url=f"{_root(request)}/api/events/{event_id}",

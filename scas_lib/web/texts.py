@@ -147,10 +147,39 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     "console_title": {"en": "Console", "zh": "控制台"},
     "console_start": {"en": "Start the event", "zh": "开始活动"},
     "console_end": {"en": "End the event", "zh": "结束活动"},
-    "console_cameras": {
-        "en": "Cameras: not shown yet (camera health comes with issue 14).",
-        "zh": "摄像机：暂未显示（摄像机状态将在第 14 项中提供）。",  # noqa: RUF001
+    "console_cameras": {"en": "Cameras", "zh": "摄像机"},
+    "console_camera": {"en": "Camera", "zh": "摄像机"},
+    "console_last_segment": {"en": "Last segment", "zh": "最新片段"},
+    "console_lag": {"en": "Not recognized yet", "zh": "待识别"},
+    "console_behind": {
+        "en": "Recognition is falling behind real time",
+        "zh": "识别速度落后于实时",
     },
+    "console_no_cameras": {"en": "No camera has reported yet.", "zh": "尚无摄像机上报状态。"},
+    "camera_starting": {"en": "starting", "zh": "启动中"},
+    "camera_recording": {"en": "recording", "zh": "录制中"},
+    "camera_reconnecting": {"en": "reconnecting", "zh": "重新连接中"},
+    "camera_offline": {"en": "offline", "zh": "离线"},
+    "camera_stopped": {"en": "stopped", "zh": "已停止"},
+    "camera_never": {"en": "never ingested", "zh": "从未接入"},
+    "console_segments": {"en": "segments", "zh": "个片段"},
+    "console_kiosks": {"en": "Kiosks", "zh": "自助登记机"},
+    "console_pair": {"en": "Pair a kiosk", "zh": "配对登记机"},
+    "console_kiosk_label": {"en": "Label", "zh": "名称"},
+    "console_revoke": {"en": "Revoke", "zh": "撤销"},
+    "console_revoked": {"en": "revoked", "zh": "已撤销"},
+    "console_pair_scan": {
+        "en": "Scan this code with the kiosk (or open the link on it). It is shown only once.",
+        "zh": "用登记机扫描此二维码（或在登记机上打开链接）。它只显示一次。",  # noqa: RUF001
+    },
+    "console_template": {"en": "Template", "zh": "模板"},
+    "console_confirm_delete": {"en": "delete everywhere?", "zh": "从所有地方删除？"},  # noqa: RUF001
+    "console_confirm_not_this": {"en": "not this person?", "zh": "不是此人？"},  # noqa: RUF001
+    "console_has_ended": {"en": "ended", "zh": "已结束"},
+    "console_live": {"en": "live", "zh": "实时"},
+    "console_reconnecting": {"en": "reconnecting…", "zh": "重新连接中…"},
+    "console_working": {"en": "working…", "zh": "处理中…"},
+    "console_playback": {"en": "Playback", "zh": "回放"},
     "console_enrolled": {"en": "Visitors enrolled", "zh": "已登记访客"},
     "console_seen": {"en": "Enrolled visitors seen", "zh": "已拍到的访客"},
     "console_ready": {"en": "Videos ready", "zh": "已完成视频"},
