@@ -17,16 +17,15 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from scas_lib.services import Services
 from scas_lib.web.texts import page_texts
 
-from ..test_ingest import (  # noqa: F401  (fixtures, used by name)
-    Ingest,
-    RtspCamera,
-    _camera_password,
-    clip,
-    event_config,
-    rtsp_camera,
-)
+from .. import test_ingest
+from ..test_ingest import Ingest, RtspCamera, event_config
 from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
 from .test_browser import read_qr
+
+# The RTSP camera of the ingest tests, with its clip and its password variable.
+clip = test_ingest.clip
+rtsp_camera = test_ingest.rtsp_camera
+_camera_password = test_ingest._camera_password
 
 Browser = Callable[..., WebDriver]
 Screenshots = Callable[[WebDriver, str], Path]
@@ -70,7 +69,7 @@ def test_the_console_shows_a_live_camera_its_lag_and_its_going_offline_and_pairs
     assert camera_state(driver, "cam1") == "recording"
     row = "#cameras tr[data-camera='cam1']"
     assert driver.find_element(By.CSS_SELECTOR, f"{row} .state").text == zh["camera_recording"]
-    assert driver.find_element(By.CSS_SELECTOR, f"{row} .last").text != "–"
+    assert driver.find_element(By.CSS_SELECTOR, f"{row} .last").text != "\u2013"
     assert zh["console_behind"] in driver.find_element(By.CSS_SELECTOR, f"{row} .lag").text
     screenshots(driver, "console-cameras")
 
