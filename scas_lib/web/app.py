@@ -25,7 +25,13 @@ from scas_lib.web.auth import operator_token
 from scas_lib.web.console import console_router
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import install_error_handlers
-from scas_lib.web.pages import kiosk_pages, operator_pages, sign_in_pages, visitor_pages
+from scas_lib.web.pages import (
+    kiosk_pages,
+    operator_pages,
+    page_policy,
+    sign_in_pages,
+    visitor_pages,
+)
 
 #: Where the app is mounted, standalone and in Airflow.
 URL_PREFIX = "/scas"
@@ -86,14 +92,6 @@ def create_app(
     return app
 
 
-#: The pages' own files only: no other site's script, style or frame (a kiosk is a public
-#: screen). The QR code is a ``data:`` image, a captured photo a ``blob:`` one.
-_PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "script-src 'self'; style-src 'self'; frame-ancestors 'self'; form-action 'self'"
-)
-
-
 async def _security_headers(request: Request, call_next: Callable[..., Any]) -> Any:
     """Headers on every answer. No referrer: a visitor's page address is their credential."""
     response = await call_next(request)
@@ -101,8 +99,10 @@ async def _security_headers(request: Request, call_next: Callable[..., Any]) -> 
     response.headers["X-Content-Type-Options"] = "nosniff"
     inner = request.scope.get("path", "")[len(request.scope.get("root_path", "")) :]
     html = response.headers.get("content-type", "").startswith("text/html")
-    if html and inner != "/docs":  # Swagger UI's page starts itself with an inline script
-        response.headers["Content-Security-Policy"] = _PAGE_POLICY
+    # Swagger UI's page starts itself with an inline script; the playback page sets its own
+    # (page_policy: its video comes from the object store's presigned links).
+    if html and inner != "/docs" and "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = page_policy()
     return response
 
 

@@ -36,6 +36,7 @@ from scas_lib.web.api import _ERRORS, Deleted, app_base_url
 from scas_lib.web.auth import Context
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
+from scas_lib.web.playback import Playback, camera_playback
 from scas_lib.web.screen import ScreenVideo, feed_response, live_feed, screen_playlist
 
 #: Recognition is behind real time when more footage than this many segments waits for
@@ -290,6 +291,15 @@ def console_router(operator: Callable[..., Any], airflow: AirflowLink | None = N
         if not 0 <= wait_s <= 600:
             raise ApiError(422, "invalid_request", "wait_s: between 0 and 600 seconds")
         return end_run(context, event_id, lambda: link(request, context), wait_s)
+
+    @router.get("/cameras/{camera_id}/playback")
+    def playback(
+        event_id: str, camera_id: str, start: datetime, end: datetime, context: Context
+    ) -> Playback:
+        """The camera's segments between ``start`` and ``end`` (ISO 8601 with a time zone,
+        at most two hours apart): presigned links to play one after the other as stored (no
+        re-encoding), each with the face paths of its tracks and their visitors' names."""
+        return camera_playback(context, event_id, camera_id, start, end)
 
     @router.post("/visitors/{visitor_id}/render")
     def rerender(event_id: str, visitor_id: str, context: Context, template: str = "") -> Output:
