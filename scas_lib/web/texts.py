@@ -176,6 +176,10 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     "console_confirm_delete": {"en": "delete everywhere?", "zh": "从所有地方删除？"},  # noqa: RUF001
     "console_confirm_not_this": {"en": "not this person?", "zh": "不是此人？"},  # noqa: RUF001
     "console_has_ended": {"en": "ended", "zh": "已结束"},
+    "event_scheduled": {"en": "scheduled", "zh": "未开始"},
+    "event_running": {"en": "running", "zh": "进行中"},
+    "event_ended": {"en": "ended", "zh": "已结束"},
+    "event_done": {"en": "done", "zh": "已完成"},
     "console_live": {"en": "live", "zh": "实时"},
     "console_reconnecting": {"en": "reconnecting…", "zh": "重新连接中…"},
     "console_working": {"en": "working…", "zh": "处理中…"},

@@ -72,8 +72,10 @@
   }
 
   function show(state) {
-    document.getElementById("event-status").textContent =
-      state.status + (state.ended ? " (" + t.console_has_ended + ")" : "");
+    const status = document.getElementById("event-status");
+    status.dataset.status = state.status;
+    status.textContent = (t["event_" + state.status] || state.status) +
+      (state.ended && state.status !== "ended" ? " (" + t.console_has_ended + ")" : "");
     document.getElementById("started-at").textContent = when(state.started_at);
     document.getElementById("ended-at").textContent = when(state.ended_at);
     document.getElementById("count-enrolled").textContent = state.counts.visitors_enrolled;
