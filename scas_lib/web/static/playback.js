@@ -3,6 +3,11 @@
 // recognition stored is drawn at the time of its samples: its box, and its visitor's name
 // (a stranger's box has none). What is drawn is kept in window.scasOverlay (the tests
 // read it back).
+//
+// A segment's timestamps rarely start at 0 (a camera's clock runs on; the browser's
+// currentTime is the frame's own timestamp), while a sample's offset_s counts from the
+// segment's first frame: the boxes follow the frame on screen (requestVideoFrameCallback's
+// mediaTime) minus the first frame's.
 (function () {
   "use strict";
   const main = document.getElementById("playback");
@@ -21,7 +26,22 @@
 
   let segments = [];
   let current = -1;
-  window.scasOverlay = { segment: -1, key: null, time: 0, boxes: [], drawn: 0 };
+  let firstFrame = null;  // media time of the segment's first frame shown
+  let shownFrame = null;  // media time of the frame on screen
+  window.scasOverlay = { segment: -1, key: null, time: 0, mediaTime: 0, boxes: [], drawn: 0 };
+
+  function watchFrames() {
+    video.requestVideoFrameCallback((now, frame) => {
+      if (firstFrame === null || frame.mediaTime < firstFrame) firstFrame = frame.mediaTime;
+      shownFrame = frame.mediaTime;
+      watchFrames();
+    });
+  }
+  if (video.requestVideoFrameCallback) {
+    watchFrames();
+  } else {  // no frame callbacks: the element's clock, from its first timestamp on
+    video.addEventListener("loadeddata", () => { firstFrame = video.currentTime; });
+  }
 
   function boxAt(track, time) {
     // The track's box at ``time`` (seconds from the segment's first frame), or null.
@@ -49,12 +69,13 @@
     }
     context.clearRect(0, 0, width, height);
     const boxes = [];
-    if (segment && video.videoWidth) {
+    const media = video.requestVideoFrameCallback ? shownFrame : video.currentTime;
+    if (segment && video.videoWidth && firstFrame !== null && media !== null) {
       // The picture inside the element (object-fit: contain leaves bars).
       const scale = Math.min(width / video.videoWidth, height / video.videoHeight);
       const left = (width - video.videoWidth * scale) / 2;
       const top = (height - video.videoHeight * scale) / 2;
-      const time = video.currentTime;
+      const time = media - firstFrame;  // seconds from the segment's first frame
       context.lineWidth = 3;
       context.font = "600 16px system-ui, 'Noto Sans CJK SC', sans-serif";
       for (const track of segment.tracks) {
@@ -81,8 +102,8 @@
         boxes.push({ track: track.index, visitor_id: track.visitor_id,
                      name: track.display_name, box: box });
       }
-      window.scasOverlay = { segment: current, key: segment.key, time: time, boxes: boxes,
-                             drawn: window.scasOverlay.drawn + (boxes.length ? 1 : 0) };
+      window.scasOverlay = { segment: current, key: segment.key, time: time, mediaTime: media,
+                             boxes: boxes, drawn: window.scasOverlay.drawn + (boxes.length ? 1 : 0) };
       const at = new Date(new Date(segment.start_time).getTime() + time * 1000);
       clock.textContent = at.toLocaleString(locale);
     }
@@ -91,6 +112,8 @@
 
   function play(index) {
     current = index;
+    firstFrame = null;
+    shownFrame = null;
     const segment = segments[index];
     video.src = segment.url;
     document.querySelectorAll("#segments li").forEach((item, i) => {
@@ -116,8 +139,8 @@
         segments.length + " " + t.console_segments;
       document.getElementById("segments").replaceChildren(...segments.map((segment, i) => {
         const item = document.createElement("li");
-        const faces = segment.tracks.filter((track) => track.visitor_id)
-          .map((track) => track.display_name || track.visitor_id);
+        const faces = [...new Set(segment.tracks.filter((track) => track.visitor_id)
+          .map((track) => track.display_name || track.visitor_id))];
         item.textContent = new Date(segment.start_time).toLocaleTimeString(locale) +
           " (" + Math.round(segment.duration_s) + " s)" + (faces.length ? " · " + faces.join(", ") : "");
         item.addEventListener("click", () => play(i));
