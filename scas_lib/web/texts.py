@@ -176,6 +176,10 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     "console_confirm_delete": {"en": "delete everywhere?", "zh": "从所有地方删除？"},  # noqa: RUF001
     "console_confirm_not_this": {"en": "not this person?", "zh": "不是此人？"},  # noqa: RUF001
     "console_has_ended": {"en": "ended", "zh": "已结束"},
+    "console_video_waiting": {"en": "waiting", "zh": "等待中"},
+    "console_video_making": {"en": "being made", "zh": "制作中"},
+    "console_video_ready": {"en": "ready", "zh": "已完成"},
+    "console_video_not_seen": {"en": "not seen", "zh": "未拍到"},
     "event_scheduled": {"en": "scheduled", "zh": "未开始"},
     "event_running": {"en": "running", "zh": "进行中"},
     "event_ended": {"en": "ended", "zh": "已结束"},

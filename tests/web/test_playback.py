@@ -121,9 +121,10 @@ def test_playback_plays_a_cameras_segments_with_the_faces_drawn_where_and_when_t
         time.sleep(0.1)
     assert segments_seen >= set(range(len(mine))), segments_seen  # the playlist went on
     assert checked >= 5, checked
-    # In sync: the boxes fit the faces best at the time on screen (a median lag within a
-    # frame at 25 fps), and nearly every one overlaps its face there (a detector's box can
-    # stray at the frame's edge or behind a pillar).
+    # In sync: the boxes fit the faces best at the time on screen (a median lag within two
+    # frames at 25 fps: the first frame's time is known from the first frame callback,
+    # which may come a frame late), and nearly every one overlaps its face there (a
+    # detector's box can stray at the frame's edge or behind a pillar).
     lag = statistics.median(lags)
     fitting = sum(o > 0.3 for o in overlaps) / len(overlaps)
     print(
@@ -131,5 +132,5 @@ def test_playback_plays_a_cameras_segments_with_the_faces_drawn_where_and_when_t
         f"{fitting:.0%} overlap their face (IoU > 0.3), median IoU "
         f"{statistics.median(overlaps):.2f}"
     )
-    assert abs(lag) <= 0.04, lags
+    assert abs(lag) <= 0.08, lags
     assert fitting >= 0.9, overlaps

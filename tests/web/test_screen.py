@@ -4,6 +4,7 @@ refuses anonymous and wrong-token requests. Real servers, real chromium, real re
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,7 @@ PORTRAIT = (1080, 1920)
 #: The issue's bound: a video published while the screen is open plays within this.
 PICKUP_S = 10.0
 BEARER = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+SPAN = "2026-11-22T10:00:00Z&end=2026-11-22T10:01:00Z"
 
 
 def open_screen(driver: WebDriver, web: WebServer) -> None:
@@ -171,7 +173,7 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     assert console.find_element(By.CSS_SELECTOR, f"{row} .name").text == name
     state = console.find_element(By.CSS_SELECTOR, f"{row} .state")
     assert state.get_attribute("data-state") == "ready"
-    assert state.text == page_texts("en")["state_ready"]  # in the page's language
+    assert state.text == page_texts("en")["console_video_ready"]  # in the page's language
     assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .seen").text
     assert int(console.find_element(By.ID, "count-ready").text) == 1
     console.find_element(By.CSS_SELECTOR, f"{row} .moments").click()
@@ -220,9 +222,19 @@ def test_the_screen_feed_is_server_sent_events_documented_in_openapi(web: WebSer
         assert next(lines) == ""
         assert next(lines) == "event: playlist"
         assert next(lines) == "data: []"
+    # The console's feed: the same kind, its whole state.
+    with requests.get(
+        web.api(f"/events/{EVENT}/console/stream"), headers=BEARER, stream=True, timeout=10
+    ) as feed:
+        assert feed.status_code == 200
+        lines = feed.iter_lines(decode_unicode=True)
+        assert [next(lines), next(lines), next(lines)] == ["retry: 2000", "", "event: console"]
+        state = json.loads(next(lines).removeprefix("data: "))
+        assert state["event_id"] == EVENT and state["cameras"] == [] and state["visitors"] == []
     schema = requests.get(f"{web.url}/openapi.json", timeout=10).json()
-    stream = schema["paths"]["/api/events/{event_id}/screen/stream"]["get"]
-    assert "text/event-stream" in stream["responses"]["200"]["content"]
+    for path in ("screen/stream", "console/stream"):
+        stream = schema["paths"][f"/api/events/{{event_id}}/{path}"]["get"]
+        assert "text/event-stream" in stream["responses"]["200"]["content"]
 
 
 def test_start_and_end_from_the_console_write_the_event_markers(web: WebServer) -> None:
@@ -264,6 +276,10 @@ def test_the_console_and_the_screen_refuse_anonymous_and_wrong_token_requests(
         ("delete", f"/api/events/{EVENT}/visitors/v-00000000"),
         ("get", f"/screen/{EVENT}"),
         ("get", f"/console/{EVENT}"),
+        ("get", f"/api/events/{EVENT}/console/stream"),
+        ("get", f"/api/events/{EVENT}/cameras/cam1/playback?start={SPAN}"),
+        ("get", f"/playback/{EVENT}/cam1?start={SPAN}"),
+        ("post", f"/api/events/{EVENT}/kiosks"),
     ]
     for method, path in calls:
         for headers, cookies in (

@@ -86,7 +86,7 @@
       const row = template("visitor-row").cloneNode(true);
       row.dataset.visitor = visitor.id;
       row.querySelector(".name").textContent = visitor.display_name;
-      row.querySelector(".state").textContent = t["state_" + visitor.state] || visitor.state;
+      row.querySelector(".state").textContent = t["console_video_" + visitor.state] || visitor.state;
       row.querySelector(".state").dataset.state = visitor.state;
       row.querySelector(".seen").textContent = visitor.tracks
         ? visitor.cameras.join(", ") + " · " + when(visitor.first_seen) + " – " + when(visitor.last_seen)
