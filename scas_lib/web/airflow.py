@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from scas_lib import orchestration
-from scas_lib.deploy.api import AirflowApi, AirflowApiError
+from scas_lib.deploy.api import AirflowApi
+from scas_lib.errors import ScasError
 from scas_lib.web.context import WebContext
 
 #: Said when the console writes a marker and no Airflow is configured (`scas serve`).
@@ -71,9 +72,9 @@ def trigger_event_dag(connect: Callable[[], AirflowApi | None], event_id: str) -
     (conf ``{"event_id": ...}``) unless one is queued or running (``max_active_runs=1``: a
     second would only wait behind it). Never raises: the marker is written either way, and
     the note says what happened. ``connect``: the Airflow to ask (:data:`AirflowLink`)."""
-    run = orchestration.resolve_run(event_id)
-    dag_id = run.config.dag_id
     try:
+        run = orchestration.resolve_run(event_id)
+        dag_id = run.config.dag_id
         api = connect()
         if api is None:
             return DagRunNote(False, None, NO_AIRFLOW)
@@ -86,6 +87,6 @@ def trigger_event_dag(connect: Callable[[], AirflowApi | None], event_id: str) -
                 False, found.run_id, f"{dag_id}: run {found.run_id} is {found.state}: it acts on it"
             )
         started = api.trigger(dag_id, {"event_id": event_id})
-    except AirflowApiError as error:
-        return DagRunNote(False, None, f"the marker is written, but Airflow said: {error}")
+    except ScasError as error:  # Airflow's refusal (AirflowApiError) or the event file's
+        return DagRunNote(False, None, f"the marker is written, but no DAG run: {error}")
     return DagRunNote(True, started.run_id, f"{dag_id}: run {started.run_id} triggered")
