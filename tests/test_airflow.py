@@ -744,6 +744,7 @@ def _console_starts_and_ends_the_event(base: str, jwt: str, services: Services) 
             failed = requests.patch(f"{runs}/{item['dag_run_id']}", json={"state": "failed"},
                                     headers=signed_in, timeout=10)  # fmt: skip
             assert failed.status_code == 200, failed.text
+            print(f"failed the run {item['dag_run_id']} left {item['state']}")
     before = run_ids()
     assert requests.post(f"{console}/start", timeout=10).status_code == 401
     started = requests.post(f"{console}/start", headers=signed_in, timeout=30)
