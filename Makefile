@@ -23,8 +23,10 @@ system-deps:
 	@scripts/install-system-deps.sh
 
 # A synthetic event through every stage built so far (scripts/demo.sh says which).
+# `make demo SERVE=1` leaves `scas serve` running and prints the console's, the big
+# screen's and a visitor page's addresses.
 demo: install system-deps
-	@scripts/demo.sh
+	@SERVE=$(SERVE) scripts/demo.sh
 
 # Airflow standalone on the embedded defaults: UI on http://127.0.0.1:8080 (this machine
 # only; AIRFLOW_API_HOST=0.0.0.0 to open it), one DAG per config/events/*.yaml. Ctrl-C

@@ -15,10 +15,14 @@ from airflow.api_fastapi.core_api.security import get_user
 from airflow.plugins_manager import AirflowPlugin
 from scas_airflow.connections import scas_settings
 
+from scas_lib.web.airflow import same_airflow
 from scas_lib.web.app import URL_PREFIX, create_app
 from scas_lib.web.context import WebContext
 
-scas_app = create_app(WebContext(settings_factory=scas_settings), operator=get_user)
+# The console triggers DAG runs on this same API server, with the operator's own login.
+scas_app = create_app(
+    WebContext(settings_factory=scas_settings), operator=get_user, airflow=same_airflow
+)
 
 
 class ScasWebPlugin(AirflowPlugin):

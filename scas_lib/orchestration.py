@@ -427,22 +427,6 @@ def marker_times(services: Services, event_id: str) -> dict[str, datetime | None
     return {name: found.get(keys.control_marker_key(event_id, name)) for name in ("start", "end")}
 
 
-def mark_event(
-    services: Services, event_id: str, marker: Literal["start", "end"]
-) -> datetime | None:
-    """Start or end the event from the operator console: make it in the catalog if new,
-    write its marker; when the store dated the marker. (`scas event end` first lets
-    `scas ingest` finish its segments, scas_lib/ingest/stage.py; the console does not wait.)"""
-    from scas_lib.storage.control import put_control_marker
-
-    keys.validate_id(event_id, "event id")
-    with services.catalog() as catalog:
-        catalog.ensure_event(event_id)
-    bucket = services.settings.bucket_recordings
-    put_control_marker(services.object_store(), bucket, event_id, marker)
-    return marker_times(services, event_id)[marker]
-
-
 def end_marker_seen(services: Services, event_id: str) -> bool:
     """Whether the event's current run has ended: its end marker is there, and no start
     marker is newer (:func:`run_state`)."""

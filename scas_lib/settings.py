@@ -111,6 +111,19 @@ class Settings(BaseSettings):
         "itself uses.",
     )
 
+    airflow_url: str | None = Field(
+        default=None,
+        description="Airflow's API server (http://127.0.0.1:8080), for the operator console "
+        "under `scas serve` to trigger an event's DAG run when it starts or ends the event "
+        "(inside Airflow it uses the operator's own login). Unset: the console says so.",
+    )
+    airflow_username: str = Field(
+        default="admin", description="The Airflow user the console signs in as."
+    )
+    airflow_password: SecretStr | None = Field(
+        default=None, description="That user's password (never printed)."
+    )
+
     ingest_spool_dir: Path | None = Field(
         default=None,
         description="Where `scas ingest` records and keeps finished segments until the "

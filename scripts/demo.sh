@@ -6,6 +6,8 @@
 #   enrolled from their kiosk photos -> every segment recognized -> a highlight video per
 #   visitor seen, published and saved on disk -> servers down.
 # SCAS_DEMO_INGEST=0 pushes the generated segments with `scas replay` instead.
+# SERVE=1 (`make demo SERVE=1`) ends by leaving `scas serve` (and the servers) running and
+# printing the addresses of the operator console, the big screen and a visitor's page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scas=.venv/bin/scas
@@ -16,7 +18,9 @@ data_dir=$($python -c 'from scas_lib.settings import Settings; print(Settings().
 event_dir="$data_dir/events/$event"
 
 cameras=()
-trap 'for pid in "${cameras[@]}"; do kill "$pid" 2>/dev/null || true; done; $scas down' EXIT
+keep_up=0
+trap 'for pid in "${cameras[@]}"; do kill "$pid" 2>/dev/null || true; done;
+      [ "$keep_up" = 1 ] || $scas down' EXIT
 $scas up
 $scas models install
 $scas simulate "$event_dir" --event "$event" --duration "$duration"
@@ -84,3 +88,51 @@ $scas status
 echo "event written to $event_dir (ground truth: $event_dir/ground_truth.json)"
 echo "highlight videos:"
 ls -1 "$event_dir"/highlights/*.mp4
+
+if [ "${SERVE:-0}" = 1 ]; then
+    # The operator token comes from the environment, else from a file only this user reads
+    # (made once): it is never printed.
+    token_file="$data_dir/operator-token"
+    if [ -z "${SCAS_OPERATOR_TOKEN:-}" ]; then
+        [ -s "$token_file" ] || (umask 077 && $python -c \
+            'import secrets; print(secrets.token_urlsafe(32))' > "$token_file")
+        SCAS_OPERATOR_TOKEN=$(cat "$token_file")
+        export SCAS_OPERATOR_TOKEN
+    fi
+    port=${SCAS_DEMO_PORT:-8000}
+    base="http://127.0.0.1:$port/scas"
+    nohup $scas serve --port "$port" > "$data_dir/serve.log" 2>&1 &
+    serve_pid=$!
+    $python - "$base" <<'PY'
+import sys, time, urllib.request
+deadline = time.monotonic() + 60
+while True:
+    try:
+        urllib.request.urlopen(sys.argv[1] + "/v/", timeout=2)
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("scas serve did not answer within 60 s (see serve.log)")
+        time.sleep(0.5)
+PY
+    # A visitor's page: the link the big screen shows for the first finished video.
+    page=$($python - "$event" <<'PY'
+import sys
+from scas_lib.catalog.screen import screen_entries
+from scas_lib.services import runtime
+from scas_lib.settings import Settings
+with runtime.resolve(Settings()).catalog() as catalog:
+    entries = screen_entries(catalog, sys.argv[1])
+print(f"/v/{entries[0].token}" if entries else "/v/")
+PY
+)
+    keep_up=1
+    echo
+    echo "scas serve is running (pid $serve_pid, log $data_dir/serve.log); stop it with:"
+    echo "  kill $serve_pid && $scas down"
+    echo "sign in once per browser: $base/sign-in?token=<SCAS_OPERATOR_TOKEN>&next=/console/$event"
+    [ -s "$token_file" ] && echo "  (the token is in $token_file)"
+    echo "operator console: $base/console/$event"
+    echo "big screen:       $base/screen/$event"
+    echo "a visitor's page: $base$page"
+fi

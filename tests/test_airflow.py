@@ -651,11 +651,13 @@ def test_the_daily_retention_dag_deletes_what_is_past_its_time(
 # the web app inside Airflow's API server ---------------------------------------------------
 
 
-def test_the_web_app_is_served_by_airflows_api_server_and_operators_need_an_airflow_login(
+def test_the_web_app_in_airflows_api_server_needs_an_airflow_login_and_its_console_runs_the_dag(
     airflow_db: None, dag_env: Services, event_file: Path, photos: dict[str, Any]
 ) -> None:
     """Airflow's own API server app, with the plugins folder's ``scas_web`` plugin, on
-    uvicorn on loopback; the catalog and object store from the Airflow connections."""
+    uvicorn on loopback; the catalog and object store from the Airflow connections. The
+    console's start and end trigger the event's DAG run on that server
+    (:func:`_console_starts_and_ends_the_event`)."""
     import requests
     from airflow.api_fastapi.app import create_app, get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
@@ -698,3 +700,72 @@ def test_the_web_app_is_served_by_airflows_api_server_and_operators_need_an_airf
         (scas,) = [p for p in plugins["plugins"] if p["name"] == "scas_web"]
         assert scas["external_views"][0]["href"] == "/scas/"
         assert scas["fastapi_apps"][0]["url_prefix"] == "/scas"
+
+        _serialize_dags()
+        _console_starts_and_ends_the_event(base, jwt, dag_env)
+
+
+def _serialize_dags() -> None:
+    """The DAG folder in the metadata database, as the dag-processor leaves it (what the
+    REST API triggers runs of); `airflow dags reserialize` does the same."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        bundle.initialize()
+        bag = BundleDagBag(bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        sync_bag_to_db(bag, bundle.name, None)
+
+
+def _console_starts_and_ends_the_event(base: str, jwt: str, services: Services) -> None:
+    """Start and End of the console, in Airflow's API server with an operator's login:
+    the markers are written (End as `scas event end`: it asks ingest to finish first) and
+    the event's DAG gets one run, through the REST API of that same server."""
+    import requests
+
+    from scas_lib import orchestration
+    from scas_lib.ingest import health
+
+    signed_in = {"Authorization": f"Bearer {jwt}"}
+    console = f"{base}/scas/api/events/expo"
+    runs = f"{base}/api/v2/dags/scas_expo/dagRuns"
+
+    def run_ids() -> set[str]:  # the module's other tests leave finished runs
+        listed = requests.get(runs, headers=signed_in, timeout=10).json()["dag_runs"]
+        return {item["dag_run_id"] for item in listed}
+
+    # Runs the module's other tests left queued (a wave queues the next one; dag.test()
+    # runs only its own) are failed first, through the API, so the event has none active.
+    listed = requests.get(runs, headers=signed_in, timeout=10).json()["dag_runs"]
+    for item in listed:
+        if item["state"] in ("queued", "running"):
+            failed = requests.patch(f"{runs}/{item['dag_run_id']}", json={"state": "failed"},
+                                    headers=signed_in, timeout=10)  # fmt: skip
+            assert failed.status_code == 200, failed.text
+            print(f"failed the run {item['dag_run_id']} left {item['state']}")
+    before = run_ids()
+    assert requests.post(f"{console}/start", timeout=10).status_code == 401
+    started = requests.post(f"{console}/start", headers=signed_in, timeout=30)
+    assert started.status_code == 200, started.text
+    answer = started.json()
+    assert answer["dag_run_triggered"] is True, answer
+    assert run_ids() - before == {answer["dag_run_id"]}
+    run = requests.get(f"{runs}/{answer['dag_run_id']}", headers=signed_in, timeout=10).json()
+    assert run["conf"] == {"event_id": "expo"} and run["state"] in ("queued", "running")
+    assert orchestration.marker_times(services, "expo")["start"] is not None
+
+    time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
+    # The UI's cookie is a login too (a console opened from the Airflow UI).
+    ended = requests.post(f"{console}/end", cookies={"_token": jwt}, timeout=30)
+    assert ended.status_code == 200, ended.text
+    assert orchestration.end_marker_seen(services, "expo")
+    with services.catalog() as catalog:
+        assert health.end_requested_at(catalog, "expo") is not None
+    # The run queued at the start acts on the end marker: no second run.
+    assert ended.json()["dag_run_triggered"] is False
+    assert ended.json()["dag_run_id"] == run["dag_run_id"]
+    assert run_ids() - before == {run["dag_run_id"]}
+    again = requests.post(f"{console}/end", headers=signed_in, timeout=30)
+    assert again.status_code == 400 and "already ended" in again.json()["message"]

@@ -79,8 +79,19 @@ class AirflowApi:
     def __init__(self, base_url: str, username: str, password: str, timeout_s: float = 30.0):
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        self._token = ""
         reply = self._call("POST", "/auth/token", {"username": username, "password": password})
         self._token = reply["access_token"]
+
+    @classmethod
+    def with_token(cls, base_url: str, token: str, timeout_s: float = 30.0) -> AirflowApi:
+        """The API with a token already in hand: the operator console inside Airflow's API
+        server calls it with the operator's own login, so Airflow's permissions apply."""
+        api = cls.__new__(cls)
+        api.base_url = base_url.rstrip("/")
+        api.timeout_s = timeout_s
+        api._token = token
+        return api
 
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> DagRunRecord:
         """A new run of ``dag_id`` with ``conf``, now (no logical date, as the UI does)."""
@@ -103,6 +114,10 @@ class AirflowApi:
         reply = self._call("GET", f"/api/v2/dags/{quote(dag_id)}/dagRuns?limit=1000")
         found = [DagRunRecord.from_api(item) for item in reply["dag_runs"]]
         return sorted(found, key=lambda run: (run.queued_at is None, run.queued_at))
+
+    def active_runs(self, dag_id: str) -> list[DagRunRecord]:
+        """The runs of ``dag_id`` that are queued or running, oldest first."""
+        return [run for run in self.runs(dag_id) if run.state not in FINISHED_RUN_STATES]
 
     def run(self, dag_id: str, run_id: str) -> DagRunRecord:
         return DagRunRecord.from_api(
@@ -144,7 +159,7 @@ class AirflowApi:
             data=None if body is None else json.dumps(body).encode(),
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
-        if getattr(self, "_token", None):
+        if self._token:
             request.add_header("Authorization", f"Bearer {self._token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:

@@ -31,6 +31,7 @@ from scas_lib.visitors.page import VideoState, video_state
 from scas_lib.web.auth import Context, CurrentKiosk, CurrentVisitorPage
 from scas_lib.web.errors import ApiError, ErrorBody
 from scas_lib.web.media import object_response
+from scas_lib.web.screen import qr_data_uri
 from scas_lib.web.texts import pick_language
 from scas_lib.web.visits import (
     KioskEnrollment,
@@ -181,11 +182,16 @@ class VisitorSummary:
 
 @dataclass(frozen=True)
 class NewKiosk:
-    """A kiosk just paired: open ``pairing_path`` (under the app) on the kiosk once."""
+    """A kiosk just paired: open ``pairing_path`` (under the app) on the kiosk once, or
+    scan ``qr_svg`` (``pairing_url``) with it."""
 
     kiosk: Kiosk
     token: str
     pairing_path: str
+    #: The absolute pairing address (``SCAS_PUBLIC_URL`` wins) and its QR code (SVG
+    #: ``data:`` URI): the operator console shows it for the kiosk to scan.
+    pairing_url: str = ""
+    qr_svg: str = ""
 
 
 @dataclass(frozen=True)
@@ -250,11 +256,15 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
             return list_kiosks(catalog, event_id)
 
     @router.post("/events/{event_id}/kiosks", status_code=201)
-    def pair(event_id: str, context: Context, label: str = "") -> NewKiosk:
-        """Pair a new kiosk with the event; its token is shown only in this answer."""
+    def pair(event_id: str, request: Request, context: Context, label: str = "") -> NewKiosk:
+        """Pair a new kiosk with the event; its token is shown only in this answer (with
+        the pairing link as a QR code)."""
         with context.services.catalog() as catalog:
             pairing = pair_kiosk(catalog, event_id, label=label)
-        return NewKiosk(pairing.kiosk, pairing.token, pairing_path(event_id, pairing.token))
+        path = pairing_path(event_id, pairing.token)
+        url = (context.settings.public_url or app_base_url(request)).rstrip("/") + path
+        # Not through qr_data_uri's cache: a pairing link is a secret, kept nowhere.
+        return NewKiosk(pairing.kiosk, pairing.token, path, url, qr_data_uri.__wrapped__(url))
 
     @router.delete("/kiosks/{kiosk_id}")
     def revoke(kiosk_id: str, context: Context) -> Revoked:

@@ -19,12 +19,19 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from scas_lib.web.airflow import AirflowLink
 from scas_lib.web.api import kiosk_router, operator_router, visitor_router
 from scas_lib.web.auth import operator_token
 from scas_lib.web.console import console_router
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import install_error_handlers
-from scas_lib.web.pages import kiosk_pages, operator_pages, sign_in_pages, visitor_pages
+from scas_lib.web.pages import (
+    kiosk_pages,
+    operator_pages,
+    page_policy,
+    sign_in_pages,
+    visitor_pages,
+)
 
 #: Where the app is mounted, standalone and in Airflow.
 URL_PREFIX = "/scas"
@@ -36,9 +43,15 @@ SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
 log = logging.getLogger(__name__)
 
 
-def create_app(context: WebContext, operator: Callable[..., Any] | None = None) -> FastAPI:
+def create_app(
+    context: WebContext,
+    operator: Callable[..., Any] | None = None,
+    airflow: AirflowLink | None = None,
+) -> FastAPI:
     """The SCAS web app. ``operator`` is the dependency that admits operators (Airflow's
-    ``get_user`` in the plugin); by default the ``SCAS_OPERATOR_TOKEN`` bearer token."""
+    ``get_user`` in the plugin); by default the ``SCAS_OPERATOR_TOKEN`` bearer token.
+    ``airflow``: the Airflow the console triggers DAG runs on (the plugin's is the API
+    server itself); by default ``SCAS_AIRFLOW_URL``'s, if set."""
     operator = operator or operator_token
     app = FastAPI(
         title="SCAS",
@@ -69,7 +82,7 @@ def create_app(context: WebContext, operator: Callable[..., Any] | None = None) 
         kiosk_router,
         visitor_router,
         operator_router(operator),
-        console_router(operator),
+        console_router(operator, airflow),
         kiosk_pages,
         visitor_pages,
         operator_pages(operator),
@@ -79,14 +92,6 @@ def create_app(context: WebContext, operator: Callable[..., Any] | None = None) 
     return app
 
 
-#: The pages' own files only: no other site's script, style or frame (a kiosk is a public
-#: screen). The QR code is a ``data:`` image, a captured photo a ``blob:`` one.
-_PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "script-src 'self'; style-src 'self'; frame-ancestors 'self'; form-action 'self'"
-)
-
-
 async def _security_headers(request: Request, call_next: Callable[..., Any]) -> Any:
     """Headers on every answer. No referrer: a visitor's page address is their credential."""
     response = await call_next(request)
@@ -94,8 +99,10 @@ async def _security_headers(request: Request, call_next: Callable[..., Any]) -> 
     response.headers["X-Content-Type-Options"] = "nosniff"
     inner = request.scope.get("path", "")[len(request.scope.get("root_path", "")) :]
     html = response.headers.get("content-type", "").startswith("text/html")
-    if html and inner != "/docs":  # Swagger UI's page starts itself with an inline script
-        response.headers["Content-Security-Policy"] = _PAGE_POLICY
+    # Swagger UI's page starts itself with an inline script; the playback page sets its own
+    # (page_policy: its video comes from the object store's presigned links).
+    if html and inner != "/docs" and "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = page_policy()
     return response
 
 

@@ -1,11 +1,14 @@
 """The operator's live side of an event (issue 16): the console's API and the big screen's
 playlist and feed, behind the operator dependency.
 
-Starting and ending an event writes its control markers with
-:func:`scas_lib.orchestration.mark_event` (as `scas event` does; the replay writes them
-with the same :func:`~scas_lib.storage.control.put_control_marker`); re-rendering and
-deleting a visitor call the stage functions of the ``scas`` command
-(:func:`scas_lib.orchestration.render`, :func:`~scas_lib.visitors.stage.forget_visitor`).
+Starting and ending an event call the stage functions of `scas event start|end`
+(:func:`~scas_lib.ingest.stage.start_event`, :func:`~scas_lib.ingest.stage.end_event`,
+which lets `scas ingest` finish its last segments before the end marker), then give the
+event's DAG a run through Airflow's REST API (:mod:`scas_lib.web.airflow`). The cameras are
+:func:`scas_lib.ingest.stage.cameras`. Re-rendering and deleting a visitor call the stage
+functions of the ``scas`` command (:func:`scas_lib.orchestration.render`,
+:func:`~scas_lib.visitors.stage.forget_visitor`). The console's live feed is the screen's
+kind of server-sent events (:func:`scas_lib.web.screen.live_feed`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -23,19 +26,24 @@ from scas_lib import orchestration
 from scas_lib.catalog.console import visitor_sightings
 from scas_lib.catalog.records import Appearance, Output
 from scas_lib.highlights.appearances import MomentCorrection
+from scas_lib.ingest import stage as ingest
+from scas_lib.ingest.health import CameraHealth
+from scas_lib.ingest.policy import ACTIVE_STATES
 from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, video_state
+from scas_lib.web.airflow import AirflowLink, configured_airflow, trigger_event_dag
 from scas_lib.web.api import _ERRORS, Deleted, app_base_url
 from scas_lib.web.auth import Context
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
-from scas_lib.web.screen import ScreenVideo, playlist_feed, screen_playlist
+from scas_lib.web.playback import Playback, camera_playback
+from scas_lib.web.screen import ScreenVideo, feed_response, live_feed, screen_playlist
 
-#: Said when the console writes a marker: `scas serve` has no Airflow to trigger.
-NO_AIRFLOW = (
-    "Airflow is not reachable from `scas serve`: the marker is written; the event's DAG "
-    "acts on it at its next run (trigger it in Airflow)"
-)
+#: Recognition is behind real time when more footage than this many segments waits for
+#: it: the newest segment is always being recognized, and one more may wait its turn.
+BEHIND_SEGMENTS = 2.0
+#: How long the console's End waits for `scas ingest` to finish (as `scas event end`).
+END_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,38 @@ class ConsoleVisitor:
     cameras: list[str]
     first_seen: datetime | None
     last_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class ConsoleCamera:
+    """A camera as the console shows it: its health from `scas ingest` (migration 0008)."""
+
+    camera_id: str
+    #: starting / recording / reconnecting / offline / stopped; "offline" also when ingest
+    #: stopped reporting on an active camera; None: never ingested.
+    state: str | None
+    #: Recognition is behind real time on this camera (see :data:`BEHIND_SEGMENTS`).
+    behind: bool
+    health: CameraHealth
+
+
+def console_camera(health: CameraHealth, now: datetime, segment_s: float) -> ConsoleCamera:
+    """How the console shows a camera.
+
+    >>> from datetime import timedelta
+    >>> now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    >>> h = CameraHealth("e", "cam1", "recording", "rtsp://…", "", 0, 0, now, 3, "k",
+    ...                  now, 0, 0.0, 4, 240.0)
+    >>> console_camera(h, now, 60.0).state, console_camera(h, now, 60.0).behind
+    ('recording', True)
+    >>> console_camera(h, now + timedelta(minutes=5), 60.0).state  # ingest went silent
+    'offline'
+    """
+    state = health.state
+    if state in ACTIVE_STATES and not health.ingesting(now):
+        state = "offline"
+    behind = health.lag_s > BEHIND_SEGMENTS * segment_s
+    return ConsoleCamera(health.camera_id, state, behind, health)
 
 
 @dataclass(frozen=True)
@@ -72,6 +112,7 @@ class ConsoleState:
     #: Whether the current run has ended (an end marker newer than the start marker).
     ended: bool
     counts: Counts
+    cameras: list[ConsoleCamera]
     visitors: list[ConsoleVisitor]
 
 
@@ -80,10 +121,15 @@ class MarkerWritten:
     event_id: str
     marker: Literal["start", "end"]
     key: str
+    #: When the marker of the current run was written (start: the open run's, if the
+    #: event was running already).
     written_at: datetime | None
     #: Whether a DAG run was triggered, and what happened otherwise.
     dag_run_triggered: bool
+    dag_run_id: str | None
     note: str
+    #: End: cameras `scas ingest` had not finished when the wait was over.
+    still_ingesting: list[str] = dataclasses.field(default_factory=list)
 
 
 def console_state(context: WebContext, event_id: str) -> ConsoleState:
@@ -98,6 +144,9 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         outputs = {o.visitor_id: o for o in catalog.list_outputs(event_id)}
         seen = visitor_sightings(catalog, event_id)
     markers = orchestration.marker_times(services, event_id)
+    segment_s = orchestration.resolve_run(event_id).config.segment_s
+    now = datetime.now(UTC)
+    cameras = [console_camera(h, now, segment_s) for h in ingest.cameras(services, event_id)]
     listed = []
     for visitor in visitors:
         output = outputs.get(visitor.id)
@@ -123,17 +172,39 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         ended_at=markers["end"],
         ended=orchestration.run_state(markers["start"], markers["end"], None)[0],
         counts=Counts(len(visitors), len(seen), ready),
+        cameras=cameras,
         visitors=listed,
     )
 
 
-def write_marker(
-    context: WebContext, event_id: str, marker: Literal["start", "end"]
+def start_run(context: WebContext, event_id: str, connect: Callable[[], Any]) -> MarkerWritten:
+    """Start the event as `scas event start` does (the event is made in the catalog if
+    new; a run already open stays open), then give its DAG a run."""
+    keys.validate_id(event_id, "event id")
+    with context.services.catalog() as catalog:
+        catalog.ensure_event(event_id)
+    open_since = ingest.start_event(context.services, event_id)
+    written = open_since or orchestration.marker_times(context.services, event_id)["start"]
+    dag = trigger_event_dag(connect, event_id)
+    note = f"running since {open_since:%H:%M:%S} UTC; {dag.note}" if open_since else dag.note
+    key = keys.control_marker_key(event_id, "start")
+    return MarkerWritten(event_id, "start", key, written, dag.triggered, dag.run_id, note)
+
+
+def end_run(
+    context: WebContext, event_id: str, connect: Callable[[], Any], wait_s: float
 ) -> MarkerWritten:
-    """Start or end the event: write its marker (the event is made in the catalog if new)."""
-    written = orchestration.mark_event(context.services, event_id, marker)
-    key = keys.control_marker_key(event_id, marker)
-    return MarkerWritten(event_id, marker, key, written, False, NO_AIRFLOW)
+    """End the event as `scas event end` does: let `scas ingest` finish its last segments
+    (at most ``wait_s``), write the end marker (400 if the run has ended already), then make
+    sure its DAG has a run that finishes the event."""
+    keys.validate_id(event_id, "event id")
+    result = ingest.end_event(context.services, event_id, wait_s=wait_s)
+    written = orchestration.marker_times(context.services, event_id)["end"]
+    dag = trigger_event_dag(connect, event_id)
+    busy = [h.camera_id for h in result.still_ingesting]
+    note = f"still ingesting: {', '.join(busy)}; {dag.note}" if busy else dag.note
+    key = keys.control_marker_key(event_id, "end")
+    return MarkerWritten(event_id, "end", key, written, dag.triggered, dag.run_id, note, busy)
 
 
 @dataclass(frozen=True)
@@ -158,21 +229,25 @@ def _visitor_run(
     return dataclasses.replace(run.request, visitor=visitor_id)
 
 
-_STREAM_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": (
-            "Server-sent events. `event: playlist` carries the whole playlist (a JSON list of "
-            "ScreenVideo, newest first) at the start and each time it changes; lines starting "
-            "with `:` are keep-alives; `retry:` says how long to wait before reconnecting. "
-            "Reconnect on any error (EventSource does)."
-        ),
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+def _stream_doc(event: str, carries: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of a live feed (server-sent events)."""
+    described = (
+        f"Server-sent events. `event: {event}` carries {carries} at the start and each time "
+        "it changes; lines starting with `:` are keep-alives; `retry:` says how long to wait "
+        "before reconnecting. Reconnect on any error (EventSource does)."
+    )
+    return {
+        200: {
+            "description": described,
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
     }
-}
 
 
-def console_router(operator: Callable[..., Any]) -> APIRouter:
-    """The console's and the screen's routes, each behind the ``operator`` dependency."""
+def console_router(operator: Callable[..., Any], airflow: AirflowLink | None = None) -> APIRouter:
+    """The console's and the screen's routes, each behind the ``operator`` dependency;
+    ``airflow``: how start and end reach Airflow (default: the configured one, if any)."""
+    link = airflow or configured_airflow
     router = APIRouter(
         prefix="/api/events/{event_id}",
         tags=["console"],
@@ -186,15 +261,45 @@ def console_router(operator: Callable[..., Any]) -> APIRouter:
         and where they were seen)."""
         return console_state(context, event_id)
 
+    @router.get(
+        "/console/stream",
+        response_class=StreamingResponse,
+        responses=_stream_doc(
+            "console", "the whole ConsoleState (JSON, the cameras' health and lag included)"
+        ),
+    )
+    def console_stream(event_id: str, request: Request, context: Context) -> StreamingResponse:
+        """The console's live feed (server-sent events): its state whenever it changes."""
+        console_state(context, event_id)  # a 404 now, not inside the stream
+        return feed_response(
+            live_feed("console", lambda: console_state(context, event_id), request.is_disconnected)
+        )
+
     @router.post("/start")
-    def start(event_id: str, context: Context) -> MarkerWritten:
-        """Start the event: write its start marker."""
-        return write_marker(context, event_id, "start")
+    def start(event_id: str, request: Request, context: Context) -> MarkerWritten:
+        """Start the event as `scas event start` does (its start marker), and trigger its
+        DAG run through Airflow's REST API (or say that Airflow is not there)."""
+        return start_run(context, event_id, lambda: link(request, context))
 
     @router.post("/end")
-    def end(event_id: str, context: Context) -> MarkerWritten:
-        """End the event: write its end marker."""
-        return write_marker(context, event_id, "end")
+    def end(
+        event_id: str, request: Request, context: Context, wait_s: float = END_WAIT_S
+    ) -> MarkerWritten:
+        """End the event as `scas event end` does: wait (at most ``wait_s``) for `scas
+        ingest` to finish its last segments, write the end marker, and make sure the DAG
+        has a run that finishes the event."""
+        if not 0 <= wait_s <= 600:
+            raise ApiError(422, "invalid_request", "wait_s: between 0 and 600 seconds")
+        return end_run(context, event_id, lambda: link(request, context), wait_s)
+
+    @router.get("/cameras/{camera_id}/playback")
+    def playback(
+        event_id: str, camera_id: str, start: datetime, end: datetime, context: Context
+    ) -> Playback:
+        """The camera's segments between ``start`` and ``end`` (ISO 8601 with a time zone,
+        at most two hours apart): presigned links to play one after the other as stored (no
+        re-encoding), each with the face paths of its tracks and their visitors' names."""
+        return camera_playback(context, event_id, camera_id, start, end)
 
     @router.post("/visitors/{visitor_id}/render")
     def rerender(event_id: str, visitor_id: str, context: Context, template: str = "") -> Output:
@@ -242,19 +347,24 @@ def console_router(operator: Callable[..., Any]) -> APIRouter:
         """The big screen's playlist: the event's finished videos, newest first."""
         return screen_playlist(context, event_id, app_base_url(request))
 
-    @router.get("/screen/stream", response_class=StreamingResponse, responses=_STREAM_DOC)
+    @router.get(
+        "/screen/stream",
+        response_class=StreamingResponse,
+        responses=_stream_doc(
+            "playlist", "the whole playlist (a JSON list of ScreenVideo, newest first)"
+        ),
+    )
     def screen_stream(event_id: str, request: Request, context: Context) -> StreamingResponse:
         """The big screen's live feed (server-sent events): the playlist whenever it
         changes."""
         base = app_base_url(request)
         screen_playlist(context, event_id, base)  # a 404 now, not inside the stream
-        feed = playlist_feed(
-            lambda: screen_playlist(context, event_id, base), request.is_disconnected
-        )
-        return StreamingResponse(
-            feed,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        return feed_response(
+            live_feed(
+                "playlist",
+                lambda: screen_playlist(context, event_id, base),
+                request.is_disconnected,
+            )
         )
 
     return router

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,6 +32,7 @@ from scas_lib.web.auth import (
     is_operator_token,
 )
 from scas_lib.web.errors import ApiError
+from scas_lib.web.playback import media_origin
 from scas_lib.web.texts import LANGUAGES, all_texts, page_texts, pick_language, visitor_error
 from scas_lib.web.visits import event_consent, event_name, visitor_status
 
@@ -41,6 +43,17 @@ KIOSK_COOKIE_AGE_S = 365 * 24 * 3600
 kiosk_pages = APIRouter(include_in_schema=False)
 visitor_pages = APIRouter(include_in_schema=False)
 sign_in_pages = APIRouter(include_in_schema=False)
+
+
+def page_policy(media_origin: str = "") -> str:
+    """The pages' own files only: no other site's script, style or frame (a kiosk is a
+    public screen). The QR code is a ``data:`` image, a captured photo a ``blob:`` one;
+    ``media_origin`` is another place videos may come from (the playback's object store)."""
+    media = f"'self' blob: {media_origin}".strip()
+    return (
+        f"default-src 'self'; img-src 'self' data: blob:; media-src {media}; "
+        "script-src 'self'; style-src 'self'; frame-ancestors 'self'; form-action 'self'"
+    )
 
 
 def _root(request: Request) -> str:
@@ -72,6 +85,12 @@ def error_page(request: Request, code: str, message: str) -> str:
         code=code,
         message=visitor_error(code, language) or message,
     )
+
+
+def _script_json(data: object) -> str:
+    """``data`` as JSON for a ``<script type="application/json">`` element: a text holding
+    ``</script>`` cannot end the element."""
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _keep_in_cookie(request: Request, target: str, cookie: str, token: str) -> Response:
@@ -111,7 +130,7 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
         request,
         "kiosk.html",
         event_name=event_name(context, event_id),
-        kiosk_config=json.dumps(
+        kiosk_config=_script_json(
             {
                 "enrollUrl": f"{_root(request)}/api/kiosk/enroll",
                 "consentVersion": consent.version,
@@ -119,9 +138,8 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
                 "texts": texts,
                 "languages": list(LANGUAGES),
                 "resetAfterS": 60,
-            },
-            ensure_ascii=False,
-        ).replace("</", "<\\/"),  # a text holding "</script>" cannot end the script
+            }
+        ),
     )
 
 
@@ -198,14 +216,40 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
             stream_url=f"{_root(request)}/api/events/{event_id}/screen/stream",
         )
 
+    @router.get("/playback/{event_id}/{camera_id}")
+    def playback(request: Request, event_id: str, camera_id: str, context: Context) -> HTMLResponse:
+        """A camera's footage between ``?start=`` and ``?end=`` (ISO 8601) with the faces
+        recognition found drawn over it (the API's ``.../cameras/<camera>/playback``)."""
+        keys.validate_id(event_id, "event id")
+        keys.validate_id(camera_id, "camera id")
+        language = _event_language(request, event_id)
+        span = {k: request.query_params.get(k, "") for k in ("start", "end")}
+        response = render(
+            request,
+            "playback.html",
+            language=language,
+            event_id=event_id,
+            camera_id=camera_id,
+            event_name=event_name(context, event_id),
+            api_url=f"{_root(request)}/api/events/{event_id}/cameras/{camera_id}/playback?"
+            + urlencode(span),
+            texts_json=_script_json(page_texts(language)),
+            query_zh=urlencode({**span, "lang": "zh"}),
+            query_en=urlencode({**span, "lang": "en"}),
+        )
+        response.headers["Content-Security-Policy"] = page_policy(media_origin(context))
+        return response
+
     @router.get("/console/{event_id}")
     def console(request: Request, event_id: str, context: Context) -> HTMLResponse:
         """The operator console of one event."""
         keys.validate_id(event_id, "event id")
+        language = _event_language(request, event_id)
         return render(
             request,
             "console.html",
-            language=_event_language(request, event_id),
+            language=language,
+            texts_json=_script_json(page_texts(language)),
             event_id=event_id,
             event_name=event_name(context, event_id),
             api_url=f"{_root(request)}/api/events/{event_id}",

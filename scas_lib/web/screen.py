@@ -1,8 +1,9 @@
 """The big screen at the exit: the event's finished videos, newest first, each with its
 visitor's name and the QR code of their page, and the live feed the screen listens to.
 
-The feed is server-sent events (``text/event-stream``): a ``playlist`` event with the whole
-list whenever it changes (and once at the start), a comment every
+The feed is server-sent events (``text/event-stream``, :func:`live_feed`, which the
+console's feed uses too): a ``playlist`` event with the whole list whenever it changes (and
+once at the start), a comment every
 :data:`KEEPALIVE_S` seconds so proxies keep the connection open. The catalog is looked at
 every :data:`POLL_S` seconds: a video published by any process (the DAG's workers, `scas
 highlights`) shows up without anyone telling the web app.
@@ -15,9 +16,11 @@ import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import segno
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from scas_lib.catalog.screen import screen_entries
@@ -81,36 +84,36 @@ def screen_playlist(context: WebContext, event_id: str, base_url: str) -> list[S
     return videos
 
 
-def sse_message(event: str, data: object) -> str:
-    """One server-sent event (JSON data on one line).
-
-    >>> sse_message("playlist", [])
-    'event: playlist\\ndata: []\\n\\n'
-    """
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-async def playlist_feed(
-    load: Callable[[], list[ScreenVideo]],
+async def live_feed(
+    event: str,
+    load: Callable[[], object],
     disconnected: Callable[[], Awaitable[bool]],
     *,
     poll_s: float = POLL_S,
 ) -> AsyncIterator[str]:
-    """The screen's feed: the playlist now, then again each time it changes, until the
-    client goes away."""
+    """A live feed (the screen's playlist, the console's state): ``event`` with what
+    ``load`` returns now, then again each time it changes, until the client goes away."""
     yield f"retry: {RETRY_MS}\n\n"
-    sent: list[tuple[str, str]] | None = None
+    sent: str | None = None
     last_write = time.monotonic()
     while True:
-        videos = await run_in_threadpool(load)
-        fingerprint = [(v.visitor_id, v.updated_at) for v in videos]
-        if fingerprint != sent:
-            sent = fingerprint
+        data = json.dumps(jsonable_encoder(await run_in_threadpool(load)), ensure_ascii=False)
+        if data != sent:
+            sent = data
             last_write = time.monotonic()
-            yield sse_message("playlist", [asdict(v) for v in videos])
+            yield f"event: {event}\ndata: {data}\n\n"
         elif time.monotonic() - last_write >= KEEPALIVE_S:
             last_write = time.monotonic()
             yield ": keepalive\n\n"
         await asyncio.sleep(poll_s)
         if await disconnected():
             return
+
+
+def feed_response(feed: AsyncIterator[str]) -> StreamingResponse:
+    """A live feed as the answer: server-sent events, never cached or buffered."""
+    return StreamingResponse(
+        feed,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

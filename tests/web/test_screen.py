@@ -4,6 +4,7 @@ refuses anonymous and wrong-token requests. Real servers, real chromium, real re
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from scas_lib.recognition.stage import recognize_segment
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
+from scas_lib.web.texts import page_texts
 
 from ..conftest import enroll_event_visitors
 from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
@@ -33,6 +35,7 @@ PORTRAIT = (1080, 1920)
 #: The issue's bound: a video published while the screen is open plays within this.
 PICKUP_S = 10.0
 BEARER = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+SPAN = "2026-11-22T10:00:00Z&end=2026-11-22T10:01:00Z"
 
 
 def open_screen(driver: WebDriver, web: WebServer) -> None:
@@ -47,6 +50,45 @@ def playing(driver: WebDriver) -> list[object]:
         "const v = document.getElementById('video');"
         "return [v.readyState, v.currentSrc, document.getElementById('screen').dataset.playing];"
     )
+
+
+#: The stated bound: an hour of the screen's loop grows its JS heap (after a collection)
+#: by less than this. Sampled: two minutes' worth of plays must stay under a thirtieth.
+HEAP_BOUND = 8 * 2**20
+SAMPLE_S = 120.0
+
+
+def heap_after_collection(driver: WebDriver) -> tuple[int, int]:
+    """The page's JS heap in use after a forced garbage collection, and its DOM nodes."""
+    driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+    used = driver.execute_cdp_cmd("Runtime.getHeapUsage", {})["usedSize"]
+    return used, driver.execute_cdp_cmd("Memory.getDOMCounters", {})["nodes"]
+
+
+def loop_heap_growth(driver: WebDriver) -> None:
+    """Play the screen's loop for :data:`SAMPLE_S` seconds of video at 16x; its heap
+    growth, extrapolated to an hour, must stay under :data:`HEAP_BOUND`."""
+    length = driver.execute_script(
+        "const v = document.getElementById('video');"
+        "window.scasPlays = 0; v.addEventListener('ended', () => { window.scasPlays += 1; });"
+        "v.defaultPlaybackRate = 16; v.playbackRate = 16; return v.duration;"
+    )
+    plays = max(10, round(SAMPLE_S / length))
+    wait_for(driver, "return window.scasPlays >= 2", 30)  # past the first loads
+    before, nodes_before = heap_after_collection(driver)
+    started = time.monotonic()
+    wait_for(driver, "return window.scasPlays >= arguments[0]", plays * length / 4 + 60, plays + 2)
+    after, nodes_after = heap_after_collection(driver)
+    growth = after - before
+    print(
+        f"screen loop: {plays} plays of {length:.1f} s ({plays * length / 60:.0f} min of video) "
+        f"in {time.monotonic() - started:.0f} s; JS heap {before / 2**20:.2f} -> "
+        f"{after / 2**20:.2f} MiB ({growth / 2**10:+.0f} KiB, an hour: "
+        f"{growth * 3600 / (plays * length) / 2**20:+.2f} MiB, bound {HEAP_BOUND / 2**20:.0f} "
+        f"MiB); DOM nodes {nodes_before} -> {nodes_after}"
+    )
+    assert growth * 3600 / (plays * length) < HEAP_BOUND, growth
+    assert nodes_after <= nodes_before + 10, (nodes_before, nodes_after)
 
 
 def make_event(web: WebServer) -> None:
@@ -116,6 +158,12 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     assert read_qr(portrait) == page_url
     wait_for(portrait, "return document.getElementById('video').currentTime > 0.5", 10)
     screenshots(portrait, "screen-portrait")
+    portrait.quit()
+
+    # A day of the loop without growing memory, sampled: two minutes of plays at 16x
+    # (the same video again and again, as a quiet hour would), the JS heap after a forced
+    # collection must grow less than HEAP_BOUND / 30, i.e. under HEAP_BOUND an hour.
+    loop_heap_growth(driver)
 
     # The console lists the visitors, their video's state and where they were seen.
     console = browser((1280, 900))
@@ -123,7 +171,9 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     row = f"#visitors tr[data-visitor='{visitor}']"
     wait_for(console, f'return document.querySelector("{row}") !== null', 20)
     assert console.find_element(By.CSS_SELECTOR, f"{row} .name").text == name
-    assert console.find_element(By.CSS_SELECTOR, f"{row} .state").text == "ready"
+    state = console.find_element(By.CSS_SELECTOR, f"{row} .state")
+    assert state.get_attribute("data-state") == "ready"
+    assert state.text == page_texts("en")["console_video_ready"]  # in the page's language
     assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .seen").text
     assert int(console.find_element(By.ID, "count-ready").text) == 1
     console.find_element(By.CSS_SELECTOR, f"{row} .moments").click()
@@ -172,9 +222,19 @@ def test_the_screen_feed_is_server_sent_events_documented_in_openapi(web: WebSer
         assert next(lines) == ""
         assert next(lines) == "event: playlist"
         assert next(lines) == "data: []"
+    # The console's feed: the same kind, its whole state.
+    with requests.get(
+        web.api(f"/events/{EVENT}/console/stream"), headers=BEARER, stream=True, timeout=10
+    ) as feed:
+        assert feed.status_code == 200
+        lines = feed.iter_lines(decode_unicode=True)
+        assert [next(lines), next(lines), next(lines)] == ["retry: 2000", "", "event: console"]
+        state = json.loads(next(lines).removeprefix("data: "))
+        assert state["event_id"] == EVENT and state["cameras"] == [] and state["visitors"] == []
     schema = requests.get(f"{web.url}/openapi.json", timeout=10).json()
-    stream = schema["paths"]["/api/events/{event_id}/screen/stream"]["get"]
-    assert "text/event-stream" in stream["responses"]["200"]["content"]
+    for path in ("screen/stream", "console/stream"):
+        stream = schema["paths"][f"/api/events/{{event_id}}/{path}"]["get"]
+        assert "text/event-stream" in stream["responses"]["200"]["content"]
 
 
 def test_start_and_end_from_the_console_write_the_event_markers(web: WebServer) -> None:
@@ -216,6 +276,10 @@ def test_the_console_and_the_screen_refuse_anonymous_and_wrong_token_requests(
         ("delete", f"/api/events/{EVENT}/visitors/v-00000000"),
         ("get", f"/screen/{EVENT}"),
         ("get", f"/console/{EVENT}"),
+        ("get", f"/api/events/{EVENT}/console/stream"),
+        ("get", f"/api/events/{EVENT}/cameras/cam1/playback?start={SPAN}"),
+        ("get", f"/playback/{EVENT}/cam1?start={SPAN}"),
+        ("post", f"/api/events/{EVENT}/kiosks"),
     ]
     for method, path in calls:
         for headers, cookies in (

@@ -1,43 +1,93 @@
-// The operator console: the event's state, counts and visitors, refreshed every few
-// seconds from the console API; start / end write the event's markers; re-render and
-// delete act on one visitor. The operator's cookie (or Airflow's) goes with each request.
+// The operator console: the event's state, cameras, counts and visitors, live from the
+// console's server-sent events feed (live.js, which reconnects); start / end write the
+// event's markers (and trigger its DAG run), re-render / delete / "not this person" act
+// on one visitor, kiosks are paired (their link shown once, as a QR code) and revoked.
+// The operator's cookie (or Airflow's) goes with each request. Texts come from the page,
+// in its language.
 (function () {
   "use strict";
   const main = document.getElementById("console");
   const api = main.dataset.api;
+  const root = main.dataset.root;
+  const t = JSON.parse(document.getElementById("console-texts").textContent);
   const message = document.getElementById("message");
+  const live = document.getElementById("live");
   const rows = document.querySelector("#visitors tbody");
-  const rowTemplate = document.getElementById("visitor-row");
-  const momentTemplate = document.getElementById("moment-item");
-  const openMoments = new Set();  // visitors whose moments are unfolded, kept across refreshes
-  const REFRESH_MS = 3000;
+  const cameraRows = document.querySelector("#cameras tbody");
+  const template = (id) => document.getElementById(id).content.firstElementChild;
+  const openMoments = new Set();  // visitors whose moments are unfolded, kept across updates
+  const locale = main.dataset.lang === "zh" ? "zh-CN" : "en";
 
-  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
+  const when = (iso) => (iso ? new Date(iso).toLocaleString(locale) : "–");
+  const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString(locale) : "–");
 
-  async function call(method, path, body) {
+  async function call(method, path, body, base) {
     const options = { method, credentials: "same-origin" };
     if (body) {
       options.headers = { "Content-Type": "application/json" };
       options.body = JSON.stringify(body);
     }
-    const answer = await fetch(api + path, options);
+    const answer = await fetch((base || api) + path, options);
     const answered = await answer.json().catch(() => ({}));
     if (!answer.ok) throw new Error(answered.message || answer.statusText);
     return answered;
   }
 
+  function showCameras(cameras, eventId) {
+    document.getElementById("no-cameras").hidden = cameras.length > 0;
+    document.getElementById("cameras").hidden = cameras.length === 0;
+    cameraRows.replaceChildren(...cameras.map((camera) => {
+      const row = template("camera-row").cloneNode(true);
+      const health = camera.health;
+      const state = camera.state || "never";
+      row.dataset.camera = camera.camera_id;
+      row.dataset.state = state;
+      row.dataset.behind = camera.behind ? "1" : "";
+      row.querySelector(".camera").textContent = camera.camera_id;
+      const stateCell = row.querySelector(".state");
+      stateCell.textContent = t["camera_" + state] || state;
+      stateCell.className = "state camera-" + state;
+      if (health.detail) stateCell.title = health.detail;
+      row.querySelector(".last").textContent = clock(health.last_segment_end);
+      const lag = row.querySelector(".lag");
+      lag.textContent = health.lag_segments + " " + t.console_segments + " · " +
+        Math.round(health.lag_s) + " s";
+      if (camera.behind) {
+        lag.textContent += " ⚠ " + t.console_behind;
+        lag.classList.add("warning");
+      }
+      const link = row.querySelector(".playback");
+      if (health.last_segment_end) {
+        // The last five minutes of footage up to the newest segment.
+        const end = new Date(health.last_segment_end);
+        const start = new Date(end.getTime() - 5 * 60 * 1000);
+        link.href = root + "/playback/" + eventId + "/" + camera.camera_id + "?start=" +
+          encodeURIComponent(start.toISOString()) + "&end=" + encodeURIComponent(end.toISOString()) +
+          "&lang=" + main.dataset.lang;
+      } else {
+        link.hidden = true;
+      }
+      return row;
+    }));
+  }
+
   function show(state) {
-    document.getElementById("event-status").textContent = state.status + (state.ended ? " (ended)" : "");
+    const status = document.getElementById("event-status");
+    status.dataset.status = state.status;
+    status.textContent = (t["event_" + state.status] || state.status) +
+      (state.ended && state.status !== "ended" ? " (" + t.console_has_ended + ")" : "");
     document.getElementById("started-at").textContent = when(state.started_at);
     document.getElementById("ended-at").textContent = when(state.ended_at);
     document.getElementById("count-enrolled").textContent = state.counts.visitors_enrolled;
     document.getElementById("count-seen").textContent = state.counts.visitors_seen;
     document.getElementById("count-ready").textContent = state.counts.videos_ready;
+    showCameras(state.cameras, state.event_id);
     rows.replaceChildren(...state.visitors.map((visitor) => {
-      const row = rowTemplate.content.firstElementChild.cloneNode(true);
+      const row = template("visitor-row").cloneNode(true);
       row.dataset.visitor = visitor.id;
       row.querySelector(".name").textContent = visitor.display_name;
-      row.querySelector(".state").textContent = visitor.state;
+      row.querySelector(".state").textContent = t["console_video_" + visitor.state] || visitor.state;
+      row.querySelector(".state").dataset.state = visitor.state;
       row.querySelector(".seen").textContent = visitor.tracks
         ? visitor.cameras.join(", ") + " · " + when(visitor.first_seen) + " – " + when(visitor.last_seen)
         : "–";
@@ -60,7 +110,9 @@
       });
       if (openMoments.has(visitor.id)) unfold();
       row.querySelector(".delete").addEventListener("click", () => {
-        if (confirm(visitor.display_name + ": delete everywhere?")) act("DELETE", "/visitors/" + visitor.id);
+        if (confirm(visitor.display_name + ": " + t.console_confirm_delete)) {
+          act("DELETE", "/visitors/" + visitor.id);
+        }
       });
       return row;
     }));
@@ -70,11 +122,11 @@
     // A visitor's moments, each with "not this person" (which re-renders their video).
     const moments = await call("GET", "/visitors/" + visitor.id + "/moments").catch(() => []);
     list.replaceChildren(...moments.map((moment) => {
-      const item = momentTemplate.content.firstElementChild.cloneNode(true);
+      const item = template("moment-item").cloneNode(true);
       item.querySelector(".when").textContent =
         moment.camera_id + " · " + when(moment.start_time) + " – " + when(moment.end_time);
       item.querySelector(".not-this-person").addEventListener("click", () => {
-        if (!confirm(visitor.display_name + ": not this person?")) return;
+        if (!confirm(visitor.display_name + ": " + t.console_confirm_not_this)) return;
         act("POST", "/visitors/" + visitor.id + "/not-this-person?template=" +
           encodeURIComponent(document.getElementById("template").value),
           { camera_id: moment.camera_id, start: moment.start_time, end: moment.end_time });
@@ -83,27 +135,60 @@
     }));
   }
 
-  async function refresh() {
-    try {
-      show(await call("GET", "/console"));
-    } catch (error) {
-      message.textContent = error.message;
-    }
-  }
-
   async function act(method, path, body) {
-    message.textContent = "…";
+    // The feed shows what changed; the answer's note says what was done.
+    message.textContent = t.console_working;
     try {
       const done = await call(method, path, body);
       message.textContent = done.note || done.status || "OK";
     } catch (error) {
       message.textContent = error.message;
     }
-    refresh();
   }
+
+  // Kiosks: the event's, revoked ones marked; a new one's pairing link as a QR code.
+  const kioskApi = api.replace(/\/events\/[^/]+$/, "");
+  async function listKiosks() {
+    const kiosks = await call("GET", "/kiosks").catch(() => []);
+    document.getElementById("kiosks").replaceChildren(...kiosks.map((kiosk) => {
+      const item = template("kiosk-item").cloneNode(true);
+      item.dataset.kiosk = kiosk.id;
+      item.querySelector(".label").textContent = kiosk.label || kiosk.id;
+      item.querySelector(".since").textContent = when(kiosk.created_at) +
+        (kiosk.revoked_at ? " · " + t.console_revoked : "");
+      const revoke = item.querySelector(".revoke");
+      revoke.hidden = Boolean(kiosk.revoked_at);
+      revoke.addEventListener("click", async () => {
+        await call("DELETE", "/kiosks/" + kiosk.id, null, kioskApi).catch((e) => {
+          message.textContent = e.message;
+        });
+        listKiosks();
+      });
+      return item;
+    }));
+  }
+  document.getElementById("pair").addEventListener("click", async () => {
+    const label = document.getElementById("kiosk-label").value.trim();
+    try {
+      const paired = await call("POST", "/kiosks?label=" + encodeURIComponent(label));
+      const qr = document.getElementById("pairing-qr");
+      qr.src = paired.qr_svg;
+      qr.dataset.url = paired.pairing_url;
+      const link = document.getElementById("pairing-link");
+      link.href = paired.pairing_url;
+      link.textContent = paired.kiosk.label || paired.kiosk.id;
+      document.getElementById("pairing").hidden = false;
+    } catch (error) {
+      message.textContent = error.message;
+    }
+    listKiosks();
+  });
 
   document.getElementById("start").addEventListener("click", () => act("POST", "/start"));
   document.getElementById("end").addEventListener("click", () => act("POST", "/end"));
-  refresh();
-  setInterval(refresh, REFRESH_MS);
+  window.scasLive(api + "/console/stream", "console", show, (connected) => {
+    live.dataset.live = connected ? "1" : "";
+    live.textContent = connected ? t.console_live : t.console_reconnecting;
+  });
+  listKiosks();
 })();

@@ -1,7 +1,6 @@
 // The big screen: plays the event's finished videos, newest first, in a loop; a video
-// published meanwhile plays next. The playlist comes from the server-sent events feed;
-// EventSource reconnects by itself after a dropped connection, and when the browser gives
-// up (a closed feed) the page opens a new one after a growing pause. One <video> element
+// published meanwhile plays next. The playlist comes from the server-sent events feed
+// (live.js, which reconnects). One <video> element
 // is reused, so a day of playing keeps the same few objects alive.
 (function () {
   "use strict";
@@ -71,19 +70,5 @@
     }
   }
 
-  let retryMs = 1000;
-  function connect() {
-    const source = new EventSource(main.dataset.stream);
-    source.addEventListener("playlist", (message) => {
-      retryMs = 1000;
-      update(JSON.parse(message.data));
-    });
-    source.addEventListener("error", () => {
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 30000);
-      }
-    });
-  }
-  connect();
+  window.scasLive(main.dataset.stream, "playlist", update);
 })();

@@ -1,0 +1,106 @@
+"""The operator console in a real browser, live: a camera recorded by a real `scas ingest`
+(GStreamer's RTSP server on loopback, the fixtures of tests/test_ingest.py) shows as
+recording, its lag warns that recognition is behind, and once the camera stops it shows as
+offline within 15 s, all without a reload (the console's server-sent events); a kiosk is
+paired from the console by its QR code, and revoked. Chinese page texts throughout."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from scas_lib.services import Services
+from scas_lib.web.texts import page_texts
+
+from .. import test_ingest
+from ..test_ingest import Ingest, RtspCamera, event_config
+from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
+from .test_browser import read_qr
+
+# The RTSP camera of the ingest tests, with its clip and its password variable.
+clip = test_ingest.clip
+rtsp_camera = test_ingest.rtsp_camera
+_camera_password = test_ingest._camera_password
+
+Browser = Callable[..., WebDriver]
+Screenshots = Callable[[WebDriver, str], Path]
+#: The issue's bound: a camera that stops shows as offline within this.
+OFFLINE_S = 15.0
+SEGMENT_S = 2.0
+
+
+def camera_state(driver: WebDriver, camera: str) -> str | None:
+    return driver.execute_script(
+        "const row = document.querySelector(`#cameras tr[data-camera='${arguments[0]}']`);"
+        "return row ? row.dataset.state : null;",
+        camera,
+    )
+
+
+def test_the_console_shows_a_live_camera_its_lag_and_its_going_offline_and_pairs_a_kiosk(
+    web: WebServer, browser: Browser, screenshots: Screenshots, rtsp_camera: RtspCamera,
+    events_dir: Path, tmp_path: Path,
+) -> None:  # fmt: skip
+    # 2 s segments in the event file too: the console's "behind" is in segments of it.
+    event_file = events_dir / f"{EVENT}.yaml"
+    event_file.write_text(event_file.read_text() + f"segment_s: {SEGMENT_S}\n")
+    settings = web.services.settings.model_copy(update={"data_dir": tmp_path / "ingest"})
+    services = Services(settings=settings, database_url=web.services.database_url,
+                        s3=web.services.s3)  # fmt: skip
+    with web.services.catalog() as catalog:
+        catalog.ensure_event(EVENT)
+    zh = page_texts("zh")
+
+    driver = browser((1280, 1000))
+    driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}?lang=zh")
+    wait_for(driver, "return document.getElementById('live').dataset.live === '1'", 20)
+    assert driver.find_element(By.ID, "start").text == zh["console_start"]
+    assert driver.find_element(By.ID, "no-cameras").is_displayed()
+
+    ingest = Ingest(services, event_config(EVENT, {"cam1": rtsp_camera.url}))
+    # Recording, segments arriving, nothing recognizing them: the lag grows past two
+    # segments and the console warns, live.
+    wait_for(driver, "return document.querySelector(\"#cameras tr[data-behind='1']\")", 40)
+    assert camera_state(driver, "cam1") == "recording"
+    row = "#cameras tr[data-camera='cam1']"
+    assert driver.find_element(By.CSS_SELECTOR, f"{row} .state").text == zh["camera_recording"]
+    assert driver.find_element(By.CSS_SELECTOR, f"{row} .last").text != "\u2013"
+    assert zh["console_behind"] in driver.find_element(By.CSS_SELECTOR, f"{row} .lag").text
+    screenshots(driver, "console-cameras")
+
+    rtsp_camera.stop()
+    stopped = time.monotonic()
+    while camera_state(driver, "cam1") != "offline":
+        assert time.monotonic() - stopped < OFFLINE_S, camera_state(driver, "cam1")
+        time.sleep(0.1)
+    took = time.monotonic() - stopped
+    print(f"the console showed cam1 offline {took:.1f} s after the camera stopped")
+    assert driver.find_element(By.CSS_SELECTOR, f"{row} .state").text == zh["camera_offline"]
+    ingest.finish()
+
+    # A kiosk paired from the console: its QR code is the pairing link, which pairs.
+    driver.find_element(By.ID, "kiosk-label").send_keys("出口")
+    driver.find_element(By.ID, "pair").click()
+    wait_for(driver, "return !document.getElementById('pairing').hidden", 10)
+    link = read_qr(driver, "pairing-qr")
+    assert link.startswith(f"{web.url}/kiosk/{EVENT}?pair=")
+    token = link.split("pair=")[1]
+    kiosk = {"Authorization": f"Bearer {token}"}
+    session = requests.get(web.api("/kiosk/session"), headers=kiosk, timeout=10)
+    assert session.status_code == 200 and session.json()["event_id"] == EVENT
+    paired = requests.get(link, allow_redirects=False, timeout=10)
+    assert paired.status_code == 303 and paired.cookies.get("scas_kiosk") == token
+    item = "#kiosks li[data-kiosk='" + session.json()["kiosk_id"] + "']"
+    wait_for(driver, f'return document.querySelector("{item}") !== null', 10)
+    assert "出口" in driver.find_element(By.CSS_SELECTOR, item).text
+    screenshots(driver, "console-kiosk")
+    driver.find_element(By.CSS_SELECTOR, f"{item} .revoke").click()
+    wait_for(driver, f'return document.querySelector("{item} .revoke").hidden', 10)
+    assert zh["console_revoked"] in driver.find_element(By.CSS_SELECTOR, item).text
+    refused = requests.get(web.api("/kiosk/session"), headers=kiosk, timeout=10)
+    assert refused.status_code == 401
