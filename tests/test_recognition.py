@@ -24,6 +24,7 @@ from scas_lib.faces import FaceEngine, Gallery
 from scas_lib.faces.pack import Thresholds
 from scas_lib.media.decode import DecodeError, sample_frames
 from scas_lib.media.ffmpeg import run_ffmpeg
+from scas_lib.recognition.headcount import Headcount, count_people
 from scas_lib.recognition.identity import (
     attributed_runs,
     decide_identity,
@@ -31,7 +32,7 @@ from scas_lib.recognition.identity import (
     resolve_conflicts,
 )
 from scas_lib.recognition.pipeline import recognize_video
-from scas_lib.recognition.stage import recognize_segment
+from scas_lib.recognition.stage import people_seen, recognize_segment
 from scas_lib.recognition.tracking import FaceTracker, iou
 from scas_lib.services.runtime import Services
 from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
@@ -393,6 +394,14 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     (segment,) = catalog.list_segments("expo")
     assert segment.attempts == 2
     assert segment.start_time == datetime_of(_first_segment(event))
+    # The people seen are counted from the catalog: the visitors recognised once each, and
+    # the others by their faces, but only while their embeddings are kept.
+    counted = people_seen(services, "expo")
+    assert counted == count_people(found, engine.pack.manifest.thresholds.match)
+    assert counted.enrolled_seen == len({t.visitor_id for t in found if t.visitor_id})
+    assert counted.others >= 1
+    catalog.forget_track_embeddings("expo", bystanders_only=True)
+    assert people_seen(services, "expo") == Headcount(counted.enrolled_seen, 0)
 
 
 def test_a_corrupt_segment_fails_cleanly_and_names_the_reason(

@@ -493,6 +493,17 @@ class Catalog:
         )
         return [_face_track(row[:-1], row[-1]) for row in rows]
 
+    def list_event_tracks(self, event_id: str) -> list[FaceTrack]:
+        """Every track of the event, known or not, with its mean embedding where it is kept
+        (the retention policy clears bystanders'), by camera and time."""
+        rows = self._execute(
+            f"""SELECT {_TRACK_COLUMNS}, t.centroid::real[]
+                FROM tracks t JOIN segments s ON s.id = t.segment_id
+                WHERE t.event_id = %s ORDER BY s.camera_id, t.start_time, t.track_index""",
+            (event_id,),
+        )
+        return [_face_track(row[:-1], row[-1]) for row in rows]
+
     def list_identified_tracks(
         self, event_id: str, visitor_id: str | None = None
     ) -> list[FaceTrack]:

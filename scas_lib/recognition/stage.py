@@ -15,6 +15,7 @@ the time in its key.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,9 @@ from pathlib import Path
 from scas_lib.errors import ScasError, is_transient
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
+from scas_lib.faces.pack import thresholds_for
 from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.recognition.headcount import Headcount, count_people
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.services.runtime import Services
 from scas_lib.services.scratch import SEGMENT_PREFIX, scratch_dir
@@ -125,3 +128,18 @@ def _release(services: Services, segment_id: int, key: str, reason: str) -> None
         log.warning("%s: left processing, the catalog is out of reach (%s)", key, error)
     else:
         log.warning("%s: pending again after a transient fault: %s", key, first_line)
+
+
+def people_seen(services: Services, event_id: str) -> Headcount:
+    """How many different people the event's cameras have seen so far: the visitors
+    recognised, and the others grouped by their faces (:mod:`scas_lib.recognition.headcount`,
+    at the model pack's match threshold). Tracks of another model pack than most of them
+    cannot be compared with those and are left out, as are bystanders' tracks whose mean
+    embedding the retention policy has cleared."""
+    with services.catalog() as catalog:
+        tracks = catalog.list_event_tracks(event_id)
+    if not tracks:
+        return Headcount(0, 0)
+    (pack, _), *_ = Counter(track.model_pack for track in tracks).most_common(1)
+    comparable = [track for track in tracks if track.model_pack == pack]
+    return count_people(comparable, thresholds_for(pack).match)

@@ -189,6 +189,7 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     "console_working": {"en": "working…", "zh": "处理中…"},
     "console_playback": {"en": "Playback", "zh": "回放"},
     "console_enrolled": {"en": "Visitors enrolled", "zh": "已登记访客"},
+    "console_people": {"en": "People seen", "zh": "拍到的人数"},
     "console_seen": {"en": "Enrolled visitors seen", "zh": "已拍到的访客"},
     "console_ready": {"en": "Videos ready", "zh": "已完成视频"},
     "console_visitor": {"en": "Visitor", "zh": "访客"},

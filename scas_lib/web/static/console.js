@@ -79,6 +79,7 @@
     document.getElementById("started-at").textContent = when(state.started_at);
     document.getElementById("ended-at").textContent = when(state.ended_at);
     document.getElementById("count-enrolled").textContent = state.counts.visitors_enrolled;
+    document.getElementById("count-people").textContent = state.counts.people_seen;
     document.getElementById("count-seen").textContent = state.counts.visitors_seen;
     document.getElementById("count-ready").textContent = state.counts.videos_ready;
     showCameras(state.cameras, state.event_id);
