@@ -26,6 +26,7 @@ import ffmpeg
 from scas_lib.highlights.assembly import (
     CopyPiece,
     EncodePiece,
+    HoldPiece,
     SourceFile,
     SourcePart,
     TimelineItem,
@@ -45,6 +46,16 @@ from scas_lib.highlights.templates import Template
 
 #: Parameter-set id of everything SCAS encodes (cameras use 0).
 OWN_PARAMETER_SET_ID = 1
+#: x264's preset and settings when only the edges are encoded (cards, crossfades, cut
+#: edges: a few seconds of a video): ``ultrafast`` with its deblocking filter back on is as
+#: close to the pictures drawn (SSIM) as ``veryfast`` for less than half of its CPU time, at
+#: about twice the bits for those seconds (docs/benchmarks.md, render). A video encoded
+#: whole (nothing copied) keeps ``veryfast``: there, bits count more. One video uses one
+#: setting throughout, so that its pieces share one set of parameter sets.
+EDGES_ENCODER = ("ultrafast", "deblock=0,0")
+WHOLE_ENCODER = ("veryfast", "")
+#: Picture parameter-set id of the frames that hold a card still (CAVLC, skipped blocks).
+HOLD_PPS_ID = 2
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,7 @@ def copy_piece(piece: CopyPiece, target: Path):
     )
 
 
-def encode_piece(piece: EncodePiece, painter: Painter, target: Path):
+def encode_piece(piece: EncodePiece | HoldPiece, painter: Painter, target: Path):
     """``piece`` drawn by ``painter`` and encoded into raw H.264 (x264)."""
     template = painter.template
     fps = template.fps
@@ -81,10 +92,11 @@ def encode_piece(piece: EncodePiece, painter: Painter, target: Path):
     chain = painter.draw(*window)
     # A last frame held a moment makes sure rounding never leaves the piece short.
     chain = chain.filter("tpad", stop_mode="clone", stop_duration=1)
+    preset, params = EDGES_ENCODER if template.copy_unchanged_footage else WHOLE_ENCODER
     return chain.output(
         str(target),
         vcodec="libx264",
-        preset="veryfast",
+        preset=preset,
         crf=template.crf,
         pix_fmt="yuv420p",
         format="h264",
@@ -95,7 +107,7 @@ def encode_piece(piece: EncodePiece, painter: Painter, target: Path):
         **{
             "frames:v": piece.frames,
             "profile:v": "high",
-            "x264-params": f"sps-id={OWN_PARAMETER_SET_ID}",
+            "x264-params": ":".join(filter(None, [f"sps-id={OWN_PARAMETER_SET_ID}", params])),
         },
     )
 
@@ -200,10 +212,13 @@ class Painter:
         # the output: sharing would make ffmpeg hold the input back, so it opens its own.
         clips = [i for i in self.items if i.kind == "clip"]
         neighbour = clips[0] if item.kind == "intro" else clips[-1]
-        at = max(neighbour.out_start, w0)
+        # The same frame whichever window of the card is drawn: a card may be drawn in
+        # pieces (around the stretch where it holds still).
+        at = neighbour.out_start if item.kind == "intro" else item.out_start
         still = self._still(neighbour, at, shared=item.kind == "intro")
         template = self.template
         length = b - a
+        lead = a - item.out_start  # how far into the card the window starts
         # Blur and darken the one frame (small: cheap), then hold it.
         stream = (
             still.filter("scale", still_width(template), -2)
@@ -217,16 +232,27 @@ class Painter:
             .filter("settb", f"1/{template.fps}")
         )
         lines = self.intro if item.kind == "intro" else self.outro
-        stream = draw_text(stream, lines, template)
+        stream = draw_text(stream, lines, template, lead)
         if template.logo:
             logo = ffmpeg.input(str(template.logo)).filter(
                 "scale", -1, template.height // LOGO_HEIGHT_DIVISOR
             )
             stream = ffmpeg.overlay(stream, logo, x="W-w-W/24", y="H/24")
+        tolerance = 0.5 / template.fps
         if item.kind == "intro":
-            return stream.filter("fade", type="in", start_time=0, duration=template.intro_fade_in_s)
+            fade_in = template.intro_fade_in_s
+            if lead >= fade_in - tolerance:
+                return stream  # faded in already
+            if lead > tolerance:
+                raise ValueError(f"a window {lead:.3f} s into the intro's fade-in")
+            return stream.filter("fade", type="in", start_time=0, duration=fade_in)
         fade = template.outro_fade_out_s
-        return stream.filter("fade", type="out", start_time=max(0.0, length - fade), duration=fade)
+        fade_from = item.out_end - fade - a
+        if fade_from < -tolerance and fade > 0:
+            raise ValueError(f"a window {-fade_from:.3f} s into the outro's fade-out")
+        return stream.filter(
+            "fade", type="out", start_time=f"{max(0.0, fade_from):.4f}", duration=fade
+        )
 
     def _still(self, item: TimelineItem, at: float, *, shared: bool):
         """The one frame a clip item shows at output time ``at``."""
@@ -292,8 +318,9 @@ def normalise(stream, template: Template, part: SourcePart, faces: FacePath | No
     return stream.filter("format", "yuv420p")
 
 
-def draw_text(stream, lines: Sequence[WrittenLine], template: Template):
-    """The card's lines drawn centred on ``stream``, fading in, with a shadow."""
+def draw_text(stream, lines: Sequence[WrittenLine], template: Template, lead_s: float = 0.0):
+    """The card's lines drawn centred on ``stream``, fading in, with a shadow; the stream
+    starts ``lead_s`` seconds into the card."""
     family, _, style = template.font.partition(":")
     offset = shadow_offset(template)
     for written in lines:
@@ -312,6 +339,6 @@ def draw_text(stream, lines: Sequence[WrittenLine], template: Template):
             shadowcolor=SHADOW_COLOR,
             shadowx=offset,
             shadowy=offset,
-            alpha=text_alpha(template),
+            alpha=text_alpha(template, lead_s),
         )
     return stream

@@ -13,6 +13,9 @@ How the file is made:
    with parameter-set id 1 so that it never clashes with the cameras' (id 0);
 2. every :class:`~scas_lib.highlights.assembly.CopyPiece` is cut from its source by stream
    copy, keyframe to keyframe;
+   every :class:`~scas_lib.highlights.assembly.HoldPiece` (a card standing still) is
+   written as skipped P frames that repeat the last frame of the piece before it
+   (:func:`scas_lib.media.h264.repeat_last_frame`): nothing to draw or encode;
 3. the pieces are joined as one H.264 stream; the copied parameter sets are put first so
    that the MP4's decoder configuration lists both sets (a standard ``avc1`` file);
 4. meanwhile the soundtrack is made; both streams are muxed into an MP4 with
@@ -31,13 +34,15 @@ from pathlib import Path
 from scas_lib.highlights import graph
 from scas_lib.highlights.assembly import (
     CopyPiece,
+    EncodePiece,
+    HoldPiece,
     SourceFile,
     assemble,
     for_output,
     source_file,
     timeline,
 )
-from scas_lib.highlights.cards import CardText, card_lines
+from scas_lib.highlights.cards import CardText, card_lines, still_span
 from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.sound import make_soundtrack
@@ -60,6 +65,8 @@ class RenderResult:
     duration_s: float
     copied_frames: int
     encoded_frames: int
+    #: Frames that repeat the one before them (a card standing still): not encoded.
+    held_frames: int = 0
 
 
 def probe_source(path: Path, camera_id: str, start: datetime) -> SourceFile:
@@ -88,19 +95,25 @@ def render(
     require_font(template.font)
     fps = template.fps
     sources = for_output(sources, template.width, template.height)
-    pieces = assemble(plan, sources, fps, copy=template.copy_unchanged_footage)
     items = timeline(plan)
     workdir.mkdir(parents=True, exist_ok=True)
     intro_lines = write_card(intro, template, workdir, "intro")
     outro_lines = write_card(outro, template, workdir, "outro")
+    stills = [
+        (item.out_start + lo, item.out_start + hi)
+        for item in items
+        if item.kind != "clip"
+        for lo, hi in [
+            still_span(
+                item.kind, item.out_end - item.out_start, template,  # type: ignore[arg-type]
+                text=bool(intro_lines if item.kind == "intro" else outro_lines),
+            )
+        ]
+    ]  # fmt: skip
+    pieces = assemble(plan, sources, fps, copy=template.copy_unchanged_footage, stills=stills)
     piece_files = [workdir / f"piece-{index:03d}.h264" for index in range(len(pieces))]
 
-    def make(index: int) -> None:
-        piece, target = pieces[index], piece_files[index]
-        if isinstance(piece, CopyPiece):
-            name = Path(piece.source.path).name
-            run_graph(graph.copy_piece(piece, target), f"copy from {name}")
-            return
+    def encode(piece: EncodePiece | HoldPiece, target: Path) -> None:
         inputs = graph.Inputs(template, faces)
         painter = graph.Painter(items, sources, template, intro_lines, outro_lines, inputs)
         last = piece.first_frame + piece.frames
@@ -109,18 +122,40 @@ def render(
             f"encode frames {piece.first_frame}-{last}",
         )
 
+    def make(index: int) -> None:
+        piece, target = pieces[index], piece_files[index]
+        if isinstance(piece, CopyPiece):
+            name = Path(piece.source.path).name
+            run_graph(graph.copy_piece(piece, target), f"copy from {name}")
+        elif isinstance(piece, EncodePiece):
+            encode(piece, target)
+
     duration = sum(piece.frames for piece in pieces) / fps
     # Pieces and the soundtrack are independent.
     with ThreadPoolExecutor(max_workers=PARALLEL_PIECES) as pool:
         sound = pool.submit(make_soundtrack, template, duration, workdir)
         list(pool.map(make, range(len(pieces))))
         audio = sound.result()
+    held = 0
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, HoldPiece):
+            # A hold follows the encoded piece whose last frame it repeats.
+            try:
+                piece_files[index].write_bytes(
+                    h264.repeat_last_frame(
+                        piece_files[index - 1].read_bytes(), piece.frames, graph.HOLD_PPS_ID
+                    )
+                )
+                held += piece.frames
+            except h264.UnsupportedStream:
+                encode(piece, piece_files[index])
     video = workdir / "video.h264"
     _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video)
     run_graph(graph.mux(video, audio, template, duration, output), "mux")
     run_graph(graph.poster(output, plan.poster_s, poster), "poster")
     copied = sum(p.frames for p in pieces if isinstance(p, CopyPiece))
-    return RenderResult(output, poster, duration, copied, round(duration * fps) - copied)
+    encoded = round(duration * fps) - copied - held
+    return RenderResult(output, poster, duration, copied, encoded, held)
 
 
 def write_card(
