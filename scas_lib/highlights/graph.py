@@ -67,31 +67,51 @@ class WrittenLine:
     textfile: Path
 
 
-def copy_piece(piece: CopyPiece, target: Path):
-    """``piece`` cut from its source by stream copy into raw H.264."""
-    source = piece.source
-    # A quarter frame past the keyframe: the seek lands on the keyframe itself.
-    offset = (piece.source_frame + 0.25) / source.fps
-    return ffmpeg.input(source.path, ss=f"{offset:.6f}").video.output(
-        str(target),
-        vcodec="copy",
-        format="h264",
-        **{"frames:v": piece.frames, "bsf:v": "h264_mp4toannexb"},
-    )
+def copy_pieces(pieces: Sequence[CopyPiece], targets: Sequence[Path]):
+    """Each of ``pieces`` cut from its source by stream copy into raw H.264, in one run."""
+    outputs = []
+    for piece, target in zip(pieces, targets, strict=True):
+        source = piece.source
+        # A quarter frame past the keyframe: the seek lands on the keyframe itself.
+        offset = (piece.source_frame + 0.25) / source.fps
+        outputs.append(
+            ffmpeg.input(source.path, ss=f"{offset:.6f}").video.output(
+                str(target),
+                vcodec="copy",
+                format="h264",
+                **{"frames:v": piece.frames, "bsf:v": "h264_mp4toannexb"},
+            )
+        )
+    return ffmpeg.merge_outputs(*outputs)
 
 
-def encode_piece(piece: EncodePiece | HoldPiece, painter: Painter, target: Path):
-    """``piece`` drawn by ``painter`` and encoded into raw H.264 (x264)."""
+def encode_pieces(pieces: Sequence[EncodePiece | HoldPiece], painter: Painter, target: Path):
+    """``pieces`` drawn by ``painter`` one after another and encoded into one raw H.264
+    stream (one x264 run), each starting with an IDR frame, so that the stream can be cut
+    into the pieces (:func:`scas_lib.media.h264.split_frames`)."""
     template = painter.template
     fps = template.fps
-    window = (piece.first_frame / fps, (piece.first_frame + piece.frames) / fps)
+    windows = [(p.first_frame / fps, (p.first_frame + p.frames) / fps) for p in pieces]
     # ffmpeg-python merges identical inputs into one node, which then needs a split filter:
     # a first pass counts the inputs, the second builds the graph.
-    painter.draw(*window)
+    for window in windows:
+        painter.draw(*window)
     painter.inputs.freeze()
-    chain = painter.draw(*window)
-    # A last frame held a moment makes sure rounding never leaves the piece short.
-    chain = chain.filter("tpad", stop_mode="clone", stop_duration=1)
+    chains = []
+    for piece, window in zip(pieces, windows, strict=True):
+        # A last frame held a moment makes sure rounding never leaves the piece short.
+        chains.append(
+            painter.draw(*window)
+            .filter("tpad", stop_mode="clone", stop_duration=1)
+            .trim(end_frame=piece.frames)
+            .setpts("PTS-STARTPTS")
+            .filter("setsar", 1)
+        )
+    chain = chains[0] if len(chains) == 1 else ffmpeg.concat(*chains, v=1, a=0)
+    starts, position = [], 0
+    for piece in pieces:
+        starts.append(position)
+        position += piece.frames
     preset, params = EDGES_ENCODER if template.copy_unchanged_footage else WHOLE_ENCODER
     return chain.output(
         str(target),
@@ -104,8 +124,10 @@ def encode_piece(piece: EncodePiece | HoldPiece, painter: Painter, target: Path)
         g=2 * fps,
         maxrate="16M",
         bufsize="32M",
+        force_key_frames="expr:" + "+".join(f"eq(n,{n})" for n in starts),
+        forced_idr=1,
         **{
-            "frames:v": piece.frames,
+            "frames:v": position,
             "profile:v": "high",
             "x264-params": ":".join(filter(None, [f"sps-id={OWN_PARAMETER_SET_ID}", params])),
         },
@@ -146,18 +168,19 @@ class Inputs:
         self.counting = False
 
     def stream(self, part: SourcePart, *, shared: bool = True):
-        if not shared:
-            # Read just past the part (a shared input reads 0.2 s past): a read length of its
-            # own also keeps ffmpeg-python from merging this input with a shared one.
-            opened = self._open(part, part.length_s, margin_s=0.1)
-            return normalise(opened, self.template, part, self.faces)
-        key = (part.source.path, round(part.offset_s, 4))
+        """``part`` normalised; ``shared=False`` keeps it apart from the other uses of the
+        same frames by other items (they still share it among themselves: a card drawn in
+        several windows)."""
+        # An input of its own reads just past the part (a shared one reads 0.2 s past): a
+        # read length of its own also keeps ffmpeg-python from merging it with a shared one.
+        margin = 0.2 if shared else 0.1
+        key = (part.source.path, round(part.offset_s, 4), shared)
         if self.counting:
             self.uses[key] += 1
             self.longest[key] = max(self.longest.get(key, 0.0), part.length_s)
-            return self._open(part, part.length_s)
+            return self._open(part, part.length_s, margin)
         if key not in self.splits:
-            opened = self._open(part, self.longest[key])
+            opened = self._open(part, self.longest[key], margin)
             self.splits[key] = opened.split() if self.uses[key] > 1 else opened
         if self.uses[key] == 1:
             return normalise(self.splits[key], self.template, part, self.faces)
@@ -166,7 +189,7 @@ class Inputs:
         return normalise(self.splits[key][index], self.template, part, self.faces)
 
     @staticmethod
-    def _open(part: SourcePart, length_s: float, margin_s: float = 0.2):
+    def _open(part: SourcePart, length_s: float, margin_s: float):
         seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{length_s + margin_s:.4f}"}
         return ffmpeg.input(part.source.path, **seconds).video.setpts("PTS-STARTPTS")
 

@@ -36,6 +36,7 @@ from scas_lib.highlights.assembly import (
     CopyPiece,
     EncodePiece,
     HoldPiece,
+    Piece,
     SourceFile,
     assemble,
     for_output,
@@ -53,8 +54,9 @@ from scas_lib.media.probe import probe
 
 __all__ = ["CardText", "RenderResult", "probe_source", "render"]
 
-#: Pieces made at the same time. A short piece keeps ffmpeg's one-threaded decoding and
-#: filtering busy more than x264, so two at a time use both cores of a small machine.
+#: x264 runs at the same time, each encoding a share of the pieces. A piece keeps ffmpeg's
+#: one-threaded decoding and filtering busy more than x264, so two use both cores of a
+#: small machine.
 PARALLEL_PIECES = 2
 
 
@@ -113,28 +115,38 @@ def render(
     pieces = assemble(plan, sources, fps, copy=template.copy_unchanged_footage, stills=stills)
     piece_files = [workdir / f"piece-{index:03d}.h264" for index in range(len(pieces))]
 
-    def encode(piece: EncodePiece | HoldPiece, target: Path) -> None:
+    def encode(group: Sequence[tuple[int, EncodePiece | HoldPiece]], name: str) -> None:
         inputs = graph.Inputs(template, faces)
         painter = graph.Painter(items, sources, template, intro_lines, outro_lines, inputs)
-        last = piece.first_frame + piece.frames
+        stream = workdir / f"{name}.h264"
+        chosen = [piece for _, piece in group]
         run_graph(
-            graph.encode_piece(piece, painter, target),
-            f"encode frames {piece.first_frame}-{last}",
+            graph.encode_pieces(chosen, painter, stream),
+            "encode frames "
+            + ", ".join(f"{p.first_frame}-{p.first_frame + p.frames}" for p in chosen),
+        )
+        parts = h264.split_frames(stream.read_bytes(), [piece.frames for piece in chosen])
+        for (index, _), part in zip(group, parts, strict=True):
+            piece_files[index].write_bytes(part)
+
+    def copy(group: list[int]) -> None:
+        run_graph(
+            graph.copy_pieces([pieces[i] for i in group], [piece_files[i] for i in group]),  # type: ignore[misc]
+            "copy footage",
         )
 
-    def make(index: int) -> None:
-        piece, target = pieces[index], piece_files[index]
-        if isinstance(piece, CopyPiece):
-            name = Path(piece.source.path).name
-            run_graph(graph.copy_piece(piece, target), f"copy from {name}")
-        elif isinstance(piece, EncodePiece):
-            encode(piece, target)
-
     duration = sum(piece.frames for piece in pieces) / fps
-    # Pieces and the soundtrack are independent.
-    with ThreadPoolExecutor(max_workers=PARALLEL_PIECES) as pool:
+    copies = [index for index, piece in enumerate(pieces) if isinstance(piece, CopyPiece)]
+    groups = encode_groups(pieces, PARALLEL_PIECES)
+    # The encoded groups, the copies and the soundtrack are independent; the copies and the
+    # soundtrack cost little, and take a core only for a moment.
+    with ThreadPoolExecutor(max_workers=len(groups) + 2) as pool:
+        done = [pool.submit(encode, group, f"encoded-{n}") for n, group in enumerate(groups)]
         sound = pool.submit(make_soundtrack, template, duration, workdir)
-        list(pool.map(make, range(len(pieces))))
+        if copies:
+            done.append(pool.submit(copy, copies))
+        for future in done:
+            future.result()
         audio = sound.result()
     held = 0
     for index, piece in enumerate(pieces):
@@ -148,7 +160,7 @@ def render(
                 )
                 held += piece.frames
             except h264.UnsupportedStream:
-                encode(piece, piece_files[index])
+                encode([(index, piece)], f"held-{index}")
     video = workdir / "video.h264"
     _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video)
     run_graph(graph.mux(video, audio, template, duration, output), "mux")
@@ -156,6 +168,32 @@ def render(
     copied = sum(p.frames for p in pieces if isinstance(p, CopyPiece))
     encoded = round(duration * fps) - copied - held
     return RenderResult(output, poster, duration, copied, encoded, held)
+
+
+def encode_groups(pieces: Sequence[Piece], count: int) -> list[list[tuple[int, EncodePiece]]]:
+    """The encoded pieces (with their indices) in at most ``count`` groups of about equal
+    frames, each encoded by one x264 run. Pieces separated only by a hold (a card around
+    its still stretch) stay in one group: they draw from the same inputs.
+
+    >>> pieces = [EncodePiece(0, 21), HoldPiece(21, 39), EncodePiece(60, 15),
+    ...           EncodePiece(75, 100), EncodePiece(175, 15)]
+    >>> [[index for index, _ in group] for group in encode_groups(pieces, 2)]
+    [[3], [0, 2, 4]]
+    """
+    units: list[list[tuple[int, EncodePiece]]] = []
+    joined = False
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, EncodePiece):
+            if joined and units:
+                units[-1].append((index, piece))
+            else:
+                units.append([(index, piece)])
+        joined = isinstance(piece, HoldPiece)
+    groups: list[list[tuple[int, EncodePiece]]] = [[] for _ in range(min(count, len(units)))]
+    for unit in sorted(units, key=lambda u: -sum(p.frames for _, p in u)):
+        lightest = min(groups, key=lambda g: sum(p.frames for _, p in g))
+        lightest.extend(unit)
+    return [sorted(group, key=lambda item: item[0]) for group in groups]
 
 
 def write_card(

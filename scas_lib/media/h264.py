@@ -11,7 +11,7 @@ parameter sets. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 START_CODE = b"\x00\x00\x00\x01"
@@ -27,6 +27,40 @@ def nal_units(data: bytes) -> Iterator[bytes]:
         end = len(data) if following == -1 else following
         yield data[begin:end].rstrip(b"\x00")
         start = following
+
+
+def split_frames(data: bytes, counts: Sequence[int]) -> list[bytes]:
+    """An Annex B stream cut into consecutive parts of ``counts`` frames each; a frame's
+    parameter sets and SEI go with it. One slice per frame is not assumed: a frame starts
+    at a slice whose first macroblock is 0. ValueError when the frames do not add up or a
+    part does not start with an IDR frame.
+
+    >>> sps, pps, idr, p = bytes([0x67, 0x4D]), bytes([0x68, 0xEE]), b"\\x65\\x88", b"\\x41\\x9a"
+    >>> stream = b"".join(START_CODE + nal for nal in (sps, pps, idr, p, sps, pps, idr))
+    >>> [[nal[0] & 0x1F for nal in nal_units(part)] for part in split_frames(stream, [2, 1])]
+    [[7, 8, 5, 1], [7, 8, 5]]
+    """
+    frames: list[list[bytes]] = []
+    pending: list[bytes] = []
+    for nal in nal_units(data):
+        kind = nal[0] & 0x1F
+        if kind in (SLICE, IDR_SLICE) and len(nal) > 1 and nal[1] & 0x80:  # first_mb 0
+            frames.append([*pending, nal])
+            pending = []
+        elif kind in (SLICE, IDR_SLICE) and frames:
+            frames[-1].append(nal)
+        else:
+            pending.append(nal)
+    if len(frames) != sum(counts):
+        raise ValueError(f"{len(frames)} frames where {sum(counts)} were expected")
+    parts, position = [], 0
+    for count in counts:
+        chunk = frames[position : position + count]
+        position += count
+        if not any(nal[0] & 0x1F == IDR_SLICE for nal in chunk[0]):
+            raise ValueError("a part does not start with an IDR frame")
+        parts.append(b"".join(START_CODE + nal for frame in chunk for nal in frame))
+    return parts
 
 
 def leading_parameter_sets(data: bytes) -> list[tuple[int, bytes]]:
