@@ -101,18 +101,7 @@ def render(
     workdir.mkdir(parents=True, exist_ok=True)
     intro_lines = write_card(intro, template, workdir, "intro")
     outro_lines = write_card(outro, template, workdir, "outro")
-    stills = [
-        (item.out_start + lo, item.out_start + hi)
-        for item in items
-        if item.kind != "clip"
-        for lo, hi in [
-            still_span(
-                item.kind, item.out_end - item.out_start, template,  # type: ignore[arg-type]
-                text=bool(intro_lines if item.kind == "intro" else outro_lines),
-            )
-        ]
-    ]  # fmt: skip
-    pieces = assemble(plan, sources, fps, copy=template.copy_unchanged_footage, stills=stills)
+    pieces = pieces_of(plan, sources, template, intro, outro)
     piece_files = [workdir / f"piece-{index:03d}.h264" for index in range(len(pieces))]
 
     def encode(group: Sequence[tuple[int, EncodePiece | HoldPiece]], name: str) -> None:
@@ -168,6 +157,35 @@ def render(
     copied = sum(p.frames for p in pieces if isinstance(p, CopyPiece))
     encoded = round(duration * fps) - copied - held
     return RenderResult(output, poster, duration, copied, encoded, held)
+
+
+def pieces_of(
+    plan: EditPlan,
+    sources: Sequence[SourceFile],
+    template: Template,
+    intro: CardText,
+    outro: CardText,
+) -> list[Piece]:
+    """How the render of ``plan`` is made: the pieces copied, encoded and held (the cards'
+    still stretches)."""
+    texts = {"intro": intro, "outro": outro}
+    stills = [
+        (item.out_start + lo, item.out_start + hi)
+        for item in timeline(plan)
+        if item.kind != "clip"
+        for lo, hi in [
+            still_span(
+                item.kind,
+                item.out_end - item.out_start,
+                template,  # type: ignore[arg-type]
+                text=bool(card_lines(texts[item.kind], template)),
+            )
+        ]
+    ]
+    fitting = for_output(sources, template.width, template.height)
+    return assemble(
+        plan, fitting, template.fps, copy=template.copy_unchanged_footage, stills=stills
+    )
 
 
 def encode_groups(pieces: Sequence[Piece], count: int) -> list[list[tuple[int, EncodePiece]]]:
