@@ -93,14 +93,15 @@ def run_render(event_dir: Path, out: Path) -> dict:
     from scas_lib.highlights.render import render
 
     plan, sources, template = highlight_plan(event_dir)
-    started = time.perf_counter()
+    cpu_before, started = _cpu_seconds(), time.perf_counter()
     result = render(
         plan, sources, template, *cards(), out.parent / "render-work", out,
         out.with_suffix(".jpg"),
     )  # fmt: skip
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "video_s": result.duration_s,
         "x_duration": seconds / result.duration_s,
         "copied_frames": result.copied_frames,
@@ -136,11 +137,11 @@ def run_plain(event_dir: Path, out: Path) -> dict:
         str(out), vcodec="libx264", preset="veryfast", crf=template.crf, pix_fmt="yuv420p",
         movflags="+faststart",
     )  # fmt: skip
-    started = time.perf_counter()
+    cpu_before, started = _cpu_seconds(), time.perf_counter()
     run_graph(command, "plain re-encode")
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
     return {
-        "seconds": seconds, "video_s": length, "x_duration": seconds / length,
+        "seconds": seconds, "cpu_seconds": cpu, "video_s": length, "x_duration": seconds / length,
         "mb": out.stat().st_size / 1e6,
     }  # fmt: skip
 
@@ -228,14 +229,13 @@ def _ssim(video: Path, at: float, source: Path, source_at: float, length: float)
 
 def child(variant: str, event_dir: Path, out: Path) -> None:
     runner = {"render": run_render, "plain": run_plain}[variant]
-    before = _cpu_seconds()
-    result = runner(event_dir, out)
-    result["cpu_seconds"] = _cpu_seconds() - before
-    print(json.dumps(result))
+    print(json.dumps(runner(event_dir, out)))
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and its finished children (ffmpeg runs)."""
+    """CPU time of this process and its finished children (ffmpeg runs). Measured over
+    the same span as the wall time: the render or the re-encode, not the probing of the
+    sources that both need first."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime

@@ -52,16 +52,28 @@ def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return (0.9 * stereo / peak).astype(np.float32)
 
 
+def _cycle(cycles: np.ndarray) -> np.ndarray:
+    """The fraction of a cycle, in float32: taken in float64 (exact enough at any time),
+    kept in float32, in which numpy's sine is vectorised (some 30x faster than float64)."""
+    return (cycles - np.floor(cycles)).astype(np.float32)
+
+
+def _sine(cycles: np.ndarray) -> np.ndarray:
+    """sin(2 pi cycles), see :func:`_cycle`."""
+    return np.sin(np.float32(2 * np.pi) * _cycle(cycles))
+
+
 def _hz(note: float) -> float:
     return 440.0 * 2 ** ((note - 69) / 12)
 
 
 def _tone(t: np.ndarray, hz: float, detune: float = 0.0) -> np.ndarray:
     """Two slightly detuned soft saw-ish voices (three harmonics)."""
-    voice = np.zeros_like(t)
+    voice = np.zeros(t.shape, np.float32)
     for factor in (1 - detune, 1 + detune):
+        phase = np.float32(2 * np.pi) * _cycle(hz * factor * t)
         for harmonic, gain in ((1, 1.0), (2, 0.35), (3, 0.12)):
-            voice += gain * np.sin(2 * np.pi * hz * factor * harmonic * t)
+            voice += np.float32(gain) * np.sin(np.float32(harmonic) * phase)
     return voice / 2
 
 
@@ -73,14 +85,14 @@ def _swell(in_bar: np.ndarray, bar_s: float) -> np.ndarray:
 
 
 def _pluck(t: np.ndarray, hz: float, since_onset: np.ndarray, decay: float) -> np.ndarray:
-    return np.sin(2 * np.pi * hz * t) * np.exp(-decay * since_onset) * _no_click(since_onset)
+    return _sine(hz * t) * np.exp(-decay * since_onset) * _no_click(since_onset)
 
 
 def _pluck_notes(
     t: np.ndarray, notes: np.ndarray, since_onset: np.ndarray, decay: float
 ) -> np.ndarray:
     hz = 440.0 * 2 ** ((notes + 12 - 69) / 12)
-    tone = np.sin(2 * np.pi * hz * t) + 0.3 * np.sin(4 * np.pi * hz * t)
+    tone = _sine(hz * t) + 0.3 * _sine(2 * hz * t)
     return tone * np.exp(-decay * since_onset) * _no_click(since_onset)
 
 
