@@ -620,6 +620,13 @@ def test_a_render_holds_still_cards_copies_clip_middles_and_looks_like_its_drawi
     )  # fmt: skip
 
     assert run_ffmpeg(["-i", str(result.video), "-f", "null", "-"], "decode").stderr == ""
+    # The decoder configuration lists the camera's, SCAS's and the held frames' picture sets.
+    data = result.video.read_bytes()
+    avcc = data.find(b"avcC") + 4
+    position, sets = avcc + 6, data[avcc + 5] & 0x1F
+    for _ in range(sets):
+        position += 2 + int.from_bytes(data[position : position + 2], "big")
+    assert sets == 2 and data[position] == 3
     decoded = _frame_md5s(result.video, packets=False)
     assert len(decoded) == round(plan.duration_s * 25)
     sizes = [

@@ -24,10 +24,15 @@ PROGRESSION = ((60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60))
 def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Stereo float32 samples in [-1, 1], shape (frames, 2)."""
     frames = max(1, round(duration_s * sample_rate))
-    t = np.arange(frames, dtype=np.float64) / sample_rate
+    n = np.arange(frames, dtype=np.int64)
+    t = n / sample_rate
     beat_s = 60.0 / BPM
     bar_s = 4 * beat_s
-    chord_index = (t // bar_s).astype(int) % len(PROGRESSION)
+    # Positions in the bar, the beat and the arpeggio's step from the sample count: integer
+    # division is far cheaper than a floating-point modulo over every sample, and exact (a
+    # float put a few notes' onsets a sample late). At 48 kHz all three are whole samples.
+    bar, beat = round(bar_s * sample_rate), round(beat_s * sample_rate)
+    chord_index = (n // bar) % len(PROGRESSION)
     left = np.zeros(frames)
     right = np.zeros(frames)
     for index, chord in enumerate(PROGRESSION):
@@ -35,16 +40,16 @@ def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
         if not mask.any():
             continue
         tm = t[mask]
-        in_bar = tm % bar_s
+        in_bar_n = n[mask] % bar
+        in_bar = in_bar_n / sample_rate
         pad = sum(_tone(tm, _hz(note), detune=0.003) for note in chord) / len(chord)
         pad *= 0.35 * _swell(in_bar, bar_s)
-        bass = 0.45 * _pluck(tm, _hz(chord[0] - 24), in_bar % (2 * beat_s), decay=1.2)
-        step = beat_s / 2
-        arp_note = np.array((*chord, chord[0] + 12))[((in_bar // step).astype(int)) % 4]
-        arp = 0.22 * _pluck_notes(tm, arp_note, in_bar % step, decay=6.0)
+        bass = 0.45 * _pluck(tm, _hz(chord[0] - 24), (in_bar_n % (2 * beat)) / sample_rate, 1.2)
+        arp_note = np.array((*chord, chord[0] + 12))[(in_bar_n // (beat // 2)) % 4]
+        arp = 0.22 * _pluck_notes(tm, arp_note, (in_bar_n % (beat // 2)) / sample_rate, 6.0)
         left[mask] = pad + bass + 0.8 * arp
         right[mask] = pad + bass + 1.2 * arp * 0.85
-    kick = _kick(t % beat_s)
+    kick = _kick((n % beat) / sample_rate)
     left += kick
     right += kick
     stereo = np.stack([left, right], axis=1)

@@ -151,7 +151,7 @@ def render(
             except h264.UnsupportedStream:
                 encode([(index, piece)], f"held-{index}")
     video = workdir / "video.h264"
-    _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video)
+    _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video, held=held > 0)
     run_graph(graph.mux(video, audio, template, duration, output), "mux")
     run_graph(graph.poster(output, plan.poster_s, poster), "poster")
     copied = sum(p.frames for p in pieces if isinstance(p, CopyPiece))
@@ -226,12 +226,28 @@ def write_card(
     return written
 
 
-def _join(piece_files: list[Path], copied_flags: list[bool], video: Path) -> None:
-    """One raw H.264 stream, led by the parameter sets the copied pieces share."""
+def _join(piece_files: list[Path], copied_flags: list[bool], video: Path, *, held: bool) -> None:
+    """One raw H.264 stream, led by the parameter sets the copied pieces share and, when
+    frames are held, by the held frames' picture set too (the holds carry it in-band
+    only): the MP4's decoder configuration then lists every set, as a strict ``avc1``
+    player wants."""
     copied = [path for path, flag in zip(piece_files, copied_flags, strict=True) if flag]
     leading = h264.shared_parameter_sets([path.read_bytes() for path in copied])
+    first = piece_files[0].read_bytes()
+    if held:
+        encoded = [path for path, flag in zip(piece_files, copied_flags, strict=True) if not flag]
+        own = h264.leading_parameter_sets(encoded[0].read_bytes())
+        sps = [nal for kind, nal in own if kind == h264.SPS]
+        hold_sets = [h264.skip_pps(h264.parse_sps(sps[0]).sps_id, graph.HOLD_PPS_ID)]
+        if copied_flags[0]:  # SCAS's sets follow the camera's, then the hold's
+            leading += [*sps, *(nal for kind, nal in own if kind == h264.PPS), *hold_sets]
+        else:  # the first piece is SCAS's: the hold's set right after its own
+            nals = list(h264.nal_units(first))
+            nals[len(own) : len(own)] = hold_sets
+            first = b"".join(h264.START_CODE + nal for nal in nals)
     with video.open("wb") as out:
         for nal in leading:
             out.write(h264.START_CODE + nal)
-        for path in piece_files:
+        out.write(first)
+        for path in piece_files[1:]:
             out.write(path.read_bytes())
