@@ -8,16 +8,18 @@ are built by :mod:`~scas_lib.highlights.graph` and the soundtrack by
 
 How the file is made:
 
-1. every :class:`~scas_lib.highlights.assembly.EncodePiece` is drawn by one ffmpeg run
-   (normalised clips, crossfades, cards with text) and encoded to raw H.264 with x264,
-   with parameter-set id 1 so that it never clashes with the cameras' (id 0);
-2. every :class:`~scas_lib.highlights.assembly.CopyPiece` is cut from its source by stream
-   copy, keyframe to keyframe;
+1. the :class:`~scas_lib.highlights.assembly.EncodePiece` s (normalised clips, crossfades,
+   cards with text) are drawn one after another and encoded to raw H.264 by one x264 run
+   per core (:func:`encode_groups`), an IDR frame at each piece's start, and the stream is
+   cut there; parameter-set id 1, so that it never clashes with the cameras' (id 0);
+2. the :class:`~scas_lib.highlights.assembly.CopyPiece` s are cut from their sources by
+   stream copy, keyframe to keyframe, in one ffmpeg run;
    every :class:`~scas_lib.highlights.assembly.HoldPiece` (a card standing still) is
    written as skipped P frames that repeat the last frame of the piece before it
    (:func:`scas_lib.media.h264.repeat_last_frame`): nothing to draw or encode;
-3. the pieces are joined as one H.264 stream; the copied parameter sets are put first so
-   that the MP4's decoder configuration lists both sets (a standard ``avc1`` file);
+3. the pieces are joined as one H.264 stream; the copied parameter sets are put first, and
+   the held frames' picture set after SCAS's own, so that the MP4's decoder configuration
+   lists every set (a standard ``avc1`` file);
 4. meanwhile the soundtrack is made; both streams are muxed into an MP4 with
    ``+faststart``, so a player starts before the download ends;
 5. the poster is the plan's poster frame (:attr:`EditPlan.poster_s`).
