@@ -22,6 +22,7 @@ from scas_lib.highlights import graph
 from scas_lib.highlights.assembly import (
     CopyPiece,
     EncodePiece,
+    HoldPiece,
     SourceFile,
     assemble,
     copyable_stream,
@@ -576,6 +577,92 @@ def test_untouched_footage_is_copied_bit_for_bit_into_a_standard_mp4(
         camera_at = (piece.source_frame + middle + 0.5) / 25
         camera_frame = _frame(Path(piece.source.path), camera_at)
         assert np.array_equal(_frame(result.video, output_at), camera_frame)
+
+
+def _frame_md5s(video: Path, *, packets: bool) -> list[str]:
+    """MD5 of each video frame in stream order: of its packet (stream copy) or of its
+    decoded picture."""
+    copy = ["-c:v", "copy"] if packets else []
+    text = run_ffmpeg(
+        ["-i", str(video), "-map", "0:v", *copy, "-f", "framemd5", "-"], f"MD5s of {video.name}"
+    ).stdout.decode()
+    return [line.split(",")[-1].strip() for line in text.splitlines() if not line.startswith("#")]
+
+
+def test_a_render_holds_still_cards_copies_clip_middles_and_looks_like_its_drawing(
+    event: GeneratedEvent, tmp_path: Path
+) -> None:
+    """What makes a render cost a fraction of a re-encode, checked on real footage: a card
+    that stands still is held by skipped frames (a few bytes, the same picture), the middle
+    of a clip is the camera's own packets, and every frame still looks like the timeline
+    drawn without any encoding (SSIM >= 0.98; the plain veryfast re-encode is at ~0.99)."""
+    from scas_lib.highlights.quality import ssim_vs_drawn
+    from scas_lib.highlights.render import CardText, pieces_of, probe_source, render
+
+    own = [s for s in event.segments if s.camera_id == "cam1"]
+    sources = [
+        probe_source(event.directory / s.path, "cam1", datetime.fromisoformat(s.start_time))
+        for s in own
+    ]
+    start = sources[0].start
+    changes = {"intro_s": 2, "outro_s": 2, "transition_s": 0.5}
+    plan = EditPlan(
+        "expo", "ana",
+        (PlannedClip("cam1", start + timedelta(seconds=0.7), start + timedelta(seconds=7.6), 1),),
+        limits_of(target_length_s=30, **changes),
+    )  # fmt: skip
+    plan = snap_to_keyframes(plan, sources)
+    template = load_template("default", changes)
+    texts = CardText("Ana 安娜", "Expo"), CardText("谢谢", "")
+    result = render(
+        plan, sources, template, *texts, tmp_path / "work", tmp_path / "out.mp4",
+        tmp_path / "out.jpg",
+    )  # fmt: skip
+
+    assert run_ffmpeg(["-i", str(result.video), "-f", "null", "-"], "decode").stderr == ""
+    # The decoder configuration lists the camera's, SCAS's and the held frames' picture sets.
+    data = result.video.read_bytes()
+    avcc = data.find(b"avcC") + 4
+    position, sets = avcc + 6, data[avcc + 5] & 0x1F
+    for _ in range(sets):
+        position += 2 + int.from_bytes(data[position : position + 2], "big")
+    assert sets == 2 and data[position] == 3
+    decoded = _frame_md5s(result.video, packets=False)
+    assert len(decoded) == round(plan.duration_s * 25)
+    sizes = [
+        int(line)
+        for line in run_program(
+            "ffprobe",
+            ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=size",
+             "-of", "csv=p=0", str(result.video)],
+            "packet sizes",
+        ).stdout.decode().split()
+    ]  # fmt: skip
+    pieces = pieces_of(plan, sources, template, *texts)
+    scores = ssim_vs_drawn(plan, sources, template, *texts, result.video, tmp_path / "q")
+    assert min(scores) >= 0.98, f"frame {scores.index(min(scores))}: SSIM {min(scores)}"
+    holds = [p for p in pieces if isinstance(p, HoldPiece)]
+    assert len(holds) == 2 and result.held_frames == sum(p.frames for p in holds) >= 20
+    for hold in holds:
+        # The frame before the hold is the card with its text fully in; the hold repeats it.
+        shown = range(hold.first_frame - 1, hold.first_frame + hold.frames)
+        assert len({decoded[frame] for frame in shown}) == 1
+        # ... and the drawing stands still there too (its text faded in, no fade out yet).
+        assert len({scores[frame] for frame in shown}) == 1
+        assert max(sizes[frame] for frame in shown[1:]) < 100 < sizes[shown[0]]
+    camera_packets = {
+        Path(s.path): _frame_md5s(Path(s.path), packets=True) for s in sources
+    }  # fmt: skip
+    output_packets = _frame_md5s(result.video, packets=True)
+    copies = [p for p in pieces if isinstance(p, CopyPiece)]
+    assert copies
+    for piece in copies:
+        # After the keyframe (which carries the parameter sets in front): the same bytes.
+        out = output_packets[piece.first_frame + 1 : piece.first_frame + piece.frames]
+        own_packets = camera_packets[Path(piece.source.path)]
+        assert out == own_packets[piece.source_frame + 1 : piece.source_frame + piece.frames]
+    copied = [scores[p.first_frame + k] for p in copies for k in range(p.frames)]
+    assert min(copied) >= 0.999
 
 
 def test_a_cut_a_hair_before_a_segment_boundary_renders(

@@ -28,6 +28,7 @@ frame; a source's keyframes in frames from its own first frame.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -155,7 +156,16 @@ class EncodePiece:
     frames: int
 
 
-Piece = CopyPiece | EncodePiece
+@dataclass(frozen=True)
+class HoldPiece:
+    """Output frames that repeat the frame before them (a card once its text is in): not
+    encoded, written as skipped frames after the encoded piece they follow."""
+
+    first_frame: int
+    frames: int
+
+
+Piece = CopyPiece | EncodePiece | HoldPiece
 
 
 def timeline(plan: EditPlan) -> list[TimelineItem]:
@@ -225,9 +235,13 @@ def assemble(
     *,
     copy: bool = True,
     min_copy_s: float = 1.0,
+    stills: Sequence[tuple[float, float]] = (),
+    min_hold: int = 2,
 ) -> list[Piece]:
     """The output as consecutive pieces, copied wherever a clip plays untouched for at
-    least ``min_copy_s`` between two keyframes of a copyable source."""
+    least ``min_copy_s`` between two keyframes of a copyable source. ``stills`` are spans
+    of output time (seconds) that show one unchanging picture: inside each, the first frame
+    is encoded and the next ones, at least ``min_hold`` of them, hold it."""
     total = round(plan.duration_s * fps)
     copies = _copy_pieces(plan, sources, fps, min_copy_s) if copy else []
     pieces: list[Piece] = []
@@ -241,7 +255,31 @@ def assemble(
         cursor = piece.first_frame + piece.frames
     if cursor < total:
         pieces.append(EncodePiece(cursor, total - cursor))
+    for start_s, end_s in stills:
+        # The frame at (or just after) the span's start is the picture; the frame at its
+        # end is encoded again (what follows may change from it).
+        shown, end = math.ceil(start_s * fps - 1e-6), math.floor(end_s * fps + 1e-6)
+        pieces = [split for piece in pieces for split in _hold_inside(piece, shown, end, min_hold)]
     return pieces
+
+
+def _hold_inside(piece: Piece, shown: int, end: int, min_hold: int) -> list[Piece]:
+    """``piece``, split around a hold from after frame ``shown`` to before frame ``end``
+    if it is an encoded piece that holds both."""
+    last = piece.first_frame + piece.frames
+    if (
+        not isinstance(piece, EncodePiece)
+        or end - shown - 1 < min_hold
+        or not piece.first_frame <= shown < end <= last
+    ):
+        return [piece]
+    split: list[Piece] = [
+        EncodePiece(piece.first_frame, shown + 1 - piece.first_frame),
+        HoldPiece(shown + 1, end - shown - 1),
+    ]
+    if end < last:
+        split.append(EncodePiece(end, last - end))
+    return split
 
 
 def _copy_pieces(

@@ -12,6 +12,7 @@ Pure: the sizes come from the template and the text, nothing is drawn here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from scas_lib.highlights.templates import Template
 
@@ -76,10 +77,35 @@ def fitting_size(line: str, size: int, max_width: float) -> int:
     return max(MIN_FONT_SIZE, min(size, int(max_width / max(ems, 1.0))))
 
 
-def text_alpha(template: Template) -> str:
-    """drawtext's opacity over the card's time ``t``: the text fades in after a moment."""
+def text_alpha(template: Template, lead_s: float = 0.0) -> str:
+    """drawtext's opacity over the time ``t`` of a stream that starts ``lead_s`` seconds
+    into the card: the text fades in after a moment.
+
+    >>> text_alpha(Template(name="doc"), 2.4)
+    'min(1,max(0,(t+2.4-0.2)/0.6))'
+    """
     delay, fade = template.text_fade_in_delay_s, template.text_fade_in_s
-    return f"min(1,max(0,(t-{delay:g})/{fade:g}))"
+    time = f"t+{lead_s:g}" if lead_s else "t"
+    return f"min(1,max(0,({time}-{delay:g})/{fade:g}))"
+
+
+def still_span(
+    kind: Literal["intro", "outro"], length_s: float, template: Template, *, text: bool = True
+) -> tuple[float, float]:
+    """Seconds from a card's start between which it shows one unchanging picture: after
+    its fade-in, the crossfade into it and its text's fade-in, before the crossfade out of
+    it or its fade-out. Empty (start >= end) when the card never stands still.
+
+    >>> template = Template(name="doc")
+    >>> still_span("intro", 3.0, template), still_span("outro", 3.0, template)
+    ((0.8, 2.4), (0.8, 2.2))
+    >>> still_span("intro", 3.0, template, text=False)
+    (0.5, 2.4)
+    """
+    text_in = template.text_fade_in_delay_s + template.text_fade_in_s if text else 0.0
+    if kind == "intro":
+        return max(template.intro_fade_in_s, text_in), length_s - template.transition_s
+    return max(template.transition_s, text_in), length_s - template.outro_fade_out_s
 
 
 def shadow_offset(template: Template) -> int:

@@ -26,6 +26,7 @@ import ffmpeg
 from scas_lib.highlights.assembly import (
     CopyPiece,
     EncodePiece,
+    HoldPiece,
     SourceFile,
     SourcePart,
     TimelineItem,
@@ -45,6 +46,16 @@ from scas_lib.highlights.templates import Template
 
 #: Parameter-set id of everything SCAS encodes (cameras use 0).
 OWN_PARAMETER_SET_ID = 1
+#: x264's preset and settings when only the edges are encoded (cards, crossfades, cut
+#: edges: a few seconds of a video): ``ultrafast`` with its deblocking filter back on is as
+#: close to the pictures drawn (SSIM) as ``veryfast`` for less than half of its CPU time, at
+#: about twice the bits for those seconds (docs/benchmarks.md, render). A video encoded
+#: whole (nothing copied) keeps ``veryfast``: there, bits count more. One video uses one
+#: setting throughout, so that its pieces share one set of parameter sets.
+EDGES_ENCODER = ("ultrafast", "deblock=0,0")
+WHOLE_ENCODER = ("veryfast", "")
+#: Picture parameter-set id of the frames that hold a card still (CAVLC, skipped blocks).
+HOLD_PPS_ID = 2
 
 
 @dataclass(frozen=True)
@@ -56,35 +67,56 @@ class WrittenLine:
     textfile: Path
 
 
-def copy_piece(piece: CopyPiece, target: Path):
-    """``piece`` cut from its source by stream copy into raw H.264."""
-    source = piece.source
-    # A quarter frame past the keyframe: the seek lands on the keyframe itself.
-    offset = (piece.source_frame + 0.25) / source.fps
-    return ffmpeg.input(source.path, ss=f"{offset:.6f}").video.output(
-        str(target),
-        vcodec="copy",
-        format="h264",
-        **{"frames:v": piece.frames, "bsf:v": "h264_mp4toannexb"},
-    )
+def copy_pieces(pieces: Sequence[CopyPiece], targets: Sequence[Path]):
+    """Each of ``pieces`` cut from its source by stream copy into raw H.264, in one run."""
+    outputs = []
+    for piece, target in zip(pieces, targets, strict=True):
+        source = piece.source
+        # A quarter frame past the keyframe: the seek lands on the keyframe itself.
+        offset = (piece.source_frame + 0.25) / source.fps
+        outputs.append(
+            ffmpeg.input(source.path, ss=f"{offset:.6f}").video.output(
+                str(target),
+                vcodec="copy",
+                format="h264",
+                **{"frames:v": piece.frames, "bsf:v": "h264_mp4toannexb"},
+            )
+        )
+    return ffmpeg.merge_outputs(*outputs)
 
 
-def encode_piece(piece: EncodePiece, painter: Painter, target: Path):
-    """``piece`` drawn by ``painter`` and encoded into raw H.264 (x264)."""
+def encode_pieces(pieces: Sequence[EncodePiece | HoldPiece], painter: Painter, target: Path):
+    """``pieces`` drawn by ``painter`` one after another and encoded into one raw H.264
+    stream (one x264 run), each starting with an IDR frame, so that the stream can be cut
+    into the pieces (:func:`scas_lib.media.h264.split_frames`)."""
     template = painter.template
     fps = template.fps
-    window = (piece.first_frame / fps, (piece.first_frame + piece.frames) / fps)
+    windows = [(p.first_frame / fps, (p.first_frame + p.frames) / fps) for p in pieces]
     # ffmpeg-python merges identical inputs into one node, which then needs a split filter:
     # a first pass counts the inputs, the second builds the graph.
-    painter.draw(*window)
+    for window in windows:
+        painter.draw(*window)
     painter.inputs.freeze()
-    chain = painter.draw(*window)
-    # A last frame held a moment makes sure rounding never leaves the piece short.
-    chain = chain.filter("tpad", stop_mode="clone", stop_duration=1)
+    chains = []
+    for piece, window in zip(pieces, windows, strict=True):
+        # A last frame held a moment makes sure rounding never leaves the piece short.
+        chains.append(
+            painter.draw(*window)
+            .filter("tpad", stop_mode="clone", stop_duration=1)
+            .trim(end_frame=piece.frames)
+            .setpts("PTS-STARTPTS")
+            .filter("setsar", 1)
+        )
+    chain = chains[0] if len(chains) == 1 else ffmpeg.concat(*chains, v=1, a=0)
+    starts, position = [], 0
+    for piece in pieces:
+        starts.append(position)
+        position += piece.frames
+    preset, params = EDGES_ENCODER if template.copy_unchanged_footage else WHOLE_ENCODER
     return chain.output(
         str(target),
         vcodec="libx264",
-        preset="veryfast",
+        preset=preset,
         crf=template.crf,
         pix_fmt="yuv420p",
         format="h264",
@@ -92,10 +124,12 @@ def encode_piece(piece: EncodePiece, painter: Painter, target: Path):
         g=2 * fps,
         maxrate="16M",
         bufsize="32M",
+        force_key_frames="expr:" + "+".join(f"eq(n,{n})" for n in starts),
+        forced_idr=1,
         **{
-            "frames:v": piece.frames,
+            "frames:v": position,
             "profile:v": "high",
-            "x264-params": f"sps-id={OWN_PARAMETER_SET_ID}",
+            "x264-params": ":".join(filter(None, [f"sps-id={OWN_PARAMETER_SET_ID}", params])),
         },
     )
 
@@ -134,18 +168,19 @@ class Inputs:
         self.counting = False
 
     def stream(self, part: SourcePart, *, shared: bool = True):
-        if not shared:
-            # Read just past the part (a shared input reads 0.2 s past): a read length of its
-            # own also keeps ffmpeg-python from merging this input with a shared one.
-            opened = self._open(part, part.length_s, margin_s=0.1)
-            return normalise(opened, self.template, part, self.faces)
-        key = (part.source.path, round(part.offset_s, 4))
+        """``part`` normalised; ``shared=False`` keeps it apart from the other uses of the
+        same frames by other items (they still share it among themselves: a card drawn in
+        several windows)."""
+        # An input of its own reads just past the part (a shared one a little further): a
+        # read length of its own also keeps ffmpeg-python from merging it with a shared one.
+        margin = 0.12 if shared else 0.06
+        key = (part.source.path, round(part.offset_s, 4), shared)
         if self.counting:
             self.uses[key] += 1
             self.longest[key] = max(self.longest.get(key, 0.0), part.length_s)
-            return self._open(part, part.length_s)
+            return self._open(part, part.length_s, margin)
         if key not in self.splits:
-            opened = self._open(part, self.longest[key])
+            opened = self._open(part, self.longest[key], margin)
             self.splits[key] = opened.split() if self.uses[key] > 1 else opened
         if self.uses[key] == 1:
             return normalise(self.splits[key], self.template, part, self.faces)
@@ -154,9 +189,11 @@ class Inputs:
         return normalise(self.splits[key][index], self.template, part, self.faces)
 
     @staticmethod
-    def _open(part: SourcePart, length_s: float, margin_s: float = 0.2):
+    def _open(part: SourcePart, length_s: float, margin_s: float):
         seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{length_s + margin_s:.4f}"}
-        return ffmpeg.input(part.source.path, **seconds).video.setpts("PTS-STARTPTS")
+        # One decoding thread: the pieces are encoded by a run per core already, and a
+        # short read gains nothing from frame threads but their start-up and hand-over.
+        return ffmpeg.input(part.source.path, threads=1, **seconds).video.setpts("PTS-STARTPTS")
 
 
 @dataclass
@@ -181,10 +218,10 @@ class Painter:
             if chain is None:
                 chain = stream
             else:
-                chain = ffmpeg.filter(
-                    [chain, stream], "xfade", transition="fade",
-                    duration=f"{self.template.transition_s:.4f}", offset=f"{a - w0:.4f}",
-                )  # fmt: skip
+                fps = self.template.fps
+                chain = crossfade(
+                    chain, stream, round((a - w0) * fps), round(self.template.transition_s * fps)
+                )
         if chain is None:
             raise ValueError(f"nothing to draw between {w0:.2f} s and {w1:.2f} s")
         return chain
@@ -200,10 +237,13 @@ class Painter:
         # the output: sharing would make ffmpeg hold the input back, so it opens its own.
         clips = [i for i in self.items if i.kind == "clip"]
         neighbour = clips[0] if item.kind == "intro" else clips[-1]
-        at = max(neighbour.out_start, w0)
+        # The same frame whichever window of the card is drawn: a card may be drawn in
+        # pieces (around the stretch where it holds still).
+        at = neighbour.out_start if item.kind == "intro" else item.out_start
         still = self._still(neighbour, at, shared=item.kind == "intro")
         template = self.template
         length = b - a
+        lead = a - item.out_start  # how far into the card the window starts
         # Blur and darken the one frame (small: cheap), then hold it.
         stream = (
             still.filter("scale", still_width(template), -2)
@@ -217,16 +257,27 @@ class Painter:
             .filter("settb", f"1/{template.fps}")
         )
         lines = self.intro if item.kind == "intro" else self.outro
-        stream = draw_text(stream, lines, template)
+        stream = draw_text(stream, lines, template, lead)
         if template.logo:
             logo = ffmpeg.input(str(template.logo)).filter(
                 "scale", -1, template.height // LOGO_HEIGHT_DIVISOR
             )
             stream = ffmpeg.overlay(stream, logo, x="W-w-W/24", y="H/24")
+        tolerance = 0.5 / template.fps
         if item.kind == "intro":
-            return stream.filter("fade", type="in", start_time=0, duration=template.intro_fade_in_s)
+            fade_in = template.intro_fade_in_s
+            if lead >= fade_in - tolerance:
+                return stream  # faded in already
+            if lead > tolerance:
+                raise ValueError(f"a window {lead:.3f} s into the intro's fade-in")
+            return stream.filter("fade", type="in", start_time=0, duration=fade_in)
         fade = template.outro_fade_out_s
-        return stream.filter("fade", type="out", start_time=max(0.0, length - fade), duration=fade)
+        fade_from = item.out_end - fade - a
+        if fade_from < -tolerance and fade > 0:
+            raise ValueError(f"a window {-fade_from:.3f} s into the outro's fade-out")
+        return stream.filter(
+            "fade", type="out", start_time=f"{max(0.0, fade_from):.4f}", duration=fade
+        )
 
     def _still(self, item: TimelineItem, at: float, *, shared: bool):
         """The one frame a clip item shows at output time ``at``."""
@@ -263,6 +314,30 @@ class Painter:
         )
 
 
+def crossfade(first, second, at: int, frames: int):
+    """``first`` until its frame ``at``, then ``frames`` frames of it fading out over
+    ``second``, then the rest of ``second``: what xfade's ``fade`` does, for a fifth of its
+    cost (xfade mixes every pixel in floating point; here the fade is drawn on an alpha
+    plane and overlaid in integers). Frames outside the overlap pass unchanged."""
+    if frames <= 0:
+        return ffmpeg.concat(first, second, v=1, a=0)
+    one, two = first.split(), second.split()
+    parts = []
+    if at > 0:
+        parts.append(one[0].trim(end_frame=at).setpts("PTS-STARTPTS"))
+    fading = (
+        one[1]
+        .trim(start_frame=at, end_frame=at + frames)
+        .setpts("PTS-STARTPTS")
+        .filter("format", "yuva420p")
+        .filter("fade", type="out", start_frame=0, nb_frames=frames, alpha=1)
+    )
+    coming = two[0].trim(end_frame=frames).setpts("PTS-STARTPTS")
+    parts.append(ffmpeg.overlay(coming, fading, format="yuv420").filter("format", "yuv420p"))
+    parts.append(two[1].trim(start_frame=frames).setpts("PTS-STARTPTS"))
+    return ffmpeg.concat(*parts, v=1, a=0)
+
+
 def normalise(stream, template: Template, part: SourcePart, faces: FacePath | None = None):
     """A source part at the output's rate, size and pixel format (filters that would
     change nothing are left out: at 1080p each one costs a frame copy). Another shape is
@@ -292,8 +367,9 @@ def normalise(stream, template: Template, part: SourcePart, faces: FacePath | No
     return stream.filter("format", "yuv420p")
 
 
-def draw_text(stream, lines: Sequence[WrittenLine], template: Template):
-    """The card's lines drawn centred on ``stream``, fading in, with a shadow."""
+def draw_text(stream, lines: Sequence[WrittenLine], template: Template, lead_s: float = 0.0):
+    """The card's lines drawn centred on ``stream``, fading in, with a shadow; the stream
+    starts ``lead_s`` seconds into the card."""
     family, _, style = template.font.partition(":")
     offset = shadow_offset(template)
     for written in lines:
@@ -312,6 +388,6 @@ def draw_text(stream, lines: Sequence[WrittenLine], template: Template):
             shadowcolor=SHADOW_COLOR,
             shadowx=offset,
             shadowy=offset,
-            alpha=text_alpha(template),
+            alpha=text_alpha(template, lead_s),
         )
     return stream

@@ -24,10 +24,15 @@ PROGRESSION = ((60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60))
 def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Stereo float32 samples in [-1, 1], shape (frames, 2)."""
     frames = max(1, round(duration_s * sample_rate))
-    t = np.arange(frames, dtype=np.float64) / sample_rate
+    n = np.arange(frames, dtype=np.int64)
+    t = n / sample_rate
     beat_s = 60.0 / BPM
     bar_s = 4 * beat_s
-    chord_index = (t // bar_s).astype(int) % len(PROGRESSION)
+    # Positions in the bar, the beat and the arpeggio's step from the sample count: integer
+    # division is far cheaper than a floating-point modulo over every sample, and exact (a
+    # float put a few notes' onsets a sample late). At 48 kHz all three are whole samples.
+    bar, beat = round(bar_s * sample_rate), round(beat_s * sample_rate)
+    chord_index = (n // bar) % len(PROGRESSION)
     left = np.zeros(frames)
     right = np.zeros(frames)
     for index, chord in enumerate(PROGRESSION):
@@ -35,21 +40,32 @@ def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
         if not mask.any():
             continue
         tm = t[mask]
-        in_bar = tm % bar_s
+        in_bar_n = n[mask] % bar
+        in_bar = in_bar_n / sample_rate
         pad = sum(_tone(tm, _hz(note), detune=0.003) for note in chord) / len(chord)
         pad *= 0.35 * _swell(in_bar, bar_s)
-        bass = 0.45 * _pluck(tm, _hz(chord[0] - 24), in_bar % (2 * beat_s), decay=1.2)
-        step = beat_s / 2
-        arp_note = np.array((*chord, chord[0] + 12))[((in_bar // step).astype(int)) % 4]
-        arp = 0.22 * _pluck_notes(tm, arp_note, in_bar % step, decay=6.0)
+        bass = 0.45 * _pluck(tm, _hz(chord[0] - 24), (in_bar_n % (2 * beat)) / sample_rate, 1.2)
+        arp_note = np.array((*chord, chord[0] + 12))[(in_bar_n // (beat // 2)) % 4]
+        arp = 0.22 * _pluck_notes(tm, arp_note, (in_bar_n % (beat // 2)) / sample_rate, 6.0)
         left[mask] = pad + bass + 0.8 * arp
         right[mask] = pad + bass + 1.2 * arp * 0.85
-    kick = _kick(t % beat_s)
+    kick = _kick((n % beat) / sample_rate)
     left += kick
     right += kick
     stereo = np.stack([left, right], axis=1)
     peak = np.abs(stereo).max() or 1.0
     return (0.9 * stereo / peak).astype(np.float32)
+
+
+def _cycle(cycles: np.ndarray) -> np.ndarray:
+    """The fraction of a cycle, in float32: taken in float64 (exact enough at any time),
+    kept in float32, in which numpy's sine is vectorised (some 30x faster than float64)."""
+    return (cycles - np.floor(cycles)).astype(np.float32)
+
+
+def _sine(cycles: np.ndarray) -> np.ndarray:
+    """sin(2 pi cycles), see :func:`_cycle`."""
+    return np.sin(np.float32(2 * np.pi) * _cycle(cycles))
 
 
 def _hz(note: float) -> float:
@@ -58,10 +74,11 @@ def _hz(note: float) -> float:
 
 def _tone(t: np.ndarray, hz: float, detune: float = 0.0) -> np.ndarray:
     """Two slightly detuned soft saw-ish voices (three harmonics)."""
-    voice = np.zeros_like(t)
+    voice = np.zeros(t.shape, np.float32)
     for factor in (1 - detune, 1 + detune):
+        phase = np.float32(2 * np.pi) * _cycle(hz * factor * t)
         for harmonic, gain in ((1, 1.0), (2, 0.35), (3, 0.12)):
-            voice += gain * np.sin(2 * np.pi * hz * factor * harmonic * t)
+            voice += np.float32(gain) * np.sin(np.float32(harmonic) * phase)
     return voice / 2
 
 
@@ -73,14 +90,14 @@ def _swell(in_bar: np.ndarray, bar_s: float) -> np.ndarray:
 
 
 def _pluck(t: np.ndarray, hz: float, since_onset: np.ndarray, decay: float) -> np.ndarray:
-    return np.sin(2 * np.pi * hz * t) * np.exp(-decay * since_onset) * _no_click(since_onset)
+    return _sine(hz * t) * np.exp(-decay * since_onset) * _no_click(since_onset)
 
 
 def _pluck_notes(
     t: np.ndarray, notes: np.ndarray, since_onset: np.ndarray, decay: float
 ) -> np.ndarray:
     hz = 440.0 * 2 ** ((notes + 12 - 69) / 12)
-    tone = np.sin(2 * np.pi * hz * t) + 0.3 * np.sin(4 * np.pi * hz * t)
+    tone = _sine(hz * t) + 0.3 * _sine(2 * hz * t)
     return tone * np.exp(-decay * since_onset) * _no_click(since_onset)
 
 

@@ -8,13 +8,18 @@ are built by :mod:`~scas_lib.highlights.graph` and the soundtrack by
 
 How the file is made:
 
-1. every :class:`~scas_lib.highlights.assembly.EncodePiece` is drawn by one ffmpeg run
-   (normalised clips, crossfades, cards with text) and encoded to raw H.264 with x264,
-   with parameter-set id 1 so that it never clashes with the cameras' (id 0);
-2. every :class:`~scas_lib.highlights.assembly.CopyPiece` is cut from its source by stream
-   copy, keyframe to keyframe;
-3. the pieces are joined as one H.264 stream; the copied parameter sets are put first so
-   that the MP4's decoder configuration lists both sets (a standard ``avc1`` file);
+1. the :class:`~scas_lib.highlights.assembly.EncodePiece` s (normalised clips, crossfades,
+   cards with text) are drawn one after another and encoded to raw H.264 by one x264 run
+   per core (:func:`encode_groups`), an IDR frame at each piece's start, and the stream is
+   cut there; parameter-set id 1, so that it never clashes with the cameras' (id 0);
+2. the :class:`~scas_lib.highlights.assembly.CopyPiece` s are cut from their sources by
+   stream copy, keyframe to keyframe, in one ffmpeg run;
+   every :class:`~scas_lib.highlights.assembly.HoldPiece` (a card standing still) is
+   written as skipped P frames that repeat the last frame of the piece before it
+   (:func:`scas_lib.media.h264.repeat_last_frame`): nothing to draw or encode;
+3. the pieces are joined as one H.264 stream; the copied parameter sets are put first, and
+   the held frames' picture set after SCAS's own, so that the MP4's decoder configuration
+   lists every set (a standard ``avc1`` file);
 4. meanwhile the soundtrack is made; both streams are muxed into an MP4 with
    ``+faststart``, so a player starts before the download ends;
 5. the poster is the plan's poster frame (:attr:`EditPlan.poster_s`).
@@ -31,13 +36,16 @@ from pathlib import Path
 from scas_lib.highlights import graph
 from scas_lib.highlights.assembly import (
     CopyPiece,
+    EncodePiece,
+    HoldPiece,
+    Piece,
     SourceFile,
     assemble,
     for_output,
     source_file,
     timeline,
 )
-from scas_lib.highlights.cards import CardText, card_lines
+from scas_lib.highlights.cards import CardText, card_lines, still_span
 from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.sound import make_soundtrack
@@ -48,8 +56,9 @@ from scas_lib.media.probe import probe
 
 __all__ = ["CardText", "RenderResult", "probe_source", "render"]
 
-#: Pieces made at the same time. A short piece keeps ffmpeg's one-threaded decoding and
-#: filtering busy more than x264, so two at a time use both cores of a small machine.
+#: x264 runs at the same time, each encoding a share of the pieces. A piece keeps ffmpeg's
+#: one-threaded decoding and filtering busy more than x264, so two use both cores of a
+#: small machine.
 PARALLEL_PIECES = 2
 
 
@@ -60,6 +69,8 @@ class RenderResult:
     duration_s: float
     copied_frames: int
     encoded_frames: int
+    #: Frames that repeat the one before them (a card standing still): not encoded.
+    held_frames: int = 0
 
 
 def probe_source(path: Path, camera_id: str, start: datetime) -> SourceFile:
@@ -88,39 +99,121 @@ def render(
     require_font(template.font)
     fps = template.fps
     sources = for_output(sources, template.width, template.height)
-    pieces = assemble(plan, sources, fps, copy=template.copy_unchanged_footage)
     items = timeline(plan)
     workdir.mkdir(parents=True, exist_ok=True)
     intro_lines = write_card(intro, template, workdir, "intro")
     outro_lines = write_card(outro, template, workdir, "outro")
+    pieces = pieces_of(plan, sources, template, intro, outro)
     piece_files = [workdir / f"piece-{index:03d}.h264" for index in range(len(pieces))]
 
-    def make(index: int) -> None:
-        piece, target = pieces[index], piece_files[index]
-        if isinstance(piece, CopyPiece):
-            name = Path(piece.source.path).name
-            run_graph(graph.copy_piece(piece, target), f"copy from {name}")
-            return
+    def encode(group: Sequence[tuple[int, EncodePiece | HoldPiece]], name: str) -> None:
         inputs = graph.Inputs(template, faces)
         painter = graph.Painter(items, sources, template, intro_lines, outro_lines, inputs)
-        last = piece.first_frame + piece.frames
+        stream = workdir / f"{name}.h264"
+        chosen = [piece for _, piece in group]
         run_graph(
-            graph.encode_piece(piece, painter, target),
-            f"encode frames {piece.first_frame}-{last}",
+            graph.encode_pieces(chosen, painter, stream),
+            "encode frames "
+            + ", ".join(f"{p.first_frame}-{p.first_frame + p.frames}" for p in chosen),
+        )
+        parts = h264.split_frames(stream.read_bytes(), [piece.frames for piece in chosen])
+        for (index, _), part in zip(group, parts, strict=True):
+            piece_files[index].write_bytes(part)
+
+    def copy(group: list[int]) -> None:
+        run_graph(
+            graph.copy_pieces([pieces[i] for i in group], [piece_files[i] for i in group]),  # type: ignore[misc]
+            "copy footage",
         )
 
     duration = sum(piece.frames for piece in pieces) / fps
-    # Pieces and the soundtrack are independent.
-    with ThreadPoolExecutor(max_workers=PARALLEL_PIECES) as pool:
+    copies = [index for index, piece in enumerate(pieces) if isinstance(piece, CopyPiece)]
+    groups = encode_groups(pieces, PARALLEL_PIECES)
+    # The encoded groups, the copies and the soundtrack are independent; the copies and the
+    # soundtrack cost little, and take a core only for a moment.
+    with ThreadPoolExecutor(max_workers=len(groups) + 2) as pool:
+        done = [pool.submit(encode, group, f"encoded-{n}") for n, group in enumerate(groups)]
         sound = pool.submit(make_soundtrack, template, duration, workdir)
-        list(pool.map(make, range(len(pieces))))
+        if copies:
+            done.append(pool.submit(copy, copies))
+        for future in done:
+            future.result()
         audio = sound.result()
+    held = 0
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, HoldPiece):
+            # A hold follows the encoded piece whose last frame it repeats.
+            try:
+                piece_files[index].write_bytes(
+                    h264.repeat_last_frame(
+                        piece_files[index - 1].read_bytes(), piece.frames, graph.HOLD_PPS_ID
+                    )
+                )
+                held += piece.frames
+            except h264.UnsupportedStream:
+                encode([(index, piece)], f"held-{index}")
     video = workdir / "video.h264"
-    _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video)
+    _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video, held=held > 0)
     run_graph(graph.mux(video, audio, template, duration, output), "mux")
     run_graph(graph.poster(output, plan.poster_s, poster), "poster")
     copied = sum(p.frames for p in pieces if isinstance(p, CopyPiece))
-    return RenderResult(output, poster, duration, copied, round(duration * fps) - copied)
+    encoded = round(duration * fps) - copied - held
+    return RenderResult(output, poster, duration, copied, encoded, held)
+
+
+def pieces_of(
+    plan: EditPlan,
+    sources: Sequence[SourceFile],
+    template: Template,
+    intro: CardText,
+    outro: CardText,
+) -> list[Piece]:
+    """How the render of ``plan`` is made: the pieces copied, encoded and held (the cards'
+    still stretches)."""
+    texts = {"intro": intro, "outro": outro}
+    stills = [
+        (item.out_start + lo, item.out_start + hi)
+        for item in timeline(plan)
+        if item.kind != "clip"
+        for lo, hi in [
+            still_span(
+                item.kind,
+                item.out_end - item.out_start,
+                template,  # type: ignore[arg-type]
+                text=bool(card_lines(texts[item.kind], template)),
+            )
+        ]
+    ]
+    fitting = for_output(sources, template.width, template.height)
+    return assemble(
+        plan, fitting, template.fps, copy=template.copy_unchanged_footage, stills=stills
+    )
+
+
+def encode_groups(pieces: Sequence[Piece], count: int) -> list[list[tuple[int, EncodePiece]]]:
+    """The encoded pieces (with their indices) in at most ``count`` groups of about equal
+    frames, each encoded by one x264 run. Pieces separated only by a hold (a card around
+    its still stretch) stay in one group: they draw from the same inputs.
+
+    >>> pieces = [EncodePiece(0, 21), HoldPiece(21, 39), EncodePiece(60, 15),
+    ...           EncodePiece(75, 100), EncodePiece(175, 15)]
+    >>> [[index for index, _ in group] for group in encode_groups(pieces, 2)]
+    [[3], [0, 2, 4]]
+    """
+    units: list[list[tuple[int, EncodePiece]]] = []
+    joined = False
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, EncodePiece):
+            if joined and units:
+                units[-1].append((index, piece))
+            else:
+                units.append([(index, piece)])
+        joined = isinstance(piece, HoldPiece)
+    groups: list[list[tuple[int, EncodePiece]]] = [[] for _ in range(min(count, len(units)))]
+    for unit in sorted(units, key=lambda u: -sum(p.frames for _, p in u)):
+        lightest = min(groups, key=lambda g: sum(p.frames for _, p in g))
+        lightest.extend(unit)
+    return [sorted(group, key=lambda item: item[0]) for group in groups]
 
 
 def write_card(
@@ -135,12 +228,28 @@ def write_card(
     return written
 
 
-def _join(piece_files: list[Path], copied_flags: list[bool], video: Path) -> None:
-    """One raw H.264 stream, led by the parameter sets the copied pieces share."""
+def _join(piece_files: list[Path], copied_flags: list[bool], video: Path, *, held: bool) -> None:
+    """One raw H.264 stream, led by the parameter sets the copied pieces share and, when
+    frames are held, by the held frames' picture set too (the holds carry it in-band
+    only): the MP4's decoder configuration then lists every set, as a strict ``avc1``
+    player wants."""
     copied = [path for path, flag in zip(piece_files, copied_flags, strict=True) if flag]
     leading = h264.shared_parameter_sets([path.read_bytes() for path in copied])
+    first = piece_files[0].read_bytes()
+    if held:
+        encoded = [path for path, flag in zip(piece_files, copied_flags, strict=True) if not flag]
+        own = h264.leading_parameter_sets(encoded[0].read_bytes())
+        sps = [nal for kind, nal in own if kind == h264.SPS]
+        hold_sets = [h264.skip_pps(h264.parse_sps(sps[0]).sps_id, graph.HOLD_PPS_ID)]
+        if copied_flags[0]:  # SCAS's sets follow the camera's, then the hold's
+            leading += [*sps, *(nal for kind, nal in own if kind == h264.PPS), *hold_sets]
+        else:  # the first piece is SCAS's: the hold's set right after its own
+            nals = list(h264.nal_units(first))
+            nals[len(own) : len(own)] = hold_sets
+            first = b"".join(h264.START_CODE + nal for nal in nals)
     with video.open("wb") as out:
         for nal in leading:
             out.write(h264.START_CODE + nal)
-        for path in piece_files:
+        out.write(first)
+        for path in piece_files[1:]:
             out.write(path.read_bytes())
