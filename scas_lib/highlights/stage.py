@@ -304,8 +304,9 @@ def _remove_published(services: Services, event_id: str, visitor_id: str) -> Non
 
 
 def _published_part(previous: Output | None, event_id: str, visitor_id: str) -> Output:
-    """What of an earlier output stays true while a new render runs: its published video."""
-    if previous is not None and previous.status == "done":
+    """What of an earlier output stays true while a new render runs: its published video
+    (also one kept through a render that failed since)."""
+    if previous is not None and previous.object_key is not None:
         return previous
     return Output(event_id, visitor_id, "rendering")
 

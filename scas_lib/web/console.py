@@ -24,7 +24,7 @@ from scas_lib.catalog.console import visitor_sightings
 from scas_lib.catalog.records import Appearance, Output
 from scas_lib.highlights.appearances import MomentCorrection
 from scas_lib.storage import keys
-from scas_lib.visitors.page import VideoState, video_state
+from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.api import _ERRORS, Deleted, app_base_url
 from scas_lib.web.auth import Context
 from scas_lib.web.context import WebContext
@@ -106,7 +106,7 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
             ConsoleVisitor(
                 id=visitor.id,
                 display_name=visitor.display_name,
-                state=video_state(event.status, output.status if output else None),
+                state=video_state(event.status, shown_status(output)),
                 output_status=output.status if output else None,
                 tracks=sighting.tracks if sighting else 0,
                 cameras=sighting.cameras if sighting else [],
