@@ -664,7 +664,11 @@ def deliver_departed(services: Services, request: RunRequest) -> list[Output]:
     :mod:`scas_lib.highlights.departures`) and has no video of what they were seen doing
     yet; a visitor seen again since their video is rendered again once they leave again
     (or at the end), replacing it. Idempotent: a retry renders only what is still not up
-    to date, and each video replaces the visitor's own objects and row."""
+    to date, and each video replaces the visitor's own objects and row.
+
+    Not once the end marker is there: the waves left then only catch up with recognition,
+    which would wait for these renders (one wave at a time), and the end's renders run
+    side by side (``render.expand``)."""
     from scas_lib.catalog.presence import last_seen
     from scas_lib.highlights.departures import departed, footage_clock
     from scas_lib.highlights.stage import outdated_visitors, plan_visitors
@@ -672,6 +676,9 @@ def deliver_departed(services: Services, request: RunRequest) -> list[Output]:
     if request.mode != "live" or request.leave_after_s is None:
         return []
     event_id = request.event_id
+    if end_marker_seen(services, event_id):
+        log.info("%s: the event has ended: every video left is made after recognition", event_id)
+        return []
     clock = footage_clock(footage_spans(services, event_id))
     with services.catalog() as catalog:
         seen = last_seen(catalog, event_id)
