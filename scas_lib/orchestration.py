@@ -614,11 +614,12 @@ def request_template(request: RunRequest) -> Template:
     return load_template(request.template, request.template_overrides, event_templates_dir())
 
 
-def highlights(services: Services, request: RunRequest) -> list[str]:
+def highlights(services: Services, request: RunRequest, *, every: bool = False) -> list[str]:
     """Plan every visitor's highlights; return the visitors to render (only the requested
     one when the run re-renders one visitor). A live run renders only the visitors whose
     video is not the one their footage makes now: those who left during the event and were
-    not seen again have theirs already (:func:`deliver_departed`)."""
+    not seen again have theirs already (:func:`deliver_departed`); ``every`` (``scas
+    highlights``, by hand) renders every visitor with footage all the same."""
     from scas_lib.highlights.stage import outdated_visitors, plan_highlights
 
     template = request_template(request)
@@ -628,7 +629,7 @@ def highlights(services: Services, request: RunRequest) -> list[str]:
         if request.visitor not in visitors:
             raise ScasError(f"visitor {request.visitor} has no footage in {request.event_id}")
         return [request.visitor]
-    if request.mode == "live":
+    if request.mode == "live" and not every:
         current = set(visitors) - set(
             outdated_visitors(services, request.event_id, visitors, template)
         )
