@@ -3,8 +3,10 @@ published video, with Airflow deployed as in production (``scas deploy up``: Cel
 Redis, scheduler, triggerer, a Celery worker for queue ``default`` and one for ``gpu``).
 
 Generates an event (default 4 cameras x 2 minutes, 25 fps, 10 enrolled visitors from
-../shared/faces), brings the loopback deployment up in a fresh data directory (fresh
-catalog, buckets and Airflow database), enrolls the visitors, triggers the event's DAG
+../shared/faces, 4 of whom leave in the first half, as at a real event: the generator's
+presence windows; the event file's ``leave_after_s`` is 45 s, for 2 minutes), brings the
+loopback deployment up in a fresh data directory (fresh catalog, buckets and Airflow
+database), enrolls the visitors, triggers the event's DAG
 through the REST API and replays the event into the recordings bucket live, at real-time
 pace, while the deployed DAG runs its waves (each wave starts the next, as in production).
 The clock starts when the end marker is uploaded and stops when the run that publishes the
@@ -21,8 +23,10 @@ another, with the same stage function the render task calls, the deployment idle
 camera-minutes takes about 10 minutes on 2 cores). Goals: ``seconds_after_end`` <= 60, and
 <= 2 x ``single_render_s`` (after the end only about one video's worth of work remains).
 
-JSON: ``seconds_after_end``, ``videos``, ``visitors_seen``, ``videos_before_end``,
-``single_render_s``, ``ratio_to_single_render`` and the details of the run.
+JSON: ``seconds_after_end``, ``videos``, ``visitors_seen``, ``videos_before_end`` (videos
+published when the end marker was uploaded: progressive delivery), ``early_leavers`` and
+``early_leavers_with_video_before_end``, ``single_render_s``, ``ratio_to_single_render``
+and the details of the run.
 """
 
 from __future__ import annotations
@@ -48,34 +52,21 @@ GOAL_S = 60.0
 GOAL_RATIO = 2.0
 EVENT_FILE = (
     f"id: {EVENT_ID}\nname: Time to highlight\npoll_interval_s: 1\nretry_delay_s: 1\n"
-    "recognize_retries: 1\n"
+    "recognize_retries: 1\nleave_after_s: {leave_after_s}\n"
 )
 
 
 def _photos(faces: Path | None, visitors: int, settings):  # type: ignore[no-untyped-def]
     """Source photos with exactly ``visitors`` people who have two or more photos (the
     generator makes those visitors); further people keep one photo and are strangers."""
-    from scas_lib.simulation.people import folder_photos, sample_photos
+    from scas_lib.simulation.people import folder_photos, sample_photos, with_visitors
 
     photos = (
         folder_photos(faces)
         if faces
         else sample_photos(settings.data_dir / "samples", settings.package_index_url)
     )
-    by_person = defaultdict(list)
-    for photo in photos:
-        by_person[photo.identity].append(photo)
-    chosen, kept = 0, []
-    for person in sorted(by_person):
-        group = by_person[person]
-        if len(group) >= 2 and chosen < visitors:
-            chosen += 1
-            kept += group
-        else:
-            kept.append(group[0])
-    if chosen < visitors:
-        print(f"only {chosen} people have two photos: {chosen} visitors", file=sys.stderr)
-    return kept
+    return with_visitors(photos, visitors)
 
 
 def _event(args: argparse.Namespace, settings, engine):  # type: ignore[no-untyped-def]
@@ -88,6 +79,8 @@ def _event(args: argparse.Namespace, settings, engine):  # type: ignore[no-untyp
     for photo in photos:
         per_person[photo.identity] += 1
     singles = sum(1 for n in per_person.values() if n == 1)
+    if (chosen := len(per_person) - singles) < args.visitors:
+        print(f"only {chosen} people have two photos: {chosen} visitors", file=sys.stderr)
     config = SimulationConfig(
         event_id=EVENT_ID,
         cameras=args.cameras,
@@ -97,6 +90,8 @@ def _event(args: argparse.Namespace, settings, engine):  # type: ignore[no-untyp
         # of some visitors.
         strangers=min(args.strangers, singles) if args.faces else args.strangers,
         seed=args.seed,
+        # As at a real event, some leave early (their videos are due before the end).
+        early_leavers=min(args.early_leavers, args.visitors),
     )
     stamp = directory / "benchmark-config.json"
     wanted = json.dumps({**vars(config), "visitors": args.visitors}, sort_keys=True)
@@ -172,6 +167,13 @@ def main() -> None:
     parser.add_argument("--strangers", type=int, default=6)
     parser.add_argument("--faces", type=Path, default=ROOT.parent / "shared" / "faces")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--early-leavers", type=int, default=4, help="visitors who leave in the first half"
+    )
+    parser.add_argument(
+        "--leave-after", type=float, default=45.0,
+        help="the event file's leave_after_s: seconds of footage without a visitor",
+    )  # fmt: skip
     parser.add_argument("--event-dir", type=Path, help="reuse or keep the generated event here")
     parser.add_argument("--single-renders", type=int, default=3, help="videos rendered alone")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds for the run")
@@ -198,7 +200,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="scas-tth-deploy-"))
     events_dir = work / "events"
     events_dir.mkdir()
-    (events_dir / f"{EVENT_ID}.yaml").write_text(EVENT_FILE)
+    (events_dir / f"{EVENT_ID}.yaml").write_text(EVENT_FILE.format(leave_after_s=args.leave_after))
     os.environ["SCAS_EVENTS_DIR"] = str(events_dir)  # this process renders alone with it
     # A fresh deployment: its own catalog, buckets and Airflow database; the same models.
     settings = Settings(
@@ -225,10 +227,11 @@ def main() -> None:
         def uploaded(upload: Upload) -> None:
             if upload.key == end_marker:
                 ended["at"] = datetime.now(UTC)
-                ended["videos"] = len(
-                    [o for o in store.list(settings.bucket_highlights, f"{EVENT_ID}/")
-                     if o.key.endswith(".mp4")]
-                )  # fmt: skip
+                ended["videos"] = sorted(
+                    o.key.removeprefix(f"{EVENT_ID}/").removesuffix(".mp4")
+                    for o in store.list(settings.bucket_highlights, f"{EVENT_ID}/")
+                    if o.key.endswith(".mp4") and not o.key.endswith(".vertical.mp4")
+                )
 
         api.trigger(DAG_ID, {"event_id": EVENT_ID})
         replay = threading.Thread(
@@ -256,6 +259,11 @@ def main() -> None:
         deployment.down()
 
     tasks = [ti for tis in examined.values() for ti in tis]
+    leavers = {
+        person["id"]
+        for person in record["people"]
+        if person["role"] == "visitor" and person["presence"][-1][1] < args.duration
+    }
     busy: dict[str, list[float]] = defaultdict(list)
     for ti in instances:
         if ti.start_date and ti.end_date:
@@ -266,13 +274,17 @@ def main() -> None:
         "seconds_after_end": round(after_end, 1) if after_end is not None else None,
         "videos": len(videos),
         "visitors_seen": sum(1 for o in outputs if o.status != "not_seen"),
-        "videos_before_end": ended.get("videos"),
+        "videos_before_end": len(ended["videos"]) if "videos" in ended else None,
+        "early_leavers": len(leavers),
+        "early_leavers_with_video_before_end": len(leavers & set(ended.get("videos", []))),
         "single_render_s": round(single, 1) if single else None,
         "ratio_to_single_render": round(after_end / single, 2) if after_end and single else None,
         "single_renders_s": [round(s, 1) for s in renders],
         "visitors_enrolled": len(enrolled),
         "cameras": len({s["camera_id"] for s in record["segments"]}),
         "footage_s": args.duration,
+        "leave_after_s": args.leave_after,
+        "deliver_tasks": sum(1 for ti in tasks if ti.task_id == "deliver"),
         "segments": len(record["segments"]),
         "waves": len(examined),
         "failed_tasks": sum(1 for ti in tasks if ti.state == "failed"),

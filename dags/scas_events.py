@@ -8,6 +8,7 @@ run's steps and why they are in this order are in scas_lib/orchestration.py.
     start -> wait_for_segments (deferrable) -> segments -> recognize.expand (queue gpu)
           -> decide -> highlights -> render.expand(visitor) -> publish
                     \\-> next_wave (the next run of this DAG: waits for more segments)
+                    \\-> deliver (the videos of visitors who have left, while the event runs)
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def build_dag(config: EventConfig) -> DAG:
             with orch.event_services(scas_settings()) as services:
                 step = orch.next_step(services, request)
             # publish is followed too: it then waits for every render, whatever they did.
-            return [step, "publish"] if step == "highlights" else step
+            return [step, "publish"] if step == "highlights" else [step, "deliver"]
 
         next_wave = TriggerDagRunOperator(
             task_id="next_wave",
@@ -137,6 +138,13 @@ def build_dag(config: EventConfig) -> DAG:
             wait_for_completion=False,
             execution_timeout=limit["next_wave"],
         )
+
+        # Beside next_wave, which queues the next wave: that one starts once this is done.
+        @task(execution_timeout=limit["deliver"])
+        def deliver() -> list[dict[str, Any]]:
+            request = _request(get_current_context())
+            with orch.event_services(scas_settings()) as services:
+                return [asdict(output) for output in orch.deliver_departed(services, request)]
 
         @task(execution_timeout=limit["highlights"])
         def highlights() -> list[str]:
@@ -170,7 +178,7 @@ def build_dag(config: EventConfig) -> DAG:
         visitors = highlights()
         rendered = render.expand(visitor_id=visitors)
         start() >> wait
-        recognized >> branch >> [visitors, next_wave]
+        recognized >> branch >> [visitors, next_wave, deliver()]
         [branch, rendered] >> publish(visitors)
     return dag
 

@@ -411,7 +411,7 @@ def highlights(
     failures = 0
     with runtime.open_services(settings) as services:
         orchestration.start_run(services, run)
-        seen = orchestration.highlights(services, request)
+        seen = orchestration.highlights(services, request, every=True)
         for visitor_id in visitor or seen:
             started = time.perf_counter()
             try:

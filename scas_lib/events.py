@@ -215,6 +215,9 @@ class EventConfig(BaseModel):
     segment_s: float = Field(default=60.0, gt=0, le=3600)
     #: How ``scas ingest`` restarts the cameras' recorders.
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    #: A visitor not seen for this many seconds of footage while the event runs has left:
+    #: their video is made then, and made again if they come back (null: only at the end).
+    leave_after_s: float | None = Field(default=120.0, gt=0, le=86400)
 
     @field_validator("id")
     @classmethod

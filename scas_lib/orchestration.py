@@ -70,6 +70,7 @@ from scas_lib.storage import keys
 if TYPE_CHECKING:  # imported for real inside the functions that use them (see the docstring)
     from scas_lib.catalog import Output
     from scas_lib.faces.engine import FaceEngine
+    from scas_lib.highlights.departures import SegmentSpan
     from scas_lib.highlights.stage import PublishedHighlight
     from scas_lib.recognition.stage import SegmentOutcome
     from scas_lib.retention.stage import PurgeReport
@@ -89,6 +90,9 @@ Mode = Literal["live", "camera", "render"]
 TASK_RETRIES = 2
 #: Segment states after which a segment needs no more work in this event.
 FINISHED_STATES = ("done", "failed")
+#: Videos of departed visitors one wave renders at most (:func:`deliver_departed`): the
+#: next wave, and so recognition, starts only once they are done; the others wait a wave.
+DELIVERIES_PER_WAVE = 3
 
 
 class SegmentFailed(ScasError):
@@ -130,6 +134,9 @@ class RunRequest:
     #: How long a segment may stay ``processing`` before its worker is taken for dead and
     #: the segment reclaimed: the recognize task's time limit (0: never).
     lease_s: float = 0.0
+    #: Seconds of footage without a visitor after which they have left and get their video
+    #: while the event runs (:attr:`EventConfig.leave_after_s`; None: only at the end).
+    leave_after_s: float | None = None
 
     @property
     def wait(self) -> bool:
@@ -230,6 +237,7 @@ def run_request(
         camera=camera,
         max_attempts=config.max_attempts,
         lease_s=config.recognize_timeout_s,
+        leave_after_s=config.leave_after_s,
     )
 
 
@@ -347,6 +355,8 @@ def task_timeouts(config: EventConfig, templates_dir: Path | None = None) -> dic
         "highlights": PLANNING_TIMEOUT_S,
         "render": max(render_timeout_s(template) for template in templates),
         "publish": BOOKKEEPING_TIMEOUT_S,
+        "deliver": PLANNING_TIMEOUT_S
+        + DELIVERIES_PER_WAVE * max(render_timeout_s(template) for template in templates),
     }
 
 
@@ -588,18 +598,94 @@ def request_template(request: RunRequest) -> Template:
     return load_template(request.template, request.template_overrides, event_templates_dir())
 
 
-def highlights(services: Services, request: RunRequest) -> list[str]:
+def highlights(services: Services, request: RunRequest, *, every: bool = False) -> list[str]:
     """Plan every visitor's highlights; return the visitors to render (only the requested
-    one when the run re-renders one visitor)."""
-    from scas_lib.highlights.stage import plan_highlights
+    one when the run re-renders one visitor). A live run renders only the visitors whose
+    video is not the one their footage makes now: those who left during the event and were
+    not seen again have theirs already (:func:`deliver_departed`); ``every`` (``scas
+    highlights``, by hand) renders every visitor with footage all the same."""
+    from scas_lib.highlights.stage import outdated_visitors, plan_highlights
 
-    visitors = plan_highlights(services, request.event_id, request_template(request))
+    template = request_template(request)
+    visitors = plan_highlights(services, request.event_id, template)
     log.info("%s: %d visitors with footage: %s", request.event_id, len(visitors), visitors)
     if request.visitor:
         if request.visitor not in visitors:
             raise ScasError(f"visitor {request.visitor} has no footage in {request.event_id}")
         return [request.visitor]
+    if request.mode == "live" and not every:
+        current = set(visitors) - set(
+            outdated_visitors(services, request.event_id, visitors, template)
+        )
+        if current:
+            log.info("%s: %d videos are up to date already", request.event_id, len(current))
+        return [visitor for visitor in visitors if visitor not in current]
     return list(visitors)
+
+
+def footage_spans(services: Services, event_id: str) -> list[SegmentSpan]:
+    """The event's segments for the footage clock: the catalog's rows (recognized or given
+    up on: finished), and the recordings bucket's segments that have no row yet."""
+    from scas_lib.highlights.departures import SegmentSpan
+
+    with services.catalog() as catalog:
+        rows = catalog.list_segments(event_id)
+    known = {row.object_key for row in rows}
+    spans = [
+        SegmentSpan(row.camera_id, row.start_time, row.duration_s, row.status in FINISHED_STATES)
+        for row in rows
+        if row.camera_id  # (a segment of no camera is failed: it holds no one's footage)
+    ]
+    for stored in _stored_segments(services, event_id):
+        parsed = keys.parse_segment_key(stored.key)
+        if stored.key not in known and parsed is not None:
+            spans.append(SegmentSpan(parsed.camera_id, parsed.start_time, None, False))
+    return spans
+
+
+def deliver_departed(services: Services, request: RunRequest) -> list[Output]:
+    """Progressive delivery, once per wave of a live run: render and publish the video of
+    every visitor who has left (not seen for ``leave_after_s`` of footage,
+    :mod:`scas_lib.highlights.departures`) and has no video of what they were seen doing
+    yet; a visitor seen again since their video is rendered again once they leave again
+    (or at the end), replacing it. Idempotent: a retry renders only what is still not up
+    to date, and each video replaces the visitor's own objects and row.
+
+    Not once the end marker is there: the waves left then only catch up with recognition,
+    which would wait for these renders (one wave at a time), and the end's renders run
+    side by side (``render.expand``)."""
+    from scas_lib.catalog.presence import last_seen
+    from scas_lib.highlights.departures import departed, footage_clock
+    from scas_lib.highlights.stage import outdated_visitors, plan_visitors
+
+    if request.mode != "live" or request.leave_after_s is None:
+        return []
+    event_id = request.event_id
+    if end_marker_seen(services, event_id):
+        log.info("%s: the event has ended: every video left is made after recognition", event_id)
+        return []
+    clock = footage_clock(footage_spans(services, event_id))
+    with services.catalog() as catalog:
+        seen = last_seen(catalog, event_id)
+    gone = departed(seen, clock, request.leave_after_s)
+    if not gone:
+        return []
+    template = request_template(request)
+    planned = plan_visitors(services, event_id, gone, template)
+    due = outdated_visitors(services, event_id, planned, template, retry_failed=False)
+    log.info("%s: footage recognized up to %s; %d have left, %d to render: %s",
+             event_id, clock, len(gone), len(due), due)  # fmt: skip
+    due = due[:DELIVERIES_PER_WAVE]
+    outputs, failed = [], []
+    for visitor_id in due:  # one failed render keeps no one else from their video
+        try:
+            outputs.append(render(services, request, visitor_id))
+        except Exception as error:
+            log.error("%s: render failed: %s", visitor_id, error)
+            failed.append(visitor_id)
+    if failed:  # (tried again after the end marker, or once the visitor is seen again)
+        raise ScasError(f"{len(failed)} videos of visitors who left failed: {', '.join(failed)}")
+    return outputs
 
 
 def render(services: Services, request: RunRequest, visitor_id: str) -> Output:

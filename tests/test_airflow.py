@@ -51,11 +51,13 @@ from scas_lib.catalog import Catalog  # noqa: E402
 from scas_lib.errors import ScasError  # noqa: E402
 from scas_lib.faces.engine import FaceEngine  # noqa: E402
 from scas_lib.services import Services  # noqa: E402
-from scas_lib.simulation.generate import GeneratedEvent  # noqa: E402
+from scas_lib.simulation.generate import GeneratedEvent, generate_event  # noqa: E402
+from scas_lib.simulation.people import SourcePhoto, with_visitors  # noqa: E402
+from scas_lib.simulation.plan import SimulationConfig  # noqa: E402
 from scas_lib.simulation.replay import replay_event  # noqa: E402
 from scas_lib.storage import ObjectStore, keys  # noqa: E402
 
-from .conftest import enroll_event_visitors, use_test_servers  # noqa: E402
+from .conftest import EVENT_START, enroll_event_visitors, use_test_servers  # noqa: E402
 
 TEST_EVENT = """\
 id: expo
@@ -370,8 +372,13 @@ def test_late_segments_and_a_new_run_of_the_event_are_recognized_and_rendered(
     assert shown_late, visitors
     with_video = {o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done"}
     assert shown_late <= with_video
+    # Rendered again: the visitors whose video changed with the late segment (a clip of
+    # theirs is in it now), and only those: the others' videos are up to date.
     renders = [v for k, v in states.items() if k[0] == "render"]
-    assert renders == ["success"] * len(with_video)  # each of them rendered again
+    rendered = set(_task_value(run, "highlights"))
+    assert renders == ["success"] * len(rendered)
+    assert rendered <= visitors
+    assert {v for v in shown_late if _clip_after(catalog, v, late_start)} <= rendered
 
     # The event runs again under the same id (README: trigger, then replay): the first
     # wave is not fooled by the earlier run's end marker; it waits for the new footage.
@@ -389,6 +396,142 @@ def test_late_segments_and_a_new_run_of_the_event_are_recognized_and_rendered(
     (reused,) = [s for s in rows if s.object_key == reused_key]
     assert reused.etag == store.stat(bucket, reused.object_key).etag and reused.attempts == 1
     assert catalog.get_event("expo").closed_end_at > ended_at
+
+
+def _task_value(run: Any, task_id: str) -> Any:
+    """What one (unmapped) task of a run returned."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter(
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == "return_value",
+            )
+            .one()
+        )
+        return row.value
+
+
+def _clip_after(catalog: Catalog, visitor_id: str, moment: datetime) -> bool:
+    """Whether the visitor's edit plan has a clip that ends after ``moment``."""
+    from scas_lib.highlights.stage import edit_plan
+    from scas_lib.highlights.templates import load_template
+
+    plan = edit_plan(catalog, "expo", visitor_id, load_template("default"))
+    return any(clip.end > moment for clip in plan.clips)
+
+
+@pytest.fixture(scope="module")
+def leaving_event(
+    tmp_path_factory: pytest.TempPathFactory, engine: FaceEngine, source_photos: list[SourcePhoto]
+) -> GeneratedEvent:
+    """One camera, 12 s in three segments, two visitors: one leaves early, one leaves and
+    comes back (the generator's presence windows)."""
+    config = SimulationConfig(
+        event_id="expo", cameras=1, duration_s=12.0, segment_s=4.0, strangers=1, seed=9,
+        early_leavers=1, returners=1,
+    )  # fmt: skip
+    directory = tmp_path_factory.mktemp("leaving") / "expo"
+    return generate_event(directory, config, EVENT_START, engine, with_visitors(source_photos, 2))
+
+
+def test_visitors_who_leave_get_their_video_before_the_end_and_again_if_they_come_back(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    leaving_event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+) -> None:
+    from scas_lib import orchestration as orch
+    from scas_lib.catalog.screen import screen_entries
+    from scas_lib.visitors.page import video_state
+
+    event = leaving_event
+    plan = event.plan
+    (leaver,) = [w.person_id for w in plan.presence if w.start_s == 0.0 and
+                 len(plan.windows(w.person_id)) == 1]  # fmt: skip
+    (returner,) = {w.person_id for w in plan.presence if w.start_s > 0.0}
+    back_at = max(w.start_s for w in plan.presence if w.person_id == returner)
+    # Segments of 4 s: a visitor unseen for 2 s of recognized footage has left.
+    event_file.write_text(TEST_EVENT + "leave_after_s: 2\n")
+    services = dag_env
+    bucket = services.settings.bucket_recordings
+    highlights = services.settings.bucket_highlights
+    enroll_event_visitors(services, event, engine)
+    segments = sorted(event.segments, key=lambda s: s.start_time)
+    assert len(segments) == 3 and plan.windows(leaver)[0][1] < 8.0 - 2.0
+    dag = _dag()
+    waves = []
+    for segment in segments[:2]:  # the cameras upload 0-4 s, then 4-8 s: a wave each
+        store.put_file(
+            bucket, segment.key, event.directory / segment.path,
+            metadata={"camera": segment.camera_id, "start-time": segment.start_time},
+        )  # fmt: skip
+        waves.append(dag.test(run_conf={"event_id": "expo"}))
+        assert _states(waves[-1])[("deliver", -1)] == "success"
+
+    # Before the end marker: both have left (8 s of footage recognized), both have their
+    # video, and the big screen and their pages show it.
+    early = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    assert {leaver, returner} <= {v for v, o in early.items() if o.status == "done"}, early
+    assert catalog.get_event("expo").status != "done"
+    on_screen = {entry.visitor_id for entry in screen_entries(catalog, "expo")}
+    assert {leaver, returner} <= on_screen
+    for visitor in (leaver, returner):
+        assert store.exists(highlights, keys.highlight_key("expo", visitor))
+        status = catalog.get_event("expo").status
+        assert video_state(status, early[visitor].status) == "ready"
+    # A retried delivery renders nothing again and adds no row.
+    before = _row_counts(catalog)
+    assert orch.deliver_departed(services, _request_of(waves[-1])) == []
+    assert _row_counts(catalog) == before
+
+    # The returner is seen again in the last segment; then the end marker.
+    last = segments[2]
+    store.put_file(
+        bucket, last.key, event.directory / last.path,
+        metadata={"camera": last.camera_id, "start-time": last.start_time},
+    )  # fmt: skip
+    time.sleep(1.1)  # S3 times are whole seconds: the end marker comes after the segment
+    store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
+    waves += _waves(dag)
+
+    states = _states(waves[-1])
+    assert states[("publish", -1)] == "success", states
+    # After the end only the visitor still there is rendered: the returner, once.
+    assert _task_value(waves[-1], "highlights") == [returner]
+    assert [v for k, v in states.items() if k[0] == "render"] == ["success"]
+    final = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    assert len(final) == len(early)  # one row per visitor
+    assert final[leaver] == early[leaver]  # not rendered again
+    assert final[returner].status == "done"
+    assert final[returner].plan_digest != early[returner].plan_digest
+    assert _clip_after(catalog, returner, _at(event, back_at))
+    videos = [
+        o.key
+        for o in store.list(highlights, "expo/")
+        if o.key.endswith(".mp4") and o.key.count("/") == 1
+    ]  # (not the recordings)
+    assert sorted(videos) == sorted(keys.highlight_key("expo", v) for v in final
+                                    if final[v].status == "done")  # fmt: skip
+
+
+def _request_of(run: Any) -> Any:
+    from scas_lib import orchestration as orch
+
+    return orch.RunRequest.from_dict(_task_value(run, "start"))
+
+
+def _at(event: GeneratedEvent, seconds: float) -> datetime:
+    """The UTC time ``seconds`` into a generated event."""
+    start = min(datetime.fromisoformat(s.start_time) for s in event.segments)
+    return start + timedelta(seconds=seconds)
 
 
 # end to end ------------------------------------------------------------------------------

@@ -102,3 +102,5 @@ class Output:
     duration_s: float | None = None
     template: str | None = None
     error: str | None = None
+    #: What the latest render was for (:func:`scas_lib.highlights.stage.plan_digest`).
+    plan_digest: str | None = None

@@ -566,12 +566,13 @@ class Catalog:
     def upsert_output(self, output: Output) -> None:
         self._execute(
             """INSERT INTO outputs (event_id, visitor_id, status, object_key, poster_key,
-                   duration_s, template, error)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                   duration_s, template, error, plan_digest)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (event_id, visitor_id) DO UPDATE SET status = EXCLUDED.status,
                    object_key = EXCLUDED.object_key, poster_key = EXCLUDED.poster_key,
                    duration_s = EXCLUDED.duration_s, template = EXCLUDED.template,
-                   error = EXCLUDED.error, updated_at = now()""",
+                   error = EXCLUDED.error, plan_digest = EXCLUDED.plan_digest,
+                   updated_at = now()""",
             (
                 output.event_id,
                 output.visitor_id,
@@ -581,6 +582,7 @@ class Catalog:
                 output.duration_s,
                 output.template,
                 output.error,
+                output.plan_digest,
             ),
         )
 
@@ -605,7 +607,7 @@ class Catalog:
     def list_outputs(self, event_id: str) -> list[Output]:
         rows = self._execute(
             """SELECT event_id, visitor_id, status, object_key, poster_key, duration_s,
-                      template, error
+                      template, error, plan_digest
                FROM outputs WHERE event_id = %s ORDER BY visitor_id""",
             (event_id,),
         )

@@ -46,13 +46,15 @@ def screen_link(catalog: Catalog, event_id: str, visitor_id: str) -> str:
 
 
 def screen_entries(catalog: Catalog, event_id: str) -> list[ScreenEntry]:
-    """The event's finished videos, newest first, each with its screen link."""
+    """The event's published videos (also while one is rendered again), newest first, each
+    with its screen link."""
     rows = _execute(
         catalog,
         """SELECT o.visitor_id, v.display_name, o.updated_at, l.token
            FROM outputs o JOIN visitors v ON v.event_id = o.event_id AND v.id = o.visitor_id
            LEFT JOIN screen_links l ON l.event_id = o.event_id AND l.visitor_id = o.visitor_id
-           WHERE o.event_id = %s AND o.status = 'done' AND o.object_key IS NOT NULL
+           WHERE o.event_id = %s AND o.object_key IS NOT NULL
+             AND o.status IN ('done', 'rendering', 'failed')  -- (rendered again: still shown)
            ORDER BY o.updated_at DESC, o.visitor_id""",
         (event_id,),
     )

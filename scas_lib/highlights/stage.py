@@ -6,7 +6,10 @@
   ``highlights/<event>/<visitor>.mp4`` (``.jpg``, ``.plan.json``) with its outputs row.
 - :func:`not_this_person`: an operator's correction of one of a visitor's moments, then
   that visitor planned and rendered again without it;
-- :func:`publish_event`: the event marked done, its outputs listed with links.
+- :func:`publish_event`: the event marked done, its outputs listed with links;
+- :func:`outdated_visitors`: who of some visitors needs a render because what their video
+  would show changed (progressive delivery renders those who left while the event runs,
+  and after the end only the others: :func:`scas_lib.orchestration.deliver_departed`).
 
 Idempotent: appearances and outputs are replaced, objects overwritten, so a retried task
 leaves one set of rows and one video. A render that fails publishes nothing: the files are
@@ -18,6 +21,7 @@ during the render gets no video (the output is ``forgotten``, not stored).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -75,6 +79,52 @@ def plan_highlights(services: Services, event_id: str, template: Template) -> li
                 seen.append(visitor.id)
     log.info("%s: %d of %d visitors seen", event_id, len(seen), len(visitors))
     return seen
+
+
+def plan_visitors(
+    services: Services, event_id: str, visitor_ids: list[str], template: Template
+) -> list[str]:
+    """Store the appearances of some of the event's visitors (as :func:`plan_highlights`
+    does for all); return those of them with footage to render."""
+    seen = []
+    with services.catalog() as catalog:
+        for visitor_id in visitor_ids:
+            tracks = _corrected_tracks(catalog, event_id, visitor_id)
+            if _plan_visitor(services, catalog, event_id, visitor_id, tracks, template):
+                seen.append(visitor_id)
+    return seen
+
+
+def outdated_visitors(
+    services: Services,
+    event_id: str,
+    visitor_ids: list[str],
+    template: Template,
+    *,
+    retry_failed: bool = True,
+) -> list[str]:
+    """Those of ``visitor_ids`` (planned already) whose published video is not the one
+    their edit plan and ``template`` make now (:func:`plan_digest`): never rendered, seen
+    again since, re-planned, another template. With ``retry_failed`` also those whose latest
+    render did not finish; without it, a render that failed for this same plan is not tried
+    again (while the event runs, the end marker's renders try it again)."""
+    with services.catalog() as catalog:
+        outputs = {output.visitor_id: output for output in catalog.list_outputs(event_id)}
+        outdated = []
+        for visitor_id in visitor_ids:
+            digest = plan_digest(edit_plan(catalog, event_id, visitor_id, template), template)
+            output = outputs.get(visitor_id)
+            unfinished = output is not None and retry_failed and output.status != "done"
+            if output is None or output.plan_digest != digest or unfinished:
+                outdated.append(visitor_id)
+    return outdated
+
+
+def plan_digest(plan: EditPlan, template: Template) -> str:
+    """What a video shows, in 64 hex digits: its edit plan (before keyframe snapping) and
+    its template's every setting. Two renders with one digest make the same video."""
+    text = plan.to_json() + "\n" + template.model_dump_json()
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def not_this_person(
@@ -142,8 +192,9 @@ def render_highlight(
         if not plan.clips:
             return _not_seen(services, catalog, event_id, visitor_id, template)
         previous = catalog.get_output(event_id, visitor_id)
-        kept = _published_part(previous, event_id, visitor_id)
-        catalog.upsert_output(replace(kept, status="rendering", template=template.name, error=None))
+        kept = replace(_published_part(previous, event_id, visitor_id), template=template.name,
+                       plan_digest=plan_digest(plan, template))  # fmt: skip
+        catalog.upsert_output(replace(kept, status="rendering", error=None))
         segments = _segments_for(catalog.list_segments(event_id), plan)
         faces = (
             FacePath.from_tracks(_corrected_tracks(catalog, event_id, visitor_id))
@@ -169,14 +220,13 @@ def render_highlight(
                 if catalog.get_visitor(event_id, visitor_id) is None:
                     return _forgotten(event_id, visitor_id, template)
                 output = _upload(services, plan, result, template, vertical)
+                output = replace(output, plan_digest=kept.plan_digest)
                 catalog.upsert_output(output)
     except Exception as error:
         with services.catalog() as catalog, catalog.visitor_lock(event_id, visitor_id):
             if catalog.get_visitor(event_id, visitor_id) is None:
                 return _forgotten(event_id, visitor_id, template)
-            catalog.upsert_output(
-                replace(kept, status="failed", template=template.name, error=str(error)[:500])
-            )
+            catalog.upsert_output(replace(kept, status="failed", error=str(error)[:500]))
         raise
     log.info(
         "%s/%s: %.1f s published (%d frames copied, %d encoded)",
@@ -254,8 +304,9 @@ def _remove_published(services: Services, event_id: str, visitor_id: str) -> Non
 
 
 def _published_part(previous: Output | None, event_id: str, visitor_id: str) -> Output:
-    """What of an earlier output stays true while a new render runs: its published video."""
-    if previous is not None and previous.status == "done":
+    """What of an earlier output stays true while a new render runs: its published video
+    (also one kept through a render that failed since)."""
+    if previous is not None and previous.object_key is not None:
         return previous
     return Output(event_id, visitor_id, "rendering")
 

@@ -93,6 +93,17 @@ def start_ffmpeg(args: Sequence[str]) -> subprocess.Popen:
     )
 
 
+def start_ffmpeg_reader(args: Sequence[str]) -> subprocess.Popen:
+    """ffmpeg with ``args`` (after :data:`QUIET`) writing its output to a pipe the caller
+    reads from ``stdout`` (raw frames, say); end it with :func:`finish`."""
+    return subprocess.Popen(
+        [require("ffmpeg"), *QUIET, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def finish(process: subprocess.Popen, what: str, *, timeout_s: float | None = None) -> None:
     """Close the stdin of a process from :func:`start_ffmpeg` and wait for it to end."""
     limit = TIMEOUT_S if timeout_s is None else timeout_s

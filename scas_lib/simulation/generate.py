@@ -277,6 +277,9 @@ def _event_record(
                     f"enrollments/{person.id}/{index}.jpg"
                     for index in range(len(person.enrollment_photos))
                 ],
+                # When they are at the event (seconds since its start): early leavers and
+                # visitors who come back have planned windows.
+                "presence": [list(window) for window in plan.windows(person.id)],
             }
             for person in plan.people
         ],

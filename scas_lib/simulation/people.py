@@ -75,6 +75,24 @@ def sample_photos(cache_dir: Path, index_url: str) -> list[SourcePhoto]:
     return photos
 
 
+def with_visitors(photos: list[SourcePhoto], visitors: int) -> list[SourcePhoto]:
+    """``photos`` with at most ``visitors`` people who have two or more photos (the first
+    by name: :func:`cast` makes them visitors); the photos of the others are cut down to
+    one each, so they can only be strangers."""
+    by_person: dict[str, list[SourcePhoto]] = {}
+    for photo in photos:
+        by_person.setdefault(photo.identity, []).append(photo)
+    chosen, kept = 0, []
+    for person in sorted(by_person):
+        group = by_person[person]
+        if len(group) >= 2 and chosen < visitors:
+            chosen += 1
+            kept += group
+        else:
+            kept.append(group[0])
+    return kept
+
+
 def person_id(identity: str) -> str:
     """A key-safe id for a person ("Jennifer Aniston" -> "jennifer-aniston")."""
     return re.sub(r"[^a-z0-9]+", "-", identity.lower()).strip("-")[:63] or "person"

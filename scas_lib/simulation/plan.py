@@ -57,6 +57,10 @@ class SimulationConfig:
     #: Truncate one segment, as a recorder that lost power would.
     corrupt_segment: bool = False
     seed: int = 0
+    #: Visitors who leave before the end (in the first half of the event), and visitors who
+    #: are away for a while in the middle and come back (:class:`PresenceWindow`).
+    early_leavers: int = 0
+    returners: int = 0
 
     def __post_init__(self) -> None:
         if self.cameras < 1:
@@ -132,11 +136,27 @@ class Pass:
 
 
 @dataclass(frozen=True)
+class PresenceWindow:
+    """A time a person is at the event, seconds on the event clock: all their passes are
+    inside their windows. A person with no window is there all along."""
+
+    person_id: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class EventPlan:
     config: SimulationConfig
     cameras: tuple[CameraPlan, ...]
     people: tuple[PersonSpec, ...]
     passes: tuple[Pass, ...] = field(default=())
+    presence: tuple[PresenceWindow, ...] = field(default=())
+
+    def windows(self, person_id: str) -> list[tuple[float, float]]:
+        """When ``person_id`` is at the event (the whole event, unless planned otherwise)."""
+        own = [(w.start_s, w.end_s) for w in self.presence if w.person_id == person_id]
+        return own or [(0.0, self.config.duration_s)]
 
     def camera(self, camera_id: str) -> CameraPlan:
         return next(camera for camera in self.cameras if camera.id == camera_id)
@@ -159,6 +179,7 @@ def plan_event(config: SimulationConfig, people: list[PersonSpec]) -> EventPlan:
     cross several; strangers cross one or two."""
     rng = np.random.default_rng(config.seed)
     cameras = tuple(_camera(index, config, rng) for index in range(config.cameras))
+    presence = _presence(config, people, rng)
     passes: list[Pass] = []
     for person in people:
         # Visitors cross one to three cameras, some twice; strangers keep the scene busy.
@@ -166,18 +187,43 @@ def plan_event(config: SimulationConfig, people: list[PersonSpec]) -> EventPlan:
             count = int(rng.integers(1, min(config.cameras, 3) + 1)) + int(rng.random() < 0.3)
         else:
             count = int(rng.integers(2, 4))
+        windows = [(w.start_s, w.end_s) for w in presence if w.person_id == person.id]
+        # Someone who comes back crosses a camera in each of their windows at least.
+        count = max(count, len(windows))
         own: list[Pass] = []
-        for _ in range(count):
+        for index in range(count):
             camera = cameras[int(rng.integers(len(cameras)))]
+            window = windows[index % len(windows)] if windows else None
             # One person is in one place at a time: a pass may not overlap their others.
             for _attempt in range(20):
-                candidate = _pass(person, camera, config, rng)
+                candidate = _pass(person, camera, config, rng, window)
                 if all(candidate.end_s <= p.start_s or candidate.start_s >= p.end_s for p in own):
                     own.append(candidate)
                     break
         passes += own
     passes.sort(key=lambda p: (p.camera_id, p.start_s))
-    return EventPlan(config, cameras, tuple(people), tuple(passes))
+    return EventPlan(config, cameras, tuple(people), tuple(passes), presence)
+
+
+def _presence(
+    config: SimulationConfig, people: list[PersonSpec], rng: np.random.Generator
+) -> tuple[PresenceWindow, ...]:
+    """The windows of the first ``early_leavers`` visitors (there from the start, gone
+    after 25-50 % of the event) and of the next ``returners`` (away from 25-40 % to
+    60-75 %). No draw at all without them, so that other plans stay as they were."""
+    visitors = [person.id for person in people if person.role == "visitor"]
+    wanted = config.early_leavers + config.returners
+    if wanted > len(visitors):
+        raise ValueError(f"{wanted} visitors leave or come back, but there are {len(visitors)}")
+    windows = []
+    length = config.duration_s
+    for person_id in visitors[: config.early_leavers]:
+        windows.append(PresenceWindow(person_id, 0.0, float(rng.uniform(0.25, 0.5)) * length))
+    for person_id in visitors[config.early_leavers : wanted]:
+        away = float(rng.uniform(0.25, 0.4)) * length
+        back = float(rng.uniform(0.6, 0.75)) * length
+        windows += [PresenceWindow(person_id, 0.0, away), PresenceWindow(person_id, back, length)]
+    return tuple(windows)
 
 
 def _camera(index: int, config: SimulationConfig, rng: np.random.Generator) -> CameraPlan:
@@ -209,22 +255,30 @@ def _camera(index: int, config: SimulationConfig, rng: np.random.Generator) -> C
 
 
 def _pass(
-    person: PersonSpec, camera: CameraPlan, config: SimulationConfig, rng: np.random.Generator
+    person: PersonSpec,
+    camera: CameraPlan,
+    config: SimulationConfig,
+    rng: np.random.Generator,
+    window: tuple[float, float] | None = None,
 ) -> Pass:
+    """One pass, anywhere in the event or inside ``window`` (a :class:`PresenceWindow`)."""
     photo = person.footage_photos[int(rng.integers(len(person.footage_photos)))]
     largest = min(config.max_face_px, photo.max_face_px)
     smallest = min(config.min_face_px * 1.1, largest)
     depth = float(rng.uniform(0, 1)) ** 1.5  # more people far away than close up
     face_px = smallest + depth * (largest - smallest)
-    length = min(float(rng.uniform(5, 12)), config.duration_s)
+    first, last = window or (0.0, config.duration_s)
+    length = min(float(rng.uniform(5, 12)), last - first)
     # Passes may begin before the footage does or end after it: people were already there.
-    start = float(rng.uniform(-2, max(-1.99, config.duration_s - length + 2)))
+    # Inside a window they begin and end inside it.
+    margin = 0.0 if window else 2.0
+    start = float(rng.uniform(first - margin, max(first - margin + 0.01, last - length + margin)))
     return Pass(
         person_id=person.id,
         camera_id=camera.id,
         photo=photo.name,
-        start_s=max(0.0, start),
-        end_s=min(config.duration_s, start + length),
+        start_s=max(first, start),
+        end_s=min(last, start + length),
         left_to_right=bool(rng.random() < 0.5),
         face_px=face_px,
         face_y=0.30 + 0.28 * depth,

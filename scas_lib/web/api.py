@@ -27,7 +27,7 @@ from scas_lib.catalog.access import (
 )
 from scas_lib.catalog.records import Output
 from scas_lib.storage import keys
-from scas_lib.visitors.page import VideoState, video_state
+from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.auth import Context, CurrentKiosk, CurrentVisitorPage
 from scas_lib.web.errors import ApiError, ErrorBody
 from scas_lib.web.media import object_response
@@ -228,7 +228,7 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
             event = catalog.get_event(event_id)
             if event is None:
                 raise ApiError(404, "not_found", f"no event {event_id!r}")
-            outputs = {o.visitor_id: o.status for o in catalog.list_outputs(event_id)}
+            outputs = {o.visitor_id: shown_status(o) for o in catalog.list_outputs(event_id)}
             return [
                 VisitorSummary(
                     id=v.id,

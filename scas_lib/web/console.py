@@ -31,7 +31,7 @@ from scas_lib.ingest.health import CameraHealth
 from scas_lib.ingest.policy import ACTIVE_STATES
 from scas_lib.recognition.stage import people_seen
 from scas_lib.storage import keys
-from scas_lib.visitors.page import VideoState, video_state
+from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.airflow import AirflowLink, configured_airflow, trigger_event_dag
 from scas_lib.web.api import _ERRORS, Deleted, app_base_url
 from scas_lib.web.auth import Context
@@ -158,7 +158,7 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
             ConsoleVisitor(
                 id=visitor.id,
                 display_name=visitor.display_name,
-                state=video_state(event.status, output.status if output else None),
+                state=video_state(event.status, shown_status(output)),
                 output_status=output.status if output else None,
                 tracks=sighting.tracks if sighting else 0,
                 cameras=sighting.cameras if sighting else [],

@@ -26,7 +26,7 @@ from scas_lib.errors import ScasError
 from scas_lib.events import ConsentText
 from scas_lib.storage import keys
 from scas_lib.visitors.names import InvalidName
-from scas_lib.visitors.page import VideoState, video_state
+from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
 from scas_lib.web.texts import Language, visitor_error
@@ -154,7 +154,7 @@ def visitor_status(context: WebContext, page: VisitorPage, token: str) -> Visito
         output = catalog.get_output(page.event_id, page.visitor_id)
     if visitor is None:  # forgotten between the page lookup and now
         raise ApiError(404, "page_not_found", "this page's visitor was deleted")
-    state = video_state(event.status if event else None, output.status if output else None)
+    state = video_state(event.status if event else None, shown_status(output))
     prefix = f"/api/visitor/{token}/media"
     video = poster = vertical = None
     if state == "ready" and output is not None and output.object_key:
@@ -180,7 +180,7 @@ def media_key(context: WebContext, page: VisitorPage, kind: str) -> str:
     with context.services.catalog() as catalog:
         output = catalog.get_output(page.event_id, page.visitor_id)
     key = None
-    if output is not None and output.status == "done":
+    if output is not None and shown_status(output) == "done":
         key = {
             "video": output.object_key,
             "poster": output.poster_key,
