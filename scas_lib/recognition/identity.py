@@ -1,7 +1,8 @@
 """Deciding who a face track is. Pure: embeddings in, an identity or "unknown" out.
 
-A track is embedded on its *evidence*: its best few faces and the best face of every
-couple of seconds, not every frame. Their mean embedding is identified (open-set: the model
+A track is embedded on its *evidence*: its best few faces and, if one of them looks like
+some visitor at all (:func:`looks_like_a_visitor`), the best face of every couple of
+seconds too; never every frame. Their mean embedding is identified (open-set: the model
 pack's threshold and margin), which is steadier than any single frame of a turning, moving
 head; evidence accumulates, so a mean of several faces may be accepted from the pack's
 lower, footage-calibrated ``track_match`` (:meth:`Thresholds.for_faces`). Each face is
