@@ -250,7 +250,12 @@ def test_start_and_end_from_the_console_write_the_event_markers(web: WebServer) 
     assert [s.key for s in stored] == [keys.control_marker_key(EVENT, "start")]
     state = requests.get(web.api(f"/events/{EVENT}/console"), headers=BEARER, timeout=10).json()
     assert state["started_at"] and state["ended_at"] is None and state["ended"] is False
-    assert state["counts"] == {"visitors_enrolled": 0, "visitors_seen": 0, "videos_ready": 0}
+    assert state["counts"] == {
+        "visitors_enrolled": 0,
+        "visitors_seen": 0,
+        "videos_ready": 0,
+        "people_seen": 0,
+    }
 
     time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
     ended = requests.post(web.api(f"/events/{EVENT}/end"), headers=BEARER, timeout=10)
