@@ -59,6 +59,9 @@ class Tally:
     visitor_ids: list[str] = field(default_factory=list)
     #: CPU seconds each process spent during the run (see :class:`CpuMeter`).
     cpu_s: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds the whole machine spent during the run, all processes (see
+    #: :class:`CpuMeter`): what the run's own processes did not spend is other work.
+    machine_cpu_s: float | None = None
 
     def summary(self) -> dict:
         ordered = sorted(self.latencies_s)
@@ -75,14 +78,24 @@ class Tally:
                 name: round(1000 * seconds / count, 1) if count else None
                 for name, seconds in {**self.cpu_s, "total": sum(self.cpu_s.values())}.items()
             },
+            "other_work_cores": self.other_work_cores(),
         }
+
+    def other_work_cores(self) -> float | None:
+        """Cores busy with work other than the run's own processes, on average: what makes
+        a run's latencies move while its CPU per enrollment does not."""
+        if self.machine_cpu_s is None or not self.seconds:
+            return None
+        return round(max(0.0, self.machine_cpu_s - sum(self.cpu_s.values())) / self.seconds, 2)
 
 
 class CpuMeter:
     """CPU seconds (user + system) spent by this process, the server and the embedded
     services (``postgres``, ``weed``) between :meth:`start` and :meth:`stop`. The services'
     processes are the embedded PostgreSQL and SeaweedFS of ``data_dir`` and their children
-    (a finished PostgreSQL backend's time is in its parent's children times)."""
+    (a finished PostgreSQL backend's time is in its parent's children times). The whole
+    machine's busy time (``/proc/stat``, every process) is read alongside, under
+    ``machine``."""
 
     def __init__(self, data_dir: Path, server_pid: int | None = None) -> None:
         import psutil
@@ -115,13 +128,24 @@ class CpuMeter:
             )
         if self._server_pid is not None:
             readings["server"] = self._process_s(self._psutil.Process(self._server_pid))
+        machine = self._psutil.cpu_times()
+        readings["machine"] = (
+            machine.user
+            + machine.nice
+            + machine.system
+            + getattr(machine, "irq", 0.0)
+            + getattr(machine, "softirq", 0.0)
+        )
         return readings
 
     def start(self) -> None:
         self._start = self._read()
 
-    def stop(self) -> dict[str, float]:
-        return {name: value - self._start[name] for name, value in self._read().items()}
+    def stop(self, tally: Tally) -> None:
+        """Put the CPU seconds since :meth:`start` into ``tally``."""
+        spent = {name: value - self._start[name] for name, value in self._read().items()}
+        tally.machine_cpu_s = spent.pop("machine")
+        tally.cpu_s = spent
 
 
 def _fresh_servers(services):  # type: ignore[no-untyped-def]
@@ -179,7 +203,7 @@ def in_process(  # type: ignore[no-untyped-def]
         index += 1
     tally.seconds = time.perf_counter() - started
     if meter:
-        tally.cpu_s = meter.stop()
+        meter.stop(tally)
     return tally
 
 
@@ -239,7 +263,7 @@ def through_api(
         thread.join()
     tally.seconds = time.perf_counter() - started
     if meter:
-        tally.cpu_s = meter.stop()
+        meter.stop(tally)
     return tally
 
 
@@ -408,6 +432,7 @@ def main() -> None:
         )
     for name in ("in_process", "api"):
         print(f"CPU ms per enrollment, {name}: {result[name]['cpu_ms_per_enrollment']}")
+        print(f"other work on the machine, {name}: {result[name]['other_work_cores']} cores")
     print(f"ratios: {result['ratios']}")
     print(f"lost: {result['api']['lost']}, 429: {limited['second_status']} {limited['body']}")
     print(f"goals met: {result['goals_met']}")
