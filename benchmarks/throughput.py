@@ -8,6 +8,10 @@ sends), in one run, each variant in its own process:
   OpenCV, the loop most face pipelines start from (needs ``pip install insightface``);
 - ``decode``: decoding alone, ``ffmpeg -threads 2 -i clip -f null -``.
 
+It reports each variant's speed (camera-seconds per wall-second) and CPU seconds over the
+same span, and SCAS's speed as a ratio to decoding alone and to the naive loop (issue 17's
+goals: >= 0.85x and >= 6x).
+
     .venv/bin/python benchmarks/throughput.py [--json] [--clip DIR]
 """
 
@@ -56,7 +60,7 @@ def run_scas(event_dir: Path) -> dict:
     gallery = Gallery.from_enrollments(enroller.model_pack, enrollments)
     engine = footage_engine(settings.model_pack_dir, provider=settings.onnx_provider)
     segment = record["segments"][0]
-    clock = time.monotonic()
+    clock, cpu = time.monotonic(), cpu_seconds()
     result = recognize_video(
         event_dir / segment["path"],
         segment["camera_id"],
@@ -68,6 +72,7 @@ def run_scas(event_dir: Path) -> dict:
     wall = time.monotonic() - clock
     return {
         "wall_s": wall,
+        "cpu_s": cpu_seconds() - cpu,
         "tracks": len(result.tracks),
         "identified": sum(1 for t in result.tracks if t.visitor_id),
     }
@@ -95,7 +100,7 @@ def run_naive(event_dir: Path) -> dict:
     )
     app.prepare(ctx_id=-1, det_size=(640, 640))
     capture = cv2.VideoCapture(str(event_dir / record["segments"][0]["path"]))
-    clock = time.monotonic()
+    clock, cpu = time.monotonic(), cpu_seconds()
     frames = faces = 0
     while True:
         ok, frame = capture.read()
@@ -104,7 +109,12 @@ def run_naive(event_dir: Path) -> dict:
         if frames % 5 == 0:
             faces += len(app.get(frame))
         frames += 1
-    return {"wall_s": time.monotonic() - clock, "frames": frames, "faces": faces}
+    return {
+        "wall_s": time.monotonic() - clock,
+        "cpu_s": cpu_seconds() - cpu,
+        "frames": frames,
+        "faces": faces,
+    }
 
 
 def run_decode(event_dir: Path) -> dict:
@@ -112,9 +122,17 @@ def run_decode(event_dir: Path) -> dict:
 
     record = json.loads((event_dir / "event.json").read_text())
     clip = event_dir / record["segments"][0]["path"]
-    clock = time.monotonic()
+    clock, cpu = time.monotonic(), cpu_seconds()
     run_ffmpeg(["-threads", "2", "-i", str(clip), "-f", "null", "-"], f"decode {clip.name}")
-    return {"wall_s": time.monotonic() - clock}
+    return {"wall_s": time.monotonic() - clock, "cpu_s": cpu_seconds() - cpu}
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 VARIANTS = {"scas": run_scas, "naive": run_naive, "decode": run_decode}
@@ -158,6 +176,15 @@ def main() -> None:
             round(camera_seconds / result["wall_s"], 2) if "wall_s" in result else None
         )
         for name, result in results.items()
+    }
+    scas_x, decode_x, naive_x = (
+        report[f"{name}_realtime_x"] for name in ("scas", "decode", "naive")
+    )
+    # Issue 17's goals: SCAS >= 0.85x of decoding alone and >= 6x the naive loop.
+    report["scas_vs_decode"] = round(scas_x / decode_x, 3) if scas_x and decode_x else None
+    report["scas_vs_naive"] = round(scas_x / naive_x, 2) if scas_x and naive_x else None
+    report["cpu_s"] = {
+        name: round(result["cpu_s"], 2) for name, result in results.items() if "cpu_s" in result
     }
     report["peak_rss_mb"] = results["scas"]["peak_rss_mb"]
     report["details"] = results

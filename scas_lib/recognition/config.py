@@ -12,7 +12,9 @@ LIMITS: dict[str, tuple[type, float, float]] = {
     "analysis_fps": (float, 0.1, 60),
     "detector_threshold": (float, 0.01, 1),
     "detector_long_side": (int, 64, 4096),
+    "whole_frame_every": (int, 1, 100),
     "onnx_threads": (int, 0, 256),
+    "embedding_workers": (int, 1, 64),
     "decode_long_side": (int, 64, 8192),
     "min_face_px": (float, 0, 10000),
     "best_faces_per_track": (int, 1, 100),
@@ -60,8 +62,15 @@ class RecognitionConfig:
     detector_threshold: float = 0.5
     #: Long side of the detector's input; the short side follows the frame's shape.
     detector_long_side: int = 960
+    #: The whole frame is searched for faces every this many sampled frames (and after a
+    #: cut); in between only around the running tracks (scas_lib/recognition/search.py).
+    #: 1: every sampled frame whole.
+    whole_frame_every: int = 2
     #: One thread per model: the decoder runs beside it on the other core.
     onnx_threads: int = 1
+    #: Faces are embedded on this many threads at once, after the last frame is read (the
+    #: decoder's core is free by then): one per core of a CPU worker.
+    embedding_workers: int = 2
     #: Decode at most this long side (None: full resolution, best for small faces).
     decode_long_side: int | None = None
     #: Faces smaller than this (original pixels) are not tracked: too small to recognise.

@@ -25,6 +25,7 @@ from the recorder.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from scas_lib.faces.matching import Gallery
 from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.quality import assess
 from scas_lib.media.decode import DecodeError, SampledFrame, prefetch, sample_frames
+from scas_lib.recognition import search
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.consistency import change_points, probe_indices, split_samples
 from scas_lib.recognition.cuts import CutConfig, CutDetector
@@ -106,18 +108,28 @@ def recognize_video(
     detector_size: tuple[int, int] | None = None
     frame_size = (0, 0)
     try:
-        for sampled in prefetch(
-            sample_frames(path, fps=config.analysis_fps, max_long_side=config.decode_long_side)
+        for number, sampled in enumerate(
+            prefetch(
+                sample_frames(path, fps=config.analysis_fps, max_long_side=config.decode_long_side)
+            )
         ):
             if detector_size is None:
                 height, width = sampled.image.shape[:2]
                 detector_size = input_size_for(width, height, config.detector_long_side)
                 frame_size = (round(width / sampled.scale), round(height / sampled.scale))
-            if cut_detector.is_cut(sampled.image):
+            cut = cut_detector.is_cut(sampled.image)
+            if cut:
                 tracker.cut()
                 cuts.append(sampled.offset_s)
-            faces = _faces(engine, sampled, detector_size, config, patches)
-            tracker.update(sampled.offset_s, faces)
+            found = _search(
+                engine,
+                sampled,
+                tracker,
+                detector_size,
+                config,
+                whole=cut or (number % config.whole_frame_every == 0),
+            )
+            tracker.update(sampled.offset_s, _faces(sampled, found, config, patches))
             last_offset = sampled.offset_s
     except DecodeError as failure:
         error = str(failure)
@@ -125,25 +137,46 @@ def recognize_video(
         FaceTrack(camera_id, start_time, index, samples, frame_size, engine.model_pack)
         for index, samples in enumerate(tracker.finish())
     ]
-    identified = _identify(tracks, _Embeddings(engine, patches), gallery, thresholds, config)
+    embeddings = _Embeddings(engine, patches, config.embedding_workers)
+    identified = _identify(tracks, embeddings, gallery, thresholds, config)
     return SegmentResult(tuple(identified), last_offset, error, tuple(cuts))
 
 
-def _faces(
+def _search(
     engine: FaceEngine,
     sampled: SampledFrame,
+    tracker: FaceTracker,
     detector_size: tuple[int, int],
+    config: RecognitionConfig,
+    *,
+    whole: bool,
+) -> list[search.Found]:
+    """The faces of one sampled frame: of the whole frame if ``whole``, else only near the
+    running tracks (:mod:`.search`), unless those areas would cost as much as the whole."""
+    image = sampled.image
+    areas = [
+        tuple(v * sampled.scale for v in area) for area in tracker.search_areas(sampled.offset_s)
+    ]
+    scale = min(detector_size[0] / image.shape[1], detector_size[1] / image.shape[0])
+    if whole or search.area_cost(areas, scale) >= detector_size[0] * detector_size[1]:
+        return search.whole_frame(engine.detector, image, detector_size)
+    return search.near(engine.detector, image, areas, scale)  # type: ignore[arg-type]
+
+
+def _faces(
+    sampled: SampledFrame,
+    found: list[search.Found],
     config: RecognitionConfig,
     patches: dict[FaceSample, np.ndarray],
 ) -> list[FaceSample]:
-    """The faces of one sampled frame big enough to track, in the original frame's pixels,
-    each with its aligned crop for embedding. A face the detector saw small (its landmarks
-    a pixel or two off, which is a lot for a small face) also leaves the frame's pixels
-    around it in ``patches``, to be aligned again at full
+    """The faces ``found`` in one sampled frame that are big enough to track, in the
+    original frame's pixels, each with its aligned crop for embedding. A face the detector
+    saw small (its landmarks a pixel or two off, which is a lot for a small face) also
+    leaves the frame's pixels around it in ``patches``, to be aligned again at full
     resolution if it is ever embedded (:func:`_realigned`)."""
     faces = []
-    detector_scale = detector_size[0] / sampled.image.shape[1]
-    for detection in engine.detector.detect(sampled.image, input_size=detector_size):
+    for face_found in found:
+        detection = face_found.detection
         if detection.height / sampled.scale < config.min_face_px:
             continue
         aligned = align_face(sampled.image, detection.landmarks)
@@ -151,7 +184,7 @@ def _faces(
         quality = assess(detection, aligned).score
         box = (x1, y1, x2, y2)
         face = FaceSample(sampled.offset_s, box, float(detection.score), quality, aligned)
-        if detection.height * detector_scale < REALIGN_BELOW_PX:
+        if detection.height * face_found.scale < REALIGN_BELOW_PX:
             patches[face] = _patch(sampled.image, detection.box)
         faces.append(face)
     return faces
@@ -193,19 +226,39 @@ def _realigned(engine: FaceEngine, patch: np.ndarray) -> np.ndarray | None:
 
 class _Embeddings:
     """The embeddings of a segment's faces, each computed once, in batches when asked for
-    many at once; small faces aligned again from their ``patches`` first."""
+    many at once, on ``workers`` threads; small faces aligned again from their ``patches``
+    first.
 
-    def __init__(self, engine: FaceEngine, patches: dict[FaceSample, np.ndarray]) -> None:
+    Embedding happens after the last frame is read, when the decoder's core is free again:
+    one thread per model run would leave it idle for a third of the segment's time."""
+
+    def __init__(
+        self, engine: FaceEngine, patches: dict[FaceSample, np.ndarray], workers: int = 1
+    ) -> None:
         self._engine = engine
         self._patches = patches
+        self._workers = workers
         self._known: dict[int, np.ndarray] = {}
 
     def compute(self, samples: list[FaceSample]) -> None:
         missing = list({id(s): s for s in samples if id(s) not in self._known}.values())
-        if missing:
-            crops = np.stack([self._crop(sample) for sample in missing])
-            for sample, vector in zip(missing, self._engine.recognizer.embed(crops), strict=True):
+        if not missing:
+            return
+        # Every n-th face to each thread: faces aligned again (a detection each) spread
+        # evenly. onnxruntime runs a session from several threads at once.
+        shares = [missing[start :: self._workers] for start in range(self._workers)]
+        shares = [share for share in shares if share]
+        if len(shares) == 1:
+            vectors = [self._embed(missing)]
+        else:
+            with ThreadPoolExecutor(len(shares), thread_name_prefix="embed") as pool:
+                vectors = list(pool.map(self._embed, shares))
+        for share, share_vectors in zip(shares, vectors, strict=True):
+            for sample, vector in zip(share, share_vectors, strict=True):
                 self._known[id(sample)] = vector
+
+    def _embed(self, samples: list[FaceSample]) -> np.ndarray:
+        return self._engine.recognizer.embed(np.stack([self._crop(s) for s in samples]))
 
     def _crop(self, sample: FaceSample) -> np.ndarray:
         patch = self._patches.get(sample)

@@ -90,6 +90,32 @@ class FaceTracker:
             self._active.append(_ActiveTrack(self._next_index, [detection]))
             self._next_index += 1
 
+    def search_areas(self, t: float) -> list[Box]:
+        """Where the face of each track still running at ``t`` can be: the square around its
+        predicted box within which :meth:`update` would match a detection to it (its reach,
+        plus the face's own size). Searching these alone finds every face that would extend
+        a track; only a new face needs the whole frame.
+
+        >>> tracker = FaceTracker()
+        >>> tracker.update(0.0, [FaceSample(0.0, (100, 100, 140, 150), 0.9)])
+        >>> tracker.search_areas(0.2)  # seen once: up to 3 widths away, and its own size
+        [(-80.0, -75.0, 320.0, 325.0)]
+        """
+        areas = []
+        for track in self._active:
+            if t - track.last.offset_s > self.config.max_gap_s:
+                continue
+            x1, y1, x2, y2 = track.predicted_box(t)
+            reach = (
+                self.config.max_center_distance_new
+                if len(track.samples) == 1
+                else self.config.max_center_distance
+            )
+            half = (reach + 1.0) * max(x2 - x1, y2 - y1)
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            areas.append((cx - half, cy - half, cx + half, cy + half))
+        return areas
+
     def cut(self) -> None:
         """End every track now: the next frame is another shot (see
         :mod:`scas_lib.recognition.cuts`), where the face at the same place is someone
