@@ -49,6 +49,7 @@ from scas_lib.media.probe import VideoInfo, probe
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.services.runtime import Services
+from scas_lib.services.scratch import render_prefix
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states
@@ -722,7 +723,7 @@ def test_a_visitor_forgotten_during_their_render_gets_no_video(
     thread.start()
     scratch = tmp_path / "worker" / "tmp"
     deadline = time.monotonic() + 60
-    while not list(scratch.glob(f"scas-render-{visitor}-*/render")):  # ffmpeg is at work
+    while not list(scratch.glob(f"{render_prefix(EVENT, visitor)}*/render")):  # ffmpeg is at work
         assert thread.is_alive() and time.monotonic() < deadline
         time.sleep(0.05)
 

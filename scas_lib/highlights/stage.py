@@ -202,7 +202,7 @@ def render_highlight(
             else None
         )
     try:
-        with scratch_dir(services.settings.data_dir, render_prefix(visitor_id)) as work:
+        with scratch_dir(services.settings.data_dir, render_prefix(event_id, visitor_id)) as work:
             sources = _fetch_sources(services, segments, work / "sources")
             plan = snap_to_keyframes(plan, sources)
             texts = _card_texts(template, event, visitor, plan)

@@ -1,7 +1,7 @@
 """Scratch folders: where a task keeps footage and renders while it works.
 
 They live in ``<data_dir>/tmp/`` (0700, like the rest of the data directory), named after
-what they hold (``scas-segment-*``, ``scas-render-<visitor>-*``), so they can be found. A
+what they hold (``scas-segment-*``, ``scas-render.<event>.<visitor>.*``), so they can be found. A
 folder is removed when its task ends; one left by a killed task is *stale*: its owner held
 a lock on the folder's ``.owner`` file, which the kernel releases when the owner dies,
 whatever killed it. Stale folders are removed whenever a new one is made, and when a
@@ -27,8 +27,14 @@ _OWNER = ".owner"
 _BIRTH_S = 60.0
 
 
-def render_prefix(visitor_id: str) -> str:
-    return f"scas-render-{visitor_id}-"
+def render_prefix(event_id: str, visitor_id: str) -> str:
+    """The prefix of the scratch folders of one visitor's renders. Ids never hold a dot,
+    so forgetting ``ana`` of one event matches neither ``ana-2`` nor ``ana`` of another.
+
+    >>> render_prefix("expo", "ana")
+    'scas-render.expo.ana.'
+    """
+    return f"scas-render.{event_id}.{visitor_id}."
 
 
 def scratch_root(data_dir: Path) -> Path:

@@ -192,7 +192,7 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
         removed = catalog.delete_visitor(event_id, visitor_id)
     root = scratch.scratch_root(settings.data_dir)
     scratch.remove_stale(root)
-    scratch.remove_all(root, scratch.render_prefix(visitor_id))
+    scratch.remove_all(root, scratch.render_prefix(event_id, visitor_id))
     if services.seaweed_master:
         vacuum(services.seaweed_master)
     return ForgetResult(visitor_id, deleted, removed)
