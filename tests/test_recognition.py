@@ -325,6 +325,48 @@ def test_a_face_found_in_two_overlapping_areas_is_kept_once(
     assert sum(iou(_box(f), _box(first)) > 0.5 for f in found) == 1
 
 
+def test_groups_without_a_face_are_not_decoded_and_a_face_between_keyframes_is_still_seen(
+    event: GeneratedEvent, footage: FaceEngine, tmp_path: Path
+) -> None:
+    """3 s of a scene without faces, then a segment with faces, in 2 s groups of pictures:
+    keyframes at 0, 2, 4 and 6 s. The first group is skipped (no face at 0 or 2 s); the
+    second too at first, then decoded after all when the keyframe at 4 s shows faces, so
+    the faces are seen from 3 s, where they come in, as when every frame is decoded."""
+    segment = event.directory / _first_segment(event).path
+    clip = tmp_path / "empty-then-faces.mp4"
+    run_ffmpeg(
+        ["-i", str(segment), "-filter_complex",
+         "[0:v]trim=end=0.04,boxblur=60:4,loop=74:1,setpts=N/25/TB[empty];"
+         "[empty][0:v]concat=n=2:v=1[v]",
+         "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast",
+         "-x264-params", "keyint=50:min-keyint=50:scenecut=0", str(clip)],
+        "an empty scene, then faces",
+    )  # fmt: skip
+    size = (960, 544)
+    keyframes = {round(f.offset_s, 1): f for f in sample_frames(clip, fps=5)}
+    faces_at = {t: bool(search.whole_frame(footage.detector, keyframes[t].image, size))
+                for t in (0.0, 2.0, 4.0)}  # fmt: skip
+    assert faces_at == {0.0: False, 2.0: False, 4.0: True}  # the premise
+    gallery = Gallery(footage.model_pack, (), np.zeros((0, 128), np.float32))
+
+    def recognized(skipping: bool):  # type: ignore[no-untyped-def]
+        config = RecognitionConfig(keyframes_when_idle=skipping)
+        return recognize_video(clip, "cam1", EVENT_START, footage, gallery,
+                               footage.pack.manifest.thresholds, config)  # fmt: skip
+
+    skipped, decoded = recognized(True), recognized(False)
+    total = (3 + EVENT_CONFIG.segment_s) * 25
+    assert decoded.frames_decoded == total
+    assert skipped.frames_decoded == total - 50 + 3  # the first group bar its keyframe seen
+    assert skipped.decoded_s == decoded.decoded_s == pytest.approx(total / 25 - 0.2, abs=0.05)
+    # Seen before the keyframe that showed them, as soon as with every frame decoded.
+    first_seen = min(t.samples[0].offset_s for t in skipped.tracks)
+    assert 3.0 <= first_seen < 4.0
+    assert first_seen == min(t.samples[0].offset_s for t in decoded.tracks)
+    paths = {(t.samples[0].offset_s, len(t.samples)) for t in decoded.tracks}
+    assert {(t.samples[0].offset_s, len(t.samples)) for t in skipped.tracks} == paths
+
+
 def whole_scale(size: tuple[int, int], frame) -> float:
     return min(size[0] / frame.image.shape[1], size[1] / frame.image.shape[0])
 

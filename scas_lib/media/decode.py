@@ -13,9 +13,10 @@ way, so the caller can keep what it got and still mark the segment failed.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -45,48 +46,170 @@ def sample_frames(
     path: Path, *, fps: float = 5.0, max_long_side: int | None = None
 ) -> Iterator[SampledFrame]:
     """BGR frames every ``1 / fps`` seconds (the first frame included)."""
-    try:
-        container = av.open(str(path))
-    except av.error.FFmpegError as error:
-        raise DecodeError(f"cannot open {path.name}: {_reason(error)}") from None
-    with container:
-        if not container.streams.video:
-            raise DecodeError(f"{path.name} has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        # Deblocking makes a frame prettier, not its faces easier to find: skipping it saves
-        # 10-45% of the decoding.
-        stream.codec_context.options = {"skip_loop_filter": "all"}
-        expected = _duration(container, stream)
-        first: float | None = None
-        next_sample = 0.0
-        last_offset = 0.0
+    with GopReader(path, fps=fps, max_long_side=max_long_side) as reader:
+        for gop in reader.groups():
+            yield from reader.frames(gop)
+
+
+@dataclass(frozen=True, eq=False)
+class Gop:
+    """A group of pictures: a keyframe and the frames that need it, as packets."""
+
+    index: int
+    packets: tuple[av.Packet, ...] = field(repr=False)
+    #: Seconds from the video's first frame to this group's keyframe.
+    start_s: float
+    #: False for frames before the first keyframe (a file cut mid-group).
+    has_keyframe: bool = True
+
+
+class GopReader:
+    """A video a group of pictures at a time: its keyframe alone, or all of its frames.
+
+    A keyframe decodes by itself, for about a sixth of what its whole 2 s group costs on a
+    camera's stream (the frames after it can only be decoded from it, in order). So footage
+    where nothing happens can be looked at one keyframe at a time and decoded whole only
+    where something does; the recognition pipeline decides which
+    (:mod:`scas_lib.recognition.pipeline`). Each group is decoded on its own (the decoder
+    emptied after it), so groups can be skipped and come back to.
+
+    Frames are sampled every ``1 / fps`` seconds from the video's first frame, by
+    timestamp; a damaged or truncated file raises :class:`DecodeError` from
+    :meth:`groups`, :meth:`keyframe` or :meth:`frames` after what could be read.
+    """
+
+    def __init__(self, path: Path, *, fps: float = 5.0, max_long_side: int | None = None):
+        self.path = path
+        self.fps = fps
+        self.max_long_side = max_long_side
+        #: Seconds of video read so far (up to the end of the last packet demuxed).
+        self.read_s = 0.0
+        #: Frames decoded so far (keyframes decoded alone included).
+        self.decoded_frames = 0
+        self._containers: list[av.container.InputContainer] = []
+        self._demuxer = self._open()
+        self._stream = self._demuxer.streams.video[0]
+        self._decoder = self._stream.codec_context
+        self._scout: av.VideoCodecContext | None = None
+        self._origin: float | None = None
+
+    def __enter__(self) -> GopReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for container in self._containers:
+            container.close()
+
+    def groups(self) -> Iterator[Gop]:
+        """The video's groups in order, each once its packets are read."""
+        name = self.path.name
+        packets: list[av.Packet] = []
+        has_keyframe = False
+        index = 0
         try:
-            for frame in container.decode(stream):
-                if frame.time is None:
+            for packet in self._demuxer.demux(self._stream):
+                moment = packet.pts if packet.pts is not None else packet.dts
+                if packet.size == 0 or moment is None:
                     continue
-                if first is None:
-                    first = frame.time
-                offset = frame.time - first
-                last_offset = offset
-                if offset + 1e-6 < next_sample:
-                    continue
-                while next_sample <= offset + 1e-6:
-                    next_sample += 1.0 / fps
-                yield _convert(frame, max_long_side, offset)
+                seconds = float(moment * packet.time_base)
+                if self._origin is None:
+                    self._origin = seconds
+                duration = float((packet.duration or 0) * packet.time_base)
+                self.read_s = max(self.read_s, seconds - self._origin + duration)
+                if packet.is_keyframe and packets:
+                    yield self._group(index, packets, has_keyframe)
+                    index, packets = index + 1, []
+                if not packets:
+                    has_keyframe = packet.is_keyframe
+                packets.append(packet)
         except av.error.FFmpegError as error:
             raise DecodeError(
-                f"{path.name} is damaged: decoding stopped at {last_offset:.1f} s "
-                f"({_reason(error)})"
+                f"{name} is damaged: reading stopped at {self.read_s:.1f} s ({_reason(error)})"
             ) from None
-        frame_time = 1.0 / float(stream.average_rate or 25)
-        if first is None:
-            raise DecodeError(f"{path.name} holds no decodable frame")
-        if expected and last_offset + frame_time < expected - 0.5:
+        if packets:
+            yield self._group(index, packets, has_keyframe)
+        if self._origin is None:
+            raise DecodeError(f"{name} holds no decodable frame")
+        expected = _duration(self._demuxer, self._stream)
+        if expected and self.read_s < expected - 0.5:
+            raise DecodeError(f"{name} is truncated: read {self.read_s:.1f} s of {expected:.1f} s")
+
+    def _group(self, index: int, packets: list[av.Packet], has_keyframe: bool) -> Gop:
+        assert self._origin is not None
+        times = [p.pts if p.pts is not None else p.dts for p in packets]
+        first = times[0] if has_keyframe else min(t for t in times if t is not None)
+        start = float(first * packets[0].time_base) - self._origin
+        return Gop(index, tuple(packets), max(0.0, start), has_keyframe)
+
+    def keyframe(self, gop: Gop) -> SampledFrame | None:
+        """The group's keyframe alone (None if it has none or it does not decode)."""
+        if not gop.has_keyframe:
+            return None
+        if self._scout is None:
+            # A decoder of its own (another open of the file, so it knows the stream's
+            # rotation too): the main one may be in the middle of another group.
+            self._scout = self._open().streams.video[0].codec_context
+            self._scout.options = dict(_DECODER_OPTIONS)
+        frames = self._decode(self._scout, gop.packets[:1])
+        return frames[0] if frames else None
+
+    def frames(self, gop: Gop, *, after_s: float | None = None) -> Iterator[SampledFrame]:
+        """The group's frames every ``1 / fps`` seconds, only those after ``after_s`` if
+        given (already seen)."""
+        step = 1.0 / self.fps
+        first = gop.start_s if after_s is None else after_s + 1e-6
+        next_sample = math.ceil(first / step - 1e-6) * step
+        for sampled in self._decode(self._decoder, gop.packets, gop.start_s):
+            if sampled.offset_s + 1e-6 < next_sample:
+                continue
+            while next_sample <= sampled.offset_s + 1e-6:
+                next_sample += step
+            yield sampled
+
+    def _open(self) -> av.container.InputContainer:
+        try:
+            container = av.open(str(self.path))
+        except av.error.FFmpegError as error:
+            raise DecodeError(f"cannot open {self.path.name}: {_reason(error)}") from None
+        self._containers.append(container)
+        if not container.streams.video:
+            raise DecodeError(f"{self.path.name} has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        stream.codec_context.options = dict(_DECODER_OPTIONS)
+        return container
+
+    def _decode(
+        self, decoder: av.VideoCodecContext, packets: Sequence[av.Packet], at_s: float = 0.0
+    ) -> list[SampledFrame]:
+        """Every frame of ``packets`` (then the decoder emptied), converted; ``at_s``: where
+        they start, to say where a damaged one stopped."""
+        assert self._origin is not None
+        frames: list[SampledFrame] = []
+        try:
+            for packet in [*packets, None]:
+                for frame in decoder.decode(packet):
+                    # Frames drained at the end carry no time base: the stream's is theirs.
+                    self.decoded_frames += 1
+                    if frame.pts is not None:
+                        offset = float(frame.pts * self._stream.time_base) - self._origin
+                        frames.append(_convert(frame, self.max_long_side, offset))
+        except av.error.FFmpegError as error:
+            last = frames[-1].offset_s if frames else at_s
             raise DecodeError(
-                f"{path.name} is truncated: decoded {last_offset + frame_time:.1f} s "
-                f"of {expected:.1f} s"
-            )
+                f"{self.path.name} is damaged: decoding stopped at {last:.1f} s ({_reason(error)})"
+            ) from None
+        finally:
+            decoder.flush_buffers()
+        return frames
+
+
+#: Deblocking makes a frame prettier, not its faces easier to find: skipping it saves 10-45%
+#: of the decoding.
+_DECODER_OPTIONS = {"skip_loop_filter": "all"}
 
 
 def _convert(frame: av.VideoFrame, max_long_side: int | None, offset: float) -> SampledFrame:

@@ -66,6 +66,10 @@ class RecognitionConfig:
     #: cut); in between only around the running tracks (scas_lib/recognition/search.py).
     #: 1: every sampled frame whole.
     whole_frame_every: int = 2
+    #: With no track running, look at each group of pictures' keyframe alone first and
+    #: decode the rest only around faces (scas_lib/recognition/pipeline.py): empty footage
+    #: costs a sixth of its decoding. False: every frame is decoded.
+    keyframes_when_idle: bool = True
     #: One thread per model: the decoder runs beside it on the other core.
     onnx_threads: int = 1
     #: Faces are embedded on this many threads at once, after the last frame is read (the

@@ -60,6 +60,11 @@ class CutDetector:
             return False
         return content_score(previous, current) >= self.config.threshold
 
+    def forget(self) -> None:
+        """Compare the next frame with nothing: the frames before it were not looked at, so
+        a change since the last one seen says nothing about a cut."""
+        self._previous = None
+
     def _small_hsv(self, image: np.ndarray) -> np.ndarray:
         # Every n-th pixel, as PySceneDetect downscales: a strided copy costs next to
         # nothing next to resizing a 1080p frame, and the score is a mean over the picture.

@@ -38,7 +38,7 @@ from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
 from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.quality import assess
-from scas_lib.media.decode import DecodeError, SampledFrame, prefetch, sample_frames
+from scas_lib.media.decode import DecodeError, Gop, GopReader, SampledFrame, prefetch
 from scas_lib.recognition import search
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.consistency import change_points, probe_indices, split_samples
@@ -66,6 +66,8 @@ class SegmentResult:
     error: str | None = None
     #: Offsets (seconds from the first frame) of the sampled frames that begin a new shot.
     cuts: tuple[float, ...] = ()
+    #: Frames decoded (fewer than the video holds where groups without a face were skipped).
+    frames_decoded: int = 0
 
 
 def footage_engine(
@@ -99,47 +101,97 @@ def recognize_video(
             f"the gallery was made with pack {gallery.model_pack!r}, the engine runs "
             f"{engine.model_pack!r}: embeddings of different packs cannot be compared"
         )
-    tracker = FaceTracker(config.tracker)
-    patches: dict[FaceSample, np.ndarray] = {}
-    cut_detector = CutDetector(CutConfig(threshold=config.cut_threshold))
-    cuts: list[float] = []
-    last_offset = 0.0
+    analysis = _FrameAnalysis(engine, config)
     error = None
-    detector_size: tuple[int, int] | None = None
-    frame_size = (0, 0)
-    try:
-        for number, sampled in enumerate(
-            prefetch(
-                sample_frames(path, fps=config.analysis_fps, max_long_side=config.decode_long_side)
-            )
-        ):
-            if detector_size is None:
-                height, width = sampled.image.shape[:2]
-                detector_size = input_size_for(width, height, config.detector_long_side)
-                frame_size = (round(width / sampled.scale), round(height / sampled.scale))
-            cut = cut_detector.is_cut(sampled.image)
-            if cut:
-                tracker.cut()
-                cuts.append(sampled.offset_s)
-            found = _search(
-                engine,
-                sampled,
-                tracker,
-                detector_size,
-                config,
-                whole=cut or (number % config.whole_frame_every == 0),
-            )
-            tracker.update(sampled.offset_s, _faces(sampled, found, config, patches))
-            last_offset = sampled.offset_s
-    except DecodeError as failure:
-        error = str(failure)
+    with GopReader(path, fps=config.analysis_fps, max_long_side=config.decode_long_side) as reader:
+        try:
+            _look_at_groups(reader, analysis, config)
+        except DecodeError as failure:
+            error = str(failure)
+        # The footage covered: to the last sample, or to the last one a skipped group held.
+        covered = analysis.last_offset
+        if error is None:
+            covered = max(covered, reader.read_s - 1.0 / config.analysis_fps)
     tracks = [
-        FaceTrack(camera_id, start_time, index, samples, frame_size, engine.model_pack)
-        for index, samples in enumerate(tracker.finish())
+        FaceTrack(camera_id, start_time, index, samples, analysis.frame_size, engine.model_pack)
+        for index, samples in enumerate(analysis.tracker.finish())
     ]
-    embeddings = _Embeddings(engine, patches, config.embedding_workers)
+    embeddings = _Embeddings(engine, analysis.patches, config.embedding_workers)
     identified = _identify(tracks, embeddings, gallery, thresholds, config)
-    return SegmentResult(tuple(identified), last_offset, error, tuple(cuts))
+    return SegmentResult(
+        tuple(identified), covered, error, tuple(analysis.cuts), reader.decoded_frames
+    )
+
+
+def _look_at_groups(reader: GopReader, analysis: _FrameAnalysis, config: RecognitionConfig) -> None:
+    """Analyse the video's groups of pictures in order. With no track running, a group's
+    keyframe is looked at alone first (``keyframes_when_idle``): without a face there, the
+    rest of the group is decoded only if the next keyframe shows one (someone came in
+    meanwhile); a face that comes and goes between two empty keyframes, under a group's
+    length (2 s on most cameras), is not seen."""
+    skipped: Gop | None = None
+    for gop in reader.groups():
+        idle = config.keyframes_when_idle and not analysis.tracker.search_areas(gop.start_s)
+        if idle and gop.has_keyframe:
+            keyframe = reader.keyframe(gop)
+            if keyframe is not None and not analysis.anyone_in(keyframe):
+                analysis.nobody_at(keyframe)
+                skipped = gop
+                continue
+            if skipped is not None:
+                for sampled in prefetch(reader.frames(skipped, after_s=skipped.start_s)):
+                    analysis.look(sampled)
+        for sampled in prefetch(reader.frames(gop)):
+            analysis.look(sampled)
+        skipped = None
+
+
+class _FrameAnalysis:
+    """What the sampled frames of one video build up, frame after frame, in time order: the
+    tracks, the shot cuts, the pixels around small faces."""
+
+    def __init__(self, engine: FaceEngine, config: RecognitionConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self.tracker = FaceTracker(config.tracker)
+        self.cut_detector = CutDetector(CutConfig(threshold=config.cut_threshold))
+        self.patches: dict[FaceSample, np.ndarray] = {}
+        self.cuts: list[float] = []
+        self.last_offset = 0.0
+        self.frame_size = (0, 0)
+        self._detector_size: tuple[int, int] | None = None
+
+    def detector_size(self, sampled: SampledFrame) -> tuple[int, int]:
+        if self._detector_size is None:
+            height, width = sampled.image.shape[:2]
+            self._detector_size = input_size_for(width, height, self.config.detector_long_side)
+            self.frame_size = (round(width / sampled.scale), round(height / sampled.scale))
+        return self._detector_size
+
+    def anyone_in(self, sampled: SampledFrame) -> bool:
+        """Whether the whole frame holds a face big enough to track."""
+        found = search.whole_frame(self.engine.detector, sampled.image, self.detector_size(sampled))
+        return any(f.detection.height / sampled.scale >= self.config.min_face_px for f in found)
+
+    def nobody_at(self, keyframe: SampledFrame) -> None:
+        """Take in a keyframe without a face (:meth:`anyone_in`), the frames around which
+        are not looked at: whatever the next frame looked at shows, it is no shot cut."""
+        self.cut_detector.forget()
+        self.last_offset = keyframe.offset_s
+
+    def look(self, sampled: SampledFrame) -> None:
+        """Take in the next sampled frame."""
+        detector_size = self.detector_size(sampled)
+        cut = self.cut_detector.is_cut(sampled.image)
+        if cut:
+            self.tracker.cut()
+            self.cuts.append(sampled.offset_s)
+        # Counted on the sampling clock, so that skipped frames do not shift which are whole.
+        sample_number = round(sampled.offset_s * self.config.analysis_fps)
+        whole = cut or sample_number % self.config.whole_frame_every == 0
+        found = _search(self.engine, sampled, self.tracker, detector_size, self.config, whole=whole)
+        self.tracker.update(sampled.offset_s, _faces(sampled, found, self.config, self.patches))
+        self.last_offset = sampled.offset_s
 
 
 def _search(
