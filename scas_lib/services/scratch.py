@@ -38,7 +38,7 @@ def scratch_root(data_dir: Path) -> Path:
 def soundtrack_cache(data_dir: Path) -> Path:
     """Where rendered soundtracks are kept for the next video of the same length (music
     only, nothing of a visitor: :func:`scas_lib.highlights.sound.make_soundtrack`)."""
-    return private_dir(data_dir / "cache") / "soundtracks"
+    return private_dir(private_dir(data_dir / "cache") / "soundtracks")
 
 
 @contextmanager
