@@ -4,7 +4,10 @@ On a generated 2-camera 1080p25 event (camera-like H.264, 10 s segments, 2 s GOP
 visitor seen by both cameras in turn, one run renders:
 
 - ``render``: SCAS's renderer (``scas_lib.highlights.render``) from the keyframe-snapped
-  edit plan of the default template: cards, crossfades, music, copy where untouched;
+  edit plan of the default template: cards, crossfades, music, copy where untouched; with
+  a soundtrack cache as the render stage has, empty at the start of each run of this
+  script (so the first round makes the soundtrack, later ones find it:
+  ``render_sound_cached``);
 - ``plain``: one ffmpeg run that cuts the same clips and re-encodes them with libx264
   ``veryfast`` (CRF 20), no cards, no transitions, no music.
 
