@@ -56,8 +56,8 @@ EDGES_ENCODER = ("ultrafast", "deblock=0,0")
 WHOLE_ENCODER = ("veryfast", "")
 #: The edges are encoded at a constant quantiser this far under the template's CRF, not at
 #: the CRF itself: to rate each frame, CRF has x264 make a half-size copy of it and search
-#: that, a fifth of ``ultrafast``'s time. At two under, the edges are closer to the
-#: pictures drawn than at the CRF (SSIM, docs/benchmarks.md), at about 10% more of the
+#: that, 15-20% of ``ultrafast``'s time. At two under, the edges are closer to the
+#: pictures drawn than at the CRF (SSIM, docs/benchmarks.md), at about 13% more of the
 #: video's bytes. (A constant quantiser has no bitrate cap: the whole video's encode keeps
 #: the CRF and its cap.)
 EDGES_QP_UNDER_CRF = 2
