@@ -38,7 +38,7 @@ FADE_IN_S, FADE_OUT_S = 1.0, 2.0
 #: ffmpeg's default AAC coder (twoloop) costs 2.5x the "fast" one for no audible gain on
 #: music at this rate.
 AAC_BITRATE = "192k"
-#: Soundtracks kept in a cache directory (about 0.7 MB for 30 s); the least recently made
+#: Soundtracks kept in a cache directory (about 0.7 MB for 30 s); the least recently used
 #: go first. A venue's videos have a few hundred lengths at most.
 CACHED_SOUNDTRACKS = 500
 
