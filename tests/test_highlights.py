@@ -32,10 +32,10 @@ from scas_lib.highlights.assembly import (
 )
 from scas_lib.highlights.cards import CardText, card_lines
 from scas_lib.highlights.framing import FacePath, crop_size
-from scas_lib.highlights.music import soundtrack
+from scas_lib.highlights.music import LOOP_S, soundtrack
 from scas_lib.highlights.render import write_card
 from scas_lib.highlights.selection import EditPlan, PlanLimits, PlannedClip, select_moments
-from scas_lib.highlights.sound import measure_loudness
+from scas_lib.highlights.sound import make_soundtrack, measure_loudness
 from scas_lib.highlights.stage import (
     edit_plan,
     plan_highlights,
@@ -268,6 +268,40 @@ def test_the_generated_soundtrack_is_deterministic_and_not_silent() -> None:
     first, second = soundtrack(3.0, sample_rate=16000), soundtrack(3.0, sample_rate=16000)
     assert np.array_equal(first, second)
     assert float(np.sqrt(np.mean(first**2))) > 0.05
+
+
+def test_a_soundtrack_is_made_once_per_length_and_loops_the_music_seamlessly(
+    tmp_path: Path,
+) -> None:
+    """Kept in the cache, a soundtrack is found there for the next video of the same length
+    (it never changes with the visitor); another length or loudness makes a new one. The
+    music is synthesised one loop long and played over and over: that loop is what the
+    longer music would have been, up to its level."""
+    template, cache = load_template("default"), tmp_path / "cache"
+    for work in "abcd":
+        (tmp_path / work).mkdir()
+    first = make_soundtrack(template, 12.0, tmp_path / "a", cache)
+    made = first.read_bytes()
+    again = make_soundtrack(template, 12.0, tmp_path / "b", cache)
+    assert again == first and again.read_bytes() == made
+    assert not any((tmp_path / "b").iterdir())  # nothing was made
+    louder_template = load_template("default", {"loudness_lufs": -12.0})
+    louder = make_soundtrack(louder_template, 12.0, tmp_path / "c", cache)
+    other = make_soundtrack(template, 11.96, tmp_path / "d", cache)
+    assert len({first, louder, other}) == 3 and sorted(cache.iterdir()) == sorted(
+        {first, louder, other}
+    )
+    assert measure_loudness(first) == pytest.approx(template.loudness_lufs, abs=1.0)
+    assert measure_loudness(louder) == pytest.approx(-12.0, abs=1.0)
+    seconds = run_program(
+        "ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                    str(other)], "length of the soundtrack",
+    ).stdout  # fmt: skip
+    assert float(seconds) == pytest.approx(11.96, abs=0.03)
+    longer, loop = soundtrack(2 * LOOP_S, sample_rate=8000), soundtrack(LOOP_S, sample_rate=8000)
+    head = longer[: len(loop)].astype(np.float64)
+    level = float(np.sum(head * loop) / np.sum(loop.astype(np.float64) ** 2))
+    assert np.abs(head - level * loop).max() < 1e-5
 
 
 # decisions of the render: cards, crop, copy, poster ---------------------------------------

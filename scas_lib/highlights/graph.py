@@ -54,6 +54,13 @@ OWN_PARAMETER_SET_ID = 1
 #: setting throughout, so that its pieces share one set of parameter sets.
 EDGES_ENCODER = ("ultrafast", "deblock=0,0")
 WHOLE_ENCODER = ("veryfast", "")
+#: The edges are encoded at a constant quantiser this far under the template's CRF, not at
+#: the CRF itself: to rate each frame, CRF has x264 make a half-size copy of it and search
+#: that, 15-20% of ``ultrafast``'s time. At two under, the edges are closer to the
+#: pictures drawn than at the CRF (SSIM, docs/benchmarks.md), at about 13% more of the
+#: video's bytes. (A constant quantiser has no bitrate cap: the whole video's encode keeps
+#: the CRF and its cap.)
+EDGES_QP_UNDER_CRF = 2
 #: Picture parameter-set id of the frames that hold a card still (CAVLC, skipped blocks).
 HOLD_PPS_ID = 2
 
@@ -112,18 +119,20 @@ def encode_pieces(pieces: Sequence[EncodePiece | HoldPiece], painter: Painter, t
     for piece in pieces:
         starts.append(position)
         position += piece.frames
-    preset, params = EDGES_ENCODER if template.copy_unchanged_footage else WHOLE_ENCODER
+    if template.copy_unchanged_footage:
+        (preset, params), rate = EDGES_ENCODER, {"qp": max(0, template.crf - EDGES_QP_UNDER_CRF)}
+    else:
+        (preset, params), rate = WHOLE_ENCODER, {"crf": template.crf, "maxrate": "16M",
+                                                  "bufsize": "32M"}  # fmt: skip
     return chain.output(
         str(target),
         vcodec="libx264",
         preset=preset,
-        crf=template.crf,
         pix_fmt="yuv420p",
         format="h264",
         bf=0,
         g=2 * fps,
-        maxrate="16M",
-        bufsize="32M",
+        **rate,
         force_key_frames="expr:" + "+".join(f"eq(n,{n})" for n in starts),
         forced_idr=1,
         **{

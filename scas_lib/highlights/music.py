@@ -19,6 +19,10 @@ SAMPLE_RATE = 48_000
 BPM = 100.0
 #: C major: C - G - Am - F, as MIDI notes of each chord (root position, middle octave).
 PROGRESSION = ((60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60))
+#: Seconds after which the music starts over: the whole progression, a bar a chord. Every
+#: voice is silent at a bar's turn (the pad swells from and back to nothing, the notes start
+#: from nothing), so the loop played again and again sounds as the longer music would.
+LOOP_S = len(PROGRESSION) * 4 * 60.0 / BPM
 
 
 def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

@@ -20,8 +20,8 @@ How the file is made:
 3. the pieces are joined as one H.264 stream; the copied parameter sets are put first, and
    the held frames' picture set after SCAS's own, so that the MP4's decoder configuration
    lists every set (a standard ``avc1`` file);
-4. meanwhile the soundtrack is made; both streams are muxed into an MP4 with
-   ``+faststart``, so a player starts before the download ends;
+4. meanwhile the soundtrack is made (or taken from the cache of soundtracks); both streams
+   are muxed into an MP4 with ``+faststart``, so a player starts before the download ends;
 5. the poster is the plan's poster frame (:attr:`EditPlan.poster_s`).
 """
 
@@ -89,11 +89,14 @@ def render(
     poster: Path,
     *,
     faces: FacePath | None = None,
+    sound_cache: Path | None = None,
 ) -> RenderResult:
     """Render ``plan`` into ``output`` (MP4) and ``poster`` (JPEG); see the module doc.
 
     Footage of another shape than the template's is fitted and padded; with ``faces``, it
-    is cropped instead, and the crop follows the visitor's face (the vertical version)."""
+    is cropped instead, and the crop follows the visitor's face (the vertical version).
+    Soundtracks are kept in ``sound_cache`` and taken from there for a video of the same
+    length (:func:`~scas_lib.highlights.sound.make_soundtrack`)."""
     if not plan.clips:
         raise ValueError(f"the plan of {plan.visitor_id!r} has no clip: nothing to render")
     require_font(template.font)
@@ -133,7 +136,7 @@ def render(
     # soundtrack cost little, and take a core only for a moment.
     with ThreadPoolExecutor(max_workers=len(groups) + 2) as pool:
         done = [pool.submit(encode, group, f"encoded-{n}") for n, group in enumerate(groups)]
-        sound = pool.submit(make_soundtrack, template, duration, workdir)
+        sound = pool.submit(make_soundtrack, template, duration, workdir, sound_cache)
         if copies:
             done.append(pool.submit(copy, copies))
         for future in done:

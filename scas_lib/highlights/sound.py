@@ -6,20 +6,28 @@ The loudness is measured first (ffmpeg's ebur128) and corrected by one gain: on 
 is already mastered this is what loudnorm's two-pass mode does, for a tenth of the time of
 its one-pass mode (which resamples to 192 kHz).
 
+A soundtrack depends only on the template's music and sound settings and on the video's
+length, never on who is in the video: with a cache directory it is made once per length
+and reused (the vertical version of a video, other visitors' videos of the same length).
+
 >>> round(loudness_gain_db(-16.0, -22.5), 2)
 6.5
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import tempfile
 import wave
 from pathlib import Path
 
 import ffmpeg
 import numpy as np
 
-from scas_lib.highlights.music import SAMPLE_RATE, soundtrack
+from scas_lib.highlights.music import LOOP_S, SAMPLE_RATE, soundtrack
 from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError, run_ffmpeg, run_graph
 
@@ -30,6 +38,9 @@ FADE_IN_S, FADE_OUT_S = 1.0, 2.0
 #: ffmpeg's default AAC coder (twoloop) costs 2.5x the "fast" one for no audible gain on
 #: music at this rate.
 AAC_BITRATE = "192k"
+#: Soundtracks kept in a cache directory (about 0.7 MB for 30 s); the least recently used
+#: go first. A venue's videos have a few hundred lengths at most.
+CACHED_SOUNDTRACKS = 500
 
 
 def loudness_gain_db(target_lufs: float, measured_lufs: float) -> float:
@@ -37,8 +48,65 @@ def loudness_gain_db(target_lufs: float, measured_lufs: float) -> float:
     return target_lufs - measured_lufs
 
 
-def make_soundtrack(template: Template, duration: float, workdir: Path) -> Path:
-    """The soundtrack of a ``duration`` s video as an AAC file in ``workdir``."""
+def make_soundtrack(
+    template: Template, duration: float, workdir: Path, cache: Path | None = None
+) -> Path:
+    """The soundtrack of a ``duration`` s video as an AAC file: in ``workdir``, or in
+    ``cache`` (taken from there when it was made before)."""
+    if cache is None:
+        return _encode_soundtrack(template, duration, workdir, workdir / "sound.m4a")
+    key = soundtrack_key(template, duration)
+    if key is None:  # a music file that cannot be read: say so as the render would
+        return _encode_soundtrack(template, duration, workdir, workdir / "sound.m4a")
+    cached = cache / f"{key}.m4a"
+    if cached.is_file():
+        os.utime(cached)  # recently used: kept longer
+        return cached
+    cache.mkdir(parents=True, exist_ok=True)
+    # Made under a name of its own and renamed: a render running at the same time never
+    # reads half a file, and two that make the same soundtrack leave one.
+    handle, name = tempfile.mkstemp(dir=cache, prefix=f".{key}-", suffix=".m4a")
+    os.close(handle)
+    try:
+        _encode_soundtrack(template, duration, workdir, Path(name))
+        os.replace(name, cached)
+    finally:
+        Path(name).unlink(missing_ok=True)
+    _trim_cache(cache, CACHED_SOUNDTRACKS)
+    return cached
+
+
+def soundtrack_key(template: Template, duration: float) -> str | None:
+    """What a soundtrack is made of, as a file name: the music (for a file, its size and
+    modification time), the sound settings and the length; None for a music file that
+    cannot be read."""
+    if template.music == "generated":
+        music: object = ["generated", LOOP_S]
+    else:
+        try:
+            stat = Path(template.music).stat()
+        except OSError:
+            return None
+        music = [str(Path(template.music).resolve()), stat.st_size, stat.st_mtime_ns]
+    recipe = [
+        1,  # the recipe's version: change it when the soundtrack is made differently
+        music,
+        template.loudness_lufs,
+        [FADE_IN_S, FADE_OUT_S, PEAK_LIMIT_DB, AAC_BITRATE, SAMPLE_RATE],
+        f"{duration:.4f}",
+    ]
+    return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:32]
+
+
+def _trim_cache(cache: Path, keep: int) -> None:
+    """Only the ``keep`` most recently used soundtracks stay in ``cache``."""
+    files = sorted(cache.glob("*.m4a"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for path in files[keep:]:
+        path.unlink(missing_ok=True)
+
+
+def _encode_soundtrack(template: Template, duration: float, workdir: Path, target: Path) -> Path:
+    """The soundtrack made and encoded into ``target``."""
     music = music_file(template, duration, workdir)
     gain_db = loudness_gain_db(template.loudness_lufs, measure_loudness(music, duration))
     sound = (
@@ -47,24 +115,26 @@ def make_soundtrack(template: Template, duration: float, workdir: Path) -> Path:
         .filter("alimiter", limit=10 ** (PEAK_LIMIT_DB / 20), level="disabled")
         .filter("aformat", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
     )
-    target = workdir / "sound.m4a"
     run_graph(
         sound.output(
-            str(target), acodec="aac", aac_coder="fast", audio_bitrate=AAC_BITRATE, ar=SAMPLE_RATE
+            str(target), acodec="aac", aac_coder="fast", audio_bitrate=AAC_BITRATE,
+            ar=SAMPLE_RATE,
         ),
         "soundtrack",
-    )
+    )  # fmt: skip
     return target
 
 
 def music_file(template: Template, duration: float, workdir: Path) -> Path:
-    """The template's music file; for ``generated``, the synthesised music written as WAV."""
+    """The template's music file; for ``generated``, the synthesised music written as WAV:
+    one loop of it (:data:`~scas_lib.highlights.music.LOOP_S`) when the video is longer,
+    which ffmpeg plays over and over (a tenth of the synthesis of 30 s)."""
     if template.music != "generated":
         path = Path(template.music)
         if not path.is_file():
             raise MediaError(f"template {template.name!r}: music file {path} not found")
         return path
-    samples = (soundtrack(duration + 0.5) * 32767).astype("<i2")
+    samples = (soundtrack(min(duration + 0.5, LOOP_S)) * 32767).astype("<i2")
     path = workdir / "music.wav"
     with wave.open(str(path), "wb") as out:
         out.setnchannels(2)

@@ -44,7 +44,7 @@ from scas_lib.highlights.selection import EditPlan, PlanLimits, select_moments
 from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError
 from scas_lib.services.runtime import Services
-from scas_lib.services.scratch import render_prefix, scratch_dir
+from scas_lib.services.scratch import render_prefix, scratch_dir, soundtrack_cache
 from scas_lib.storage import keys
 from scas_lib.tracks import FaceTrack
 
@@ -206,15 +206,18 @@ def render_highlight(
             sources = _fetch_sources(services, segments, work / "sources")
             plan = snap_to_keyframes(plan, sources)
             texts = _card_texts(template, event, visitor, plan)
+            # Music only, no one's data: shared by every render of the same length.
+            sounds = soundtrack_cache(services.settings.data_dir)
             result = render(
                 plan, sources, template, *texts, work / "render",
-                work / "highlight.mp4", work / "poster.jpg",
+                work / "highlight.mp4", work / "poster.jpg", sound_cache=sounds,
             )  # fmt: skip
             vertical = None
             if faces is not None:
                 vertical = render(
                     plan, sources, vertical_template(template), *texts, work / "vertical",
                     work / "vertical.mp4", work / "vertical.jpg", faces=faces,
+                    sound_cache=sounds,
                 ).video  # fmt: skip
             with services.catalog() as catalog, catalog.visitor_lock(event_id, visitor_id):
                 if catalog.get_visitor(event_id, visitor_id) is None:

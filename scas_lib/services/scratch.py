@@ -41,6 +41,12 @@ def scratch_root(data_dir: Path) -> Path:
     return private_dir(data_dir / "tmp")
 
 
+def soundtrack_cache(data_dir: Path) -> Path:
+    """Where rendered soundtracks are kept for the next video of the same length (music
+    only, nothing of a visitor: :func:`scas_lib.highlights.sound.make_soundtrack`)."""
+    return private_dir(private_dir(data_dir / "cache") / "soundtracks")
+
+
 @contextmanager
 def scratch_dir(data_dir: Path, prefix: str) -> Iterator[Path]:
     """A new private folder for the duration of a block, removed afterwards (stale ones
