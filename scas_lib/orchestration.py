@@ -133,7 +133,8 @@ class RunRequest:
     visitor: str | None = None
     camera: str | None = None
     #: How long a segment may stay ``processing`` before its worker is taken for dead and
-    #: the segment reclaimed: the recognize task's time limit (0: never).
+    #: the segment reclaimed: one segment's time limit (0: never); a task recognizing a
+    #: batch marks each segment ``processing`` only while it works on it.
     lease_s: float = 0.0
     #: Seconds of footage without a visitor after which they have left and get their video
     #: while the event runs (:attr:`EventConfig.leave_after_s`; None: only at the end).
@@ -734,7 +735,9 @@ def recognize_batch(
             )  # fmt: skip
         clock.lap()
     if failures:
-        raise BatchFailed(failures, len(keys_), retry_helps)
+        failed = BatchFailed(failures, len(keys_), retry_helps)
+        log.error("%s", failed)  # one line, whatever the task's log makes of the exception
+        raise failed
     return BatchOutcome(outcomes, timings, skipped)
 
 
