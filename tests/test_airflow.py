@@ -13,6 +13,7 @@ import doctest
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -186,6 +187,29 @@ def test_parsing_the_dag_folder_loads_no_model_runtime_decoder_or_opencv() -> No
 
     assert (parsed["dags"], parsed["errors"]) == (2, 0)  # scas_demo and scas_retention
     assert parsed["heavy"] == [], f"{parsed['heavy']} loaded (of {HEAVY_MODULES})"
+
+
+_TASK_PLUGINS = """
+import json, sys
+from airflow.sdk.listener import get_listener_manager
+get_listener_manager()  # what a task's process does first: it loads every plugin
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[1:])))
+"""
+
+
+def test_a_task_process_loading_the_plugins_loads_no_web_app_or_model_runtime() -> None:
+    """Every task's process loads the plugins (its listeners come from them): the SCAS web
+    app is built at its first request in the API server, not there, so a task pays for
+    FastAPI, the web app and the model runtime only if it uses them. A fresh interpreter."""
+    environment = airflow_environment(_HOME, ROOT)
+    heavy = ["fastapi", "onnxruntime", "cv2", "av"]
+    done = subprocess.run(
+        [sys.executable, "-c", _TASK_PLUGINS, "scas_web_plugin", "scas_lib", *heavy],
+        cwd=ROOT, env=environment, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "scas_web_plugin" in loaded  # the plugin is loaded, and yet:
+    assert [m for m in loaded if m.split(".")[0] in heavy or m.startswith("scas_lib.web")] == []
 
 
 # connections -> settings -----------------------------------------------------------------
