@@ -10,7 +10,9 @@ The DAG of an event (``dags/scas_events.py``) runs in *waves*. One DAG run is on
 2. ``wait_for_segments`` (deferrable, in the triggerer): wait until the recordings bucket
    holds segments not yet recognized (new keys, or new content under a known key), or the
    run has ended and its videos are not published yet (:func:`look`, :func:`run_state`);
-3. ``recognize``, mapped over the wave's segments, on queue ``gpu`` (:func:`recognize`);
+3. ``recognize``, mapped over batches of the wave's segments (:func:`segment_batches`), on
+   queue ``gpu``: each task recognizes its batch one segment after another
+   (:func:`recognize_batch`, :func:`recognize` each), its models loaded once;
 4. ``decide``: when the end marker is there and no segment is left (:func:`next_step`), go
    on to ``highlights`` -> ``render`` (mapped over visitors) -> ``publish``; otherwise
    start the next wave (a new run of the same DAG, which waits for the next segments).
