@@ -5,7 +5,8 @@ restart; a broken event file is skipped with a warning (shown with this file's p
 warnings) and never hides the other events. Every task is a call into ``scas_lib``: the
 run's steps and why they are in this order are in scas_lib/orchestration.py.
 
-    start -> wait_for_segments (deferrable) -> segments -> recognize.expand (queue gpu)
+    start -> wait_for_segments (deferrable) -> segments -> recognize.expand (queue gpu,
+          one task per batch of segments)
           -> decide -> highlights -> render.expand(visitor) -> publish
                     \\-> next_wave (the next run of this DAG: waits for more segments)
                     \\-> deliver (the videos of visitors who have left, while the event runs)
@@ -100,12 +101,14 @@ def build_dag(config: EventConfig) -> DAG:
         )
 
         @task(execution_timeout=limit["segments"])
-        def segments(wave: dict[str, Any] | None) -> list[str]:
+        def segments(wave: dict[str, Any] | None) -> list[list[str]]:
+            """The wave's segments, in batches: one recognize task each."""
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
-                return orch.segments_to_recognize(
+                keys = orch.segments_to_recognize(
                     services, request, orch.Wave(**wave) if wave else None
                 )
+            return orch.segment_batches(keys, config)
 
         @task(
             queue=orch.GPU_QUEUE,
@@ -115,14 +118,23 @@ def build_dag(config: EventConfig) -> DAG:
             max_active_tis_per_dagrun=config.gpu_slots,
             execution_timeout=limit["recognize"],
         )
-        def recognize(key: str) -> dict[str, Any]:
+        def recognize(keys: list[str]) -> dict[str, Any]:
+            context = get_current_context()
+            request, retry = _request(context), context["ti"].try_number > 1
             with orch.event_services(scas_settings()) as services:
-                return asdict(orch.recognize(services, key, config))
+                try:
+                    return orch.recognize_batch(
+                        services, request, keys, config, retry=retry
+                    ).record()
+                except orch.BatchFailed as error:
+                    if error.retry_helps:
+                        raise
+                    raise AirflowFailException(str(error)) from None  # the same bytes again
 
         @task.branch(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=limit["decide"])
-        def decide(keys: list[str] | None) -> str | list[str]:
+        def decide(batches: list[list[str]] | None) -> str | list[str]:
             request = _request(get_current_context())
-            if keys is None:
+            if batches is None:
                 return orch.after_failed_wave(request)
             with orch.event_services(scas_settings()) as services:
                 step = orch.next_step(services, request)
@@ -172,9 +184,9 @@ def build_dag(config: EventConfig) -> DAG:
                 raise AirflowFailException(str(error)) from None
             return [item.record() for item in published]
 
-        keys = segments(wait.output)
-        recognized = recognize.expand(key=keys)
-        branch = decide(keys)
+        batches = segments(wait.output)
+        recognized = recognize.expand(keys=batches)
+        branch = decide(batches)
         visitors = highlights()
         rendered = render.expand(visitor_id=visitors)
         start() >> wait

@@ -19,6 +19,7 @@ A file looks like::
     recognition: {analysis_fps: 4}
     retention: {recordings_days: 14}      # see scas_lib/retention/policy.py
     gpu_slots: 1
+    recognize_batch: 8                  # segments per recognize task (models loaded once)
     segment_s: 60                       # the longest segment the cameras upload
 
 The template is a shipped one or the venue's own, ``templates/<name>.yaml`` beside the event
@@ -204,6 +205,11 @@ class EventConfig(BaseModel):
     #: How long the event's personal data is kept after it is done (``scas purge``).
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
     gpu_slots: int = Field(default=1, ge=1, le=64)
+    #: Segments one recognize task recognizes one after another, its models loaded once
+    #: (each task's process pays the imports and the engine's load again): a wave is cut
+    #: into batches of at most this many, and into ``gpu_slots`` batches when it has that
+    #: many segments, so the slots are used (:func:`scas_lib.orchestration.segment_batches`).
+    recognize_batch: int = Field(default=8, ge=1, le=256)
     #: Seconds between two looks at the recordings bucket while waiting for segments.
     poll_interval_s: float = Field(default=5.0, gt=0, le=600)
     #: Retries of one segment's recognition before it counts as failed.
@@ -289,6 +295,12 @@ class EventConfig(BaseModel):
         """How long one segment's recognition may take: five minutes to start (models,
         download), then a fifth of real time (it runs at about 3.5x on two cores)."""
         return 300.0 + 5.0 * self.segment_s
+
+    @property
+    def recognize_batch_timeout_s(self) -> float:
+        """How long one recognize task may take: its start once, then a fifth of real time
+        for each of the ``recognize_batch`` segments it may be given."""
+        return 300.0 + 5.0 * self.segment_s * self.recognize_batch
 
     def recognition_config(self) -> RecognitionConfig:
         """The recognition settings with this event's overrides applied."""

@@ -10,7 +10,9 @@ The DAG of an event (``dags/scas_events.py``) runs in *waves*. One DAG run is on
 2. ``wait_for_segments`` (deferrable, in the triggerer): wait until the recordings bucket
    holds segments not yet recognized (new keys, or new content under a known key), or the
    run has ended and its videos are not published yet (:func:`look`, :func:`run_state`);
-3. ``recognize``, mapped over the wave's segments, on queue ``gpu`` (:func:`recognize`);
+3. ``recognize``, mapped over batches of the wave's segments (:func:`segment_batches`), on
+   queue ``gpu``: each task recognizes its batch one segment after another
+   (:func:`recognize_batch`, :func:`recognize` each), its models loaded once;
 4. ``decide``: when the end marker is there and no segment is left (:func:`next_step`), go
    on to ``highlights`` -> ``render`` (mapped over visitors) -> ``publish``; otherwise
    start the next wave (a new run of the same DAG, which waits for the next segments).
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -49,7 +52,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from scas_lib.errors import ScasError
+from scas_lib.errors import ScasError, is_transient
 from scas_lib.events import (
     EventConfig,
     event_templates_dir,
@@ -132,7 +135,8 @@ class RunRequest:
     visitor: str | None = None
     camera: str | None = None
     #: How long a segment may stay ``processing`` before its worker is taken for dead and
-    #: the segment reclaimed: the recognize task's time limit (0: never).
+    #: the segment reclaimed: one segment's time limit (0: never); a task recognizing a
+    #: batch marks each segment ``processing`` only while it works on it.
     lease_s: float = 0.0
     #: Seconds of footage without a visitor after which they have left and get their video
     #: while the event runs (:attr:`EventConfig.leave_after_s`; None: only at the end).
@@ -332,9 +336,9 @@ def task_timeouts(config: EventConfig, templates_dir: Path | None = None) -> dic
     run may choose (a template that cannot be read is left out: it fails the run that
     chooses it, not the DAG file).
 
-    >>> timeouts = task_timeouts(EventConfig(id="expo", segment_s=120))
+    >>> timeouts = task_timeouts(EventConfig(id="expo", segment_s=120, recognize_batch=2))
     >>> timeouts["recognize"], timeouts["render"], timeouts["start"]
-    (900.0, 900.0, 300.0)
+    (1500.0, 900.0, 300.0)
     """
     folder = templates_dir or event_templates_dir()
     chosen = [(config.template, config.template_overrides)]
@@ -349,7 +353,7 @@ def task_timeouts(config: EventConfig, templates_dir: Path | None = None) -> dic
         "start": BOOKKEEPING_TIMEOUT_S,
         "wait_for_segments": WAIT_TIMEOUT_S + BOOKKEEPING_TIMEOUT_S,
         "segments": BOOKKEEPING_TIMEOUT_S,
-        "recognize": config.recognize_timeout_s,
+        "recognize": config.recognize_batch_timeout_s,
         "decide": BOOKKEEPING_TIMEOUT_S,
         "next_wave": BOOKKEEPING_TIMEOUT_S,
         "highlights": PLANNING_TIMEOUT_S,
@@ -547,21 +551,213 @@ def _engine(pack_dir: str, provider: str, config: RecognitionConfig) -> FaceEngi
     return footage_engine(Path(pack_dir), config, provider=provider)
 
 
+def recognition_engine(services: Services, config: EventConfig) -> FaceEngine:
+    """The face engine for the event's footage (loaded once per process and set-up)."""
+    settings = services.settings
+    recognition = recognition_config(config, settings)
+    return _engine(str(settings.model_pack_dir), settings.onnx_provider, recognition)
+
+
 def recognize(services: Services, key: str, config: EventConfig) -> SegmentOutcome:
     """Recognize one segment (idempotent) as the event's settings say; raise
     :class:`SegmentFailed` if it could not be read to the end, so that its task fails while
     the tracks found so far are kept."""
     from scas_lib.recognition.stage import recognize_segment
 
-    settings = services.settings
-    recognition = recognition_config(config, settings)
-    engine = _engine(str(settings.model_pack_dir), settings.onnx_provider, recognition)
-    outcome = recognize_segment(services, engine, key, recognition)
+    engine = recognition_engine(services, config)
+    outcome = recognize_segment(
+        services, engine, key, recognition_config(config, services.settings)
+    )
     found = ", ".join(f"{v} x{n}" for v, n in outcome.identified.items()) or "no visitor"
     log.info("%s: %s, %d tracks, %s", key, outcome.status, outcome.tracks, found)
     if outcome.status == "failed":
         raise SegmentFailed(outcome)
     return outcome
+
+
+def segment_batches(keys_: Sequence[str], config: EventConfig) -> list[list[str]]:
+    """The wave's segments cut into the batches of its recognize tasks: one task's process
+    loads the models once and recognizes its batch one segment after another. At most
+    ``recognize_batch`` segments each, but as many batches as ``gpu_slots`` (when there
+    are that many segments) so that every slot works; sorted by key, so a batch holds one
+    camera's consecutive segments as far as it can, and sizes differ by one at most.
+
+    >>> wave = [f"expo/cam{c}/2026112{t}T100000Z.mp4" for c in (1, 2) for t in range(5)]
+    >>> [len(b) for b in segment_batches(wave, EventConfig(id="expo", recognize_batch=4))]
+    [4, 3, 3]
+    >>> [len(b) for b in segment_batches(wave[:3], EventConfig(id="expo", gpu_slots=2))]
+    [2, 1]
+    >>> segment_batches([], EventConfig(id="expo"))
+    []
+    """
+    ordered = sorted(keys_)
+    if not ordered:
+        return []
+    count = max(-(-len(ordered) // config.recognize_batch), min(config.gpu_slots, len(ordered)))
+    size, longer = divmod(len(ordered), count)
+    batches, at = [], 0
+    for index in range(count):
+        end = at + size + (1 if index < longer else 0)
+        batches.append(ordered[at:end])
+        at = end
+    return batches
+
+
+@dataclass(frozen=True)
+class SegmentTiming:
+    """What one segment cost its recognize task's process: what was paid before its first
+    frame (wall and process CPU seconds, every thread), counted from the process's start for
+    the first segment the process recognizes, else from the end of the one before; against
+    the work, its decode and analysis. Logged, and returned by the task (XCom) for
+    ``benchmarks/recognize_overhead.py``."""
+
+    key: str
+    #: The first segment of its process: the one that pays the process's start.
+    first: bool
+    before_s: float
+    before_cpu_s: float
+    #: Of ``before_s``: from the process's start to the task's call (Airflow's task runner
+    #: and the DAG file), importing the recognition modules, loading the engine, and the
+    #: stage's set-up (catalog rows, gallery, download); the rest is opening the catalog
+    #: and object store and bookkeeping.
+    task_start_s: float
+    imports_s: float
+    engine_s: float
+    setup_s: float
+    work_s: float
+    work_cpu_s: float
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one recognize task did: the outcome and timing of each segment it recognized
+    (those that failed included), and the segments a retry found done already."""
+
+    outcomes: list[SegmentOutcome]
+    timings: list[SegmentTiming]
+    skipped: list[str]
+
+    def record(self) -> dict[str, Any]:
+        """For the task's XCom: plain values."""
+        return asdict(self)
+
+
+class BatchFailed(ScasError):
+    """Segments of a batch failed (after every other segment of the batch was recognized);
+    each one's row says why, and so does this message."""
+
+    def __init__(self, failures: Mapping[str, str], total: int, retry_helps: bool) -> None:
+        listed = "; ".join(f"{key}: {reason}" for key, reason in failures.items())
+        super().__init__(f"{len(failures)} of {total} segments failed: {listed}")
+        self.failures = dict(failures)
+        self.total = total
+        #: False when every failure is bad data (a segment that cannot be read to the end):
+        #: trying again reads the same bytes. Another error may pass on a retry.
+        self.retry_helps = retry_helps
+
+    def __reduce__(self) -> tuple[type[BatchFailed], tuple[dict[str, str], int, bool]]:
+        return type(self), (self.failures, self.total, self.retry_helps)
+
+
+class _Clock:
+    """Wall and CPU marks of this process: since its start, then since the last segment."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        # A task's process is forked for it: its CPU clock starts at 0 with it.
+        self.wall, self.cpu, self.first = psutil.Process().create_time(), 0.0, True
+
+    def lap(self) -> None:
+        self.wall, self.cpu, self.first = time.time(), time.process_time(), False
+
+
+def recognize_batch(
+    services: Services,
+    request: RunRequest,
+    keys_: Sequence[str],
+    config: EventConfig,
+    *,
+    retry: bool = False,
+) -> BatchOutcome:
+    """Recognize a batch of segments one after another in this process (:func:`recognize`
+    each: idempotent per key, its own status row); what one recognize task does.
+
+    One segment that fails never stops the others: :class:`BatchFailed` is raised after
+    the last one, naming each failed segment and its reason. A transient fault (the
+    catalog or the object store out of reach) is raised at once, for the task to be tried
+    again: the segment is pending again, and the ``retry`` of a live run skips the
+    segments recognized already (their rows are done for the content stored now; a live
+    wave lists no such segment, so the earlier try did them)."""
+    called = time.time()
+    clock = _Clock()
+    skipped = sorted(_done_already(services, keys_)) if retry and request.mode == "live" else []
+    if skipped:
+        log.info("a retry: %d segments are done already: %s", len(skipped), skipped)
+    outcomes, timings, failures = [], [], {}
+    retry_helps = False
+    for key in [key for key in keys_ if key not in skipped]:
+        started = time.perf_counter()
+        from scas_lib.recognition import stage  # noqa: F401  (timed: the first import)
+
+        imported = time.perf_counter()
+        recognition_engine(services, config)
+        loaded = time.perf_counter()
+        try:
+            outcome = recognize(services, key, config)
+        except SegmentFailed as failed:
+            outcome = failed.outcome
+            failures[key] = outcome.error or "failed"
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.exception("%s: failed", key)
+            failures[key] = f"{type(error).__name__}: {error}".strip()
+            retry_helps = True
+            clock.lap()
+            continue
+        outcomes.append(outcome)
+        if (work := outcome.timing) is not None:
+            timing = SegmentTiming(
+                key=key,
+                first=clock.first,
+                before_s=work.started_at - clock.wall,
+                before_cpu_s=work.started_cpu_s - clock.cpu,
+                task_start_s=max(0.0, called - clock.wall) if clock.first else 0.0,
+                imports_s=imported - started,
+                engine_s=loaded - imported,
+                setup_s=work.setup_s,
+                work_s=work.work_s,
+                work_cpu_s=work.work_cpu_s,
+            )
+            timings.append(timing)
+            log.info(
+                "%s: %.2f s (%.2f s CPU) before its first frame, %.2f s (%.2f s CPU) of work",
+                key, timing.before_s, timing.before_cpu_s, timing.work_s, timing.work_cpu_s,
+            )  # fmt: skip
+        clock.lap()
+    if failures:
+        failed = BatchFailed(failures, len(keys_), retry_helps)
+        log.error("%s", failed)  # one line, whatever the task's log makes of the exception
+        raise failed
+    return BatchOutcome(outcomes, timings, skipped)
+
+
+def _done_already(services: Services, keys_: Sequence[str]) -> set[str]:
+    """The keys whose catalog row is done for the content stored under them now."""
+    wanted = set(keys_)
+    events = {parsed.event_id for key in wanted if (parsed := keys.parse_segment_key(key))}
+    done = set()
+    for event_id in events:
+        stored = {s.key: s.etag for s in _stored_segments(services, event_id)}
+        with services.catalog() as catalog:
+            rows = catalog.list_segments(event_id, status="done")
+        done |= {
+            row.object_key
+            for row in rows
+            if row.object_key in wanted and row.etag and row.etag == stored.get(row.object_key)
+        }
+    return done
 
 
 def next_step(services: Services, request: RunRequest) -> Literal["highlights", "next_wave"]:

@@ -13,6 +13,7 @@ import doctest
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -149,7 +150,7 @@ def test_the_dag_folder_imports_one_dag_per_event_file() -> None:
     assert dag.get_task("wait_for_segments").__class__.__name__ == "WaitForSegments"
     limits = {task.task_id: task.execution_timeout for task in dag.tasks}
     assert all(limits.values()), limits
-    assert limits["recognize"] == timedelta(minutes=10)  # 60 s segments
+    assert limits["recognize"] == timedelta(minutes=45)  # batches of 8 segments of 60 s
     assert limits["render"] == timedelta(minutes=15)  # 30 s 1080p videos
     assert {"visitor", "template", "camera", "event_id"} <= set(dag.params)
     assert dag.max_active_runs == 1
@@ -186,6 +187,29 @@ def test_parsing_the_dag_folder_loads_no_model_runtime_decoder_or_opencv() -> No
 
     assert (parsed["dags"], parsed["errors"]) == (2, 0)  # scas_demo and scas_retention
     assert parsed["heavy"] == [], f"{parsed['heavy']} loaded (of {HEAVY_MODULES})"
+
+
+_TASK_PLUGINS = """
+import json, sys
+from airflow.sdk.listener import get_listener_manager
+get_listener_manager()  # what a task's process does first: it loads every plugin
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[1:])))
+"""
+
+
+def test_a_task_process_loading_the_plugins_loads_no_web_app_or_model_runtime() -> None:
+    """Every task's process loads the plugins (its listeners come from them): the SCAS web
+    app is built at its first request in the API server, not there, so a task pays for
+    FastAPI, the web app and the model runtime only if it uses them. A fresh interpreter."""
+    environment = airflow_environment(_HOME, ROOT)
+    heavy = ["fastapi", "onnxruntime", "cv2", "av"]
+    done = subprocess.run(
+        [sys.executable, "-c", _TASK_PLUGINS, "scas_web_plugin", "scas_lib", *heavy],
+        cwd=ROOT, env=environment, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "scas_web_plugin" in loaded  # the plugin is loaded, and yet:
+    assert [m for m in loaded if m.split(".")[0] in heavy or m.startswith("scas_lib.web")] == []
 
 
 # connections -> settings -----------------------------------------------------------------
@@ -250,7 +274,10 @@ def test_a_wave_recognizes_the_segments_so_far_and_queues_the_next(
 
     states = _states(run)
     assert str(run.state) == "success", states
-    assert [states[("recognize", i)] for i in range(len(first))] == ["success"] * len(first)
+    # Three segments, two gpu slots: two batches, each one task on the gpu queue.
+    assert _task_value(run, "segments") == [sorted(s.key for s in first)[:2],
+                                           sorted(s.key for s in first)[2:]]  # fmt: skip
+    assert [v for (task, _), v in states.items() if task == "recognize"] == ["success"] * 2
     assert states[("next_wave", -1)] == "success"
     assert states[("highlights", -1)] == "skipped"
     done = {s.object_key for s in catalog.list_segments("expo", status="done")}
@@ -279,7 +306,9 @@ def test_a_wave_recognizes_the_segments_so_far_and_queues_the_next(
     recognized = [
         state for run in waves for (task, _), state in _states(run).items() if task == "recognize"
     ]
-    assert recognized.count("success") == len(rest)
+    assert recognized and set(recognized) == {"success"}
+    batches = [batch for run in waves for batch in _task_value(run, "segments")]
+    assert sorted(key for batch in batches for key in batch) == sorted(s.key for s in rest)
     assert {s.object_key for s in catalog.list_segments("expo", status="done")} == {
         s.key for s in event.segments
     }
@@ -414,6 +443,18 @@ def _task_value(run: Any, task_id: str) -> Any:
             .one()
         )
         return row.value
+
+
+def _try_numbers(run: Any, task_id: str) -> dict[int, int]:
+    """The try number of each task instance of ``task_id`` in a run, by map index."""
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {
+            ti.map_index: ti.try_number
+            for ti in run.get_task_instances(session=session)
+            if ti.task_id == task_id
+        }
 
 
 def _clip_after(catalog: Catalog, visitor_id: str, moment: datetime) -> bool:
@@ -593,10 +634,23 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
 
     states = _states(run)
     assert str(run.state) == "success", states
-    recognize = {k: v for k, v in states.items() if k[0] == "recognize"}
-    failed = [index for (_, index), state in recognize.items() if state == "failed"]
-    assert failed == [keys_in_order.index(bad_key)], recognize
-    assert sum(state == "success" for state in recognize.values()) == len(keys_in_order) - 1
+    # The segments in batches (two gpu slots: two), one task each. The damaged segment's
+    # task recognized the rest of its batch, then failed with its reason, without a retry
+    # (the same bytes again); the other task succeeded.
+    batches = _task_value(run, "segments")
+    assert sorted(key for batch in batches for key in batch) == keys_in_order
+    assert len(batches) == 2
+    (bad_index,) = [index for index, batch in enumerate(batches) if bad_key in batch]
+    assert len(batches[bad_index]) > 1
+    recognize = {index: v for (task, index), v in states.items() if task == "recognize"}
+    assert recognize == {i: "failed" if i == bad_index else "success" for i in range(2)}
+    assert _try_numbers(run, "recognize") == {0: 1, 1: 1}
+    rows = {s.object_key: s for s in catalog.list_segments("expo")}
+    assert {key for key, row in rows.items() if row.status != "done"} == {bad_key}
+    assert rows[bad_key].status == "failed" and "truncated" in rows[bad_key].error
+    (reason,) = [line for line in caplog.text.splitlines()
+                 if "1 of" in line and "segments failed" in line]  # fmt: skip
+    assert bad_key in reason and "truncated" in reason
     assert states[("publish", -1)] == "success"
 
     outputs = {o.visitor_id: o for o in catalog.list_outputs("expo")}
@@ -843,6 +897,12 @@ def test_the_web_app_in_airflows_api_server_needs_an_airflow_login_and_its_conso
         (scas,) = [p for p in plugins["plugins"] if p["name"] == "scas_web"]
         assert scas["external_views"][0]["href"] == "/scas/"
         assert scas["fastapi_apps"][0]["url_prefix"] == "/scas"
+        # (the plugin does not import the app to know its prefix: task processes load it)
+        from scas_web_plugin import URL_PREFIX
+
+        from scas_lib.web.app import URL_PREFIX as APP_PREFIX
+
+        assert URL_PREFIX == APP_PREFIX
 
         _serialize_dags()
         _console_starts_and_ends_the_event(base, jwt, dag_env)

@@ -13,10 +13,13 @@ import time
 from pathlib import Path
 
 import psutil
+import yaml
 
 from scas_lib.deploy.api import AirflowApi, TaskInstanceRecord
 from scas_lib.deploy.loopback import LoopbackDeployment
+from scas_lib.events import EventConfig
 from scas_lib.faces.engine import FaceEngine
+from scas_lib.orchestration import segment_batches
 from scas_lib.services import EmbeddedPostgres, EmbeddedSeaweedFS, runtime
 from scas_lib.services.redis import EmbeddedRedis
 from scas_lib.settings import Settings
@@ -33,6 +36,7 @@ name: Expo (deployment test)
 cameras: [{id: cam1}, {id: cam2}, {id: cam3}]
 poll_interval_s: 1
 retry_delay_s: 1
+recognize_batch: 4
 """
 
 
@@ -115,11 +119,22 @@ def test_the_loopback_deployment_runs_an_event_on_its_celery_workers_and_stops_c
         states = {(ti.task_id, ti.map_index): ti.state for ti in instances}
         assert finished.state == "success", states
         assert finished.conf == {"event_id": "expo"}
+        # One recognize task per batch of segments (recognize_batch), each on the gpu worker,
+        # each with a timing record per segment it recognized.
         recognized = _by_task(instances, "recognize")
-        assert len(recognized) == len(event.segments)
+        config = EventConfig.model_validate(yaml.safe_load(EVENT_FILE))
+        batches = segment_batches([s.key for s in event.segments], config)
+        assert 1 < len(recognized) == len(batches) < len(event.segments)
+        timed = []
         for ti in recognized:
             assert (ti.state, ti.queue) == ("success", "gpu"), ti
             assert ti.hostname.startswith("gpu@"), ti
+            value = api.task_value("scas_expo", run.run_id, "recognize", ti.map_index)
+            assert [t["first"] for t in value["timings"]] == [True] + [False] * (
+                len(value["timings"]) - 1
+            )
+            timed += [t["key"] for t in value["timings"]]
+        assert sorted(timed) == sorted(s.key for s in event.segments)
         rendered = _by_task(instances, "render")
         assert rendered
         for ti in rendered:

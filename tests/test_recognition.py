@@ -695,3 +695,109 @@ def test_a_worker_killed_mid_recognition_leaves_work_a_later_wave_reclaims(
     assert again.status == "done" and len(catalog.list_tracks(again.segment_id)) == again.tracks
     assert catalog.list_segments("expo")[0].attempts == 2
     assert list((data_dir / "tmp").glob("scas-segment-*")) == []  # the stale folder went too
+
+
+# batches: what one recognize task of the DAG does -------------------------------------------
+
+
+def _with_pack(services: Services, model_pack_dir: Path) -> Services:
+    """The services with the test model pack as the settings' (the task's engine comes
+    from the settings)."""
+    settings = services.settings.model_copy(
+        update={
+            "models_dir": model_pack_dir.parent,
+            "model_pack": model_pack_dir.name,
+            "onnx_provider": "cpu",
+        }
+    )
+    return Services(settings=settings, database_url=services.database_url, s3=services.s3)
+
+
+def _live(event_id: str = "expo") -> orchestration.RunRequest:
+    return orchestration.run_request(EventConfig(id=event_id), {})
+
+
+def test_a_batch_with_a_damaged_segment_records_the_others_and_fails_with_its_reason(
+    services: Services,
+    event: GeneratedEvent,
+    store: ObjectStore,
+    catalog: Catalog,
+    model_pack_dir: Path,
+    tmp_path: Path,
+) -> None:
+    services = _with_pack(services, model_pack_dir)
+    bucket = services.settings.bucket_recordings
+    replay_event(event.directory, store, bucket, speed=0)
+    cam2 = sorted((s for s in event.segments if s.camera_id == "cam2"), key=lambda s: s.key)
+    damaged = cam2[0]  # the first of its batch: the others come after it
+    data = (event.directory / damaged.path).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 5])
+    metadata = {"camera": "cam2", "start-time": damaged.start_time}
+    store.put_file(bucket, damaged.key, cut, metadata=metadata)
+    batch = [s.key for s in cam2] + [s.key for s in event.segments if s.camera_id == "cam3"]
+    config = EventConfig(id="expo")
+
+    with pytest.raises(orchestration.BatchFailed) as raised:
+        orchestration.recognize_batch(services, _live(), batch, config)
+
+    failure = raised.value
+    assert failure.failures.keys() == {damaged.key} and failure.total == len(batch)
+    assert "truncated" in failure.failures[damaged.key] and damaged.key in str(failure)
+    assert not failure.retry_helps  # the same bytes again: the DAG fails the task at once
+    rows = {s.object_key: s for s in catalog.list_segments("expo")}
+    assert set(rows) == set(batch)
+    assert rows[damaged.key].status == "failed" and "truncated" in rows[damaged.key].error
+    assert [rows[key].status for key in batch[1:]] == ["done"] * (len(batch) - 1)
+    assert all(rows[key].attempts == 1 for key in batch)
+
+    # A retry of the task (a live wave's) skips the segments done and tries the damaged one
+    # again: one row per segment, the done ones untouched.
+    with pytest.raises(orchestration.BatchFailed):
+        orchestration.recognize_batch(services, _live(), batch, config, retry=True)
+    again = {s.object_key: s for s in catalog.list_segments("expo")}
+    assert again.keys() == rows.keys()
+    assert again[damaged.key].attempts == 2
+    assert {key: again[key] for key in batch[1:]} == {key: rows[key] for key in batch[1:]}
+
+
+def test_a_batch_stops_at_a_catalog_outage_and_its_retry_recognizes_the_rest_once(
+    services: Services,
+    event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+    database_url: str,
+    model_pack_dir: Path,
+) -> None:
+    services = _with_pack(services, model_pack_dir)
+    enroll_event_visitors(services, event, engine)
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    batch = sorted(s.key for s in event.segments)[:3]
+    config = EventConfig(id="expo")
+    dropper = _drop_connections_once_processing(
+        database_url, batch[1], catalog.connection.get_backend_pid()
+    )
+
+    with pytest.raises(Exception) as raised:
+        orchestration.recognize_batch(services, _live(), batch, config)
+
+    dropper.join()
+    assert is_transient(raised.value), raised.value  # Airflow retries the task
+    rows = {s.object_key: s for s in catalog.list_segments("expo")}
+    assert rows[batch[0]].status == "done" and rows[batch[1]].status == "pending"
+    assert batch[2] not in rows  # the batch stopped: the rest waits for the retry
+
+    retried = orchestration.recognize_batch(services, _live(), batch, config, retry=True)
+
+    assert retried.skipped == [batch[0]]
+    assert [outcome.key for outcome in retried.outcomes] == batch[1:]
+    assert [timing.key for timing in retried.timings] == batch[1:]
+    first, later = retried.timings
+    assert first.first and not later.first and first.engine_s >= 0 and later.work_s > 0
+    after = {s.object_key: s for s in catalog.list_segments("expo")}
+    assert {key: after[key].status for key in batch} == dict.fromkeys(batch, "done")
+    assert [after[key].attempts for key in batch] == [1, 1, 1]
+    assert after[batch[0]] == rows[batch[0]]
+    for outcome in retried.outcomes:  # one set of tracks each
+        assert len(catalog.list_tracks(outcome.segment_id)) == outcome.tracks

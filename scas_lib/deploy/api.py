@@ -140,6 +140,20 @@ class AirflowApi:
         reply = self._call("GET", path)
         return [TaskInstanceRecord.from_api(item) for item in reply["task_instances"]]
 
+    def task_value(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
+        """What a task instance returned (its ``return_value`` XCom, as stored); None if
+        it returned nothing."""
+        path = (
+            f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/taskInstances/"
+            f"{quote(task_id)}/xcomEntries/return_value?map_index={map_index}"
+        )
+        try:
+            return self._call("GET", path)["value"]
+        except AirflowApiError as error:
+            if "HTTP 404" in str(error):
+                return None
+            raise
+
     def http_status(self, path: str, signed_in: bool = True) -> int:
         """The HTTP status of a GET of ``path`` (e.g. the SCAS web app the API server
         mounts at /scas), with this login or anonymously."""

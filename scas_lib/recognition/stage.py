@@ -15,6 +15,7 @@ the time in its key.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class WorkTiming:
+    """When one segment's decode and analysis ran in this process, and what it cost: the
+    part of a recognize task that is work, against what was paid before its first frame
+    (:class:`~scas_lib.orchestration.SegmentTiming`)."""
+
+    #: Seconds of set-up in this call before the decode: the catalog rows, the gallery, the
+    #: download.
+    setup_s: float
+    #: Unix time and process CPU seconds (every thread) when the decode started.
+    started_at: float
+    started_cpu_s: float
+    #: Wall and process CPU seconds of the decode and analysis (:func:`recognize_video`).
+    work_s: float
+    work_cpu_s: float
+
+
+@dataclass(frozen=True)
 class SegmentOutcome:
     key: str
     segment_id: int
@@ -42,6 +60,8 @@ class SegmentOutcome:
     tracks: int
     identified: dict[str, int]
     error: str | None = None
+    #: None for a segment rejected before any work (its camera id is invalid).
+    timing: WorkTiming | None = None
 
 
 def segment_start_time(key: str, metadata: dict[str, str]) -> tuple[str, str, datetime]:
@@ -66,6 +86,7 @@ def recognize_segment(
     config: RecognitionConfig | None = None,
 ) -> SegmentOutcome:
     """Recognize one stored segment and record its tracks (see the module docstring)."""
+    called = time.perf_counter()
     store = services.object_store()
     bucket = services.settings.bucket_recordings
     stored = store.stat(bucket, key)
@@ -88,8 +109,17 @@ def recognize_segment(
             )
             with scratch_dir(services.settings.data_dir, SEGMENT_PREFIX) as scratch:
                 local = store.download_file(bucket, key, scratch / Path(key).name)
+                started, started_cpu = time.perf_counter(), time.process_time()
+                started_at = time.time()
                 result = recognize_video(
                     local, camera_id, start, engine, gallery, thresholds, config
+                )
+                timing = WorkTiming(
+                    setup_s=started - called,
+                    started_at=started_at,
+                    started_cpu_s=started_cpu,
+                    work_s=time.perf_counter() - started,
+                    work_cpu_s=time.process_time() - started_cpu,
                 )
             catalog.save_segment_tracks(
                 segment.id,
@@ -110,7 +140,9 @@ def recognize_segment(
             identified[track.visitor_id] = identified.get(track.visitor_id, 0) + 1
     status = "failed" if result.error else "done"
     log.debug("%s: %s, %d tracks, %s", key, status, len(result.tracks), identified or "no visitor")
-    return SegmentOutcome(key, segment.id, status, len(result.tracks), identified, result.error)
+    return SegmentOutcome(
+        key, segment.id, status, len(result.tracks), identified, result.error, timing
+    )
 
 
 def _release(services: Services, segment_id: int, key: str, reason: str) -> None:
