@@ -153,8 +153,9 @@ class GopReader:
             # rotation too): the main one may be in the middle of another group.
             self._scout = self._open().streams.video[0].codec_context
             self._scout.options = dict(_DECODER_OPTIONS)
-        frames = self._decode(self._scout, gop.packets[:1])
-        return frames[0] if frames else None
+        for offset, frame in self._decoded(self._scout, gop.packets[:1], gop.start_s):
+            return _convert(frame, self.max_long_side, offset)
+        return None
 
     def frames(self, gop: Gop, *, after_s: float | None = None) -> Iterator[SampledFrame]:
         """The group's frames every ``1 / fps`` seconds, only those after ``after_s`` if
@@ -162,12 +163,14 @@ class GopReader:
         step = 1.0 / self.fps
         first = gop.start_s if after_s is None else after_s + 1e-6
         next_sample = math.ceil(first / step - 1e-6) * step
-        for sampled in self._decode(self._decoder, gop.packets, gop.start_s):
-            if sampled.offset_s + 1e-6 < next_sample:
+        for offset, frame in self._decoded(self._decoder, gop.packets, gop.start_s):
+            if offset + 1e-6 < next_sample:
                 continue
-            while next_sample <= sampled.offset_s + 1e-6:
+            while next_sample <= offset + 1e-6:
                 next_sample += step
-            yield sampled
+            # Only the sampled frames are converted: a 1080p frame's conversion costs about
+            # a third of its decoding.
+            yield _convert(frame, self.max_long_side, offset)
 
     def _open(self) -> av.container.InputContainer:
         try:
@@ -182,29 +185,28 @@ class GopReader:
         stream.codec_context.options = dict(_DECODER_OPTIONS)
         return container
 
-    def _decode(
-        self, decoder: av.VideoCodecContext, packets: Sequence[av.Packet], at_s: float = 0.0
-    ) -> list[SampledFrame]:
-        """Every frame of ``packets`` (then the decoder emptied), converted; ``at_s``: where
-        they start, to say where a damaged one stopped."""
+    def _decoded(
+        self, decoder: av.VideoCodecContext, packets: Sequence[av.Packet], at_s: float
+    ) -> Iterator[tuple[float, av.VideoFrame]]:
+        """Every frame of ``packets`` with its offset, the decoder emptied after the last
+        (or when the caller stops); ``at_s``: where they start, to say where a damaged one
+        stopped."""
         assert self._origin is not None
-        frames: list[SampledFrame] = []
+        last = at_s
         try:
             for packet in [*packets, None]:
                 for frame in decoder.decode(packet):
-                    # Frames drained at the end carry no time base: the stream's is theirs.
                     self.decoded_frames += 1
+                    # Frames drained at the end carry no time base: the stream's is theirs.
                     if frame.pts is not None:
-                        offset = float(frame.pts * self._stream.time_base) - self._origin
-                        frames.append(_convert(frame, self.max_long_side, offset))
+                        last = float(frame.pts * self._stream.time_base) - self._origin
+                        yield last, frame
         except av.error.FFmpegError as error:
-            last = frames[-1].offset_s if frames else at_s
             raise DecodeError(
                 f"{self.path.name} is damaged: decoding stopped at {last:.1f} s ({_reason(error)})"
             ) from None
         finally:
             decoder.flush_buffers()
-        return frames
 
 
 #: Deblocking makes a frame prettier, not its faces easier to find: skipping it saves 10-45%
