@@ -71,7 +71,10 @@ class GopReader:
     where nothing happens can be looked at one keyframe at a time and decoded whole only
     where something does; the recognition pipeline decides which
     (:mod:`scas_lib.recognition.pipeline`). Each group is decoded on its own (the decoder
-    emptied after it), so groups can be skipped and come back to.
+    emptied after it), so groups can be skipped and come back to. Cameras send closed
+    groups; in an open one (B-frames that refer across a keyframe, x265's default) the
+    few frames shown just before each keyframe are lost, so a sample may come a frame or
+    two later there.
 
     Frames are sampled every ``1 / fps`` seconds from the video's first frame, by
     timestamp; a damaged or truncated file raises :class:`DecodeError` from
