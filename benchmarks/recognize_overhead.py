@@ -198,12 +198,9 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average": [round(x, 1) for x in os.getloadavg()],
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    width = max(len(key) for key in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
+    from time_to_highlight import print_report
+
+    print_report(result, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,16 @@ def _after(moment, tasks: list, task_id: str) -> float | None:  # type: ignore[n
     return round((max(ends) - moment).total_seconds(), 1) if ends and moment else None
 
 
+def print_report(result: dict, *, as_json: bool) -> None:
+    """``result`` as JSON, or one aligned line per key."""
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    width = max(len(key) for key in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, default=4)
@@ -305,12 +315,7 @@ def main() -> None:
         "goal_ratio_to_single_render": GOAL_RATIO,
         "cpu_count": os.cpu_count(),
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    width = max(len(key) for key in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
+    print_report(result, as_json=args.json)
 
 
 if __name__ == "__main__":

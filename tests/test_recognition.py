@@ -295,7 +295,9 @@ def test_searching_near_the_tracks_finds_the_faces_that_extend_them(
             size = input_size_for(width, height, RecognitionConfig().detector_long_side)
             whole = search.whole_frame(footage.detector, frame.image, size)
             areas = tracker.search_areas(frame.offset_s)
-            near = search.near(footage.detector, frame.image, areas, whole_scale(size, frame))
+            near = search.near(
+                footage.detector, frame.image, areas, search.input_scale(frame.image, size)
+            )
             assert all(_inside(found, areas) for found in near)
             for found in whole:
                 if _inside(found, areas) and found.detection.height >= 27:
@@ -365,10 +367,6 @@ def test_groups_without_a_face_are_not_decoded_and_a_face_between_keyframes_is_s
     assert first_seen == min(t.samples[0].offset_s for t in decoded.tracks)
     paths = {(t.samples[0].offset_s, len(t.samples)) for t in decoded.tracks}
     assert {(t.samples[0].offset_s, len(t.samples)) for t in skipped.tracks} == paths
-
-
-def whole_scale(size: tuple[int, int], frame) -> float:
-    return min(size[0] / frame.image.shape[1], size[1] / frame.image.shape[0])
 
 
 def _box(found: search.Found) -> tuple[float, float, float, float]:

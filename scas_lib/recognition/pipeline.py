@@ -206,13 +206,17 @@ def _search(
     """The faces of one sampled frame: of the whole frame if ``whole``, else only near the
     running tracks (:mod:`.search`), unless those areas would cost as much as the whole."""
     image = sampled.image
-    areas = [
-        tuple(v * sampled.scale for v in area) for area in tracker.search_areas(sampled.offset_s)
-    ]
-    scale = min(detector_size[0] / image.shape[1], detector_size[1] / image.shape[0])
-    if whole or search.area_cost(areas, scale) >= detector_size[0] * detector_size[1]:
+    if whole:
         return search.whole_frame(engine.detector, image, detector_size)
-    return search.near(engine.detector, image, areas, scale)  # type: ignore[arg-type]
+    factor = sampled.scale  # the tracker works in the original frame's pixels
+    areas = [
+        (x1 * factor, y1 * factor, x2 * factor, y2 * factor)
+        for x1, y1, x2, y2 in tracker.search_areas(sampled.offset_s)
+    ]
+    scale = search.input_scale(image, detector_size)
+    if search.area_cost(areas, scale) >= detector_size[0] * detector_size[1]:
+        return search.whole_frame(engine.detector, image, detector_size)
+    return search.near(engine.detector, image, areas, scale)
 
 
 def _faces(

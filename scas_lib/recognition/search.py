@@ -44,11 +44,21 @@ class Found:
     scale: float
 
 
+def input_scale(image: np.ndarray, input_size: tuple[int, int]) -> float:
+    """Detector input pixels per image pixel when ``image`` is letterboxed into
+    ``input_size``.
+
+    >>> input_scale(np.zeros((1080, 1920, 3), np.uint8), (960, 544))
+    0.5
+    """
+    return min(input_size[0] / image.shape[1], input_size[1] / image.shape[0])
+
+
 def whole_frame(
     detector: FaceDetector, image: np.ndarray, input_size: tuple[int, int]
 ) -> list[Found]:
     """Every face of ``image``, the image letterboxed into ``input_size``."""
-    scale = min(input_size[0] / image.shape[1], input_size[1] / image.shape[0])
+    scale = input_scale(image, input_size)
     return [Found(d, scale) for d in detector.detect(image, input_size=input_size)]
 
 
