@@ -159,6 +159,20 @@ def _after(moment, tasks: list, task_id: str) -> float | None:  # type: ignore[n
     return round((max(ends) - moment).total_seconds(), 1) if ends and moment else None
 
 
+def _timeline(moment, examined: dict[str, list]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every task that ended after ``moment``: "wave task[map] start-end" in seconds from it,
+    in order of start (where the time after the end marker goes)."""
+    rows = []
+    for wave, instances in enumerate(examined.values(), start=1):
+        for ti in instances:
+            if ti.start_date and ti.end_date and moment and ti.end_date > moment:
+                index = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
+                start = (ti.start_date - moment).total_seconds()
+                end = (ti.end_date - moment).total_seconds()
+                rows.append((start, f"{wave} {ti.task_id}{index} {start:.1f}-{end:.1f}"))
+    return [row for _, row in sorted(rows)]
+
+
 def print_report(result: dict, *, as_json: bool) -> None:
     """``result`` as JSON, or one aligned line per key."""
     if as_json:
@@ -310,6 +324,7 @@ def main() -> None:
             task: {"n": len(s), "max": round(max(s), 1), "sum": round(sum(s), 1)}
             for task, s in sorted(busy.items())
         },
+        "after_end_timeline": _timeline(ended.get("at"), examined),
         "deploy_up_s": round(up_s, 1),
         "goal_s": GOAL_S,
         "goal_ratio_to_single_render": GOAL_RATIO,

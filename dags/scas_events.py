@@ -9,7 +9,7 @@ run's steps and why they are in this order are in scas_lib/orchestration.py.
           one task per batch of segments)
           -> decide -> highlights -> render.expand(visitor) -> publish
                     \\-> next_wave (the next run of this DAG: waits for more segments)
-                    \\-> deliver (the videos of visitors who have left, while the event runs)
+    start -> deliver (the videos of visitors who have left, while the wave runs) -> decide
 """
 
 from __future__ import annotations
@@ -120,17 +120,21 @@ def build_dag(config: EventConfig) -> DAG:
         )
         def recognize(keys: list[str]) -> dict[str, Any]:
             context = get_current_context()
-            request, retry = _request(context), context["ti"].try_number > 1
+            ti = context["ti"]
+            request, retry = _request(context), ti.try_number > 1
+            wave = ti.xcom_pull(task_ids="segments") if ti.map_index == 0 else None
+            follow = orch.follow_on(request, config, ti.map_index, wave)
             with orch.event_services(scas_settings()) as services:
                 try:
                     return orch.recognize_batch(
-                        services, request, keys, config, retry=retry
+                        services, request, keys, config, retry=retry, follow=follow
                     ).record()
                 except orch.BatchFailed as error:
                     if error.retry_helps:
                         raise
                     raise AirflowFailException(str(error)) from None  # the same bytes again
 
+        # After deliver too, whatever it did: the end's highlights see its videos done.
         @task.branch(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=limit["decide"])
         def decide(batches: list[list[str]] | None) -> str | list[str]:
             request = _request(get_current_context())
@@ -139,7 +143,7 @@ def build_dag(config: EventConfig) -> DAG:
             with orch.event_services(scas_settings()) as services:
                 step = orch.next_step(services, request)
             # publish is followed too: it then waits for every render, whatever they did.
-            return [step, "publish"] if step == "highlights" else [step, "deliver"]
+            return [step, "publish"] if step == "highlights" else step
 
         next_wave = TriggerDagRunOperator(
             task_id="next_wave",
@@ -151,12 +155,14 @@ def build_dag(config: EventConfig) -> DAG:
             execution_timeout=limit["next_wave"],
         )
 
-        # Beside next_wave, which queues the next wave: that one starts once this is done.
+        # From the wave's start, beside its recognition, as long as that takes arrivals: a
+        # visitor who left gets their video once the recognized footage shows it.
         @task(execution_timeout=limit["deliver"])
         def deliver() -> list[dict[str, Any]]:
             request = _request(get_current_context())
             with orch.event_services(scas_settings()) as services:
-                return [asdict(output) for output in orch.deliver_departed(services, request)]
+                delivered = orch.deliver_during_wave(services, request, config)
+            return [asdict(output) for output in delivered]
 
         @task(execution_timeout=limit["highlights"])
         def highlights() -> list[str]:
@@ -189,8 +195,9 @@ def build_dag(config: EventConfig) -> DAG:
         branch = decide(batches)
         visitors = highlights()
         rendered = render.expand(visitor_id=visitors)
-        start() >> wait
-        recognized >> branch >> [visitors, next_wave, deliver()]
+        delivered = deliver()
+        start() >> [wait, delivered]
+        [recognized, delivered] >> branch >> [visitors, next_wave]
         [branch, rendered] >> publish(visitors)
     return dag
 

@@ -212,6 +212,12 @@ class EventConfig(BaseModel):
     recognize_batch: int = Field(default=8, ge=1, le=256)
     #: Seconds between two looks at the recordings bucket while waiting for segments.
     poll_interval_s: float = Field(default=5.0, gt=0, le=600)
+    #: Seconds a live wave goes on recognizing the segments that arrive while it runs (its
+    #: first recognize task takes them as they come), before the next wave takes over: no
+    #: new run's task starts between a segment and its recognition, and an end marker that
+    #: comes meanwhile ends the event in this run. Each wave delivers once (``deliver``), so
+    #: this is also how long a visitor who left may wait for that. 0: one listing per wave.
+    wave_s: float = Field(default=30.0, ge=0, le=3600)
     #: Retries of one segment's recognition before it counts as failed.
     recognize_retries: int = Field(default=2, ge=0, le=10)
     #: Seconds between two tries of a failed task.
@@ -299,8 +305,9 @@ class EventConfig(BaseModel):
     @property
     def recognize_batch_timeout_s(self) -> float:
         """How long one recognize task may take: its start once, then a fifth of real time
-        for each of the ``recognize_batch`` segments it may be given."""
-        return 300.0 + 5.0 * self.segment_s * self.recognize_batch
+        for each of the ``recognize_batch`` segments it may be given, and the wave's time
+        for the segments that arrive meanwhile with one more segment's."""
+        return 300.0 + 5.0 * self.segment_s * (self.recognize_batch + 1) + self.wave_s
 
     def recognition_config(self) -> RecognitionConfig:
         """The recognition settings with this event's overrides applied."""

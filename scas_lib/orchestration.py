@@ -43,12 +43,13 @@ nothing.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -93,9 +94,9 @@ Mode = Literal["live", "camera", "render"]
 TASK_RETRIES = 2
 #: Segment states after which a segment needs no more work in this event.
 FINISHED_STATES = ("done", "failed")
-#: Videos of departed visitors one wave renders at most (:func:`deliver_departed`): the
-#: next wave, and so recognition, starts only once they are done; the others wait a wave.
-DELIVERIES_PER_WAVE = 3
+#: Videos of departed visitors one look renders at most (:func:`deliver_departed`): the
+#: others wait for the next look, so that a look does not hold up the wave's end long.
+DELIVERIES_PER_LOOK = 3
 
 
 class SegmentFailed(ScasError):
@@ -338,7 +339,7 @@ def task_timeouts(config: EventConfig, templates_dir: Path | None = None) -> dic
 
     >>> timeouts = task_timeouts(EventConfig(id="expo", segment_s=120, recognize_batch=2))
     >>> timeouts["recognize"], timeouts["render"], timeouts["start"]
-    (1500.0, 900.0, 300.0)
+    (2130.0, 900.0, 300.0)
     """
     folder = templates_dir or event_templates_dir()
     chosen = [(config.template, config.template_overrides)]
@@ -360,7 +361,8 @@ def task_timeouts(config: EventConfig, templates_dir: Path | None = None) -> dic
         "render": max(render_timeout_s(template) for template in templates),
         "publish": BOOKKEEPING_TIMEOUT_S,
         "deliver": PLANNING_TIMEOUT_S
-        + DELIVERIES_PER_WAVE * max(render_timeout_s(template) for template in templates),
+        + config.wave_s
+        + DELIVERIES_PER_LOOK * max(render_timeout_s(template) for template in templates),
     }
 
 
@@ -672,6 +674,67 @@ class _Clock:
         self.wall, self.cpu, self.first = time.time(), time.process_time(), False
 
 
+@dataclass(frozen=True)
+class FollowOn:
+    """A live wave's first recognize task goes on with the segments that arrive while the
+    wave runs (:func:`arrivals`), until ``until`` (``time.monotonic()``) or the event's end.
+    Why: between a segment's upload and its recognition, a new wave pays the start of five
+    tasks (about 7 s: docs/benchmarks.md, "Time to highlight"), and the end's last segments
+    would wait for a whole wave."""
+
+    #: The wave's own segments, every batch's: the other tasks of the wave take those.
+    listed: frozenset[str]
+    until: float
+    poll_s: float
+
+
+def follow_on(
+    request: RunRequest,
+    config: EventConfig,
+    map_index: int,
+    batches: Sequence[Sequence[str]] | None,
+) -> FollowOn | None:
+    """The :class:`FollowOn` of a recognize task: the wave's first (one per wave, so no two
+    tasks take the same arrival) in a live run that waits for segments, with ``wave_s``.
+
+    >>> live = RunRequest("expo", "live", "default", {}, max_attempts=3)
+    >>> follow_on(live, EventConfig(id="expo"), 0, [["a", "b"], ["c"]]).listed == {"a", "b", "c"}
+    True
+    >>> follow_on(live, EventConfig(id="expo"), 1, [["a"], ["c"]]) is None
+    True
+    """
+    if request.mode != "live" or not request.wait or map_index > 0 or config.wave_s <= 0:
+        return None
+    listed = frozenset(key for batch in batches or [] for key in batch)
+    return FollowOn(listed, time.monotonic() + config.wave_s, config.poll_interval_s)
+
+
+def arrivals(services: Services, request: RunRequest, follow: FollowOn) -> Iterator[str]:
+    """The event's segments that arrive while its wave runs, one at a time as they come,
+    oldest footage first, until ``follow.until``; once the end marker is there, until
+    nothing is left to recognize, however long that takes (the run then goes on to the
+    highlights: no new wave starts between the end and them)."""
+    taken = set(follow.listed)
+    while True:
+        wave = look(services, request.event_id, request.max_attempts, request.lease_s)
+        if not wave.ended and time.monotonic() >= follow.until:
+            return
+        new = [key for key in wave.keys if key not in taken]
+        if new:
+            oldest = min(new, key=_footage_order)
+            taken.add(oldest)
+            yield oldest
+        elif wave.ended:
+            return
+        else:
+            time.sleep(follow.poll_s)
+
+
+def _footage_order(key: str) -> tuple[datetime, str]:
+    parsed = keys.parse_segment_key(key)
+    return (parsed.start_time if parsed else datetime.max.replace(tzinfo=UTC), key)
+
+
 def recognize_batch(
     services: Services,
     request: RunRequest,
@@ -679,9 +742,11 @@ def recognize_batch(
     config: EventConfig,
     *,
     retry: bool = False,
+    follow: FollowOn | None = None,
 ) -> BatchOutcome:
     """Recognize a batch of segments one after another in this process (:func:`recognize`
-    each: idempotent per key, its own status row); what one recognize task does.
+    each: idempotent per key, its own status row); what one recognize task does. With
+    ``follow``, then the segments that arrive meanwhile (:func:`arrivals`).
 
     One segment that fails never stops the others: :class:`BatchFailed` is raised after
     the last one, naming each failed segment and its reason. A transient fault (the
@@ -696,7 +761,11 @@ def recognize_batch(
         log.info("a retry: %d segments are done already: %s", len(skipped), skipped)
     outcomes, timings, failures = [], [], {}
     retry_helps = False
-    for key in [key for key in keys_ if key not in skipped]:
+    batch = [key for key in keys_ if key not in skipped]
+    later = arrivals(services, request, follow) if follow else iter(())
+    recognized = 0
+    for key in itertools.chain(batch, later):
+        recognized += 1
         started = time.perf_counter()
         from scas_lib.recognition import stage  # noqa: F401  (timed: the first import)
 
@@ -737,7 +806,7 @@ def recognize_batch(
             )  # fmt: skip
         clock.lap()
     if failures:
-        failed = BatchFailed(failures, len(keys_), retry_helps)
+        failed = BatchFailed(failures, recognized + len(skipped), retry_helps)
         log.error("%s", failed)  # one line, whatever the task's log makes of the exception
         raise failed
     return BatchOutcome(outcomes, timings, skipped)
@@ -847,9 +916,10 @@ def deliver_departed(services: Services, request: RunRequest) -> list[Output]:
     (or at the end), replacing it. Idempotent: a retry renders only what is still not up
     to date, and each video replaces the visitor's own objects and row.
 
-    Not once the end marker is there: the waves left then only catch up with recognition,
-    which would wait for these renders (one wave at a time), and the end's renders run
-    side by side (``render.expand``)."""
+    The DAG's ``deliver`` task looks from the wave's start, beside the wave's recognition
+    and as long as it takes arrivals (:func:`deliver_during_wave`), so its renders hold up
+    no recognition. Not once the end marker is there: the recognition left then would wait
+    for these renders, and the end's renders run side by side (``render.expand``)."""
     from scas_lib.catalog.presence import last_seen
     from scas_lib.highlights.departures import departed, footage_clock
     from scas_lib.highlights.stage import outdated_visitors, plan_visitors
@@ -871,16 +941,55 @@ def deliver_departed(services: Services, request: RunRequest) -> list[Output]:
     due = outdated_visitors(services, event_id, planned, template, retry_failed=False)
     log.info("%s: footage recognized up to %s; %d have left, %d to render: %s",
              event_id, clock, len(gone), len(due), due)  # fmt: skip
-    due = due[:DELIVERIES_PER_WAVE]
+    due = due[:DELIVERIES_PER_LOOK]
     outputs, failed = [], []
     for visitor_id in due:  # one failed render keeps no one else from their video
         try:
             outputs.append(render(services, request, visitor_id))
         except Exception as error:
+            if is_transient(error):
+                raise
             log.error("%s: render failed: %s", visitor_id, error)
             failed.append(visitor_id)
     if failed:  # (tried again after the end marker, or once the visitor is seen again)
-        raise ScasError(f"{len(failed)} videos of visitors who left failed: {', '.join(failed)}")
+        raise DeliveryFailed(failed)
+    return outputs
+
+
+class DeliveryFailed(ScasError):
+    """Videos of visitors who left failed to render (each render's error is in the log);
+    they are tried again after the end marker, or once the visitor is seen again."""
+
+    def __init__(self, visitors: Sequence[str]) -> None:
+        names = ", ".join(visitors)
+        super().__init__(f"{len(visitors)} videos of visitors who left failed: {names}")
+        self.visitors = list(visitors)
+
+    def __reduce__(self) -> tuple[type[DeliveryFailed], tuple[list[str]]]:
+        return type(self), (self.visitors,)
+
+
+def deliver_during_wave(
+    services: Services, request: RunRequest, config: EventConfig
+) -> list[Output]:
+    """What the wave's ``deliver`` task does: :func:`deliver_departed` at once, then every
+    ``poll_interval_s`` while the wave's recognition takes arriving segments (``wave_s``
+    from now, :func:`arrivals`) and the end marker is not there, so a visitor who leaves
+    gets their video as soon as the recognized footage shows it, not a wave later.
+    Renders that failed are named in one :class:`DeliveryFailed` after the wave's others."""
+    until = time.monotonic() + config.wave_s if request.mode == "live" else 0.0
+    outputs: list[Output] = []
+    failed: list[str] = []
+    while True:
+        try:
+            outputs += deliver_departed(services, request)
+        except DeliveryFailed as error:
+            failed += [visitor for visitor in error.visitors if visitor not in failed]
+        if time.monotonic() >= until or end_marker_seen(services, request.event_id):
+            break
+        time.sleep(config.poll_interval_s)
+    if failed:
+        raise DeliveryFailed(failed)
     return outputs
 
 

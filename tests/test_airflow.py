@@ -68,7 +68,10 @@ poll_interval_s: 0.5
 recognize_retries: 1
 retry_delay_s: 0
 gpu_slots: 2
+wave_s: 0
 """
+# (wave_s 0: a wave recognizes what it listed, so each dag.test() call is one wave; the
+# test of segments arriving during a wave sets it.)
 
 
 @pytest.fixture(scope="module")
@@ -428,7 +431,7 @@ def test_late_segments_and_a_new_run_of_the_event_are_recognized_and_rendered(
 
 
 def _task_value(run: Any, task_id: str) -> Any:
-    """What one (unmapped) task of a run returned."""
+    """What one task of a run returned (unmapped, or mapped over one)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
@@ -509,7 +512,10 @@ def test_visitors_who_leave_get_their_video_before_the_end_and_again_if_they_com
     assert len(segments) == 3 and plan.windows(leaver)[0][1] < 8.0 - 2.0
     dag = _dag()
     waves = []
-    for segment in segments[:2]:  # the cameras upload 0-4 s, then 4-8 s: a wave each
+    # The camera uploads 0-4 s, 4-8 s, then 8-12 s: a wave each. A wave's deliver starts
+    # beside its recognition, so it goes by the footage the waves before recognized: the
+    # third wave's by 8 s, before it recognizes that the returner is back.
+    for segment in segments:
         store.put_file(
             bucket, segment.key, event.directory / segment.path,
             metadata={"camera": segment.camera_id, "start-time": segment.start_time},
@@ -517,7 +523,7 @@ def test_visitors_who_leave_get_their_video_before_the_end_and_again_if_they_com
         waves.append(dag.test(run_conf={"event_id": "expo"}))
         assert _states(waves[-1])[("deliver", -1)] == "success"
 
-    # Before the end marker: both have left (8 s of footage recognized), both have their
+    # Before the end marker: both have left (by 8 s of footage recognized), both have their
     # video, and the big screen and their pages show it.
     early = {o.visitor_id: o for o in catalog.list_outputs("expo")}
     assert {leaver, returner} <= {v for v, o in early.items() if o.status == "done"}, early
@@ -533,12 +539,7 @@ def test_visitors_who_leave_get_their_video_before_the_end_and_again_if_they_com
     assert orch.deliver_departed(services, _request_of(waves[-1])) == []
     assert _row_counts(catalog) == before
 
-    # The returner is seen again in the last segment; then the end marker.
-    last = segments[2]
-    store.put_file(
-        bucket, last.key, event.directory / last.path,
-        metadata={"camera": last.camera_id, "start-time": last.start_time},
-    )  # fmt: skip
+    # The returner was seen again in the last segment; then the end marker.
     time.sleep(1.1)  # S3 times are whole seconds: the end marker comes after the segment
     store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
     waves += _waves(dag)
@@ -561,6 +562,63 @@ def test_visitors_who_leave_get_their_video_before_the_end_and_again_if_they_com
     ]  # (not the recordings)
     assert sorted(videos) == sorted(keys.highlight_key("expo", v) for v in final
                                     if final[v].status == "done")  # fmt: skip
+
+
+def test_segments_that_arrive_while_a_wave_runs_are_recognized_by_it_and_an_end_marker_ends_it(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    leaving_event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+) -> None:
+    """A camera uploads its segments one by one while the wave recognizes: the wave's
+    first recognize task takes each as it comes (``wave_s``), and the end marker that
+    comes after them ends the event in that same run: no other run starts, and the videos
+    are published. (dag.test() runs one task at a time: deliver looks for its ``wave_s``
+    before recognition starts; deployed, they run side by side.)"""
+    event = leaving_event
+    event_file.write_text(TEST_EVENT.replace("wave_s: 0", "wave_s: 20"))
+    services = dag_env
+    bucket = services.settings.bucket_recordings
+    enroll_event_visitors(services, event, engine)
+    first, *later = sorted(event.segments, key=lambda s: s.start_time)
+
+    def upload(segment: Any) -> None:
+        store.put_file(
+            bucket, segment.key, event.directory / segment.path,
+            metadata={"camera": segment.camera_id, "start-time": segment.start_time},
+        )  # fmt: skip
+
+    def camera() -> None:
+        """Each next segment once the one before is being recognized, then the end marker."""
+        with services.catalog() as own:
+            for before, segment in zip([first, *later], later, strict=False):
+                while before.key not in {r.object_key for r in own.list_segments("expo")}:
+                    time.sleep(0.1)
+                upload(segment)
+        time.sleep(1.1)  # S3 times are whole seconds: the end marker comes after them
+        store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
+
+    upload(first)
+    uploader = threading.Thread(target=camera, daemon=True)
+    uploader.start()
+    run = _dag().test(run_conf={"event_id": "expo"})
+    uploader.join(timeout=5)
+
+    states = _states(run)
+    assert states[("publish", -1)] == "success", states
+    assert states[("next_wave", -1)] == "skipped"
+    assert [k for k in states if k[0] == "recognize"] == [("recognize", 0)]
+    batch = _task_value(run, "recognize")
+    recognized = [outcome["key"] for outcome in batch["outcomes"]]
+    assert recognized == [s.key for s in [first, *later]]  # in the order they came
+    assert {row.object_key for row in catalog.list_segments("expo", status="done")} == set(
+        recognized
+    )
+    outputs = catalog.list_outputs("expo")
+    assert outputs and all(o.status == "done" for o in outputs), outputs
 
 
 def _request_of(run: Any) -> Any:
