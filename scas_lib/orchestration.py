@@ -12,13 +12,18 @@ The DAG of an event (``dags/scas_events.py``) runs in *waves*. One DAG run is on
    run has ended and its videos are not published yet (:func:`look`, :func:`run_state`);
 3. ``recognize``, mapped over batches of the wave's segments (:func:`segment_batches`), on
    queue ``gpu``: each task recognizes its batch one segment after another
-   (:func:`recognize_batch`, :func:`recognize` each), its models loaded once;
+   (:func:`recognize_batch`, :func:`recognize` each), its models loaded once; the first
+   then takes the segments that arrive, as they come, for ``wave_s`` (:func:`arrivals`),
+   and after the end marker until none is left;
+3b. ``deliver``, from ``start``, beside the above: the videos of the visitors who left, as
+   the recognized footage shows them gone, and at the end marker those of the visitors
+   still there while the last segments are recognized (:func:`deliver_during_wave`);
 4. ``decide``: when the end marker is there and no segment is left (:func:`next_step`), go
    on to ``highlights`` -> ``render`` (mapped over visitors) -> ``publish``; otherwise
    start the next wave (a new run of the same DAG, which waits for the next segments).
 
-So segments are recognized while the event is running, a few at a time as the cameras
-upload them, and after the end marker only the last wave and the rendering remain. A
+So segments are recognized while the event is running, as the cameras upload them, and
+after the end marker only the last segments and the videos they change remain. A
 later live run recognizes late segments and renders again; an event run again under the
 same id opens a new run with its start marker, and is not fooled by the earlier end
 marker, which ``publish`` recorded as published after.
@@ -46,7 +51,7 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -941,9 +946,55 @@ def deliver_departed(services: Services, request: RunRequest) -> list[Output]:
     due = outdated_visitors(services, event_id, planned, template, retry_failed=False)
     log.info("%s: footage recognized up to %s; %d have left, %d to render: %s",
              event_id, clock, len(gone), len(due), due)  # fmt: skip
-    due = due[:DELIVERIES_PER_LOOK]
+    return _render_each(services, request, due[:DELIVERIES_PER_LOOK])
+
+
+def render_before_the_last_segments(services: Services, request: RunRequest) -> list[Output]:
+    """Once the end marker is there (none before) and only the cameras' last segments are left to
+    recognize (at most one per camera): render every video that is not the one the footage
+    recognized so far makes, those seen longest ago first, while those segments are
+    recognized; none once they are. After them, the end's highlights render again only the
+    videos the last footage changed: the last 10 s of the benchmark's event changed 1 plan
+    of 10 (docs/benchmarks.md, "Time to highlight"), and seen longest ago is seen least in
+    them."""
+    from scas_lib.catalog.presence import last_seen
+    from scas_lib.highlights.stage import outdated_visitors, plan_visitors
+
+    event_id = request.event_id
+
+    def left() -> list[str]:
+        return look(services, event_id, request.max_attempts, request.lease_s).keys
+
+    cameras = {parsed.camera_id for key in segment_keys(services, event_id)
+               if (parsed := keys.parse_segment_key(key))}  # fmt: skip
+    if request.mode != "live" or not end_marker_seen(services, event_id):
+        return []
+    waiting = left()
+    if not waiting or len(waiting) > len(cameras):
+        return []
+    with services.catalog() as catalog:
+        seen = last_seen(catalog, event_id)
+    template = request_template(request)
+    planned = plan_visitors(services, event_id, sorted(seen, key=seen.__getitem__), template)
+    due = outdated_visitors(services, event_id, planned, template, retry_failed=False)
+    log.info("%s: the end marker is there, %d segments left to recognize; %d videos to "
+             "render meanwhile: %s", event_id, len(waiting), len(due), due)  # fmt: skip
+    return _render_each(services, request, due, keep_going=lambda: bool(left()))
+
+
+def _render_each(
+    services: Services,
+    request: RunRequest,
+    visitors: Sequence[str],
+    keep_going: Callable[[], bool] = lambda: True,
+) -> list[Output]:
+    """Render and publish each visitor's video while ``keep_going()``; one failed render
+    keeps no one else from their video (:class:`DeliveryFailed` after the others), a
+    transient fault stops at once."""
     outputs, failed = [], []
-    for visitor_id in due:  # one failed render keeps no one else from their video
+    for visitor_id in visitors:
+        if not keep_going():
+            break
         try:
             outputs.append(render(services, request, visitor_id))
         except Exception as error:
@@ -976,16 +1027,20 @@ def deliver_during_wave(
     ``poll_interval_s`` while the wave's recognition takes arriving segments (``wave_s``
     from now, :func:`arrivals`) and the end marker is not there, so a visitor who leaves
     gets their video as soon as the recognized footage shows it, not a wave later.
+    Once the end marker is there, it renders the videos of the visitors still there while
+    the last segments are recognized (:func:`render_before_the_last_segments`), and stops.
     Renders that failed are named in one :class:`DeliveryFailed` after the wave's others."""
     until = time.monotonic() + config.wave_s if request.mode == "live" else 0.0
     outputs: list[Output] = []
     failed: list[str] = []
     while True:
+        ended = end_marker_seen(services, request.event_id)
+        step = render_before_the_last_segments if ended else deliver_departed
         try:
-            outputs += deliver_departed(services, request)
+            outputs += step(services, request)
         except DeliveryFailed as error:
             failed += [visitor for visitor in error.visitors if visitor not in failed]
-        if time.monotonic() >= until or end_marker_seen(services, request.event_id):
+        if ended or time.monotonic() >= until:
             break
         time.sleep(config.poll_interval_s)
     if failed:

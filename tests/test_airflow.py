@@ -621,6 +621,55 @@ def test_segments_that_arrive_while_a_wave_runs_are_recognized_by_it_and_an_end_
     assert outputs and all(o.status == "done" for o in outputs), outputs
 
 
+def test_after_the_end_videos_are_made_while_the_last_segments_wait_and_again_if_they_change(
+    airflow_db: None,
+    event_file: Path,
+    dag_env: Services,
+    leaving_event: GeneratedEvent,
+    engine: FaceEngine,
+    store: ObjectStore,
+    catalog: Catalog,
+) -> None:
+    """Two waves recognize 0-8 s; then the last segment (the returner is back in it) and
+    the end marker arrive. While that segment waits, both visitors' videos are made from
+    what is recognized; the end's highlights then render only the returner's again."""
+    from scas_lib import orchestration as orch
+
+    event = leaving_event
+    plan = event.plan
+    (returner,) = {w.person_id for w in plan.presence if w.start_s > 0.0}
+    event_file.write_text(TEST_EVENT + "leave_after_s: null\n")  # no video before the end
+    services = dag_env
+    bucket = services.settings.bucket_recordings
+    enroll_event_visitors(services, event, engine)
+    dag = _dag()
+    *recognized, last = sorted(event.segments, key=lambda s: s.start_time)
+    for segment in [*recognized, last]:
+        store.put_file(
+            bucket, segment.key, event.directory / segment.path,
+            metadata={"camera": segment.camera_id, "start-time": segment.start_time},
+        )  # fmt: skip
+        if segment is not last:
+            dag.test(run_conf={"event_id": "expo"})
+    request = orch.resolve_run("expo").request
+    assert orch.render_before_the_last_segments(services, request) == []  # no end yet
+    time.sleep(1.1)  # S3 times are whole seconds: the end marker comes after the segment
+    store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
+    assert catalog.list_outputs("expo") == []
+
+    early = orch.render_before_the_last_segments(services, request)
+    assert len(early) == 2 and all(o.status == "done" for o in early), early
+    waves = _waves(dag)
+    assert _states(waves[-1])[("publish", -1)] == "success"
+    assert _task_value(waves[-1], "highlights") == [returner]
+    final = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    assert {v: o for v, o in final.items() if v != returner} == {
+        o.visitor_id: o for o in early if o.visitor_id != returner
+    }
+    before = {o.visitor_id: o for o in early}
+    assert final[returner].plan_digest != before[returner].plan_digest
+
+
 def _request_of(run: Any) -> Any:
     from scas_lib import orchestration as orch
 
