@@ -25,8 +25,11 @@ camera-minutes takes about 10 minutes on 2 cores). Goals: ``seconds_after_end`` 
 
 JSON: ``seconds_after_end``, ``videos``, ``visitors_seen``, ``videos_before_end`` (videos
 published when the end marker was uploaded: progressive delivery), ``early_leavers`` and
-``early_leavers_with_video_before_end``, ``single_render_s``, ``ratio_to_single_render``
-and the details of the run.
+``early_leavers_with_video_before_end``, ``single_render_s``, ``ratio_to_single_render``,
+``plans_changed_by_last_segment`` (visitors whose edit plan the last 10 s of footage
+changed: their renders are left after the end however early the others are made),
+``after_end_timeline`` (every task that ended after the end marker: wave, task, start and
+end in seconds from the marker) and the details of the run.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 EVENT_ID = "tth"
 DAG_ID = f"scas_{EVENT_ID}"
+SEGMENT_S = 10.0
 GOAL_S = 60.0
 GOAL_RATIO = 2.0
 EVENT_FILE = (
@@ -85,7 +89,7 @@ def _event(args: argparse.Namespace, settings, engine):  # type: ignore[no-untyp
         event_id=EVENT_ID,
         cameras=args.cameras,
         duration_s=args.duration,
-        segment_s=10.0,
+        segment_s=SEGMENT_S,
         # No more strangers than people with one photo: else the generator makes strangers
         # of some visitors.
         strangers=min(args.strangers, singles) if args.faces else args.strangers,
@@ -151,6 +155,31 @@ def _single_renders(services, events_dir: Path, visitors: list[str]) -> list[flo
         if output.status != "done":
             raise SystemExit(f"rendering {visitor} alone: {output.status} {output.error}")
     return seconds
+
+
+def _plans_changed_by_the_end(services, visitors: list[str], last_s: float) -> int:  # type: ignore[no-untyped-def]
+    """How many of the visitors' edit plans the footage of the event's last ``last_s``
+    seconds changed: the renders that must be left after the end marker however early the
+    others are made (stage functions: the tracks, appearances and selection of the end)."""
+    from datetime import timedelta
+
+    from scas_lib.highlights.appearances import build_appearances
+    from scas_lib.highlights.selection import PlanLimits, select_moments
+    from scas_lib.highlights.stage import _corrected_tracks
+    from scas_lib.highlights.templates import load_template
+
+    limits = PlanLimits.of(load_template("default"))
+    changed = 0
+    with services.catalog() as catalog:
+        segments = catalog.list_segments(EVENT_ID)
+        end = max(s.start_time + timedelta(seconds=s.duration_s or 0) for s in segments)
+        for visitor in visitors:
+            tracks = _corrected_tracks(catalog, EVENT_ID, visitor)
+            before = [t for t in tracks if t.segment_start < end - timedelta(seconds=last_s)]
+            plans = [select_moments(EVENT_ID, visitor, build_appearances(chosen), limits)
+                     for chosen in (tracks, before)]  # fmt: skip
+            changed += plans[0].to_json() != plans[1].to_json()
+    return changed
 
 
 def _after(moment, tasks: list, task_id: str) -> float | None:  # type: ignore[no-untyped-def]
@@ -279,6 +308,7 @@ def main() -> None:
             outputs = catalog.list_outputs(EVENT_ID)
         videos = sorted(o.visitor_id for o in outputs if o.status == "done")
         renders = _single_renders(services, events_dir, videos[: args.single_renders])
+        changed = _plans_changed_by_the_end(services, videos, SEGMENT_S)
     finally:
         deployment.down()
 
@@ -304,6 +334,7 @@ def main() -> None:
         "single_render_s": round(single, 1) if single else None,
         "ratio_to_single_render": round(after_end / single, 2) if after_end and single else None,
         "single_renders_s": [round(s, 1) for s in renders],
+        "plans_changed_by_last_segment": changed,
         "visitors_enrolled": len(enrolled),
         "cameras": len({s["camera_id"] for s in record["segments"]}),
         "footage_s": args.duration,

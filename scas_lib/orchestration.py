@@ -959,6 +959,7 @@ def render_before_the_last_segments(services: Services, request: RunRequest) -> 
     them."""
     from scas_lib.catalog.presence import last_seen
     from scas_lib.highlights.stage import outdated_visitors, plan_visitors
+    from scas_lib.media.ffmpeg import lower_priority
 
     event_id = request.event_id
 
@@ -979,7 +980,9 @@ def render_before_the_last_segments(services: Services, request: RunRequest) -> 
     due = outdated_visitors(services, event_id, planned, template, retry_failed=False)
     log.info("%s: the end marker is there, %d segments left to recognize; %d videos to "
              "render meanwhile: %s", event_id, len(waiting), len(due), due)  # fmt: skip
-    return _render_each(services, request, due, keep_going=lambda: bool(left()))
+    # Made ahead: the recognition of the last segments, which every video waits for, first.
+    with lower_priority():
+        return _render_each(services, request, due, keep_going=lambda: bool(left()))
 
 
 def _render_each(

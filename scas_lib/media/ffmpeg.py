@@ -17,7 +17,8 @@ import logging
 import shutil
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,39 @@ class Finished:
     stderr: str
 
 
+#: How much lower than SCAS's own the CPU priority of the programs started now is (``nice``
+#: increment; 0: the same). Process-wide, not per thread: a render starts its encoders from
+#: worker threads. Set it with :func:`lower_priority`.
+_niceness = 0
+
+
+@contextmanager
+def lower_priority(increment: int = 10) -> Iterator[None]:
+    """Programs started inside run at a lower CPU priority (``nice -n increment``): work
+    made ahead that must not slow what the machine must do first (the videos rendered at
+    the end marker while the last segments are recognized).
+
+    >>> with lower_priority():
+    ...     run_program("sh", ["-c", "nice"], "its niceness").stdout.strip()
+    b'10'
+    """
+    global _niceness
+    before = _niceness
+    _niceness = before + increment
+    try:
+        yield
+    finally:
+        _niceness = before
+
+
+def _command(tool_path: str, args: Sequence[str]) -> list[str]:
+    """The command line of a program started now: through ``nice`` inside
+    :func:`lower_priority`."""
+    if _niceness:
+        return [require("nice"), "-n", str(_niceness), tool_path, *args]
+    return [tool_path, *args]
+
+
 def require(tool: str = "ffmpeg") -> str:
     """The path of ``tool``; :class:`MediaError` when it is not installed."""
     found = shutil.which(tool)
@@ -58,7 +92,7 @@ def run_program(
     """Run ``tool`` with ``args`` and wait, at most ``timeout_s`` (default :data:`TIMEOUT_S`)
     seconds; :class:`MediaError` with the last line it printed when it fails or stalls."""
     limit = TIMEOUT_S if timeout_s is None else timeout_s
-    command = [require(tool), *args]
+    command = _command(require(tool), args)
     log.debug("%s %s: %s", tool, what, " ".join(command))
     try:
         result = subprocess.run(
@@ -86,7 +120,7 @@ def start_ffmpeg(args: Sequence[str]) -> subprocess.Popen:
     """ffmpeg with ``args``, reading what the caller writes to its stdin (so, unlike
     :data:`QUIET`, without ``-nostdin``); end it with :func:`finish`."""
     return subprocess.Popen(
-        [require("ffmpeg"), "-hide_banner", "-v", "error", *args],
+        _command(require("ffmpeg"), ["-hide_banner", "-v", "error", *args]),
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -97,7 +131,7 @@ def start_ffmpeg_reader(args: Sequence[str]) -> subprocess.Popen:
     """ffmpeg with ``args`` (after :data:`QUIET`) writing its output to a pipe the caller
     reads from ``stdout`` (raw frames, say); end it with :func:`finish`."""
     return subprocess.Popen(
-        [require("ffmpeg"), *QUIET, *args],
+        _command(require("ffmpeg"), [*QUIET, *args]),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
