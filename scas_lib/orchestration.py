@@ -759,6 +759,30 @@ def recognize_batch(
     again: the segment is pending again, and the ``retry`` of a live run skips the
     segments recognized already (their rows are done for the content stored now; a live
     wave lists no such segment, so the earlier try did them)."""
+    with _taking_arrivals(services, request.event_id, follow):
+        return _recognize_each(services, request, keys_, config, retry=retry, follow=follow)
+
+
+@contextmanager
+def _taking_arrivals(services: Services, event_id: str, follow: FollowOn | None) -> Iterator[None]:
+    """Hold the event's arrivals lock while a task that takes arrivals works (nothing
+    without ``follow``): the wave's deliver looks for as long as it is held."""
+    if follow is None:
+        yield
+        return
+    with services.catalog() as catalog, catalog.arrivals_lock(event_id):
+        yield
+
+
+def _recognize_each(
+    services: Services,
+    request: RunRequest,
+    keys_: Sequence[str],
+    config: EventConfig,
+    *,
+    retry: bool,
+    follow: FollowOn | None,
+) -> BatchOutcome:
     called = time.time()
     clock = _Clock()
     skipped = sorted(_done_already(services, keys_)) if retry and request.mode == "live" else []
@@ -1010,6 +1034,11 @@ def _render_each(
     return outputs
 
 
+def _arrivals_taken(services: Services, request: RunRequest) -> bool:
+    with services.catalog() as catalog:
+        return catalog.arrivals_taken(request.event_id)
+
+
 class DeliveryFailed(ScasError):
     """Videos of visitors who left failed to render (each render's error is in the log);
     they are tried again after the end marker, or once the visitor is seen again."""
@@ -1027,9 +1056,10 @@ def deliver_during_wave(
     services: Services, request: RunRequest, config: EventConfig
 ) -> list[Output]:
     """What the wave's ``deliver`` task does: :func:`deliver_departed` at once, then every
-    ``poll_interval_s`` while the wave's recognition takes arriving segments (``wave_s``
-    from now, :func:`arrivals`) and the end marker is not there, so a visitor who leaves
-    gets their video as soon as the recognized footage shows it, not a wave later.
+    ``poll_interval_s`` for ``wave_s`` and for as long as the wave's recognition takes
+    arriving segments (it holds the event's arrivals lock, :func:`arrivals`), while the end
+    marker is not there: a visitor who leaves gets their video as soon as the recognized
+    footage shows it, not a wave later.
     Once the end marker is there, it renders the videos of the visitors still there while
     the last segments are recognized (:func:`render_before_the_last_segments`), and stops.
     Renders that failed are named in one :class:`DeliveryFailed` after the wave's others."""
@@ -1043,7 +1073,7 @@ def deliver_during_wave(
             outputs += step(services, request)
         except DeliveryFailed as error:
             failed += [visitor for visitor in error.visitors if visitor not in failed]
-        if ended or time.monotonic() >= until:
+        if ended or (time.monotonic() >= until and not _arrivals_taken(services, request)):
             break
         time.sleep(config.poll_interval_s)
     if failed:

@@ -318,3 +318,17 @@ def test_wrong_password_gives_a_clear_error_without_the_password(database_url: s
         connect(wrong)
     assert "not-the-password" not in str(raised.value)
     assert "authentication failed" in str(raised.value)
+
+
+def test_the_arrivals_lock_is_seen_taken_from_another_connection_while_held(
+    catalog: Catalog, database_url: str
+) -> None:
+    """The wave's deliver (another process) sees whether a recognize task takes arrivals."""
+    with Catalog.connect(database_url) as recognizer:
+        assert not catalog.arrivals_taken("expo")
+        with recognizer.arrivals_lock("expo"):
+            assert catalog.arrivals_taken("expo")
+            assert not catalog.arrivals_taken("other")
+        assert not catalog.arrivals_taken("expo")  # released, and looking took no lock
+        with recognizer.arrivals_lock("expo"):
+            assert catalog.arrivals_taken("expo")

@@ -229,13 +229,34 @@ class Catalog:
         """Hold the visitor's lock (a PostgreSQL advisory lock, for this connection) for a
         block: forgetting a visitor and publishing their video take it, so a video is never
         published after its visitor was forgotten."""
-        key = f"scas-visitor:{event_id}/{visitor_id}"
+        with self._advisory_lock(f"scas-visitor:{event_id}/{visitor_id}"):
+            yield
+
+    @contextmanager
+    def arrivals_lock(self, event_id: str) -> Iterator[None]:
+        """Hold the event's arrivals lock (a PostgreSQL advisory lock, for this connection)
+        for a block: the recognize task that takes a wave's arriving segments holds it
+        (:func:`scas_lib.orchestration.recognize_batch`), and the wave's deliver looks for
+        as long as it is held (:meth:`arrivals_taken`)."""
+        with self._advisory_lock(f"scas-arrivals:{event_id}"):
+            yield
+
+    @contextmanager
+    def _advisory_lock(self, key: str) -> Iterator[None]:
         self._execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
         try:
             yield
         finally:
             if not self._conn.closed:
                 self._execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+
+    def arrivals_taken(self, event_id: str) -> bool:
+        """Whether a recognize task holds the event's :meth:`arrivals_lock` now."""
+        key = f"scas-arrivals:{event_id}"
+        rows = self._execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,))
+        if rows[0][0]:
+            self._execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        return not rows[0][0]
 
     def delete_visitor(self, event_id: str, visitor_id: str) -> bool:
         """Delete a visitor and, by cascade, their enrollments, tracks, appearances and
