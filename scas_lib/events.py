@@ -215,9 +215,10 @@ class EventConfig(BaseModel):
     #: Seconds a live wave goes on recognizing the segments that arrive while it runs (its
     #: first recognize task takes them as they come), before the next wave takes over: no
     #: new run's task starts between a segment and its recognition, and an end marker that
-    #: comes meanwhile ends the event in this run. Each wave delivers once (``deliver``), so
-    #: this is also how long a visitor who left may wait for that. 0: one listing per wave.
-    wave_s: float = Field(default=30.0, ge=0, le=3600)
+    #: comes meanwhile ends the event in this run. Each handover costs about 7 s in which
+    #: nothing is recognized (five task starts), a tenth of a 60 s wave. 0: one listing per
+    #: wave.
+    wave_s: float = Field(default=60.0, ge=0, le=3600)
     #: Retries of one segment's recognition before it counts as failed.
     recognize_retries: int = Field(default=2, ge=0, le=10)
     #: Seconds between two tries of a failed task.

@@ -344,7 +344,7 @@ def task_timeouts(config: EventConfig, templates_dir: Path | None = None) -> dic
 
     >>> timeouts = task_timeouts(EventConfig(id="expo", segment_s=120, recognize_batch=2))
     >>> timeouts["recognize"], timeouts["render"], timeouts["start"]
-    (2130.0, 900.0, 300.0)
+    (2160.0, 900.0, 300.0)
     """
     folder = templates_dir or event_templates_dir()
     chosen = [(config.template, config.template_overrides)]

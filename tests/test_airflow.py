@@ -154,8 +154,8 @@ def test_the_dag_folder_imports_one_dag_per_event_file() -> None:
     limits = {task.task_id: task.execution_timeout for task in dag.tasks}
     assert all(limits.values()), limits
     # Its start, then a fifth of real time for a batch of 8 segments of 60 s and one that
-    # arrives as the wave_s (30 s) of arrivals ends, and those 30 s.
-    assert limits["recognize"] == timedelta(seconds=300 + 5 * 60 * (8 + 1) + 30)
+    # arrives as the wave_s (60 s) of arrivals ends, and those 60 s.
+    assert limits["recognize"] == timedelta(seconds=300 + 5 * 60 * (8 + 1) + 60)
     assert limits["render"] == timedelta(minutes=15)  # 30 s 1080p videos
     assert {"visitor", "template", "camera", "event_id"} <= set(dag.params)
     assert dag.max_active_runs == 1
