@@ -974,8 +974,8 @@ def deliver_departed(services: Services, request: RunRequest) -> list[Output]:
 
 
 def render_before_the_last_segments(services: Services, request: RunRequest) -> list[Output]:
-    """Once the end marker is there (none before) and only the cameras' last segments are left to
-    recognize (at most one per camera): render every video that is not the one the footage
+    """Once the end marker is there (none before) and only the cameras' last segments are
+    left to recognize (at most one per camera): render every video that is not the one the footage
     recognized so far makes, those seen longest ago first, while those segments are
     recognized; none once they are. After them, the end's highlights render again only the
     videos the last footage changed: the last 10 s of the benchmark's event changed 1 plan
@@ -990,10 +990,10 @@ def render_before_the_last_segments(services: Services, request: RunRequest) -> 
     def left() -> list[str]:
         return look(services, event_id, request.max_attempts, request.lease_s).keys
 
-    cameras = {parsed.camera_id for key in segment_keys(services, event_id)
-               if (parsed := keys.parse_segment_key(key))}  # fmt: skip
     if request.mode != "live" or not end_marker_seen(services, event_id):
         return []
+    cameras = {parsed.camera_id for key in segment_keys(services, event_id)
+               if (parsed := keys.parse_segment_key(key))}  # fmt: skip
     waiting = left()
     if not waiting or len(waiting) > len(cameras):
         return []
@@ -1040,8 +1040,9 @@ def _arrivals_taken(services: Services, request: RunRequest) -> bool:
 
 
 class DeliveryFailed(ScasError):
-    """Videos of visitors who left failed to render (each render's error is in the log);
-    they are tried again after the end marker, or once the visitor is seen again."""
+    """Videos made while the event runs failed to render (each render's error is in the
+    log): of visitors who left, or made at the end marker ahead of the end's renders. The
+    end's renders try them again."""
 
     def __init__(self, visitors: Sequence[str]) -> None:
         names = ", ".join(visitors)
