@@ -80,10 +80,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from time_to_highlight import EVENT_ID, _enroll
+    from time_to_highlight import EVENT_ID, _enroll, fresh_deployment
 
     from scas_lib.deploy.api import AirflowApi
-    from scas_lib.deploy.loopback import ADMIN_USER, LoopbackDeployment
+    from scas_lib.deploy.loopback import ADMIN_USER
     from scas_lib.faces.engine import FaceEngine
     from scas_lib.provisioning.install import install_default_pack
     from scas_lib.services import runtime
@@ -101,20 +101,10 @@ def main() -> None:
     segments = sorted(record["segments"], key=lambda s: (s["start_time"], s["camera_id"]))
     segments = segments[: args.segments]
 
-    work = Path(tempfile.mkdtemp(prefix="scas-ovh-deploy-"))
-    events_dir = work / "events"
-    events_dir.mkdir()
     event_file = f"id: {event_id}\npoll_interval_s: 1\nretry_delay_s: 1\nleave_after_s: null\n"
     if args.batch:
         event_file += f"recognize_batch: {args.batch}\n"
-    (events_dir / f"{event_id}.yaml").write_text(event_file)
-    settings = Settings(
-        data_dir=work / "data",
-        models_dir=base.models_path,
-        model_pack=base.model_pack,
-        onnx_provider=base.onnx_provider,
-    )
-    deployment = LoopbackDeployment(settings, root=ROOT, events_dir=events_dir)
+    _, settings, deployment = fresh_deployment(base, "scas-ovh-deploy-", event_file)
     deployment.up()
     try:
         services = runtime.resolve(settings)

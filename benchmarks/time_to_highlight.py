@@ -46,6 +46,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -182,6 +184,27 @@ def _plans_changed_by_the_end(services, visitors: list[str], last_s: float) -> i
     return changed
 
 
+def fresh_deployment(base, prefix: str, event_file: str):  # type: ignore[no-untyped-def]
+    """A loopback deployment not yet up, in a new folder named ``prefix...``: its own
+    catalog, buckets and Airflow database, ``base``'s models, and one event file (the text
+    ``event_file``, whose ``id`` names it). Returns its events folder, settings and itself."""
+    from scas_lib.deploy.loopback import LoopbackDeployment
+    from scas_lib.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    events_dir = work / "events"
+    events_dir.mkdir()
+    event_id = yaml.safe_load(event_file)["id"]
+    (events_dir / f"{event_id}.yaml").write_text(event_file)
+    settings = Settings(
+        data_dir=work / "data",
+        models_dir=base.models_path,
+        model_pack=base.model_pack,
+        onnx_provider=base.onnx_provider,
+    )
+    return events_dir, settings, LoopbackDeployment(settings, root=ROOT, events_dir=events_dir)
+
+
 def _after(moment, tasks: list, task_id: str) -> float | None:  # type: ignore[no-untyped-def]
     """Seconds from ``moment`` to the end of the last ``task_id`` task."""
     ends = [ti.end_date for ti in tasks if ti.task_id == task_id and ti.end_date]
@@ -236,7 +259,7 @@ def main() -> None:
         args.faces = None
 
     from scas_lib.deploy.api import AirflowApi
-    from scas_lib.deploy.loopback import ADMIN_USER, LoopbackDeployment
+    from scas_lib.deploy.loopback import ADMIN_USER
     from scas_lib.faces.engine import FaceEngine
     from scas_lib.provisioning.install import install_default_pack
     from scas_lib.services import runtime
@@ -250,19 +273,9 @@ def main() -> None:
     event_dir = _event(args, base, engine)
     record = json.loads((event_dir / "event.json").read_text())
 
-    work = Path(tempfile.mkdtemp(prefix="scas-tth-deploy-"))
-    events_dir = work / "events"
-    events_dir.mkdir()
-    (events_dir / f"{EVENT_ID}.yaml").write_text(EVENT_FILE.format(leave_after_s=args.leave_after))
+    event_file = EVENT_FILE.format(leave_after_s=args.leave_after)
+    events_dir, settings, deployment = fresh_deployment(base, "scas-tth-deploy-", event_file)
     os.environ["SCAS_EVENTS_DIR"] = str(events_dir)  # this process renders alone with it
-    # A fresh deployment: its own catalog, buckets and Airflow database; the same models.
-    settings = Settings(
-        data_dir=work / "data",
-        models_dir=base.models_path,
-        model_pack=base.model_pack,
-        onnx_provider=base.onnx_provider,
-    )
-    deployment = LoopbackDeployment(settings, root=ROOT, events_dir=events_dir)
     started = time.monotonic()
     deployment.up()
     up_s = time.monotonic() - started

@@ -938,8 +938,9 @@ def footage_spans(services: Services, event_id: str) -> list[SegmentSpan]:
 
 
 def deliver_departed(services: Services, request: RunRequest) -> list[Output]:
-    """Progressive delivery, once per wave of a live run: render and publish the video of
-    every visitor who has left (not seen for ``leave_after_s`` of footage,
+    """Progressive delivery, one look of a live run's (:func:`deliver_during_wave` looks
+    again every poll): render and publish the video of at most ``DELIVERIES_PER_LOOK``
+    visitors who have left (not seen for ``leave_after_s`` of footage,
     :mod:`scas_lib.highlights.departures`) and has no video of what they were seen doing
     yet; a visitor seen again since their video is rendered again once they leave again
     (or at the end), replacing it. Idempotent: a retry renders only what is still not up
