@@ -472,10 +472,13 @@ def test_segments_wait_in_the_spool_while_s3_is_down_and_arrive_in_order_once(
         left = len(list((settings.spool_path / "spool" / "ready" / "cam1").glob("*.mp4")))
         assert left >= len(spooled)
         server.acquire(persistent=True)
+        first_run_stored = len(store.list(bucket, "spool/"))
         again = Ingest(services, config)
         wait_for(lambda: not any((settings.spool_path / "spool" / "ready").glob("*/*.mp4")),
                  30, "the spool to empty")  # fmt: skip
-        time.sleep(1.0)
+        # The spool may empty before the second run has finished a segment of its own.
+        wait_for(lambda: len(store.list(bucket, "spool/")) > first_run_stored + left,
+                 30, "a segment of the second run")  # fmt: skip
         again.finish()
         segments = stored_segments(store, bucket, "spool")
         with catalog.connection.cursor() as cur:
