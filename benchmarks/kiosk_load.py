@@ -148,8 +148,9 @@ class CpuMeter:
         tally.cpu_s = spent
 
 
-def _fresh_servers(services):  # type: ignore[no-untyped-def]
-    """A new database and new buckets on the same servers, migrated and created."""
+def fresh_servers(services, prefix: str = "kiosk"):  # type: ignore[no-untyped-def]
+    """A new database and new buckets on the same servers, migrated and created, named
+    ``prefix`` and a random part."""
     import psycopg2
     import psycopg2.extensions
 
@@ -160,11 +161,11 @@ def _fresh_servers(services):  # type: ignore[no-untyped-def]
     admin = psycopg2.connect(services.database_url)
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "kiosk_{run}"')
+        cur.execute(f'CREATE DATABASE "{prefix}_{run}"')
     admin.close()
-    url = psycopg2.extensions.make_dsn(services.database_url, dbname=f"kiosk_{run}")
-    buckets = {f"bucket_{part}": f"kiosk-{run}-{part}" for part in ("enrollments", "highlights")}
-    buckets["bucket_recordings"] = f"kiosk-{run}-recordings"
+    url = psycopg2.extensions.make_dsn(services.database_url, dbname=f"{prefix}_{run}")
+    buckets = {f"bucket_{part}": f"{prefix}-{run}-{part}" for part in ("enrollments", "highlights")}
+    buckets["bucket_recordings"] = f"{prefix}-{run}-recordings"
     fresh = Services(settings=Settings(**buckets), database_url=url, s3=services.s3)
     prepare(fresh)
     return fresh
@@ -364,7 +365,7 @@ def main() -> None:
     os.environ["SCAS_EVENTS_DIR"] = str(events_dir)
 
     with open_services(settings) as base:
-        services = _fresh_servers(base)
+        services = fresh_servers(base)
         # Warm-up: the models' first runs are slow.
         in_process(services, engine, photos, 3.0)
         baseline = in_process(services, engine, photos, args.duration, CpuMeter(settings.data_dir))

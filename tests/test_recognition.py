@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import multiprocessing
 import os
 import signal
@@ -35,7 +37,7 @@ from scas_lib.recognition.identity import (
     resolve_conflicts,
 )
 from scas_lib.recognition.pipeline import recognize_video
-from scas_lib.recognition.stage import people_seen, recognize_segment
+from scas_lib.recognition.stage import PeopleSeenCounter, people_seen, recognize_segment
 from scas_lib.recognition.tracking import FaceTracker, iou
 from scas_lib.services.runtime import Services
 from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
@@ -43,7 +45,7 @@ from scas_lib.simulation.people import SourcePhoto
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states
 from scas_lib.storage import ObjectStore, keys
-from scas_lib.tracks import FaceSample, TrackIdentity
+from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
 
 from .conftest import EVENT_CONFIG, EVENT_START, enroll_event_visitors
 
@@ -177,6 +179,61 @@ def test_two_tracks_sharing_a_frame_are_never_the_same_visitor() -> None:
     ]
     times = [{0.0, 0.2}, {0.2, 0.4}, {5.0}]
     assert [i.visitor_id for i in resolve_conflicts(times, identities)] == [None, "ana", "ana"]
+
+
+def _greedy_headcount(tracks: list[FaceTrack], same_person: float) -> int:
+    """The grouping rule of :mod:`scas_lib.recognition.headcount` in its plainest form:
+    every pair of tracks, most alike first, groups joined unless two of their tracks were
+    in front of one camera at once. Slow (every pair, in Python) and plainly right."""
+    vectors = np.stack([t.identity.centroid for t in tracks])
+    similarities = vectors @ vectors.T
+    group = list(range(len(tracks)))
+    pairs = sorted(
+        ((float(similarities[a, b]), a, b) for a, b in itertools.combinations(group, 2)),
+        reverse=True,
+    )
+    for similarity, a, b in pairs:
+        if similarity < same_person or group[a] == group[b]:
+            continue
+        left = [i for i, g in enumerate(group) if g == group[a]]
+        right = [i for i, g in enumerate(group) if g == group[b]]
+        if any(
+            tracks[i].camera_id == tracks[j].camera_id
+            and tracks[i].start_time <= tracks[j].end_time
+            and tracks[j].start_time <= tracks[i].end_time
+            for i in left
+            for j in right
+        ):
+            continue
+        joined = group[b]
+        group = [group[a] if g == joined else g for g in group]
+    return len(set(group))
+
+
+def test_the_headcount_groups_faces_as_the_plain_pairwise_rule_does() -> None:
+    # 400 unknown tracks of 50 people on 3 cameras within 2 minutes: many pairs alike and
+    # many at once, so groups are joined, kept apart, and kept apart again as they grow.
+    rng = np.random.default_rng(7)
+    people = rng.normal(size=(50, 64))
+    tracks = []
+    for index in range(400):
+        face = people[rng.integers(50)] + rng.normal(scale=0.09, size=64)
+        start = float(rng.uniform(0, 120))
+        samples = tuple(
+            FaceSample(start + t, (0, 0, 50, 60), 0.9, 0.8) for t in (0.0, rng.uniform(1, 6))
+        )
+        identity = TrackIdentity(None, 0.2, (face / np.linalg.norm(face)).astype(np.float32))
+        camera = f"cam{rng.integers(3)}"
+        tracks.append(
+            FaceTrack(camera, EVENT_START, index, samples, (1920, 1080), "default", identity)
+        )
+    ana = dataclasses.replace(tracks[0], identity=TrackIdentity("ana", 0.7, None))
+
+    counted = count_people([*tracks, ana], 0.48)
+
+    expected = _greedy_headcount(tracks, 0.48)
+    assert counted == Headcount(1, expected)
+    assert 50 < expected < 300  # some kept apart, most joined: the rule was exercised
 
 
 # decoding ---------------------------------------------------------------------------------
@@ -503,8 +560,14 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     assert counted == count_people(found, engine.pack.manifest.thresholds.match)
     assert counted.enrolled_seen == len({t.visitor_id for t in found if t.visitor_id})
     assert counted.others >= 1
+    # The console's counter counts again only when the tracks changed.
+    console = PeopleSeenCounter(spacing=0)
+    assert [console(services, "expo") for _ in range(3)] == [counted] * 3
+    assert console.recounts == 1
     catalog.forget_track_embeddings("expo", bystanders_only=True)
     assert people_seen(services, "expo") == Headcount(counted.enrolled_seen, 0)
+    assert console(services, "expo") == Headcount(counted.enrolled_seen, 0)
+    assert console.recounts == 2
 
 
 def test_a_corrupt_segment_fails_cleanly_and_names_the_reason(

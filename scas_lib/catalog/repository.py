@@ -525,6 +525,19 @@ class Catalog:
         )
         return [_face_track(row[:-1], row[-1]) for row in rows]
 
+    def tracks_fingerprint(self, event_id: str) -> str:
+        """A digest of what a count of the event's people depends on: each track's id,
+        visitor, model pack and whether its mean embedding is kept. Equal digests, same
+        count (tracks are replaced under new ids, never changed otherwise)."""
+        rows = self._execute(
+            """SELECT md5(coalesce(string_agg(
+                      id || ':' || coalesce(visitor_id, '') || ':' || model_pack || ':'
+                      || (centroid IS NULL)::text, ',' ORDER BY id), ''))
+               FROM tracks WHERE event_id = %s""",
+            (event_id,),
+        )
+        return str(rows[0][0])
+
     def list_identified_tracks(
         self, event_id: str, visitor_id: str | None = None
     ) -> list[FaceTrack]:

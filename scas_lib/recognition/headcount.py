@@ -23,8 +23,7 @@ Headcount(enrolled_seen=1, others=2)
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,33 +50,75 @@ def count_people(tracks: Sequence[FaceTrack], same_person: float) -> Headcount:
     if not unknown:
         return Headcount(len(enrolled), 0)
     vectors = np.stack([np.asarray(t.identity.centroid, np.float32) for t in unknown])
-    similarities = vectors @ vectors.T
+    moments = _Moments.of(unknown)
     group = list(range(len(unknown)))
     members = {index: [index] for index in group}
-    pairs = sorted(
-        ((float(similarities[a, b]), a, b) for a, b in itertools.combinations(group, 2)),
-        reverse=True,
-    )
-    for similarity, a, b in pairs:
-        if similarity < same_person:
-            break
+    #: Groups found in front of one camera at once: they stay two people as they grow.
+    apart: dict[int, set[int]] = {}
+    for a, b in _alike_pairs(vectors, same_person):
         first, second = group[a], group[b]
-        if first == second or _at_once(members[first], members[second], unknown):
+        if first == second or second in apart.get(first, ()):
+            continue
+        if moments.at_once(members[first], members[second]):
+            apart.setdefault(first, set()).add(second)
+            apart.setdefault(second, set()).add(first)
             continue
         for index in members[second]:
             group[index] = first
         members[first] += members.pop(second)
+        for other in apart.pop(second, set()):
+            apart[other].discard(second)
+            apart[other].add(first)
+            apart.setdefault(first, set()).add(other)
     return Headcount(len(enrolled), len(members))
 
 
-def _at_once(left: list[int], right: list[int], tracks: Sequence[FaceTrack]) -> bool:
-    """Whether a track of one group and a track of the other share a camera and a moment."""
-    for a, b in itertools.product(left, right):
-        one, other = tracks[a], tracks[b]
-        if (
-            one.camera_id == other.camera_id
-            and one.start_time <= other.end_time
-            and other.start_time <= one.end_time
-        ):
-            return True
-    return False
+#: Similarities computed at once, at most: ``rows x tracks`` float32 values (64 MB).
+_SIMILARITY_BLOCK = 16_000_000
+
+
+def _alike_pairs(vectors: np.ndarray, same_person: float) -> Iterator[tuple[int, int]]:
+    """The pairs ``(a, b)``, ``a < b``, at least ``same_person`` alike, most alike first
+    (ties: the higher indices first). Only those pairs are kept and sorted: the others,
+    nearly all of them at a crowded event, are dropped block by block."""
+    count = len(vectors)
+    rows = max(1, _SIMILARITY_BLOCK // count)
+    firsts, seconds, similarities = [], [], []
+    for top in range(0, count, rows):
+        block = vectors[top : top + rows] @ vectors.T
+        row, column = np.nonzero(block >= same_person)
+        above_diagonal = column > row + top
+        row, column = row[above_diagonal], column[above_diagonal]
+        firsts.append(row + top)
+        seconds.append(column)
+        similarities.append(block[row, column])
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    order = np.lexsort((second, first, np.concatenate(similarities)))[::-1]
+    return zip(first[order].tolist(), second[order].tolist(), strict=True)
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Where and when each track was: camera, start and end, as arrays."""
+
+    cameras: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, tracks: Sequence[FaceTrack]) -> _Moments:
+        names = {camera: code for code, camera in enumerate({t.camera_id for t in tracks})}
+        return cls(
+            np.array([names[t.camera_id] for t in tracks]),
+            np.array([t.start_time.timestamp() for t in tracks]),
+            np.array([t.end_time.timestamp() for t in tracks]),
+        )
+
+    def at_once(self, left: list[int], right: list[int]) -> bool:
+        """Whether a track of ``left`` and one of ``right`` share a camera and a moment."""
+        one, other = np.asarray(left), np.asarray(right)
+        same_camera = self.cameras[one][:, None] == self.cameras[other][None, :]
+        overlap = (self.starts[one][:, None] <= self.ends[other][None, :]) & (
+            self.starts[other][None, :] <= self.ends[one][:, None]
+        )
+        return bool((same_camera & overlap).any())

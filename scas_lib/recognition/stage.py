@@ -15,6 +15,7 @@ the time in its key.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -175,3 +176,48 @@ def people_seen(services: Services, event_id: str) -> Headcount:
     (pack, _), *_ = Counter(track.model_pack for track in tracks).most_common(1)
     comparable = [track for track in tracks if track.model_pack == pack]
     return count_people(comparable, thresholds_for(pack).match)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    fingerprint: str
+    headcount: Headcount
+    #: Until when (``time.monotonic``) the count stands even if the tracks changed.
+    stands_until: float
+
+
+class PeopleSeenCounter:
+    """:func:`people_seen` for a page that asks every second (the operator's console).
+
+    The event's people are counted again only when its tracks changed
+    (:meth:`~scas_lib.catalog.Catalog.tracks_fingerprint`), and while they keep changing
+    (recognition adds tracks every few seconds during an event) at most once per
+    ``spacing`` times the last count's own time: a count that takes a second at a big event
+    is made again at most every ``spacing`` + 1 seconds, and one that takes a few
+    milliseconds on every poll. One count at a time; asks meanwhile wait for it.
+
+    >>> counter = PeopleSeenCounter()   # then counter(services, "expo") -> Headcount
+    """
+
+    def __init__(self, spacing: float = 10.0) -> None:
+        self.spacing = spacing
+        #: How many times the people were counted (not answered from the last count).
+        self.recounts = 0
+        self._counted: dict[str, _Counted] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, services: Services, event_id: str) -> Headcount:
+        with services.catalog() as catalog:
+            fingerprint = catalog.tracks_fingerprint(event_id)
+        with self._lock:
+            last = self._counted.get(event_id)
+            if last and (last.fingerprint == fingerprint or time.monotonic() < last.stands_until):
+                return last.headcount
+            started = time.monotonic()
+            headcount = people_seen(services, event_id)
+            took = time.monotonic() - started
+            self._counted[event_id] = _Counted(
+                fingerprint, headcount, started + took * (1 + self.spacing)
+            )
+            self.recounts += 1
+            return headcount

@@ -54,9 +54,11 @@ def scratch_dir(data_dir: Path, prefix: str) -> Iterator[Path]:
     root = scratch_root(data_dir)
     remove_stale(root)
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=root))  # 0700
-    owner = os.open(path / _OWNER, os.O_WRONLY | os.O_CREAT, 0o600)
+    # Locked before it takes its name: an owner file another process finds is held.
+    owner = os.open(path / f"{_OWNER}.new", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(owner, fcntl.LOCK_EX)
+        os.rename(path / f"{_OWNER}.new", path / _OWNER)
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)

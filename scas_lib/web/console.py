@@ -29,7 +29,6 @@ from scas_lib.highlights.appearances import MomentCorrection
 from scas_lib.ingest import stage as ingest
 from scas_lib.ingest.health import CameraHealth
 from scas_lib.ingest.policy import ACTIVE_STATES
-from scas_lib.recognition.stage import people_seen
 from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.airflow import AirflowLink, configured_airflow, trigger_event_dag
@@ -174,7 +173,9 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         started_at=markers["start"],
         ended_at=markers["end"],
         ended=orchestration.run_state(markers["start"], markers["end"], None)[0],
-        counts=Counts(len(visitors), len(seen), ready, people_seen(services, event_id).people),
+        counts=Counts(
+            len(visitors), len(seen), ready, context.people_seen(services, event_id).people
+        ),
         cameras=cameras,
         visitors=listed,
     )

@@ -26,6 +26,7 @@ from scas_lib.settings import Settings
 
 if TYPE_CHECKING:  # the face models load at the first enrollment, not with the app
     from scas_lib.faces.engine import FaceEngine
+    from scas_lib.recognition.stage import PeopleSeenCounter
 
 
 @dataclass
@@ -39,6 +40,7 @@ class WebContext:
     _settings: Settings | None = field(default=None, init=False)
     _services: Services | None = field(default=None, init=False)
     _engine: FaceEngine | None = field(default=None, init=False)
+    _people_seen: PeopleSeenCounter | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @classmethod
@@ -75,6 +77,16 @@ class WebContext:
             if self._engine is None:
                 self._engine = (self.engine_factory or serving_engine)(settings)
             return self._engine
+
+    @property
+    def people_seen(self) -> PeopleSeenCounter:
+        """The people the event's cameras saw, counted again only when that can change."""
+        from scas_lib.recognition.stage import PeopleSeenCounter
+
+        with self._lock:
+            if self._people_seen is None:
+                self._people_seen = PeopleSeenCounter()
+            return self._people_seen
 
 
 @dataclass(frozen=True)
