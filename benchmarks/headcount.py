@@ -153,7 +153,8 @@ def main() -> None:
             for (camera, start), tracks in sorted(stored.items()):
                 store_segment(catalog, camera, start, tracks)
             tracks, load_s = timed(catalog.list_event_tracks, EVENT_ID)
-        vectors = np.stack([t.identity.centroid for t in tracks])
+        vectors = np.stack([t.identity.centroid for t in tracks]).astype(np.float32)
+        np.matmul(vectors[:100], vectors.T)  # warm-up: the first product starts BLAS
         _, similarities_s = timed(np.matmul, vectors, vectors.T)
         counted, grouping_s = timed(count_people, tracks, same_person)
         if args.compare_with:
