@@ -1047,7 +1047,11 @@ class DeliveryFailed(ScasError):
 
     def __init__(self, visitors: Sequence[str]) -> None:
         names = ", ".join(visitors)
-        super().__init__(f"{len(visitors)} videos of visitors who left failed: {names}")
+        count = f"{len(visitors)} video" + ("s" if len(visitors) > 1 else "")
+        super().__init__(
+            f"{count} made while the event runs failed to render ({names}); "
+            "the end's renders try again"
+        )
         self.visitors = list(visitors)
 
     def __reduce__(self) -> tuple[type[DeliveryFailed], tuple[list[str]]]:
