@@ -11,7 +11,10 @@ character by character in Python).
   shares one limit.
 - A **visitor page** is opened with a long random token (the QR code) or a short code (to
   type on a phone); both are random, neither is the visitor id. Deleting the visitor
-  deletes the page (a foreign key with ``ON DELETE CASCADE``).
+  deletes the page (a foreign key with ``ON DELETE CASCADE``). A short code is guessable
+  by a script at 40 bits, so its tries come out of one bucket for the whole app (migration
+  0012, :func:`take_code_try`) and a code that opens a page gives its try back: only wrong
+  codes use the bucket up.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 DEFAULT_PER_MINUTE = 20.0
 DEFAULT_BURST = 10
+#: Wrong short codes the app answers a minute, and at once. A script trying codes then
+#: needs about 31**8 / 60 / visitors minutes to open anyone's page: 2.7 years with 10,000
+#: visitors; a visitor who mistyped waits only while somebody is trying codes.
+CODE_TRIES_PER_MINUTE = 60.0
+CODE_TRIES_BURST = 60
 
 
 def token_hash(token: str) -> str:
@@ -102,7 +110,9 @@ class VisitorPageIssue:
     code: str = field(repr=False)
 
 
-def _execute(catalog: Catalog, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+def _execute(
+    catalog: Catalog, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+) -> list[tuple]:
     conn = catalog.connection
     with conn, conn.cursor() as cur:
         cur.execute(sql, params)
@@ -167,27 +177,75 @@ def revoke_kiosk(catalog: Catalog, kiosk_id: str) -> bool:
     return bool(rows)
 
 
-def take_enrollment(catalog: Catalog, kiosk_id: str) -> float:
-    """Take one enrollment from the kiosk's token bucket: 0.0 if allowed, else the seconds to
-    wait until the next one is. One statement, so concurrent requests never both take the
-    last one."""
-    refilled = (
-        "least(burst, allowance + extract(epoch FROM now() - refilled_at) * per_minute / 60.0)"
+def _refilled(per_minute: str, burst: str) -> str:
+    """SQL: a token bucket row's allowance now (``allowance`` left at ``refilled_at``)."""
+    return (
+        f"least({burst}, allowance + extract(epoch FROM now() - refilled_at) * {per_minute} / 60.0)"
     )
+
+
+def _take_token(
+    catalog: Catalog, table: str, where: str, params: dict[str, Any], per_minute: str, burst: str
+) -> float:
+    """Take one token from the bucket in ``table``'s row ``where``: 0.0 if allowed, else the
+    seconds to wait until the next one is. One statement, so concurrent requests never both
+    take the last one."""
+    refilled = _refilled(per_minute, burst)
     taken = _execute(
         catalog,
-        f"""UPDATE kiosks SET allowance = {refilled} - 1, refilled_at = now()
-            WHERE id = %s AND revoked_at IS NULL AND {refilled} >= 1 RETURNING id""",
-        (kiosk_id,),
+        f"""UPDATE {table} SET allowance = {refilled} - 1, refilled_at = now()
+            WHERE {where} AND {refilled} >= 1 RETURNING 1""",
+        params,
     )
     if taken:
         return 0.0
     rows = _execute(
-        catalog,
-        f"SELECT (1 - {refilled}) * 60.0 / per_minute FROM kiosks WHERE id = %s",
-        (kiosk_id,),
+        catalog, f"SELECT (1 - {refilled}) * 60.0 / {per_minute} FROM {table} WHERE {where}", params
     )
     return max(0.1, float(rows[0][0])) if rows else 60.0
+
+
+def take_enrollment(catalog: Catalog, kiosk_id: str) -> float:
+    """Take one enrollment from the kiosk's token bucket: 0.0 if allowed, else the seconds to
+    wait until the next one is."""
+    where = "id = %(kiosk)s AND revoked_at IS NULL"
+    return _take_token(catalog, "kiosks", where, {"kiosk": kiosk_id}, "per_minute", "burst")
+
+
+def is_short_code(credential: str) -> bool:
+    """Whether a visitor page's credential is a short code as typed (not a long token).
+
+    >>> is_short_code("abcd-efgh"), is_short_code("x" * 43)
+    (True, False)
+    """
+    return len(credential) <= 2 * CODE_LENGTH and len(normalize_code(credential)) == CODE_LENGTH
+
+
+def take_code_try(catalog: Catalog) -> float:
+    """Take one try of a short code from the app's bucket: 0.0 if allowed, else the seconds
+    to wait (:data:`CODE_TRIES_PER_MINUTE`). Give it back with :func:`return_code_try` if
+    the code opened a page."""
+    limits = {"name": "short_codes", "per_minute": CODE_TRIES_PER_MINUTE,
+              "burst": CODE_TRIES_BURST}  # fmt: skip
+    _execute(
+        catalog,
+        """INSERT INTO rate_limits (name, allowance) VALUES (%(name)s, %(burst)s)
+           ON CONFLICT (name) DO NOTHING""",
+        limits,
+    )
+    return _take_token(
+        catalog, "rate_limits", "name = %(name)s", limits, "%(per_minute)s", "%(burst)s"
+    )
+
+
+def return_code_try(catalog: Catalog) -> None:
+    """A short code that opened a page costs no try."""
+    _execute(
+        catalog,
+        """UPDATE rate_limits SET allowance = least(%s, allowance + 1)
+           WHERE name = 'short_codes'""",
+        (CODE_TRIES_BURST,),
+    )
 
 
 def issue_visitor_page(

@@ -21,7 +21,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scas_lib.catalog.access import Kiosk, VisitorPage, kiosk_for_token, visitor_page_for
+from scas_lib.catalog.access import (
+    Kiosk,
+    VisitorPage,
+    is_short_code,
+    kiosk_for_token,
+    return_code_try,
+    take_code_try,
+    visitor_page_for,
+)
 from scas_lib.web.context import WebContext, web_context
 from scas_lib.web.errors import ApiError
 from scas_lib.web.texts import pick_language, visitor_error
@@ -62,11 +70,20 @@ def current_kiosk(
 
 
 def visitor_page(request: Request, token: str, context: Context) -> VisitorPage:
-    """The visitor page the token (or short code) in the address opens; 404 else."""
+    """The visitor page the token (or short code) in the address opens; 404 else, and 429
+    while too many wrong short codes are tried (:func:`~scas_lib.catalog.access.take_code_try`:
+    long tokens are not limited)."""
     page = None
     if 6 <= len(token) <= 128:
+        short = is_short_code(token)
         with context.services.catalog() as catalog:
+            wait_s = take_code_try(catalog) if short else 0.0
+            if wait_s > 0:
+                message = _visitor_message(request, "code_tries_limited")
+                raise ApiError(429, "code_tries_limited", f"{message} ({wait_s:.0f} s)", wait_s)
             page = visitor_page_for(catalog, token)
+            if short and page is not None:
+                return_code_try(catalog)
     if page is None:
         raise ApiError(404, "page_not_found", _visitor_message(request, "page_not_found"))
     return page

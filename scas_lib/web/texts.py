@@ -73,6 +73,11 @@ VISITOR_ERRORS: dict[str, dict[Language, str]] = {
         "en": "This kiosk is very busy. Please wait a moment and try again.",
         "zh": "此终端太忙了。请稍等片刻再试。",
     },
+    "code_tries_limited": {
+        "en": "Too many wrong codes were tried just now. Please wait a moment, or scan the QR "
+        "code from the kiosk.",
+        "zh": "刚才尝试了太多错误的代码。请稍等片刻，或扫描终端上的二维码。",  # noqa: RUF001
+    },
     "kiosk_not_paired": {
         "en": "This kiosk is not (or no longer) paired with the event. Please ask the staff.",
         "zh": "此终端未与活动配对（或配对已取消）。请联系工作人员。",  # noqa: RUF001

@@ -3,11 +3,20 @@ object store and face models, with real photos."""
 
 from __future__ import annotations
 
+import random
+import time
 from pathlib import Path
 
 import requests
 
-from scas_lib.catalog.access import pair_kiosk, revoke_kiosk
+from scas_lib.catalog.access import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    CODE_TRIES_BURST,
+    CODE_TRIES_PER_MINUTE,
+    pair_kiosk,
+    revoke_kiosk,
+)
 from scas_lib.events import ConsentText
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.provisioning.samples import SamplePhoto
@@ -63,6 +72,36 @@ def test_a_kiosk_enrolls_a_visitor_whose_page_opens_with_its_token_or_short_code
     ).json()  # fmt: skip
     assert session["event_id"] == EVENT and session["consent_version"] == VERSION
     assert set(session["consent_texts"]) == {"en", "zh"}
+
+
+def test_short_codes_are_tried_at_a_limited_rate_and_a_right_one_costs_no_try(
+    web: WebServer, photos: dict[str, SamplePhoto]
+) -> None:
+    body = enroll(web, portrait(photos).path.read_bytes()).json()
+    token, code = body["page_url"].rsplit("/v/", 1)[1], body["short_code"]
+    for _ in range(CODE_TRIES_BURST + 10):  # more than the bucket holds: each gives it back
+        assert requests.get(web.api(f"/visitor/{code}"), timeout=10).status_code == 200
+
+    # A script trying codes: refused once the bucket is empty (it refills 1 a second).
+    rng = random.Random(0)
+    started, statuses = time.monotonic(), []
+    while 429 not in statuses and len(statuses) < 3 * CODE_TRIES_BURST:
+        guess = "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        statuses.append(requests.get(web.api(f"/visitor/{guess}"), timeout=10).status_code)
+    refilled = (time.monotonic() - started) * CODE_TRIES_PER_MINUTE / 60
+    assert set(statuses[:-1]) == {404} and statuses[-1] == 429
+    assert CODE_TRIES_BURST <= len(statuses) - 1 <= CODE_TRIES_BURST + refilled + 1
+
+    # Meanwhile the right code waits too (it cannot be told from a guess before it is
+    # looked up), in the visitor's language; the QR code's long token opens the page.
+    limited = requests.get(web.api(f"/visitor/{code}"), timeout=10)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.json()["code"] == "code_tries_limited"
+    page = requests.get(f"{web.url}/v/{code}", headers={"Accept-Language": "zh"}, timeout=10)
+    assert page.status_code == 429
+    assert VISITOR_ERRORS["code_tries_limited"]["zh"] in page.text
+    assert requests.get(web.api(f"/visitor/{token}"), timeout=10).status_code == 200
+    assert requests.delete(web.api(f"/visitor/{code}"), timeout=10).status_code == 429
 
 
 def test_a_name_is_shown_as_typed_never_as_markup(
