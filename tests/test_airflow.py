@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from scas_lib.deploy.config import airflow_environment, connection_variables
 
@@ -996,8 +997,19 @@ def test_the_web_app_in_airflows_api_server_needs_an_airflow_login_and_its_conso
                                  timeout=60)  # fmt: skip
         assert enrolled.status_code == 201, enrolled.text
         assert enrolled.json()["page_url"].startswith(f"{base}/scas/v/")
-        page = requests.get(enrolled.json()["page_url"], timeout=10)
+        page_url = enrolled.json()["page_url"]
+        with structlog.testing.capture_logs() as logged:
+            page = requests.get(page_url, timeout=10)
+            pairing = requests.get(f"{base}/scas{paired.json()['pairing_path']}", timeout=10)
         assert page.status_code == 200 and "王小明" in page.text
+        assert pairing.status_code == 200
+        # Airflow's access log: the requests, without the page's and the kiosk's tokens.
+        access = {(e["method"], e["path"], e["query"]) for e in logged
+                  if e.get("event") == "request finished"}  # fmt: skip
+        assert ("GET", "/scas/v/***", "") in access
+        assert any(path == "/scas/kiosk/expo" and "pair=" in query for _, path, query in access)
+        for credential in (page_url.rsplit("/v/", 1)[1], paired.json()["token"]):
+            assert credential not in repr(logged)
         visitors = requests.get(f"{api}/events/expo/visitors", headers=signed_in, timeout=10)
         assert [v["display_name"] for v in visitors.json()] == ["王小明"]
         assert requests.get(f"{base}/scas/docs", timeout=10).status_code == 200

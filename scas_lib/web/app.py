@@ -9,6 +9,7 @@ same both ways.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scas_lib.web.airflow import AirflowLink
 from scas_lib.web.api import kiosk_router, operator_router, visitor_router
@@ -64,6 +66,7 @@ def create_app(
     app.state.scas = context
     install_error_handlers(app)
     app.middleware("http")(_security_headers)
+    app.add_middleware(CredentialsOutOfAccessLogs)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs-static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs-static")
 
@@ -104,6 +107,43 @@ async def _security_headers(request: Request, call_next: Callable[..., Any]) -> 
     if html and inner != "/docs" and "Content-Security-Policy" not in response.headers:
         response.headers["Content-Security-Policy"] = page_policy()
     return response
+
+
+#: Where a request's address holds a credential: a visitor page's token or short code (in
+#: the path) and a kiosk's pairing token (``?pair=``).
+_CREDENTIAL_IN_PATH = re.compile(r"(/v/|/api/visitor/)[^/]+")
+_CREDENTIAL_IN_QUERY = re.compile(rb"(^|&)pair=[^&]*")
+
+
+def without_credentials(path: str, query: bytes = b"") -> tuple[str, bytes]:
+    """A request's path and query string with their credentials replaced by ``***``.
+
+    >>> without_credentials("/scas/api/visitor/Xy_9/media/video")
+    ('/scas/api/visitor/***/media/video', b'')
+    >>> without_credentials("/scas/kiosk/expo", b"lang=zh&pair=scask_abc")
+    ('/scas/kiosk/expo', b'lang=zh&pair=***')
+    """
+    return _CREDENTIAL_IN_PATH.sub(r"\1***", path), _CREDENTIAL_IN_QUERY.sub(rb"\1pair=***", query)
+
+
+class CredentialsOutOfAccessLogs:
+    """Takes the credentials out of a request's address once it is answered, before an
+    access log around the app writes it down: Airflow's API server logs every request's
+    path and query from the same ASGI scope, and a visitor's page address opens their
+    face's video (`scas serve` writes no access log at all)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                scope["path"], scope["query_string"] = without_credentials(
+                    scope["path"], scope.get("query_string", b"")
+                )
+                scope["raw_path"] = scope["path"].encode()
 
 
 def standalone_app(context: WebContext) -> FastAPI:
