@@ -10,7 +10,9 @@ then measures:
 - ``similarities_s``: every pair's similarity alone (one matrix product of the tracks'
   mean embeddings, numpy): the floor of any grouping (the baseline);
 - ``grouping_s``: :func:`~scas_lib.recognition.headcount.count_people` on those tracks;
-- ``load_s``: the tracks read from the catalog; ``recount_s``: ``people_seen`` (both);
+- ``load_s``: the tracks read from the catalog as ``people_seen`` reads them (their ends
+  only), ``load_whole_paths_s`` with every face; ``recount_s``: ``people_seen`` (read and
+  grouping);
 - ``poll_unchanged_s``: the median poll of the console's
   :class:`~scas_lib.recognition.stage.PeopleSeenCounter` while nothing changes;
 - ``polls_changing``: ``--polls`` polls, one a second, with one new segment's tracks
@@ -29,7 +31,8 @@ The embeddings are made up (real faces of thousands of people are not at hand): 
 person a random direction in 512 dimensions, each track that direction plus noise, so
 that two tracks of one person are about 0.6 alike and of two people about 0, as
 ArcFace's are. Tracks last 2-8 s at random times, so that some of one person's tracks are
-in front of one camera at once (kept apart by the grouping rule).
+in front of one camera at once (kept apart by the grouping rule), with a face every
+sampled frame (5 a second) as recognition stores them.
 
 Goals: grouping_s <= 3x similarities_s; poll_unchanged_s <= 0.05x recount_s; the mean
 changing poll <= 0.2x recount_s.
@@ -68,6 +71,8 @@ SEGMENT_S = 10.0
 EVENT_S = 3600.0
 #: Noise per dimension: two tracks of one person are then about 0.6 alike.
 NOISE = 0.035
+#: Recognition's default sampling (``RecognitionConfig.analysis_fps``): faces per second.
+ANALYSIS_FPS = 5.0
 
 
 def made_up_tracks(
@@ -87,7 +92,10 @@ def made_up_tracks(
         segment = START + timedelta(seconds=SEGMENT_S * int(rng.integers(EVENT_S / SEGMENT_S)))
         offset = float(rng.uniform(0, SEGMENT_S - 2))
         length = float(rng.uniform(2, min(8, SEGMENT_S - offset)))
-        samples = tuple(FaceSample(offset + t, (100, 100, 60, 72), 0.9, 0.8) for t in (0.0, length))
+        samples = tuple(  # a face every sampled frame, as recognition stores them
+            FaceSample(offset + t, (100, 100, 160, 172), 0.9, 0.8, None, 0.1, 0.05)
+            for t in np.arange(0.0, length, 1 / ANALYSIS_FPS)
+        )
         tracks = by_segment.setdefault((camera, segment), [])
         identity = TrackIdentity(None, 0.1, embedding)
         tracks.append(
@@ -152,7 +160,8 @@ def main() -> None:
             catalog.ensure_event(EVENT_ID)
             for (camera, start), tracks in sorted(stored.items()):
                 store_segment(catalog, camera, start, tracks)
-            tracks, load_s = timed(catalog.list_event_tracks, EVENT_ID)
+            _, whole_load_s = timed(catalog.list_event_tracks, EVENT_ID)
+            tracks, load_s = timed(lambda: catalog.list_event_tracks(EVENT_ID, ends_only=True))
         vectors = np.stack([t.identity.centroid for t in tracks]).astype(np.float32)
         np.matmul(vectors[:100], vectors.T)  # warm-up: the first product starts BLAS
         _, similarities_s = timed(np.matmul, vectors, vectors.T)
@@ -186,6 +195,7 @@ def main() -> None:
         "same_person": same_person,
         "people_counted": counted.people,
         "load_s": load_s,
+        "load_whole_paths_s": whole_load_s,
         "similarities_s": similarities_s,
         "grouping_s": grouping_s,
         "recount_s": recount_s,

@@ -560,6 +560,15 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     assert counted == count_people(found, engine.pack.manifest.thresholds.match)
     assert counted.enrolled_seen == len({t.visitor_id for t in found if t.visitor_id})
     assert counted.others >= 1
+    # It reads only each track's first and last face: its camera and times all the same.
+    whole, ends = (
+        catalog.list_event_tracks("expo"),
+        catalog.list_event_tracks("expo", ends_only=True),
+    )
+    assert max(len(t.samples) for t in whole) > 2 >= max(len(t.samples) for t in ends)
+    assert [(t.camera_id, t.start_time, t.end_time, t.visitor_id) for t in ends] == [
+        (t.camera_id, t.start_time, t.end_time, t.visitor_id) for t in whole
+    ]
     # The console's counter counts again only when the tracks changed.
     console = PeopleSeenCounter(spacing=0)
     assert [console(services, "expo") for _ in range(3)] == [counted] * 3

@@ -170,7 +170,7 @@ def people_seen(services: Services, event_id: str) -> Headcount:
     cannot be compared with those and are left out, as are bystanders' tracks whose mean
     embedding the retention policy has cleared."""
     with services.catalog() as catalog:
-        tracks = catalog.list_event_tracks(event_id)
+        tracks = catalog.list_event_tracks(event_id, ends_only=True)
     if not tracks:
         return Headcount(0, 0)
     (pack, _), *_ = Counter(track.model_pack for track in tracks).most_common(1)
