@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages SCAS needs when they are missing:
 # - ffmpeg (with ffprobe), from Debian;
-# - a font with Chinese glyphs for the highlight cards (Debian's fonts-noto-cjk);
+# - fonts for the highlight cards: Chinese glyphs (Debian's fonts-noto-cjk), and Arabic,
+#   Thai, Hebrew, Devanagari and more for names in other scripts (fonts-noto-core);
 # - vtest.avi, the real street footage that synthetic events use as background, taken
 #   from Debian's opencv-doc package (only that one file is kept);
 # - chromium and chromium-driver, from Debian, for the web app's browser tests;
@@ -16,6 +17,7 @@ need_ffmpeg=0
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need_ffmpeg=1
 need_font=0
 [ -n "$(fc-list 'Noto Sans CJK SC' 2>/dev/null)" ] || need_font=1
+[ -n "$(fc-list 'Noto Sans Arabic' 2>/dev/null)" ] || need_font=1
 need_vtest=0
 [ -f "$VTEST" ] || [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need_vtest=1
 need_redis=0
@@ -32,7 +34,7 @@ need_rtsp=0
 
 if ! command -v apt-get >/dev/null; then
     [ "$need_ffmpeg" = 1 ] && { echo "ffmpeg is missing: install it with your package manager" >&2; exit 1; }
-    [ "$need_font" = 1 ] && { echo "Noto Sans CJK is missing: install it with your package manager" >&2; exit 1; }
+    [ "$need_font" = 1 ] && { echo "Noto Sans CJK and Noto Sans (Arabic, Thai...) are missing: install them with your package manager" >&2; exit 1; }
     [ "$need_browser" = 1 ] && echo "chromium and chromedriver are missing: the web app's browser tests need them" >&2
     [ "$need_redis" = 1 ] && { echo "redis-server is missing: install it with your package manager" >&2; exit 1; }
     [ "$need_rtsp" = 1 ] && echo "no apt-get: install GStreamer's RTSP server and PyGObject for the ingest tests" >&2
@@ -55,8 +57,8 @@ if [ "$need_ffmpeg" = 1 ]; then
     ffmpeg -hide_banner -version | head -1
 fi
 if [ "$need_font" = 1 ]; then
-    echo "installing Debian's fonts-noto-cjk (highlight cards in Chinese)"
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends fonts-noto-cjk fontconfig >/dev/null
+    echo "installing Debian's fonts-noto-cjk and fonts-noto-core (highlight cards in every script)"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends fonts-noto-cjk fonts-noto-core fontconfig >/dev/null
 fi
 if [ "$need_browser" = 1 ]; then
     echo "installing Debian's chromium and chromium-driver (browser tests of the web app)"

@@ -319,10 +319,10 @@ def test_a_long_card_line_is_made_smaller_to_fit_and_a_short_one_keeps_the_templ
     assert card_lines(CardText("Ana", ""), bigger)[0].size == 108
 
 
-def _drawn_card(title: str, folder: Path) -> np.ndarray:
+def _drawn_card(title: str, folder: Path, template: Template | None = None) -> np.ndarray:
     """The intro card of ``title`` as the renderer draws it (on black, text fully shown),
     in grey levels."""
-    template = Template(name="card", width=640, height=360)
+    template = template or Template(name="card", width=640, height=360)
     name = f"card-{len(list(folder.glob('card-*.png')))}"
     lines = write_card(CardText(title, ""), template, folder, name)
     black = ffmpeg.input("color=c=black:s=640x360:r=25:d=2", f="lavfi")
@@ -352,6 +352,27 @@ def test_names_are_drawn_on_the_cards_as_typed(tmp_path: Path) -> None:
     assert right - left < 0.8 * (stamp_right - stamp_left)
     quoted = _drawn_card("\"Ana\" 'Lee' 王", tmp_path)
     assert _ink_columns(quoted)[1] - _ink_columns(quoted)[0] > 100
+
+
+def test_names_in_scripts_the_title_font_lacks_are_drawn_in_a_font_that_has_them(
+    tmp_path: Path,
+) -> None:
+    # Two names of as many characters in each script: drawn as missing-glyph boxes, as the
+    # CJK title font alone draws them, they are one picture; in a font with their glyphs,
+    # two different ones.
+    pairs = (("محمد علي", "سلمى نور"), ("สมชาย ใจดี", "สมศรี ใจดี"), ("דוד לוי", "שרה כהן"))
+    cjk_only = Template(name="card", width=640, height=360, fallback_fonts=())
+    for one, other in pairs:
+        assert len(one) == len(other)
+        boxes = _drawn_card(one, tmp_path, cjk_only), _drawn_card(other, tmp_path, cjk_only)
+        assert np.array_equal(*boxes), one  # (the check below could not fail otherwise)
+        drawn = _drawn_card(one, tmp_path), _drawn_card(other, tmp_path)
+        assert not np.array_equal(*drawn), one
+        assert (drawn[0] > 128).sum() > 200, one
+    template = Template(name="card")
+    fonts = [w.line.font for w in write_card(CardText("محمد علي", "Expo 展会"), template,
+                                              tmp_path, "fonts")]  # fmt: skip
+    assert fonts == ["Noto Sans Arabic:style=Bold", template.font]
 
 
 def test_only_camera_like_streams_at_the_output_size_are_copied() -> None:

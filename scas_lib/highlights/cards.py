@@ -5,16 +5,25 @@ Pure: the sizes come from the template and the text, nothing is drawn here.
 >>> template = Template(name="doc")
 >>> [(line.size, line.y) for line in card_lines(CardText("Ana 安娜", "Expo"), template)]
 [(90, 0.4), (41, 0.56)]
+>>> charsets = {template.font: ((0x20, 0x7E), (0x4E00, 0x9FFF)),
+...             "Noto Sans Arabic:style=Bold": ((0x20, 0x20), (0x600, 0x6FF))}
+>>> [line.font for line in card_lines(CardText("محمد علي", "Expo"), template, charsets)]
+['Noto Sans Arabic:style=Bold', 'Noto Sans CJK SC:style=Bold']
 >>> text_alpha(template)
 'min(1,max(0,(t-0.2)/0.6))'
 """
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from scas_lib.highlights.templates import Template
+
+#: The code points a font has glyphs for, as fontconfig lists them: sorted inclusive ranges.
+Charset = tuple[tuple[int, int], ...]
 
 #: Glyphs from this code point on (CJK and after) are about one em wide; others less.
 WIDE_GLYPHS_FROM = 0x2E80
@@ -45,20 +54,56 @@ class TextLine:
     text: str
     size: int
     y: float
+    #: The fontconfig pattern it is drawn in.
+    font: str = ""
 
 
-def card_lines(text: CardText, template: Template) -> list[TextLine]:
-    """The lines of a card that have text, each at a size that fits the width."""
+def card_lines(
+    text: CardText, template: Template, charsets: Mapping[str, Charset] | None = None
+) -> list[TextLine]:
+    """The lines of a card that have text, each at a size that fits the width, in the
+    template's font or, for a line it has no glyphs for, in the first of its fallback fonts
+    that has them (``charsets``: what each font has; without it, the template's font)."""
     height, width = template.height, template.width
     wanted = (
         (text.title, height // template.title_size_divisor, template.title_y),
         (text.subtitle, height // template.subtitle_size_divisor, template.subtitle_y),
     )
+    fonts = [template.font, *template.fallback_fonts] if charsets else [template.font]
     return [
-        TextLine(line, fitting_size(line, size, TEXT_WIDTH * width), y)
+        TextLine(
+            line,
+            fitting_size(line, size, TEXT_WIDTH * width),
+            y,
+            font_for(line, fonts, charsets or {}),
+        )
         for line, size, y in wanted
         if line
     ]
+
+
+def font_for(line: str, fonts: Sequence[str], charsets: Mapping[str, Charset]) -> str:
+    """The first of ``fonts`` with a glyph for every character of ``line`` (spaces and
+    invisible marks aside), else the one with glyphs for the most of them.
+
+    >>> charsets = {"CJK": ((0x20, 0x7E), (0x4E00, 0x9FFF)), "Thai": ((0xE01, 0xE5B),)}
+    >>> [font_for(name, ["CJK", "Thai"], charsets) for name in ("Ana 安娜", "สมชาย")]
+    ['CJK', 'Thai']
+    """
+    shown = [ord(char) for char in line if not char.isspace() and char.isprintable()]
+
+    def glyphs(font: str) -> int:
+        return sum(_has_glyph(charsets.get(font, ()), point) for point in shown)
+
+    for font in fonts:
+        if glyphs(font) == len(shown):
+            return font
+    return max(fonts, key=glyphs)
+
+
+def _has_glyph(charset: Charset, point: int) -> bool:
+    index = bisect.bisect_right(charset, (point, 0x10FFFF)) - 1
+    return index >= 0 and charset[index][0] <= point <= charset[index][1]
 
 
 def fitting_size(line: str, size: int, max_width: float) -> int:

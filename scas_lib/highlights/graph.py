@@ -379,9 +379,9 @@ def normalise(stream, template: Template, part: SourcePart, faces: FacePath | No
 def draw_text(stream, lines: Sequence[WrittenLine], template: Template, lead_s: float = 0.0):
     """The card's lines drawn centred on ``stream``, fading in, with a shadow; the stream
     starts ``lead_s`` seconds into the card."""
-    family, _, style = template.font.partition(":")
     offset = shadow_offset(template)
     for written in lines:
+        family, _, style = (written.line.font or template.font).partition(":")
         # drawtext reads a fontfile it cannot open as a fontconfig pattern: the style.
         style_pattern = {"fontfile": f":{style}"} if style else {}
         stream = stream.drawtext(

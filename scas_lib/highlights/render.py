@@ -51,7 +51,7 @@ from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.sound import make_soundtrack
 from scas_lib.highlights.templates import Template
 from scas_lib.media import h264
-from scas_lib.media.ffmpeg import require_font, run_graph
+from scas_lib.media.ffmpeg import font_charset, require_font, run_graph
 from scas_lib.media.probe import probe
 
 __all__ = ["CardText", "RenderResult", "probe_source", "render"]
@@ -223,8 +223,9 @@ def write_card(
     text: CardText, template: Template, workdir: Path, name: str
 ) -> list[graph.WrittenLine]:
     """The card's lines, each written to a file for drawtext."""
+    charsets = {font: font_charset(font) for font in (template.font, *template.fallback_fonts)}
     written = []
-    for index, line in enumerate(card_lines(text, template)):
+    for index, line in enumerate(card_lines(text, template, charsets)):
         textfile = workdir / f"{name}-{index}.txt"
         textfile.write_text(line.text, encoding="utf-8")
         written.append(graph.WrittenLine(line, textfile))

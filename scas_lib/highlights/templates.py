@@ -55,6 +55,20 @@ class Template(BaseModel):
     outro_title: str = ""
     outro_subtitle: str = "{event}"
     font: str = "Noto Sans CJK SC:style=Bold"
+    #: Fonts for a line ``font`` has no glyphs for (a name in Arabic, Thai, Hebrew, Hindi,
+    #: Vietnamese...): the first that has them all draws it (Debian's fonts-noto-core).
+    fallback_fonts: tuple[str, ...] = (
+        "Noto Sans:style=Bold",
+        "Noto Sans Arabic:style=Bold",
+        "Noto Sans Thai:style=Bold",
+        "Noto Sans Hebrew:style=Bold",
+        "Noto Sans Devanagari:style=Bold",
+        "Noto Sans Bengali:style=Bold",
+        "Noto Sans Tamil:style=Bold",
+        "Noto Sans Armenian:style=Bold",
+        "Noto Sans Georgian:style=Bold",
+        "Noto Sans Ethiopic:style=Bold",
+    )
     text_color: str = "white"
     #: The cards' look: a still of the neighbouring footage, blurred (box blur of this
     #: radius and this many passes, at a quarter of the width) and darkened, under the text.

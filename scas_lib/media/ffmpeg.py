@@ -13,6 +13,7 @@ ffmpeg failed (a missing file): /nonexistent/clip.mp4: No such file or directory
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import signal
@@ -164,6 +165,20 @@ def require_font(pattern: str) -> None:
         raise MediaError(
             f"font {family!r} is not installed (Debian: apt-get install fonts-noto-cjk)"
         )
+
+
+@functools.lru_cache(maxsize=64)
+def font_charset(pattern: str) -> tuple[tuple[int, int], ...]:
+    """The code points the font of ``pattern`` (``"Family:style=Bold"``) has glyphs for,
+    as fontconfig lists them (inclusive ranges); none if it is not installed. Kept for the
+    process: fonts are installed before SCAS starts."""
+    listed = run_program("fc-list", ["--format", "%{charset}\n", pattern], f"font {pattern}")
+    ranges = []
+    for line in listed.stdout.decode().splitlines()[:1]:
+        for part in line.split():
+            first, _, last = part.partition("-")
+            ranges.append((int(first, 16), int(last or first, 16)))
+    return tuple(sorted(ranges))
 
 
 def last_line(stderr: str) -> str:
