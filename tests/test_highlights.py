@@ -355,7 +355,7 @@ def test_names_are_drawn_on_the_cards_as_typed(tmp_path: Path) -> None:
 
 
 def test_names_in_scripts_the_title_font_lacks_are_drawn_in_a_font_that_has_them(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Two names of as many characters in each script: drawn as missing-glyph boxes, as the
     # CJK title font alone draws them, they are one picture; in a font with their glyphs,
@@ -366,8 +366,12 @@ def test_names_in_scripts_the_title_font_lacks_are_drawn_in_a_font_that_has_them
         assert len(one) == len(other)
         boxes = _drawn_card(one, tmp_path, cjk_only), _drawn_card(other, tmp_path, cjk_only)
         assert np.array_equal(*boxes), one  # (the check below could not fail otherwise)
+        warned = [r.getMessage() for r in caplog.records if "no installed font" in r.message]
+        assert warned and one not in warned[-1]  # the operator is told, the name not logged
+        caplog.clear()
         drawn = _drawn_card(one, tmp_path), _drawn_card(other, tmp_path)
         assert not np.array_equal(*drawn), one
+        assert not [r for r in caplog.records if "no installed font" in r.message]
         assert (drawn[0] > 128).sum() > 200, one
     template = Template(name="card")
     fonts = [w.line.font for w in write_card(CardText("محمد علي", "Expo 展会"), template,

@@ -90,15 +90,21 @@ def font_for(line: str, fonts: Sequence[str], charsets: Mapping[str, Charset]) -
     >>> [font_for(name, ["CJK", "Thai"], charsets) for name in ("Ana 安娜", "สมชาย")]
     ['CJK', 'Thai']
     """
-    shown = [ord(char) for char in line if not char.isspace() and char.isprintable()]
-
-    def glyphs(font: str) -> int:
-        return sum(_has_glyph(charsets.get(font, ()), point) for point in shown)
-
     for font in fonts:
-        if glyphs(font) == len(shown):
+        if not missing_glyphs(line, charsets.get(font, ())):
             return font
-    return max(fonts, key=glyphs)
+    return min(fonts, key=lambda font: missing_glyphs(line, charsets.get(font, ())))
+
+
+def missing_glyphs(line: str, charset: Charset) -> int:
+    """How many characters of ``line`` (spaces and invisible marks aside) a font with
+    ``charset`` has no glyph for.
+
+    >>> missing_glyphs("Ana 安娜", ((0x20, 0x7E),))
+    2
+    """
+    shown = [ord(char) for char in line if not char.isspace() and char.isprintable()]
+    return sum(not _has_glyph(charset, point) for point in shown)
 
 
 def _has_glyph(charset: Charset, point: int) -> bool:

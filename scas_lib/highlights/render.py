@@ -27,6 +27,7 @@ How the file is made:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from scas_lib.highlights.assembly import (
     source_file,
     timeline,
 )
-from scas_lib.highlights.cards import CardText, card_lines, still_span
+from scas_lib.highlights.cards import CardText, card_lines, missing_glyphs, still_span
 from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.sound import make_soundtrack
@@ -55,6 +56,8 @@ from scas_lib.media.ffmpeg import font_charset, require_font, run_graph
 from scas_lib.media.probe import probe
 
 __all__ = ["CardText", "RenderResult", "probe_source", "render"]
+
+log = logging.getLogger(__name__)
 
 #: x264 runs at the same time, each encoding a share of the pieces. A piece keeps ffmpeg's
 #: one-threaded decoding and filtering busy more than x264, so two use both cores of a
@@ -226,6 +229,11 @@ def write_card(
     charsets = {font: font_charset(font) for font in (template.font, *template.fallback_fonts)}
     written = []
     for index, line in enumerate(card_lines(text, template, charsets)):
+        if missing := missing_glyphs(line.text, charsets[line.font]):
+            # (never the text itself: it is a visitor's name)
+            log.warning("a card line has %d characters no installed font draws: install "
+                        "Debian's fonts-noto-core, or add a font to the template's "
+                        "fallback_fonts", missing)  # fmt: skip
         textfile = workdir / f"{name}-{index}.txt"
         textfile.write_text(line.text, encoding="utf-8")
         written.append(graph.WrittenLine(line, textfile))
