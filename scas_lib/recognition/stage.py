@@ -194,7 +194,8 @@ class PeopleSeenCounter:
     (recognition adds tracks every few seconds during an event) at most once per
     ``spacing`` times the last count's own time: a count that takes a second at a big event
     is made again at most every ``spacing`` + 1 seconds, and one that takes a few
-    milliseconds on every poll. One count at a time; asks meanwhile wait for it.
+    milliseconds on every poll. One count at a time: an ask meanwhile gets the last count
+    (or, with none yet, waits for it).
 
     >>> counter = PeopleSeenCounter()   # then counter(services, "expo") -> Headcount
     """
@@ -209,9 +210,16 @@ class PeopleSeenCounter:
     def __call__(self, services: Services, event_id: str) -> Headcount:
         with services.catalog() as catalog:
             fingerprint = catalog.tracks_fingerprint(event_id)
-        with self._lock:
+        last = self._counted.get(event_id)
+        if last and (last.fingerprint == fingerprint or time.monotonic() < last.stands_until):
+            return last.headcount
+        if last is not None and not self._lock.acquire(blocking=False):
+            return last.headcount  # another ask is counting: the last count meanwhile
+        if last is None:
+            self._lock.acquire()
+        try:
             last = self._counted.get(event_id)
-            if last and (last.fingerprint == fingerprint or time.monotonic() < last.stands_until):
+            if last and last.fingerprint == fingerprint:  # (counted while this one waited)
                 return last.headcount
             started = time.monotonic()
             headcount = people_seen(services, event_id)
@@ -221,3 +229,5 @@ class PeopleSeenCounter:
             )
             self.recounts += 1
             return headcount
+        finally:
+            self._lock.release()
