@@ -63,6 +63,8 @@ def count_people(tracks: Sequence[FaceTrack], same_person: float) -> Headcount:
             apart.setdefault(first, set()).add(second)
             apart.setdefault(second, set()).add(first)
             continue
+        if len(members[first]) < len(members[second]):  # relabel the smaller group
+            first, second = second, first
         for index in members[second]:
             group[index] = first
         members[first] += members.pop(second)
