@@ -612,9 +612,15 @@ def upload(
     begin = _parse_start(start) if start else None
     with runtime.open_services(settings) as services:
         uploaded = upload_files(services, event, camera, files, start=begin, segment_s=segment_s)
+        _, published = orchestration.event_run_state(services, event)
     for item in uploaded:
         console.print(f"  {item.key} ({item.duration_s:.1f} s)")
     console.print(f"uploaded {len(uploaded)} segments of {camera} to {event}")
+    if published:
+        console.print(
+            f"{event}'s videos were published before these segments came: trigger its DAG "
+            "(or wait for its next scheduled run) to recognize them and publish again"
+        )
 
 
 @event_app.command("start")

@@ -505,15 +505,21 @@ def look(services: Services, event_id: str, max_attempts: int, lease_s: float = 
     The markers are looked at first: segments a camera uploaded before its end marker
     are then in the listing that follows.
     """
+    ended, closed = event_run_state(services, event_id)
+    pending = pending_segments(services, event_id, max_attempts, lease_s)
+    return Wave(event_id, pending, ended, closed)
+
+
+def event_run_state(services: Services, event_id: str) -> tuple[bool, bool]:
+    """``(ended, closed)`` of the event's current run (:func:`run_state`): from its markers
+    in the object store and the end marker the catalog says it was published after."""
     markers = marker_times(services, event_id)
     closed_end_at = None
     if markers["end"] is not None:
         with services.catalog() as catalog:
             event = catalog.get_event(event_id)
         closed_end_at = event.closed_end_at if event else None
-    ended, closed = run_state(markers["start"], markers["end"], closed_end_at)
-    pending = pending_segments(services, event_id, max_attempts, lease_s)
-    return Wave(event_id, pending, ended, closed)
+    return run_state(markers["start"], markers["end"], closed_end_at)
 
 
 def segments_to_recognize(

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from scas_lib import orchestration
 from scas_lib.catalog import Catalog
 from scas_lib.cli import app
 from scas_lib.errors import ScasError
@@ -547,11 +548,20 @@ def test_upload_cuts_a_recorded_file_into_segments_with_their_start_times(
         assert segment.start == created + timedelta(seconds=10 * index)
         assert segment.duration_s == pytest.approx(10.0, abs=0.05)
     assert_contiguous(segments, 0.01)
-    # --start wins over the tag; the same file again under another camera.
+    assert "published" not in result.output
+    # The event's videos are published; then --start wins over the tag; the same file again
+    # under another camera, and the operator is told a run must pick the segments up.
+    store.put_bytes(bucket, keys.control_marker_key("show", "end"), b"")
+    with services.catalog() as catalog:
+        catalog.ensure_event("show")
+        catalog.close_event_run("show", orchestration.marker_times(services, "show")["end"])
     moment = "2026-11-22T11:00:00+01:00"
     result = CliRunner().invoke(app, ["upload", str(path), "--event", "show", "--camera",
                                       "studio", "--segment", "60", "--start", moment])  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "videos were published before these segments came: trigger its DAG" in " ".join(
+        result.output.split()
+    )
     studio = [s for s in stored_segments(store, bucket, "show") if s.camera == "studio"]
     assert [s.start for s in studio] == [datetime(2026, 11, 22, 10, tzinfo=UTC),
                                          datetime(2026, 11, 22, 10, 1, tzinfo=UTC)]  # fmt: skip
