@@ -536,7 +536,7 @@ class Catalog:
         """Every track of the event, known or not, with its mean embedding where it is kept
         (the retention policy clears bystanders'), by camera and time. ``ends_only``: each
         with only its first and last face, so its camera and times but not its path: what
-        a count of people needs, read in 0.6-0.7 of the time (docs/benchmarks.md)."""
+        a count of people needs, read in about half the time (docs/benchmarks.md)."""
         path = "t.path"
         if ends_only:
             path = """CASE WHEN jsonb_array_length(t.path) > 2
