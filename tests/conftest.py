@@ -109,11 +109,24 @@ def store(s3_config: S3Config) -> ObjectStore:
     return ObjectStore(s3_config)
 
 
+@pytest.fixture(scope="session")
+def test_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' own data directory (scratch folders, spool, soundtrack cache), never the
+    user's ``~/.scas``: forgetting a test visitor removes that visitor's render folders,
+    which must not be those of another test session or of a deployment on this machine."""
+    return tmp_path_factory.mktemp("scas-data")
+
+
 @pytest.fixture
-def services(database_url: str, catalog: Catalog, s3_config: S3Config, bucket: str) -> Services:
+def services(
+    database_url: str, catalog: Catalog, s3_config: S3Config, bucket: str, test_data_dir: Path
+) -> Services:
     """Endpoints of a fresh database and a fresh bucket (all three SCAS buckets are it)."""
     settings = Settings(
-        bucket_recordings=bucket, bucket_enrollments=bucket, bucket_highlights=bucket
+        bucket_recordings=bucket,
+        bucket_enrollments=bucket,
+        bucket_highlights=bucket,
+        data_dir=test_data_dir,
     )
     return Services(settings=settings, database_url=database_url, s3=s3_config)
 
