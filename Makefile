@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps demo airflow deploy-up deploy-down deploy-status test lint format clean
+.PHONY: install system-deps demo airflow deploy-up deploy-down deploy-status test test-fast lint typecheck imports docs docs-build format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[airflow,test]'
+	$(BIN)/pip install --quiet -e '.[airflow,test,docs]'
 	touch $@
 
 install: $(STAMP)
@@ -55,10 +55,25 @@ deploy-down: install
 deploy-status: install
 	$(BIN)/scas deploy status
 
-lint: install
+lint: install typecheck imports docs-build
 	scripts/check-file-sizes.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy in strict mode on scas_lib/ (its settings are in pyproject.toml).
+typecheck: install
+	$(BIN)/mypy
+
+# The import layers of scas_lib/ (the contracts are in pyproject.toml, [tool.importlinter]).
+imports: install
+	$(BIN)/lint-imports
+
+# The docs site: `make docs` serves it on http://127.0.0.1:8000, `make docs-build` checks it.
+docs: install
+	$(BIN)/mkdocs serve
+
+docs-build: install
+	$(BIN)/mkdocs build --strict --site-dir $(CURDIR)/.site
 
 format: install
 	$(BIN)/ruff format .
@@ -70,5 +85,11 @@ test: install system-deps lint
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status
 
+# The fast tier: pure and doctest tests, no server, no model, no browser (under a minute).
+test-fast: install
+	@$(BIN)/pytest -m fast $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	exit $$status
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .airflow
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .airflow .site
