@@ -106,11 +106,11 @@ def made_up_tracks(
 
 def store_segment(catalog: Catalog, camera: str, start: datetime, tracks: list[FaceTrack]) -> None:
     """One recognized segment's tracks, as the recognize stage stores them."""
-    catalog.ensure_camera(EVENT_ID, camera)
+    catalog.events.ensure_camera(EVENT_ID, camera)
     key = f"{EVENT_ID}/{camera}/{start:%Y%m%dT%H%M%S}.mp4"
-    segment = catalog.register_segment(EVENT_ID, camera, key, start, SEGMENT_S)
-    catalog.mark_segment_processing(segment.id)
-    catalog.save_segment_tracks(segment.id, tracks, duration_s=SEGMENT_S)
+    segment = catalog.segments.register(EVENT_ID, camera, key, start, SEGMENT_S)
+    catalog.segments.mark_processing(segment.id)
+    catalog.segments.save_tracks(segment.id, tracks, duration_s=SEGMENT_S)
 
 
 def timed(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
@@ -157,11 +157,11 @@ def main() -> None:
     with open_services(Settings()) as base:
         services = fresh_servers(base, "headcount")
         with services.catalog() as catalog:
-            catalog.ensure_event(EVENT_ID)
+            catalog.events.ensure(EVENT_ID)
             for (camera, start), tracks in sorted(stored.items()):
                 store_segment(catalog, camera, start, tracks)
-            _, whole_load_s = timed(catalog.list_event_tracks, EVENT_ID)
-            tracks, load_s = timed(lambda: catalog.list_event_tracks(EVENT_ID, ends_only=True))
+            _, whole_load_s = timed(catalog.tracks.for_event, EVENT_ID)
+            tracks, load_s = timed(lambda: catalog.tracks.for_event(EVENT_ID, ends_only=True))
         vectors = np.stack([t.identity.centroid for t in tracks]).astype(np.float32)
         np.matmul(vectors[:100], vectors.T)  # warm-up: the first product starts BLAS
         _, similarities_s = timed(np.matmul, vectors, vectors.T)

@@ -273,7 +273,7 @@ def lost(services, tally: Tally) -> dict:  # type: ignore[no-untyped-def]
     store = services.object_store()
     bucket = services.settings.bucket_enrollments
     with services.catalog() as catalog:
-        stored = {v.id for v in catalog.list_visitors(EVENT_ID)}
+        stored = {v.id for v in catalog.visitors.for_event(EVENT_ID)}
         with catalog.connection, catalog.connection.cursor() as cur:
             cur.execute("SELECT visitor_id FROM visitor_pages WHERE event_id = %s", (EVENT_ID,))
             pages = {row[0] for row in cur.fetchall()}
@@ -286,10 +286,9 @@ def lost(services, tally: Tally) -> dict:  # type: ignore[no-untyped-def]
 
 def over_the_limit(services, url: str, photo: bytes) -> dict:  # type: ignore[no-untyped-def]
     """Two photos at once from a kiosk allowed one: the second gets a clear 429."""
-    from scas_lib.catalog.access import pair_kiosk
 
     with services.catalog() as catalog:  # its own event: the load's count stays exact
-        token = pair_kiosk(catalog, f"{EVENT_ID}-limit", per_minute=1, burst=1).token
+        token = catalog.kiosks.pair(f"{EVENT_ID}-limit", per_minute=1, burst=1).token
     first = _enroll_request(url, token, photo, "first")
     second = _enroll_request(url, token, photo, "second")
     return {
@@ -350,7 +349,6 @@ def main() -> None:
     args = parser.parse_args()
     load_at_start = os.getloadavg()  # 1, 5 and 15 minutes: how busy the machine was
 
-    from scas_lib.catalog.access import pair_kiosk
     from scas_lib.faces.engine import FaceEngine
     from scas_lib.provisioning.install import install_default_pack
     from scas_lib.services.runtime import open_services
@@ -371,14 +369,14 @@ def main() -> None:
         baseline = in_process(services, engine, photos, args.duration, CpuMeter(settings.data_dir))
         with services.catalog() as catalog:
             tokens = [
-                pair_kiosk(catalog, EVENT_ID, label=f"door {n}", per_minute=6000, burst=1000).token
+                catalog.kiosks.pair(EVENT_ID, label=f"door {n}", per_minute=6000, burst=1000).token
                 for n in range(args.kiosks)
             ]
         server, url = _serve(services, events_dir, settings)
         try:
             through_api(url, tokens, photos, 3.0)  # warm-up of the server's models
             with services.catalog() as catalog:
-                catalog.delete_visitors(EVENT_ID)
+                catalog.visitors.delete_all(EVENT_ID)
             services.object_store().remove_prefix(
                 services.settings.bucket_enrollments, f"{EVENT_ID}/"
             )

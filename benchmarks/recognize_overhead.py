@@ -8,7 +8,7 @@ and triggers the event's DAG through the REST API. Then, from the REST API:
 
 - each recognize task instance's start and end (Airflow's clock), and
 - what each task returned: per segment a timing record
-  (:class:`scas_lib.orchestration.SegmentTiming`, logged by the task too): wall and process
+  (:class:`scas_lib.run.timing.SegmentTiming`, logged by the task too): wall and process
   CPU seconds from the task process's start (or the previous segment's end) to the start
   of the segment's decode, split into Airflow's task start, imports, engine load and the
   stage's set-up (catalog, download); and the decode + analysis itself.

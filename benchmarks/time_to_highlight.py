@@ -146,13 +146,15 @@ def _publishing_run(api, examined: dict[str, list]) -> tuple[object, list] | Non
 
 def _single_renders(services, events_dir: Path, visitors: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
     """Seconds to render each visitor's video alone, with the render task's stage function."""
-    from scas_lib import orchestration as orch
+    from scas_lib.run import parameters, publishing
 
     seconds = []
     for visitor in visitors:
-        request = orch.resolve_run(EVENT_ID, {"visitor": visitor}, directory=events_dir).request
+        request = parameters.resolve_run(
+            EVENT_ID, {"visitor": visitor}, directory=events_dir
+        ).request
         started = time.monotonic()
-        output = orch.render(services, request, visitor)
+        output = publishing.render(services, request, visitor)
         seconds.append(time.monotonic() - started)
         if output.status != "done":
             raise SystemExit(f"rendering {visitor} alone: {output.status} {output.error}")
@@ -173,7 +175,7 @@ def _plans_changed_by_the_end(services, visitors: list[str], last_s: float) -> i
     limits = PlanLimits.of(load_template("default"))
     changed = 0
     with services.catalog() as catalog:
-        segments = catalog.list_segments(EVENT_ID)
+        segments = catalog.segments.for_event(EVENT_ID)
         end = max(s.start_time + timedelta(seconds=s.duration_s or 0) for s in segments)
         for visitor in visitors:
             tracks = _corrected_tracks(catalog, EVENT_ID, visitor)
@@ -318,7 +320,7 @@ def main() -> None:
         replay.join()
         run, instances = found
         with services.catalog() as catalog:
-            outputs = catalog.list_outputs(EVENT_ID)
+            outputs = catalog.outputs.for_event(EVENT_ID)
         videos = sorted(o.visitor_id for o in outputs if o.status == "done")
         renders = _single_renders(services, events_dir, videos[: args.single_renders])
         changed = _plans_changed_by_the_end(services, videos, SEGMENT_S)

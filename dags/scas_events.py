@@ -3,7 +3,7 @@
 The dag-processor re-parses this file, so a new event file becomes a new DAG without a
 restart; a broken event file is skipped with a warning (shown with this file's parse
 warnings) and never hides the other events. Every task is a call into ``scas_lib``: the
-run's steps and why they are in this order are in scas_lib/orchestration.py.
+run's steps and why they are in this order are in scas_lib/run/__init__.py.
 
     start -> wait_for_segments (deferrable) -> segments -> recognize.expand (queue gpu,
           one task per batch of segments)
@@ -25,13 +25,14 @@ from airflow.sdk.exceptions import AirflowFailException
 from scas_airflow.connections import scas_settings
 from scas_airflow.sensors import WaitForSegments
 
-from scas_lib import orchestration as orch
 from scas_lib.errors import ScasError
-from scas_lib.events import EventConfig, events_dir, read_event_configs
+from scas_lib.event_files import read_event_configs
+from scas_lib.events import EventConfig, events_dir
+from scas_lib.run import delivery, parameters, planning, publishing, recognition, records, waves
 
 
-def _request(context: dict[str, Any]) -> orch.RunRequest:
-    return orch.RunRequest.from_dict(context["ti"].xcom_pull(task_ids="start"))
+def _request(context: dict[str, Any]) -> records.RunRequest:
+    return records.RunRequest.from_dict(context["ti"].xcom_pull(task_ids="start"))
 
 
 def _schedule(config: EventConfig) -> Any:
@@ -42,8 +43,8 @@ def _schedule(config: EventConfig) -> Any:
 
 def build_dag(config: EventConfig) -> DAG:
     cameras = [camera.id for camera in config.cameras]
-    # Every task is stopped after its time limit (orchestration.task_timeouts says why).
-    limit = {name: timedelta(seconds=s) for name, s in orch.task_timeouts(config).items()}
+    # Every task is stopped after its time limit (parameters.task_timeouts says why).
+    limit = {name: timedelta(seconds=s) for name, s in parameters.task_timeouts(config).items()}
     with DAG(
         dag_id=config.dag_id,
         description=f"SCAS highlights of {config.display_name}",
@@ -56,7 +57,7 @@ def build_dag(config: EventConfig) -> DAG:
         # Every task is idempotent, so every task may be retried (a server out of reach).
         default_args={
             "owner": "scas",
-            "retries": orch.TASK_RETRIES,
+            "retries": parameters.TASK_RETRIES,
             "retry_delay": timedelta(seconds=config.retry_delay_s),
         },
         params={
@@ -88,15 +89,15 @@ def build_dag(config: EventConfig) -> DAG:
         def start() -> dict[str, Any]:
             context = get_current_context()
             show = context.get("logical_date") or context["dag_run"].run_after
-            run = orch.EventRun(config, orch.run_request(config, context["params"], show))
-            with orch.event_services(scas_settings()) as services:
-                orch.start_run(services, run)
+            run = records.EventRun(config, parameters.run_request(config, context["params"], show))
+            with parameters.event_services(scas_settings()) as services:
+                parameters.start_run(services, run)
             return run.request.to_dict()
 
         wait = WaitForSegments(
             task_id="wait_for_segments",
             poll_interval=config.poll_interval_s,
-            wait_timeout=timedelta(seconds=orch.WAIT_TIMEOUT_S),
+            wait_timeout=timedelta(seconds=parameters.WAIT_TIMEOUT_S),
             execution_timeout=limit["wait_for_segments"],
         )
 
@@ -104,15 +105,15 @@ def build_dag(config: EventConfig) -> DAG:
         def segments(wave: dict[str, Any] | None) -> list[list[str]]:
             """The wave's segments, in batches: one recognize task each."""
             request = _request(get_current_context())
-            with orch.event_services(scas_settings()) as services:
-                keys = orch.segments_to_recognize(
-                    services, request, orch.Wave(**wave) if wave else None
+            with parameters.event_services(scas_settings()) as services:
+                keys = waves.segments_to_recognize(
+                    services, request, records.Wave(**wave) if wave else None
                 )
-            return orch.segment_batches(keys, config)
+            return recognition.segment_batches(keys, config)
 
         @task(
-            queue=orch.GPU_QUEUE,
-            pool=orch.GPU_POOL,
+            queue=parameters.GPU_QUEUE,
+            pool=parameters.GPU_POOL,
             retries=config.recognize_retries,
             retry_delay=timedelta(seconds=config.retry_delay_s),
             max_active_tis_per_dagrun=config.gpu_slots,
@@ -123,13 +124,13 @@ def build_dag(config: EventConfig) -> DAG:
             ti = context["ti"]
             request, retry = _request(context), ti.try_number > 1
             wave = ti.xcom_pull(task_ids="segments") if ti.map_index == 0 else None
-            follow = orch.follow_on(request, config, ti.map_index, wave)
-            with orch.event_services(scas_settings()) as services:
+            follow = recognition.follow_on(request, config, ti.map_index, wave)
+            with parameters.event_services(scas_settings()) as services:
                 try:
-                    return orch.recognize_batch(
+                    return recognition.recognize_batch(
                         services, request, keys, config, retry=retry, follow=follow
                     ).record()
-                except orch.BatchFailed as error:
+                except recognition.BatchFailed as error:
                     if error.retry_helps:
                         raise
                     raise AirflowFailException(str(error)) from None  # the same bytes again
@@ -139,9 +140,9 @@ def build_dag(config: EventConfig) -> DAG:
         def decide(batches: list[list[str]] | None) -> str | list[str]:
             request = _request(get_current_context())
             if batches is None:
-                return orch.after_failed_wave(request)
-            with orch.event_services(scas_settings()) as services:
-                step = orch.next_step(services, request)
+                return waves.after_failed_wave(request)
+            with parameters.event_services(scas_settings()) as services:
+                step = waves.next_step(services, request)
             # publish is followed too: it then waits for every render, whatever they did.
             return [step, "publish"] if step == "highlights" else step
 
@@ -160,21 +161,21 @@ def build_dag(config: EventConfig) -> DAG:
         @task(execution_timeout=limit["deliver"])
         def deliver() -> list[dict[str, Any]]:
             request = _request(get_current_context())
-            with orch.event_services(scas_settings()) as services:
-                delivered = orch.deliver_during_wave(services, request, config)
+            with parameters.event_services(scas_settings()) as services:
+                delivered = delivery.deliver_during_wave(services, request, config)
             return [asdict(output) for output in delivered]
 
         @task(execution_timeout=limit["highlights"])
         def highlights() -> list[str]:
             request = _request(get_current_context())
-            with orch.event_services(scas_settings()) as services:
-                return orch.highlights(services, request)
+            with parameters.event_services(scas_settings()) as services:
+                return planning.highlights(services, request)
 
         @task(retries=1, execution_timeout=limit["render"])
         def render(visitor_id: str) -> dict[str, Any]:
             request = _request(get_current_context())
-            with orch.event_services(scas_settings()) as services:
-                return asdict(orch.render(services, request, visitor_id))
+            with parameters.event_services(scas_settings()) as services:
+                return asdict(publishing.render(services, request, visitor_id))
 
         # Runs once every render is done, failed or not (skipped with next_wave by decide).
         @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=limit["publish"])
@@ -182,10 +183,10 @@ def build_dag(config: EventConfig) -> DAG:
             if visitors is None:
                 raise RuntimeError("no visitor list: the highlights task failed")
             request = _request(get_current_context())
-            with orch.event_services(scas_settings()) as services:
-                published = orch.publish(services, request)
+            with parameters.event_services(scas_settings()) as services:
+                published = publishing.publish(services, request)
             try:
-                orch.require_published(published)
+                publishing.require_published(published)
             except ScasError as error:  # the renders had their retries: publishing again won't help
                 raise AirflowFailException(str(error)) from None
             return [item.record() for item in published]

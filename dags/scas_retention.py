@@ -1,6 +1,6 @@
 """The DAG ``scas_retention``: once a day, every event's retention policy is applied (its
 event file's ``retention:``, else the defaults of scas_lib/retention/policy.py). The task
-logs what it deleted per event; the work is ``scas_lib.orchestration.purge``, the same as
+logs what it deleted per event; the work is ``scas_lib.run.retention.purge``, the same as
 ``scas purge``.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from airflow.sdk import DAG, task
 from scas_airflow.connections import scas_settings
 
-from scas_lib import orchestration as orch
+from scas_lib.run import parameters, retention
 
 with DAG(
     dag_id="scas_retention",
@@ -28,8 +28,8 @@ with DAG(
 
     @task(execution_timeout=timedelta(hours=1))
     def purge() -> list[dict[str, Any]]:
-        with orch.event_services(scas_settings()) as services:
-            reports = orch.purge(services, datetime.now(UTC))
+        with parameters.event_services(scas_settings()) as services:
+            reports = retention.purge(services, datetime.now(UTC))
         # Counts only: no names, keys or links in XCom.
         return [
             {

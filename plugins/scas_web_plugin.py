@@ -24,7 +24,7 @@ class LazyWebApp:
     Every Airflow process loads the plugins, every task's process too (its listeners come
     from them): building the app here would import FastAPI, the web app and what it imports
     (the face engine, the decoders) into each task before its first line, about 0.6 s of a
-    recognize task's start on two cores (docs/benchmarks.md, issue 17 item 6). Only the API
+    recognize task's start on two cores (docs/benchmarks-history.md, issue 17 item 6). Only the API
     server serves it, so only the API server builds it, once.
     """
 

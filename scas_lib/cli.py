@@ -10,17 +10,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from scas_lib import orchestration
 from scas_lib.catalog import migrate
 from scas_lib.errors import ScasError
-from scas_lib.events import EventConfig, events_dir, find_event_file, read_event_config
+from scas_lib.event_files import find_event, find_event_file, read_event_config
+from scas_lib.events import EventConfig, events_dir
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.pack import list_packs
 from scas_lib.highlights.stage import PublishedHighlight
@@ -29,6 +29,7 @@ from scas_lib.ingest.runner import IngestOptions, check_sources, ingest_event
 from scas_lib.ingest.stage import cameras as camera_status
 from scas_lib.ingest.stage import end_event, open_for_ingest, start_event, upload_files
 from scas_lib.provisioning.install import install_default_pack
+from scas_lib.run import parameters, planning, publishing, recognition, retention, waves
 from scas_lib.services import runtime
 from scas_lib.settings import Settings
 from scas_lib.simulation.generate import generate_event
@@ -52,7 +53,8 @@ app.add_typer(models_app, name="models")
 
 # Wide enough for URLs when the output is a log file or a pipe, not a terminal.
 console = Console(width=None if sys.stdout.isatty() else 160)
-_F = TypeVar("_F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def _settings() -> Settings:
@@ -67,18 +69,18 @@ def _settings() -> Settings:
     return settings
 
 
-def _friendly_errors(command: _F) -> _F:
+def _friendly_errors(command: Callable[_P, _R]) -> Callable[_P, _R]:
     """Print SCAS errors as one red line and exit 1, instead of a traceback."""
 
     @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return command(*args, **kwargs)
         except ScasError as error:
             console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _print_steps(steps: list[str]) -> None:
@@ -207,7 +209,7 @@ def enroll(
 ) -> None:
     """Enroll a visitor from one or more photos, with the consent they gave."""
     settings = _settings()
-    agreed = orchestration.resolve_run(event).config.consent.agreed(consent, datetime.now(UTC))
+    agreed = find_event(event).config.consent.agreed(consent, datetime.now(UTC))
     data = []
     for photo in photos:
         if not photo.is_file():
@@ -257,7 +259,7 @@ def purge(
     embeddings, kiosk photos and embeddings, recordings, videos and visitors (see the event
     file's `retention:`)."""
     with runtime.open_services(_settings()) as services:
-        reports = orchestration.purge(services, datetime.now(UTC), event)
+        reports = retention.purge(services, datetime.now(UTC), event)
     table = Table("event", "steps due", "objects deleted", "rows deleted")
     for report in reports:
         table.add_row(
@@ -359,17 +361,15 @@ def recognize(
     .yml), its cameras and `recognition:` settings are used; without one, the defaults.
     Segments done, failed or tried too often are left alone unless --again is given."""
     settings = _settings()
-    run = orchestration.resolve_run(event)
+    run = parameters.resolve_run(event)
     failures = 0
     with runtime.open_services(settings) as services:
-        orchestration.start_run(services, run)
-        wanted = key or orchestration.segments_to_recognize(
-            services, run.request, None, again=again
-        )
+        parameters.start_run(services, run)
+        wanted = key or waves.segments_to_recognize(services, run.request, None, again=again)
         for segment_key in wanted:
             try:
-                outcome = orchestration.recognize(services, segment_key, run.config)
-            except orchestration.SegmentFailed as failed:
+                outcome = recognition.recognize(services, segment_key, run.config)
+            except recognition.SegmentFailed as failed:
                 outcome = failed.outcome
                 failures += 1
             found = ", ".join(f"{v} x{n}" for v, n in outcome.identified.items()) or "no visitor"
@@ -406,16 +406,16 @@ def highlights(
     The same steps as the event's DAG: with an event file (config/events/<event>.yaml or
     .yml), its name, cameras, template and template overrides are used."""
     settings = _settings()
-    run = orchestration.resolve_run(event, {"template": template})
+    run = parameters.resolve_run(event, {"template": template})
     request = run.request
     failures = 0
     with runtime.open_services(settings) as services:
-        orchestration.start_run(services, run)
-        seen = orchestration.highlights(services, request, every=True)
+        parameters.start_run(services, run)
+        seen = planning.highlights(services, request, every=True)
         for visitor_id in visitor or seen:
             started = time.perf_counter()
             try:
-                output = orchestration.render(services, request, visitor_id)
+                output = publishing.render(services, request, visitor_id)
             except ScasError as error:
                 failures += 1
                 console.print(f"  {visitor_id}: [red]failed[/] ({error})", highlight=False)
@@ -423,7 +423,7 @@ def highlights(
             took = time.perf_counter() - started
             length = f"{output.duration_s:.1f} s video" if output.duration_s else "no video"
             console.print(f"  {visitor_id}: {output.status}, {length}, rendered in {took:.1f} s")
-        published = orchestration.publish(services, request)
+        published = publishing.publish(services, request)
         if download:
             _download_highlights(services, published, request.event_id, download)
     table = Table("visitor", "name", "status", "length", "link")
@@ -495,14 +495,13 @@ def kiosk_pair(
     burst: Annotated[int, typer.Option(help="Enrollments it may make at once.")] = 10,
 ) -> None:
     """Pair a kiosk: print the link to open once on it (its token is shown only now)."""
-    from scas_lib.catalog.access import pair_kiosk
     from scas_lib.web.api import pairing_path
 
     settings = _settings()
     with runtime.open_services(settings) as services:
         runtime.prepare(services)
         with services.catalog() as catalog:
-            pairing = pair_kiosk(catalog, event, label=label, per_minute=per_minute, burst=burst)
+            pairing = catalog.kiosks.pair(event, label=label, per_minute=per_minute, burst=burst)
     console.print(f"kiosk {pairing.kiosk.id} paired with {event}; open on the kiosk:")
     console.print(_app_url(settings) + pairing_path(event, pairing.token), soft_wrap=True)
 
@@ -513,10 +512,9 @@ def kiosk_list(
     event: Annotated[str | None, typer.Option(help="Only this event's kiosks.")] = None,
 ) -> None:
     """List the kiosks and whether they are revoked."""
-    from scas_lib.catalog.access import list_kiosks
 
     with runtime.open_services(_settings()) as services, services.catalog() as catalog:
-        kiosks = list_kiosks(catalog, event)
+        kiosks = catalog.kiosks.all(event)
     table = Table("kiosk", "event", "label", "per minute", "paired", "revoked")
     for kiosk in kiosks:
         table.add_row(
@@ -531,10 +529,9 @@ def kiosk_list(
 @_friendly_errors
 def kiosk_revoke(kiosk: Annotated[str, typer.Argument(help="Kiosk id (k-...).")]) -> None:
     """Revoke a kiosk: its token stops working at its next request."""
-    from scas_lib.catalog.access import revoke_kiosk
 
     with runtime.open_services(_settings()) as services, services.catalog() as catalog:
-        if not revoke_kiosk(catalog, kiosk):
+        if not catalog.kiosks.revoke(kiosk):
             raise ScasError(f"no active kiosk {kiosk!r} (see `scas kiosk list`)")
     console.print(f"kiosk {kiosk} revoked")
 
@@ -612,7 +609,7 @@ def upload(
     begin = _parse_start(start) if start else None
     with runtime.open_services(settings) as services:
         uploaded = upload_files(services, event, camera, files, start=begin, segment_s=segment_s)
-        _, published = orchestration.event_run_state(services, event)
+        _, published = waves.event_run_state(services, event)
     for item in uploaded:
         console.print(f"  {item.key} ({item.duration_s:.1f} s)")
     console.print(f"uploaded {len(uploaded)} segments of {camera} to {event}")

@@ -29,8 +29,7 @@ A recurring show gives a cron ``schedule`` instead of ``starts_at``/``ends_at``;
 is then its own event in the catalog and the object store, with the id
 ``<id>-<YYYYMMDD-HHMM>`` (the show's local start time, see :meth:`EventConfig.occurrence_id`).
 
-A file that cannot be read or is invalid never hides the others: :func:`read_event_configs`
-returns the good ones and one error per bad file, naming the file and the field.
+The files are read by :mod:`scas_lib.event_files`; this module is what they hold.
 
 >>> config = EventConfig.model_validate({"id": "expo", "name": "Expo", "cameras": []})
 >>> config.dag_id, config.template, config.gpu_slots
@@ -39,30 +38,23 @@ returns the good ones and one error per bad file, naming the file and the field.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scas_lib.errors import ConfigurationError, field_problems
-from scas_lib.highlights.templates import TemplateError, load_template
-from scas_lib.ingest.policy import RestartPolicy
-from scas_lib.ingest.sources import source_kind
+from scas_lib.errors import ConfigurationError
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.retention.policy import RetentionPolicy
 from scas_lib.storage import keys
 
 if TYPE_CHECKING:  # the catalog's records are loaded only when a consent is recorded
     from scas_lib.catalog.records import Consent
-
-log = logging.getLogger(__name__)
 
 #: The environment variable naming the event files' directory.
 EVENTS_DIR_VARIABLE = "SCAS_EVENTS_DIR"
@@ -81,6 +73,34 @@ _RECOGNITION_FIELDS = {
 
 
 _SHOW_ID = re.compile(r"(?P<event>.+)-(?P<time>\d{8}-\d{4})")
+
+#: The kinds of camera source, each named by its URL's scheme (:mod:`scas_lib.ingest.sources`
+#: records from them; the event file is checked against them here).
+SourceKind = Literal["rtsp", "rtmp", "http", "device", "file"]
+
+_SCHEMES: dict[str, SourceKind] = {
+    "rtsp": "rtsp",
+    "rtsps": "rtsp",
+    "rtmp": "rtmp",
+    "rtmps": "rtmp",
+    "http": "http",
+    "https": "http",
+    "device": "device",
+    "file": "file",
+}
+
+
+def source_kind(url: str) -> SourceKind:
+    """The kind of source ``url`` is, from its scheme; ConfigurationError for another.
+
+    >>> source_kind("rtmp://host/live/robot1"), source_kind("file:/clips/cam1.mp4")
+    ('rtmp', 'file')
+    """
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in _SCHEMES:
+        known = ", ".join(f"{name}:" for name in _SCHEMES)
+        raise ConfigurationError(f"camera url scheme {scheme or url!r} is not one of {known}")
+    return _SCHEMES[scheme]
 
 
 class CameraConfig(BaseModel):
@@ -141,10 +161,6 @@ class IngestSettings(BaseModel):
     backoff_max_s: float = Field(default=30.0, gt=0, le=3600)
     #: Failed starts in a row after which a camera is reported offline (still retried).
     offline_after: int = Field(default=3, ge=1, le=100)
-
-    def policy(self) -> RestartPolicy:
-        return RestartPolicy(self.stall_s, self.backoff_min_s, self.backoff_max_s,
-                             self.offline_after)  # fmt: skip
 
 
 class ConsentText(BaseModel):
@@ -208,7 +224,7 @@ class EventConfig(BaseModel):
     #: Segments one recognize task recognizes one after another, its models loaded once
     #: (each task's process pays the imports and the engine's load again): a wave is cut
     #: into batches of at most this many, and into ``gpu_slots`` batches when it has that
-    #: many segments, so the slots are used (:func:`scas_lib.orchestration.segment_batches`).
+    #: many segments, so the slots are used (:func:`scas_lib.run.recognition.segment_batches`).
     recognize_batch: int = Field(default=8, ge=1, le=256)
     #: Seconds between two looks at the recordings bucket while waiting for segments.
     poll_interval_s: float = Field(default=5.0, gt=0, le=600)
@@ -327,17 +343,6 @@ class EventConfig(BaseModel):
         return keys.validate_id(f"{self.id}-{local:%Y%m%d-%H%M}", "event id")
 
 
-@dataclass(frozen=True)
-class EventConfigError:
-    """Why one event file was not loaded."""
-
-    path: Path
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
 def events_dir() -> Path:
     """The event files' directory: ``SCAS_EVENTS_DIR`` or the repository's config/events."""
     configured = os.environ.get(EVENTS_DIR_VARIABLE)
@@ -365,93 +370,3 @@ def show_parent_id(event_id: str) -> str | None:
     except ValueError:
         return None
     return match["event"]
-
-
-def find_event_file(event_id: str, directory: Path | None = None) -> Path | None:
-    """The event file named after ``event_id`` (``.yaml`` or ``.yml``) in ``directory``
-    (default :func:`events_dir`), or None. Both at once is an error: which one counts would
-    depend on the reader.
-
-    >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "gala.yml").write_text("cameras: [{id: cam1}]")
-    >>> find_event_file("gala", folder).name, find_event_file("expo", folder)
-    ('gala.yml', None)
-    """
-    keys.validate_id(event_id, "event id")
-    folder = directory or events_dir()
-    found = [folder / f"{event_id}{suffix}" for suffix in EVENT_FILE_SUFFIXES]
-    found = [path for path in found if path.is_file()]
-    if len(found) > 1:
-        raise ConfigurationError(f"event {event_id} has two files: {found[0]} and {found[1]}")
-    return found[0] if found else None
-
-
-def read_event_config(path: Path) -> EventConfig:
-    """One event file; ``id`` defaults to the file name. Raises ConfigurationError."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ConfigurationError(f"{path}: cannot read it: {error}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path}: expected a mapping of settings, got {type(data).__name__}"
-        )
-    data.setdefault("id", path.stem)
-    try:
-        config = EventConfig.model_validate(data)
-    except ValidationError as error:
-        raise ConfigurationError(f"{path}: {field_problems(error)}") from None
-    try:
-        load_template(config.template, config.template_overrides, path.parent / TEMPLATES_FOLDER)
-    except TemplateError as error:
-        raise ConfigurationError(f"{path}: {error}") from None
-    return config
-
-
-def read_event_configs(directory: Path) -> tuple[list[EventConfig], list[EventConfigError]]:
-    """Every event file in ``directory`` (sorted by name) and one error per bad file.
-
-    A missing directory has no events. Two files with the same event id: the second is an
-    error.
-    """
-    configs: list[EventConfig] = []
-    errors: list[EventConfigError] = []
-    if not directory.is_dir():
-        return configs, errors
-    seen: dict[str, Path] = {}
-    paths = sorted(p for p in directory.iterdir() if p.suffix in EVENT_FILE_SUFFIXES)
-    for path in paths:
-        if path.name.startswith("."):
-            continue
-        try:
-            config = read_event_config(path)
-        except ConfigurationError as error:
-            errors.append(EventConfigError(path, str(error).removeprefix(f"{path}: ")))
-            continue
-        if config.id in seen:
-            errors.append(
-                EventConfigError(
-                    path, f"event id {config.id!r} is already defined in {seen[config.id]}"
-                )
-            )
-            continue
-        seen[config.id] = path
-        configs.append(config)
-    return configs, errors
-
-
-def load_event_configs(directory: Path | None = None, *, strict: bool = False) -> list[EventConfig]:
-    """The valid event files in ``directory`` (default :func:`events_dir`).
-
-    Each bad file is logged as an error and skipped, so one broken file does not hide the
-    other events; ``strict`` raises ConfigurationError listing every bad file instead.
-    """
-    configs, errors = read_event_configs(directory or events_dir())
-    if errors and strict:
-        raise ConfigurationError("; ".join(str(error) for error in errors))
-    for error in errors:
-        log.error("event file skipped: %s", error)
-    return configs

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
+from numpy.typing import NDArray
 
 Box = tuple[float, float, float, float]
 
@@ -77,7 +78,7 @@ class FaceSample:
     box: Box
     score: float
     quality: float = 0.0
-    aligned: np.ndarray | None = field(default=None, repr=False)
+    aligned: NDArray[np.uint8] | None = field(default=None, repr=False)
     similarity: float | None = None
     runner_up: float | None = None
 
@@ -93,7 +94,7 @@ class FaceSample:
     def __hash__(self) -> int:
         return hash(self._compared())
 
-    def _compared(self) -> tuple:
+    def _compared(self) -> tuple[float, Box, float, float, float | None, float | None]:
         """Everything but the crop, which is pixels, not a fact about the face."""
         return (
             self.offset_s, self.box, self.score, self.quality, self.similarity, self.runner_up
@@ -110,7 +111,7 @@ class TrackIdentity:
 
     visitor_id: str | None
     similarity: float | None = None
-    centroid: np.ndarray | None = field(default=None, repr=False)
+    centroid: NDArray[np.float32] | None = field(default=None, repr=False)
     votes: int = 0
     faces: int = 0
 

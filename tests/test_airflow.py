@@ -137,7 +137,7 @@ def _xcom_text(run: Any) -> str:
 
 
 def test_the_dag_folder_imports_one_dag_per_event_file() -> None:
-    from scas_lib.events import read_event_configs
+    from scas_lib.event_files import read_event_configs
 
     configs, errors = read_event_configs(ROOT / "config" / "events")
     assert configs and errors == []
@@ -286,7 +286,7 @@ def test_a_wave_recognizes_the_segments_so_far_and_queues_the_next(
     assert [v for (task, _), v in states.items() if task == "recognize"] == ["success"] * 2
     assert states[("next_wave", -1)] == "success"
     assert states[("highlights", -1)] == "skipped"
-    done = {s.object_key for s in catalog.list_segments("expo", status="done")}
+    done = {s.object_key for s in catalog.segments.for_event("expo", status="done")}
     assert done == {s.key for s in first}
     queued = [r for r in DagRun.find(dag_id="scas_expo") if r.run_id != run.run_id]
     assert queued and queued[-1].conf == {"event_id": "expo"}
@@ -315,7 +315,7 @@ def test_a_wave_recognizes_the_segments_so_far_and_queues_the_next(
     assert recognized and set(recognized) == {"success"}
     batches = [batch for run in waves for batch in _task_value(run, "segments")]
     assert sorted(key for batch in batches for key in batch) == sorted(s.key for s in rest)
-    assert {s.object_key for s in catalog.list_segments("expo", status="done")} == {
+    assert {s.object_key for s in catalog.segments.for_event("expo", status="done")} == {
         s.key for s in event.segments
     }
 
@@ -369,14 +369,14 @@ def test_late_segments_and_a_new_run_of_the_event_are_recognized_and_rendered(
     services = dag_env
     bucket = services.settings.bucket_recordings
     dag = _published(services, event, engine, store)
-    ended_at = catalog.get_event("expo").closed_end_at
+    ended_at = catalog.events.get("expo").closed_end_at
     assert ended_at is not None
 
     # A segment arrives after the event was published: a later run recognizes it and
     # renders the visitors it shows again.
     shown = max(
-        catalog.list_segments("expo"),
-        key=lambda s: sum(t.duration_s for t in catalog.list_tracks(s.id) if t.visitor_id),
+        catalog.segments.for_event("expo"),
+        key=lambda s: sum(t.duration_s for t in catalog.tracks.of_segment(s.id) if t.visitor_id),
     )
     source = next(s for s in event.segments if s.key == shown.object_key)
     late_start = datetime.fromisoformat(event.segments[-1].start_time) + timedelta(minutes=5)
@@ -389,23 +389,23 @@ def test_late_segments_and_a_new_run_of_the_event_are_recognized_and_rendered(
     states = _states(run)
     assert [v for k, v in states.items() if k[0] == "recognize"] == ["success"], states
     assert states[("publish", -1)] == "success", states
-    (late_row,) = [s for s in catalog.list_segments("expo") if s.object_key == late]
+    (late_row,) = [s for s in catalog.segments.for_event("expo") if s.object_key == late]
     assert late_row.status == "done"
-    visitors = {t.visitor_id for t in catalog.list_tracks(late_row.id) if t.visitor_id}
+    visitors = {t.visitor_id for t in catalog.tracks.of_segment(late_row.id) if t.visitor_id}
     assert visitors
     # A visitor recognized there for a moment (at least a second, as in the test of the
     # whole event below) has an appearance there and a video.
     late_seconds: dict[str, float] = {}
-    for track in catalog.list_tracks(late_row.id):
+    for track in catalog.tracks.of_segment(late_row.id):
         if visitor := track.visitor_id:
             late_seconds[visitor] = late_seconds.get(visitor, 0.0) + track.duration_s
     shown_late = {visitor for visitor, seconds in late_seconds.items() if seconds >= 1.0}
     for visitor in shown_late:
-        appearances = catalog.list_appearances("expo", visitor)
+        appearances = catalog.outputs.appearances("expo", visitor)
         # (its pre-roll may start before the segment does)
         assert any(a.end_time > late_start for a in appearances), visitor
     assert shown_late, visitors
-    with_video = {o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done"}
+    with_video = {o.visitor_id for o in catalog.outputs.for_event("expo") if o.status == "done"}
     assert shown_late <= with_video
     # Rendered again: the visitors whose video changed with the late segment (a clip of
     # theirs is in it now), and only those: the others' videos are up to date.
@@ -415,7 +415,7 @@ def test_late_segments_and_a_new_run_of_the_event_are_recognized_and_rendered(
     assert rendered <= visitors
     assert {v for v in shown_late if _clip_after(catalog, v, late_start)} <= rendered
 
-    # The event runs again under the same id (README: trigger, then replay): the first
+    # The event runs again under the same id (docs/operating.md: trigger, then replay): the first
     # wave is not fooled by the earlier run's end marker; it waits for the new footage.
     uploader = threading.Timer(3.0, _upload_run, (store, bucket, event, timedelta(hours=1)))
     uploader.start()
@@ -425,12 +425,12 @@ def test_late_segments_and_a_new_run_of_the_event_are_recognized_and_rendered(
     first = _states(waves[0])
     assert any(state == "success" for (task, _), state in first.items() if task == "recognize")
     assert _states(waves[-1])[("publish", -1)] == "success"
-    rows = catalog.list_segments("expo")
+    rows = catalog.segments.for_event("expo")
     assert len(rows) == 2 * len(event.segments) + 1 and {s.status for s in rows} == {"done"}
     reused_key = next(s.key for s in event.segments if s.camera_id == "cam1")
     (reused,) = [s for s in rows if s.object_key == reused_key]
     assert reused.etag == store.stat(bucket, reused.object_key).etag and reused.attempts == 1
-    assert catalog.get_event("expo").closed_end_at > ended_at
+    assert catalog.events.get("expo").closed_end_at > ended_at
 
 
 def _task_value(run: Any, task_id: str) -> Any:
@@ -495,8 +495,7 @@ def test_visitors_who_leave_get_their_video_before_the_end_and_again_if_they_com
     store: ObjectStore,
     catalog: Catalog,
 ) -> None:
-    from scas_lib import orchestration as orch
-    from scas_lib.catalog.screen import screen_entries
+    from scas_lib.run.delivery import deliver_departed
     from scas_lib.visitors.page import video_state
 
     event = leaving_event
@@ -528,18 +527,18 @@ def test_visitors_who_leave_get_their_video_before_the_end_and_again_if_they_com
 
     # Before the end marker: both have left (by 8 s of footage recognized), both have their
     # video, and the big screen and their pages show it.
-    early = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    early = {o.visitor_id: o for o in catalog.outputs.for_event("expo")}
     assert {leaver, returner} <= {v for v, o in early.items() if o.status == "done"}, early
-    assert catalog.get_event("expo").status != "done"
-    on_screen = {entry.visitor_id for entry in screen_entries(catalog, "expo")}
+    assert catalog.events.get("expo").status != "done"
+    on_screen = {entry.visitor_id for entry in catalog.outputs.published("expo")}
     assert {leaver, returner} <= on_screen
     for visitor in (leaver, returner):
         assert store.exists(highlights, keys.highlight_key("expo", visitor))
-        status = catalog.get_event("expo").status
+        status = catalog.events.get("expo").status
         assert video_state(status, early[visitor].status) == "ready"
     # A retried delivery renders nothing again and adds no row.
     before = _row_counts(catalog)
-    assert orch.deliver_departed(services, _request_of(waves[-1])) == []
+    assert deliver_departed(services, _request_of(waves[-1])) == []
     assert _row_counts(catalog) == before
 
     # The returner was seen again in the last segment; then the end marker.
@@ -552,7 +551,7 @@ def test_visitors_who_leave_get_their_video_before_the_end_and_again_if_they_com
     # After the end only the visitor still there is rendered: the returner, once.
     assert _task_value(waves[-1], "highlights") == [returner]
     assert [v for k, v in states.items() if k[0] == "render"] == ["success"]
-    final = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    final = {o.visitor_id: o for o in catalog.outputs.for_event("expo")}
     assert len(final) == len(early)  # one row per visitor
     assert final[leaver] == early[leaver]  # not rendered again
     assert final[returner].status == "done"
@@ -598,7 +597,7 @@ def test_segments_that_arrive_while_a_wave_runs_are_recognized_by_it_and_an_end_
         """Each next segment once the one before is being recognized, then the end marker."""
         with services.catalog() as own:
             for before, segment in zip([first, *later], later, strict=False):
-                while before.key not in {r.object_key for r in own.list_segments("expo")}:
+                while before.key not in {r.object_key for r in own.segments.for_event("expo")}:
                     time.sleep(0.1)
                 upload(segment)
         time.sleep(1.1)  # S3 times are whole seconds: the end marker comes after them
@@ -617,10 +616,10 @@ def test_segments_that_arrive_while_a_wave_runs_are_recognized_by_it_and_an_end_
     batch = _task_value(run, "recognize")
     recognized = [outcome["key"] for outcome in batch["outcomes"]]
     assert recognized == [s.key for s in [first, *later]]  # in the order they came
-    assert {row.object_key for row in catalog.list_segments("expo", status="done")} == set(
+    assert {row.object_key for row in catalog.segments.for_event("expo", status="done")} == set(
         recognized
     )
-    outputs = catalog.list_outputs("expo")
+    outputs = catalog.outputs.for_event("expo")
     assert outputs and all(o.status == "done" for o in outputs), outputs
 
 
@@ -636,7 +635,7 @@ def test_after_the_end_videos_are_made_while_the_last_segments_wait_and_again_if
     """Two waves recognize 0-8 s; then the last segment (the returner is back in it) and
     the end marker arrive. While that segment waits, both visitors' videos are made from
     what is recognized; the end's highlights then render only the returner's again."""
-    from scas_lib import orchestration as orch
+    from scas_lib.run import delivery, parameters
 
     event = leaving_event
     plan = event.plan
@@ -654,18 +653,18 @@ def test_after_the_end_videos_are_made_while_the_last_segments_wait_and_again_if
         )  # fmt: skip
         if segment is not last:
             dag.test(run_conf={"event_id": "expo"})
-    request = orch.resolve_run("expo").request
-    assert orch.render_before_the_last_segments(services, request) == []  # no end yet
+    request = parameters.resolve_run("expo").request
+    assert delivery.render_before_the_last_segments(services, request) == []  # no end yet
     time.sleep(1.1)  # S3 times are whole seconds: the end marker comes after the segment
     store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
-    assert catalog.list_outputs("expo") == []
+    assert catalog.outputs.for_event("expo") == []
 
-    early = orch.render_before_the_last_segments(services, request)
+    early = delivery.render_before_the_last_segments(services, request)
     assert len(early) == 2 and all(o.status == "done" for o in early), early
     waves = _waves(dag)
     assert _states(waves[-1])[("publish", -1)] == "success"
     assert _task_value(waves[-1], "highlights") == [returner]
-    final = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    final = {o.visitor_id: o for o in catalog.outputs.for_event("expo")}
     assert {v: o for v, o in final.items() if v != returner} == {
         o.visitor_id: o for o in early if o.visitor_id != returner
     }
@@ -674,9 +673,9 @@ def test_after_the_end_videos_are_made_while_the_last_segments_wait_and_again_if
 
 
 def _request_of(run: Any) -> Any:
-    from scas_lib import orchestration as orch
+    from scas_lib.run.records import RunRequest
 
-    return orch.RunRequest.from_dict(_task_value(run, "start"))
+    return RunRequest.from_dict(_task_value(run, "start"))
 
 
 def _at(event: GeneratedEvent, seconds: float) -> datetime:
@@ -700,8 +699,8 @@ def _corrupt(store: ObjectStore, bucket: str, event: GeneratedEvent, tmp_path: P
 def _identified_seconds(catalog: Catalog) -> dict[str, float]:
     """Seconds of identified tracks per visitor, over all the event's segments."""
     seconds: dict[str, float] = {}
-    for segment in catalog.list_segments("expo"):
-        for track in catalog.list_tracks(segment.id):
+    for segment in catalog.segments.for_event("expo"):
+        for track in catalog.tracks.of_segment(segment.id):
             if track.visitor_id:
                 span = (track.end_time - track.start_time).total_seconds()
                 seconds[track.visitor_id] = seconds.get(track.visitor_id, 0.0) + span
@@ -755,7 +754,7 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
     recognize = {index: v for (task, index), v in states.items() if task == "recognize"}
     assert recognize == {i: "failed" if i == bad_index else "success" for i in range(2)}
     assert _try_numbers(run, "recognize") == {0: 1, 1: 1}
-    rows = {s.object_key: s for s in catalog.list_segments("expo")}
+    rows = {s.object_key: s for s in catalog.segments.for_event("expo")}
     assert {key for key, row in rows.items() if row.status != "done"} == {bad_key}
     assert rows[bad_key].status == "failed" and "truncated" in rows[bad_key].error
     (reason,) = [line for line in caplog.text.splitlines()
@@ -763,7 +762,7 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
     assert bad_key in reason and "truncated" in reason
     assert states[("publish", -1)] == "success"
 
-    outputs = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    outputs = {o.visitor_id: o for o in catalog.outputs.for_event("expo")}
     identified = _identified_seconds(catalog)
     with_video = {v for v, o in outputs.items() if o.status == "done"}
     # A video for every visitor recognized for a moment (a glimpse under AppearanceRules'
@@ -781,7 +780,7 @@ def test_an_event_end_to_end_with_a_corrupt_segment_and_run_twice(
         )
         info = probe(local)
         assert info.duration > 1 and info.width > 0
-    assert catalog.get_event("expo").status == "done"
+    assert catalog.events.get("expo").status == "done"
     # Nothing that would outlive a visitor's forget in Airflow: no name, no link.
     names = [f"{p.identity} Shown-Name" for p in event.plan.people if p.role == "visitor"]
     kept = _xcom_text(run) + caplog.text
@@ -814,7 +813,7 @@ def test_a_failed_render_keeps_no_one_else_from_being_published(
     caplog.set_level(logging.INFO)
     services = dag_env
     dag = _published(services, event, engine, store)
-    seen = sorted(o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done")
+    seen = sorted(o.visitor_id for o in catalog.outputs.for_event("expo") if o.status == "done")
     assert len(seen) >= 2
     # A real fault for one visitor only: another session holds their lock (as a forget
     # does) and the catalog gives up waiting for a lock after a second.
@@ -840,7 +839,7 @@ def test_a_failed_render_keeps_no_one_else_from_being_published(
     renders = [state for (task, _), state in states.items() if task == "render"]
     assert sorted(renders) == ["failed"] + ["success"] * (len(seen) - 1), states
     assert states[("publish", -1)] == "failed" and str(run.state) == "failed"
-    rows = {o.visitor_id: o.status for o in catalog.list_outputs("expo")}
+    rows = {o.visitor_id: o.status for o in catalog.outputs.for_event("expo")}
     assert rows[stuck] != "done" and all(rows[v] == "done" for v in seen if v != stuck)
     assert caplog.text.count(f"{stuck}: not published: its render") == 1
     assert f"published {len(rows)} outputs" in caplog.text
@@ -925,7 +924,7 @@ def test_params_re_render_one_visitor_with_another_template(
 ) -> None:
     services = dag_env
     dag = _published(services, event, engine, store)
-    visitor = next(o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done")
+    visitor = next(o.visitor_id for o in catalog.outputs.for_event("expo") if o.status == "done")
 
     run = dag.test(run_conf={"visitor": visitor})
 
@@ -944,8 +943,8 @@ def test_the_daily_retention_dag_deletes_what_is_past_its_time(
     segment = keys.segment_key("expo", "cam1", datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
     store.put_bytes(bucket, segment, b"footage")
     store.put_bytes(bucket, keys.highlight_key("expo", "v1"), b"video")
-    catalog.ensure_event("expo")
-    catalog.set_event_status("expo", "done")
+    catalog.events.ensure("expo")
+    catalog.events.set_status("expo", "done")
     with catalog.connection, catalog.connection.cursor() as cur:
         cur.execute("UPDATE events SET done_at = now() - interval '31 days'")
 
@@ -1049,8 +1048,8 @@ def _console_starts_and_ends_the_event(base: str, jwt: str, services: Services) 
     the event's DAG gets one run, through the REST API of that same server."""
     import requests
 
-    from scas_lib import orchestration
     from scas_lib.ingest import health
+    from scas_lib.run import waves
 
     signed_in = {"Authorization": f"Bearer {jwt}"}
     console = f"{base}/scas/api/events/expo"
@@ -1078,13 +1077,13 @@ def _console_starts_and_ends_the_event(base: str, jwt: str, services: Services) 
     assert run_ids() - before == {answer["dag_run_id"]}
     run = requests.get(f"{runs}/{answer['dag_run_id']}", headers=signed_in, timeout=10).json()
     assert run["conf"] == {"event_id": "expo"} and run["state"] in ("queued", "running")
-    assert orchestration.marker_times(services, "expo")["start"] is not None
+    assert waves.marker_times(services, "expo")["start"] is not None
 
     time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
     # The UI's cookie is a login too (a console opened from the Airflow UI).
     ended = requests.post(f"{console}/end", cookies={"_token": jwt}, timeout=30)
     assert ended.status_code == 200, ended.text
-    assert orchestration.end_marker_seen(services, "expo")
+    assert waves.end_marker_seen(services, "expo")
     with services.catalog() as catalog:
         assert health.end_requested_at(catalog, "expo") is not None
     # The run queued at the start acts on the end marker: no second run.

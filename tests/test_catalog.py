@@ -44,10 +44,10 @@ def _server_has_pgvector(catalog: Catalog) -> bool:
 
 
 def _seed(catalog: Catalog) -> None:
-    catalog.upsert_event(Event(id="expo", name="Expo 2026", starts_at=T0))
-    catalog.upsert_camera(Camera("expo", "cam1", "Entrance"))
-    catalog.upsert_visitor(Visitor("expo", "v1", "Lin Wei", Consent("scas-2026-11", "zh", T0)))
-    catalog.upsert_visitor(Visitor("expo", "v2", "Ana", Consent("scas-2026-11", "en", T0)))
+    catalog.events.upsert(Event(id="expo", name="Expo 2026", starts_at=T0))
+    catalog.events.upsert_camera(Camera("expo", "cam1", "Entrance"))
+    catalog.visitors.upsert(Visitor("expo", "v1", "Lin Wei", Consent("scas-2026-11", "zh", T0)))
+    catalog.visitors.upsert(Visitor("expo", "v2", "Ana", Consent("scas-2026-11", "en", T0)))
 
 
 def _track(index: int, visitor: str | None, start_s: float = 0.0) -> FaceTrack:
@@ -110,15 +110,15 @@ def test_embeddings_round_trip_with_and_without_pgvector(database_url: str, pgve
         assert catalog.uses_pgvector is pgvector
         _seed(catalog)
         embedding = (0.125, -0.5, 0.75, 1.0)
-        catalog.upsert_enrollment(
+        catalog.visitors.upsert_enrollment(
             Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", embedding, 0.9)
         )
 
-        (stored,) = catalog.list_enrollments("expo", "sface")
+        (stored,) = catalog.visitors.enrollments("expo", "sface")
         assert stored.embedding == pytest.approx(embedding)
-        segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
-        catalog.save_segment_tracks(segment.id, [_track(0, "v1")])
-        centroid = catalog.list_tracks(segment.id)[0].identity.centroid
+        segment = catalog.segments.register("expo", "cam1", "expo/cam1/a.mp4", T0)
+        catalog.segments.save_tracks(segment.id, [_track(0, "v1")])
+        centroid = catalog.tracks.of_segment(segment.id)[0].identity.centroid
         assert centroid is not None and centroid.tolist() == pytest.approx([0.25, -0.5, 1.0])
 
 
@@ -127,8 +127,8 @@ def test_embeddings_round_trip_with_and_without_pgvector(database_url: str, pgve
 
 def test_registering_a_segment_twice_keeps_one_row(catalog: Catalog) -> None:
     _seed(catalog)
-    first = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
-    second = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0, duration_s=10.0)
+    first = catalog.segments.register("expo", "cam1", "expo/cam1/a.mp4", T0)
+    second = catalog.segments.register("expo", "cam1", "expo/cam1/a.mp4", T0, duration_s=10.0)
 
     assert first.id == second.id
     assert second.duration_s == 10.0
@@ -137,44 +137,44 @@ def test_registering_a_segment_twice_keeps_one_row(catalog: Catalog) -> None:
 
 def test_saving_a_segments_tracks_twice_leaves_one_set(catalog: Catalog) -> None:
     _seed(catalog)
-    segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
+    segment = catalog.segments.register("expo", "cam1", "expo/cam1/a.mp4", T0)
     tracks = [_track(0, "v1"), _track(1, None, 3.0), _track(2, "v2", 5.0)]
 
-    catalog.mark_segment_processing(segment.id)
-    catalog.save_segment_tracks(segment.id, tracks, duration_s=10.0)
-    catalog.mark_segment_processing(segment.id)  # a retry of the same task
-    catalog.save_segment_tracks(segment.id, tracks, duration_s=10.0)
+    catalog.segments.mark_processing(segment.id)
+    catalog.segments.save_tracks(segment.id, tracks, duration_s=10.0)
+    catalog.segments.mark_processing(segment.id)  # a retry of the same task
+    catalog.segments.save_tracks(segment.id, tracks, duration_s=10.0)
 
-    assert catalog.list_tracks(segment.id) == tracks
+    assert catalog.tracks.of_segment(segment.id) == tracks
     assert _count(catalog, "tracks") == 3
-    stored = catalog.list_tracks(segment.id)[2]
+    stored = catalog.tracks.of_segment(segment.id)[2]
     assert (stored.start_time, stored.end_time) == (
         T0 + timedelta(seconds=5),
         T0 + timedelta(seconds=7),
     )
     assert stored.quality == 0.75 and stored.best_sample.offset_s == 6.0
-    done = catalog.get_segment(segment.id)
+    done = catalog.segments.get(segment.id)
     assert done is not None and done.status == "done" and done.attempts == 2
 
 
 def test_identified_tracks_come_with_their_camera_and_face_path(catalog: Catalog) -> None:
     _seed(catalog)
-    segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
-    catalog.save_segment_tracks(segment.id, [_track(0, "v1"), _track(1, None), _track(2, "v2")])
+    segment = catalog.segments.register("expo", "cam1", "expo/cam1/a.mp4", T0)
+    catalog.segments.save_tracks(segment.id, [_track(0, "v1"), _track(1, None), _track(2, "v2")])
 
-    assert [(t.camera_id, t.visitor_id) for t in catalog.list_identified_tracks("expo")] == [
+    assert [(t.camera_id, t.visitor_id) for t in catalog.tracks.identified("expo")] == [
         ("cam1", "v1"), ("cam1", "v2"),
     ]  # fmt: skip
-    (only,) = catalog.list_identified_tracks("expo", "v2")
+    (only,) = catalog.tracks.identified("expo", "v2")
     assert only.samples == _track(2, "v2").samples and only.frame_size == (1920, 1080)
 
 
 def test_a_track_of_another_camera_is_refused(catalog: Catalog) -> None:
     _seed(catalog)
-    catalog.upsert_camera(Camera("expo", "cam2", "Stage"))
-    segment = catalog.register_segment("expo", "cam2", "expo/cam2/a.mp4", T0)
+    catalog.events.upsert_camera(Camera("expo", "cam2", "Stage"))
+    segment = catalog.segments.register("expo", "cam2", "expo/cam2/a.mp4", T0)
     with pytest.raises(ValueError, match="camera 'cam1'"):
-        catalog.save_segment_tracks(segment.id, [_track(0, "v1")])
+        catalog.segments.save_tracks(segment.id, [_track(0, "v1")])
     assert _count(catalog, "tracks") == 0
 
 
@@ -224,7 +224,7 @@ def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url:
         newer = [m.version for m in available_migrations() if m.version >= 3]
         assert [m.version for m in upgrade(catalog.connection)] == newer
 
-        (track,) = catalog.list_tracks(segment_id)
+        (track,) = catalog.tracks.of_segment(segment_id)
         assert track.frame_size == (1280, 720) and track.visitor_id == "v1"
         assert [(s.offset_s, s.box) for s in track.samples] == [
             (3.0, (100.0, 50.0, 140.0, 110.0)), (3.5, (110.0, 50.0, 150.0, 110.0)),
@@ -233,30 +233,32 @@ def test_tracks_stored_before_the_face_path_column_keep_their_path(database_url:
             T0 + timedelta(seconds=3), T0 + timedelta(seconds=3.5),
         )  # fmt: skip
         # Visitors enrolled before consent was recorded say so (migration 0004).
-        visitor = catalog.get_visitor("expo", "v1")
+        visitor = catalog.visitors.get("expo", "v1")
         assert visitor is not None
         assert (visitor.consent.version, visitor.consent.language) == ("implied-before-0004", "und")
 
 
 def test_failed_segment_keeps_its_reason(catalog: Catalog) -> None:
     _seed(catalog)
-    segment = catalog.register_segment("expo", "cam1", "expo/cam1/bad.mp4", T0)
-    catalog.mark_segment_processing(segment.id)
-    catalog.mark_segment_failed(segment.id, "moov atom not found")
+    segment = catalog.segments.register("expo", "cam1", "expo/cam1/bad.mp4", T0)
+    catalog.segments.mark_processing(segment.id)
+    catalog.segments.mark_failed(segment.id, "moov atom not found")
 
-    (failed,) = catalog.list_segments("expo", status="failed")
+    (failed,) = catalog.segments.for_event("expo", status="failed")
     assert failed.error == "moov atom not found"
-    assert catalog.list_segments("expo", status="done") == []
+    assert catalog.segments.for_event("expo", status="done") == []
 
 
 def test_other_writes_are_idempotent(catalog: Catalog) -> None:
     for _ in range(2):
         _seed(catalog)
-        catalog.upsert_enrollment(Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,), 0.9))
-        catalog.replace_appearances(
+        catalog.visitors.upsert_enrollment(
+            Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,), 0.9)
+        )
+        catalog.outputs.replace_appearances(
             "expo", "v1", [Appearance("v1", "cam1", T0, T0 + timedelta(seconds=4), 0.8)]
         )
-        catalog.upsert_output(Output("expo", "v1", "done", "expo/v1.mp4", "expo/v1.jpg", 30.0))
+        catalog.outputs.upsert(Output("expo", "v1", "done", "expo/v1.mp4", "expo/v1.jpg", 30.0))
 
     for table, rows in [
         ("events", 1), ("cameras", 1), ("visitors", 2), ("enrollments", 1),
@@ -267,19 +269,21 @@ def test_other_writes_are_idempotent(catalog: Catalog) -> None:
 
 def test_templates_of_different_packs_are_kept_apart(catalog: Catalog) -> None:
     _seed(catalog)
-    catalog.upsert_enrollment(Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,) * 4, 0.9))
-    catalog.upsert_enrollment(
+    catalog.visitors.upsert_enrollment(
+        Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,) * 4, 0.9)
+    )
+    catalog.visitors.upsert_enrollment(
         Enrollment("expo", "v1", "expo/v1/0.jpg", "buffalo_l", (0.5,) * 8, 0.9)
     )
 
-    assert [len(e.embedding) for e in catalog.list_enrollments("expo", "sface")] == [4]
-    assert [len(e.embedding) for e in catalog.list_enrollments("expo", "buffalo_l")] == [8]
+    assert [len(e.embedding) for e in catalog.visitors.enrollments("expo", "sface")] == [4]
+    assert [len(e.embedding) for e in catalog.visitors.enrollments("expo", "buffalo_l")] == [8]
 
 
 def test_a_visitor_belongs_to_its_event(catalog: Catalog) -> None:
     _seed(catalog)
     with pytest.raises(psycopg2.errors.ForeignKeyViolation):
-        catalog.upsert_output(Output("expo", "nobody", "not_seen"))
+        catalog.outputs.upsert(Output("expo", "nobody", "not_seen"))
 
 
 # privacy ------------------------------------------------------------------------------------
@@ -287,20 +291,22 @@ def test_a_visitor_belongs_to_its_event(catalog: Catalog) -> None:
 
 def test_deleting_a_visitor_removes_their_rows_everywhere(catalog: Catalog) -> None:
     _seed(catalog)
-    catalog.upsert_enrollment(Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,), 0.9))
-    segment = catalog.register_segment("expo", "cam1", "expo/cam1/a.mp4", T0)
-    catalog.save_segment_tracks(segment.id, [_track(0, "v1"), _track(1, None), _track(2, "v2")])
-    catalog.replace_appearances("expo", "v1", [Appearance("v1", "cam1", T0, T0, 0.5)])
-    catalog.upsert_output(Output("expo", "v1", "done", "expo/v1.mp4"))
+    catalog.visitors.upsert_enrollment(
+        Enrollment("expo", "v1", "expo/v1/0.jpg", "sface", (1.0,), 0.9)
+    )
+    segment = catalog.segments.register("expo", "cam1", "expo/cam1/a.mp4", T0)
+    catalog.segments.save_tracks(segment.id, [_track(0, "v1"), _track(1, None), _track(2, "v2")])
+    catalog.outputs.replace_appearances("expo", "v1", [Appearance("v1", "cam1", T0, T0, 0.5)])
+    catalog.outputs.upsert(Output("expo", "v1", "done", "expo/v1.mp4"))
 
-    assert catalog.delete_visitor("expo", "v1") is True
+    assert catalog.visitors.delete("expo", "v1") is True
 
-    assert [v.id for v in catalog.list_visitors("expo")] == ["v2"]
-    assert catalog.list_enrollments("expo", "sface") == []
-    assert catalog.list_appearances("expo", "v1") == []
-    assert catalog.list_outputs("expo") == []
-    assert [t.visitor_id for t in catalog.list_tracks(segment.id)] == [None, "v2"]
-    assert catalog.delete_visitor("expo", "v1") is False
+    assert [v.id for v in catalog.visitors.for_event("expo")] == ["v2"]
+    assert catalog.visitors.enrollments("expo", "sface") == []
+    assert catalog.outputs.appearances("expo", "v1") == []
+    assert catalog.outputs.for_event("expo") == []
+    assert [t.visitor_id for t in catalog.tracks.of_segment(segment.id)] == [None, "v2"]
+    assert catalog.visitors.delete("expo", "v1") is False
 
 
 # connection errors --------------------------------------------------------------------------
@@ -325,10 +331,10 @@ def test_the_arrivals_lock_is_seen_taken_from_another_connection_while_held(
 ) -> None:
     """The wave's deliver (another process) sees whether a recognize task takes arrivals."""
     with Catalog.connect(database_url) as recognizer:
-        assert not catalog.arrivals_taken("expo")
-        with recognizer.arrivals_lock("expo"):
-            assert catalog.arrivals_taken("expo")
-            assert not catalog.arrivals_taken("other")
-        assert not catalog.arrivals_taken("expo")  # released, and looking took no lock
-        with recognizer.arrivals_lock("expo"):
-            assert catalog.arrivals_taken("expo")
+        assert not catalog.segments.arrivals_taken("expo")
+        with recognizer.segments.arrivals_lock("expo"):
+            assert catalog.segments.arrivals_taken("expo")
+            assert not catalog.segments.arrivals_taken("other")
+        assert not catalog.segments.arrivals_taken("expo")  # released, and looking took no lock
+        with recognizer.segments.arrivals_lock("expo"):
+            assert catalog.segments.arrivals_taken("expo")

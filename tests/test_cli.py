@@ -89,16 +89,16 @@ def test_recognize_follows_the_event_files_recognition_settings(
 
     assert code == 0, output
     assert f"{segment.key}: done, 0 tracks, no visitor" in output
-    assert catalog.get_event("expo").name == "Expo by hand"  # the file was read
-    assert [c.name for c in catalog.list_cameras("expo")] == ["Door"]
+    assert catalog.events.get("expo").name == "Expo by hand"  # the file was read
+    assert [c.name for c in catalog.events.cameras("expo")] == ["Door"]
 
     # Done segments are left alone; --again does them again, now with the defaults.
     assert "no segment of expo to recognize" in _scas("recognize", "--event", "expo")[1]
     (cli_env / "expo.yml").unlink()
     code, output = _scas("recognize", "--event", "expo", "--again")
     assert code == 0, output
-    (row,) = catalog.list_segments("expo")
-    assert row.status == "done" and catalog.list_tracks(row.id)  # faces tracked now
+    (row,) = catalog.segments.for_event("expo")
+    assert row.status == "done" and catalog.tracks.of_segment(row.id)  # faces tracked now
 
 
 def test_recognize_then_highlights_make_the_videos(
@@ -121,10 +121,10 @@ def test_recognize_then_highlights_make_the_videos(
     code, output = _scas("highlights", "--event", "expo", "--download", str(tmp_path / "out"))
 
     assert code == 0, output
-    done = {o.visitor_id for o in catalog.list_outputs("expo") if o.status == "done"}
+    done = {o.visitor_id for o in catalog.outputs.for_event("expo") if o.status == "done"}
     assert done, output
     assert {p.name for p in (tmp_path / "out").glob("*.mp4")} == {f"{v}.mp4" for v in done}
-    assert catalog.get_event("expo").status == "done"
+    assert catalog.events.get("expo").status == "done"
 
 
 @pytest.mark.parametrize(
@@ -150,21 +150,21 @@ def test_bad_input_is_one_line_and_a_failing_exit(
     assert code == 1
     assert output.startswith("error: ") and complaint in output
     assert len(output.strip().splitlines()) == 1, output
-    assert catalog.get_event("nosuchevent") is None  # nothing half-stored
+    assert catalog.events.get("nosuchevent") is None  # nothing half-stored
 
 
 def test_event_start_and_end_write_the_markers_the_dag_waits_for(
     cli_env: Path, services: Services
 ) -> None:
-    from scas_lib import orchestration
+    from scas_lib.run import waves
 
     code, output = _scas("event", "start", "--event", "gala")
     assert code == 0 and "started gala" in output, output
-    assert orchestration.marker_times(services, "gala")["start"] is not None
-    assert not orchestration.end_marker_seen(services, "gala")
+    assert waves.marker_times(services, "gala")["start"] is not None
+    assert not waves.end_marker_seen(services, "gala")
     time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
     code, output = _scas("event", "end", "--event", "gala", "--wait", "0")
     assert code == 0 and "ended gala: end marker written" in output, output
-    assert orchestration.end_marker_seen(services, "gala")
+    assert waves.end_marker_seen(services, "gala")
     code, output = _scas("event", "end", "--event", "bad id!")
     assert code != 0 and "event id" in output

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from scas_lib import orchestration
 from scas_lib.deploy.config import ENV_FILE, WORKERS, read_env_file, scas_connections, worker_spec
 from scas_lib.deploy.loopback import LoopbackDeployment
 from scas_lib.events import EVENTS_DIR_VARIABLE
+from scas_lib.run import parameters
 from scas_lib.settings import Settings, setting_names
 from scas_lib.storage import S3Config
 
@@ -136,11 +136,9 @@ def test_the_deployment_has_every_airflow_component() -> None:
 def test_celery_workers_serve_the_queues_the_dags_use() -> None:
     workers = [n for n in SERVICES if _worker(n)]
     served = {q for n in workers if "profiles" not in SERVICES[n] for q in _queues(n)}
-    assert {"default", orchestration.GPU_QUEUE} <= served
+    assert {"default", parameters.GPU_QUEUE} <= served
     (gpu,) = [
-        n
-        for n in workers
-        if _queues(n) == {orchestration.GPU_QUEUE} and "profiles" not in SERVICES[n]
+        n for n in workers if _queues(n) == {parameters.GPU_QUEUE} and "profiles" not in SERVICES[n]
     ]
     devices = SERVICES[gpu]["deploy"]["resources"]["reservations"]["devices"]
     assert any(d["driver"] == "nvidia" and "gpu" in d["capabilities"] for d in devices)
@@ -312,7 +310,7 @@ def test_compose_and_the_loopback_deployment_share_the_airflow_settings(tmp_path
         own = SERVICES[name].get("environment", {})
         assert [k for k in set(SHARED) & set(own) if own[k] != SHARED[k]] == [], name
     assert SHARED["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert worker_spec("gpu", SHARED).queues == (orchestration.GPU_QUEUE,)
+    assert worker_spec("gpu", SHARED).queues == (parameters.GPU_QUEUE,)
     assert worker_spec("default", SHARED).queues == (SHARED["AIRFLOW__OPERATORS__DEFAULT_QUEUE"],)
     loopback = LoopbackDeployment(Settings(data_dir=tmp_path), root=ROOT).environment()
     assert {k: loopback[k] for k in SHARED} == SHARED

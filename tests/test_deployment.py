@@ -19,7 +19,7 @@ from scas_lib.deploy.api import AirflowApi, TaskInstanceRecord
 from scas_lib.deploy.loopback import LoopbackDeployment
 from scas_lib.events import EventConfig
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.orchestration import segment_batches
+from scas_lib.run.recognition import segment_batches
 from scas_lib.services import EmbeddedPostgres, EmbeddedSeaweedFS, runtime
 from scas_lib.services.redis import EmbeddedRedis
 from scas_lib.settings import Settings
@@ -143,8 +143,8 @@ def test_the_loopback_deployment_runs_an_event_on_its_celery_workers_and_stops_c
         assert _by_task(instances, "publish")[0].state == "success"
 
         with services.catalog() as catalog:
-            outputs = catalog.list_outputs("expo")
-            assert catalog.get_event("expo").status == "done"
+            outputs = catalog.outputs.for_event("expo")
+            assert catalog.events.get("expo").status == "done"
         with_video = [o for o in outputs if o.status == "done"]
         assert len(with_video) == len(rendered)
         store = services.object_store()

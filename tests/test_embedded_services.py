@@ -65,7 +65,7 @@ def test_data_survives_down_and_up(data_dir: Path) -> None:
 
     services = resolve(embedded_settings(data_dir))
     with services.catalog() as catalog:
-        catalog.upsert_event(Event(id="expo", name="Expo 2026"))
+        catalog.events.upsert(Event(id="expo", name="Expo 2026"))
     services.object_store().put_bytes("recordings", "expo/_control/start", b"")
 
     down = scas(data_dir, "down")
@@ -78,7 +78,7 @@ def test_data_survives_down_and_up(data_dir: Path) -> None:
     assert "applied migration" not in again.stdout
     services = resolve(embedded_settings(data_dir))
     with services.catalog() as catalog:
-        event = catalog.get_event("expo")
+        event = catalog.events.get("expo")
         assert event is not None and event.name == "Expo 2026"
     assert services.object_store().exists("recordings", "expo/_control/start")
 

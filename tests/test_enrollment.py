@@ -227,7 +227,7 @@ def test_an_existing_visitor_is_not_extended_with_someone_elses_face(
         visitor_id="v1",
     )  # fmt: skip
     with services.catalog() as catalog:
-        before = catalog.get_visitor("expo", "v1")
+        before = catalog.visitors.get("expo", "v1")
 
     with pytest.raises(AnotherPerson, match="photo 1 shows someone else"):
         enroll_visitor(
@@ -241,8 +241,8 @@ def test_an_existing_visitor_is_not_extended_with_someone_elses_face(
         )  # fmt: skip
 
     with services.catalog() as catalog:
-        assert catalog.get_visitor("expo", "v1") == before
-        assert len(catalog.list_enrollments("expo", "default")) == 1
+        assert catalog.visitors.get("expo", "v1") == before
+        assert len(catalog.visitors.enrollments("expo", "default")) == 1
     assert [o.key for o in store.list(services.settings.bucket_enrollments)] == ["expo/v1/0.jpg"]
     # The same face again is welcome: a second photo of her extends her template.
     again = enroll_visitor(
@@ -280,10 +280,10 @@ def test_enrolling_stores_photos_and_embeddings_once(
     assert [o.key for o in store.list(bucket, "expo/v1/")] == list(first.photo_keys)
     assert store.stat(bucket, "expo/v1/0.jpg").metadata["visitor"] == "v1"
     with services.catalog() as catalog:
-        (visitor,) = catalog.list_visitors("expo")
+        (visitor,) = catalog.visitors.for_event("expo")
         assert visitor.display_name == "李明"
         assert visitor.consent == CONSENT  # the text's version, its language, the time
-        assert len(catalog.list_enrollments("expo", "default")) == 2
+        assert len(catalog.visitors.enrollments("expo", "default")) == 2
 
 
 def test_a_bad_photo_stores_nothing(
@@ -300,7 +300,7 @@ def test_a_bad_photo_stores_nothing(
         )
     assert store.list(services.settings.bucket_enrollments) == []
     with services.catalog() as catalog:
-        assert catalog.get_event("expo") is None
+        assert catalog.events.get("expo") is None
 
 
 def test_forgetting_a_visitor_removes_them_everywhere(
@@ -320,16 +320,16 @@ def test_forgetting_a_visitor_removes_them_everywhere(
     store.put_bytes(bucket, keys.highlight_key("expo", "v1"), b"video")
     store.put_bytes(bucket, keys.poster_key("expo", "v1"), b"poster")
     with services.catalog() as catalog:
-        catalog.upsert_output(Output("expo", "v1", "done", keys.highlight_key("expo", "v1")))
+        catalog.outputs.upsert(Output("expo", "v1", "done", keys.highlight_key("expo", "v1")))
 
     result = forget_visitor(services, "expo", "v1")
 
     assert result.objects_deleted == 3 and result.catalog_rows
     assert [o.key for o in store.list(bucket)] == ["expo/v2/0.jpg"]
     with services.catalog() as catalog:
-        assert [v.id for v in catalog.list_visitors("expo")] == ["v2"]
-        assert [e.visitor_id for e in catalog.list_enrollments("expo", "default")] == ["v2"]
-        assert catalog.list_outputs("expo") == []
+        assert [v.id for v in catalog.visitors.for_event("expo")] == ["v2"]
+        assert [e.visitor_id for e in catalog.visitors.enrollments("expo", "default")] == ["v2"]
+        assert catalog.outputs.for_event("expo") == []
     assert forget_visitor(services, "expo", "v1").objects_deleted == 0
 
 
@@ -399,7 +399,7 @@ def test_a_name_the_card_cannot_draw_as_typed_is_refused_before_anything_is_stor
             services, engine, consent=CONSENT, event_id="expo", display_name=name, photos=[photo]
         )
     with services.catalog() as catalog:
-        assert catalog.list_visitors("expo") == []
+        assert catalog.visitors.for_event("expo") == []
     assert store.list(services.settings.bucket_enrollments) == []
 
     typed = ' 100% "Fan" A\\B 王 %{localtime} '

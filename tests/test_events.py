@@ -1,4 +1,4 @@
-"""Event files and the orchestration functions the DAG tasks call (no Airflow needed)."""
+"""Event files and the run's step functions the DAG tasks call (no Airflow needed)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from scas_lib import orchestration as orch
 from scas_lib.catalog import Catalog, Output, Visitor
 from scas_lib.errors import ConfigurationError, ScasError
-from scas_lib.events import EventConfig, load_event_configs, read_event_config, read_event_configs
+from scas_lib.event_files import (
+    find_event,
+    load_event_configs,
+    read_event_config,
+    read_event_configs,
+)
+from scas_lib.events import EventConfig
 from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.run import parameters, publishing, recognition, records, waves
 from scas_lib.services import Services
 from scas_lib.settings import Settings
 from scas_lib.storage import ObjectStore, keys
@@ -117,20 +123,20 @@ CONFIG = EventConfig.model_validate(
 
 def test_params_choose_the_mode_of_a_run(tmp_path: Path) -> None:
     _write(tmp_path, "sunset.yaml", "text_color: orange\n")  # the venue's own template
-    live = orch.run_request(CONFIG, {"visitor": None, "camera": None, "template": None})
+    live = parameters.run_request(CONFIG, {"visitor": None, "camera": None, "template": None})
     assert (live.mode, live.wait, live.template_overrides) == (
         "live",
         True,
         {"target_length_s": 30},
     )
-    one = orch.run_request(CONFIG, {"visitor": "v-1"})
+    one = parameters.run_request(CONFIG, {"visitor": "v-1"})
     assert (one.mode, one.visitor, one.wait) == ("render", "v-1", False)
-    other = orch.run_request(CONFIG, {"template": "sunset"}, templates_dir=tmp_path)
+    other = parameters.run_request(CONFIG, {"template": "sunset"}, templates_dir=tmp_path)
     assert (other.mode, other.template, other.template_overrides) == ("render", "sunset", {})
-    camera = orch.run_request(CONFIG, {"camera": "cam2", "template": " "})
+    camera = parameters.run_request(CONFIG, {"camera": "cam2", "template": " "})
     assert (camera.mode, camera.camera, camera.template) == ("camera", "cam2", "default")
-    assert orch.run_request(CONFIG, {"event_id": "expo"}).event_id == "expo"
-    assert orch.RunRequest.from_dict(camera.to_dict()) == camera
+    assert parameters.run_request(CONFIG, {"event_id": "expo"}).event_id == "expo"
+    assert records.RunRequest.from_dict(camera.to_dict()) == camera
 
 
 @pytest.mark.parametrize(
@@ -148,7 +154,7 @@ def test_params_choose_the_mode_of_a_run(tmp_path: Path) -> None:
 )
 def test_bad_params_are_refused(params: dict, complaint: str) -> None:
     with pytest.raises(ScasError, match=re.escape(complaint)):
-        orch.run_request(CONFIG, params)
+        parameters.run_request(CONFIG, params)
 
 
 def test_a_recurring_event_takes_its_shows_and_templates_from_beside_its_file(
@@ -158,23 +164,25 @@ def test_a_recurring_event_takes_its_shows_and_templates_from_beside_its_file(
     (tmp_path / "templates").mkdir()
     _write(tmp_path / "templates", "neon.yaml", "text_color: cyan\nintro_s: 2\n")
 
-    show = orch.resolve_run("night-20261127-2000", {"template": "neon"}, directory=tmp_path)
+    show = parameters.resolve_run("night-20261127-2000", {"template": "neon"}, directory=tmp_path)
 
     assert show.from_file and show.config.id == "night" and show.config.template == "neon"
     assert (show.request.event_id, show.request.template) == ("night-20261127-2000", "neon")
-    assert orch.run_request(show.config, {"event_id": "night-20261204-2000"}, templates_dir=
+    assert parameters.run_request(show.config, {"event_id": "night-20261204-2000"}, templates_dir=
                             tmp_path / "templates").event_id == "night-20261204-2000"  # fmt: skip
     with pytest.raises(ScasError, match="is not event night"):
-        orch.run_request(show.config, {"event_id": "nightly"})
-    assert not orch.resolve_run("night-20261399-2000", directory=tmp_path).from_file
+        parameters.run_request(show.config, {"event_id": "nightly"})
+    assert not parameters.resolve_run("night-20261399-2000", directory=tmp_path).from_file
     # The DAG's render time limit covers the longest video a run may choose; a broken
     # template fails only the run that chooses it, never the DAG file.
     _write(tmp_path / "templates", "long.yaml", "target_length_s: 120\n")
     _write(tmp_path / "templates", "broken.yaml", "width: big\n")
-    limits = orch.task_timeouts(show.config, tmp_path / "templates")
+    limits = parameters.task_timeouts(show.config, tmp_path / "templates")
     assert limits["render"] == 300 + 20 * 120
     with pytest.raises(ScasError, match="broken"):
-        orch.run_request(show.config, {"template": "broken"}, templates_dir=tmp_path / "templates")
+        parameters.run_request(
+            show.config, {"template": "broken"}, templates_dir=tmp_path / "templates"
+        )
 
 
 # one run by hand: the event file's settings --------------------------------------------------
@@ -184,9 +192,9 @@ def test_an_event_file_is_found_by_id_with_either_suffix(tmp_path: Path) -> None
     _write(tmp_path, "gala.yml", "cameras: [{id: cam1}]\nrecognition: {analysis_fps: 2}\n")
     _write(tmp_path, "expo.yaml", "template: default\nrecognize_retries: 4\n")
 
-    gala = orch.resolve_run("gala", directory=tmp_path)
-    expo = orch.resolve_run("expo", {"visitor": "v1"}, directory=tmp_path)
-    walk_in = orch.resolve_run("walk-in", directory=tmp_path)
+    gala = parameters.resolve_run("gala", directory=tmp_path)
+    expo = parameters.resolve_run("expo", {"visitor": "v1"}, directory=tmp_path)
+    walk_in = parameters.resolve_run("walk-in", directory=tmp_path)
 
     assert gala.from_file and gala.config.recognition == {"analysis_fps": 2}
     assert (expo.request.mode, expo.request.template, expo.request.max_attempts) == (
@@ -197,19 +205,37 @@ def test_an_event_file_is_found_by_id_with_either_suffix(tmp_path: Path) -> None
     assert not walk_in.from_file and walk_in.config == EventConfig(id="walk-in")
     _write(tmp_path, "gala.yaml", "name: Gala\n")
     with pytest.raises(ConfigurationError, match="two files"):
-        orch.resolve_run("gala", directory=tmp_path)
+        parameters.resolve_run("gala", directory=tmp_path)
     with pytest.raises(ScasError, match="invalid event id"):
-        orch.resolve_run("../etc", directory=tmp_path)
+        parameters.resolve_run("../etc", directory=tmp_path)
+
+
+def test_an_event_file_is_parsed_once_per_change_and_its_consent_loads_no_template(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, "gala.yaml", "template: missing\nconsent: {version: v1}\n")
+
+    first = find_event("gala", tmp_path)  # the kiosk's lookup: no template is loaded
+    again = find_event("gala", tmp_path)
+
+    assert first.from_file and first.config.consent.version == "v1"
+    assert again.config is first.config  # not parsed again
+    with pytest.raises(ConfigurationError, match="missing"):  # a run loads it, and refuses
+        parameters.resolve_run("gala", directory=tmp_path)
+    path.write_text("template: missing\nconsent: {version: v2-changed}\n", encoding="utf-8")
+    assert find_event("gala", tmp_path).config.consent.version == "v2-changed"
+    show = find_event("gala-20261127-2000", tmp_path)  # not a recurring event: no show of it
+    assert not show.from_file and show.config == EventConfig(id="gala-20261127-2000")
 
 
 def test_recognition_settings_come_from_the_event_file_then_scas_onnx_threads() -> None:
     settings = Settings(onnx_threads=3)
-    assert orch.recognition_config(EventConfig(id="a"), settings).onnx_threads == 3
+    assert recognition.recognition_config(EventConfig(id="a"), settings).onnx_threads == 3
     own = EventConfig(id="a", recognition={"onnx_threads": 2, "analysis_fps": 4})
-    assert orch.recognition_config(own, settings) == RecognitionConfig(
+    assert recognition.recognition_config(own, settings) == RecognitionConfig(
         onnx_threads=2, analysis_fps=4
     )
-    assert orch.recognition_config(EventConfig(id="a"), Settings()) == RecognitionConfig()
+    assert recognition.recognition_config(EventConfig(id="a"), Settings()) == RecognitionConfig()
 
 
 # sensing on the real servers ------------------------------------------------------------------
@@ -227,46 +253,49 @@ def test_pending_segments_and_the_end_marker(
     services: Services, store: ObjectStore, catalog: Catalog
 ) -> None:
     bucket = services.settings.bucket_recordings
-    assert orch.look(services, "expo", max_attempts=3) == orch.Wave("expo", [], False)
+    assert waves.look(services, "expo", max_attempts=3) == records.Wave("expo", [], False)
     done, failed, stuck, dead, new = (_segment(store, bucket, "cam1", k) for k in range(5))
     store.put_bytes(bucket, keys.control_marker_key("expo", "start"), b"")
-    catalog.ensure_event("expo")
-    catalog.ensure_camera("expo", "cam1")
+    catalog.events.ensure("expo")
+    catalog.events.ensure_camera("expo", "cam1")
     rows = {
-        key: catalog.register_segment("expo", "cam1", key, START)
+        key: catalog.segments.register("expo", "cam1", key, START)
         for key in (done, failed, stuck, dead)
     }
-    catalog.save_segment_tracks(rows[done].id, [])
-    catalog.mark_segment_failed(rows[failed].id, "truncated")
-    catalog.mark_segment_processing(rows[stuck].id)  # a worker died once
+    catalog.segments.save_tracks(rows[done].id, [])
+    catalog.segments.mark_failed(rows[failed].id, "truncated")
+    catalog.segments.mark_processing(rows[stuck].id)  # a worker died once
     for _ in range(3):
-        catalog.mark_segment_processing(rows[dead].id)  # ... and three times: given up
+        catalog.segments.mark_processing(rows[dead].id)  # ... and three times: given up
 
-    wave = orch.look(services, "expo", max_attempts=3)
+    wave = waves.look(services, "expo", max_attempts=3)
 
-    assert wave == orch.Wave("expo", [stuck, new], False) and wave.ready
+    assert wave == records.Wave("expo", [stuck, new], False) and wave.ready
     store.put_bytes(bucket, keys.control_marker_key("expo", "end"), b"")
-    assert orch.look(services, "expo", max_attempts=3).ended
-    assert orch.segment_keys(services, "expo", "cam1") == [done, failed, stuck, dead, new]
-    assert orch.segment_keys(services, "expo", "cam2") == []
-    request = orch.run_request(CONFIG, {})
-    assert orch.next_step(services, request) == "next_wave"  # two segments still to do
+    assert waves.look(services, "expo", max_attempts=3).ended
+    assert waves.segment_keys(services, "expo", "cam1") == [done, failed, stuck, dead, new]
+    assert waves.segment_keys(services, "expo", "cam2") == []
+    request = parameters.run_request(CONFIG, {})
+    assert waves.next_step(services, request) == "next_wave"  # two segments still to do
     for key in (stuck, new):
-        row = catalog.register_segment("expo", "cam1", key, START)
-        catalog.save_segment_tracks(row.id, [])
-    assert orch.next_step(services, request) == "highlights"
-    assert catalog.get_event("expo").status == "ended"
-    camera = orch.run_request(CONFIG, {"camera": "cam1"})
-    assert orch.segments_to_recognize(services, camera, None) == orch.segment_keys(
+        row = catalog.segments.register("expo", "cam1", key, START)
+        catalog.segments.save_tracks(row.id, [])
+    assert waves.next_step(services, request) == "highlights"
+    assert catalog.events.get("expo").status == "ended"
+    camera = parameters.run_request(CONFIG, {"camera": "cam1"})
+    assert waves.segments_to_recognize(services, camera, None) == waves.segment_keys(
         services, "expo", "cam1"
     )
     assert (
-        orch.segments_to_recognize(services, orch.run_request(CONFIG, {"visitor": "v"}), None) == []
+        waves.segments_to_recognize(
+            services, parameters.run_request(CONFIG, {"visitor": "v"}), None
+        )
+        == []
     )
     # By hand (no wave): what a live wave would take now; `again`: every segment.
-    live = orch.run_request(CONFIG, {})
-    assert orch.segments_to_recognize(services, live, None) == []  # finished or given up
-    assert orch.segments_to_recognize(services, live, None, again=True) == [
+    live = parameters.run_request(CONFIG, {})
+    assert waves.segments_to_recognize(services, live, None) == []  # finished or given up
+    assert waves.segments_to_recognize(services, live, None, again=True) == [
         done,
         failed,
         stuck,
@@ -284,45 +313,47 @@ def test_a_new_run_re_uploads_and_late_segments_are_not_missed(
     store.put_bytes(bucket, start, b"")
     first = _segment(store, bucket, "cam1", 0)
     store.put_bytes(bucket, end, b"")  # the same second as the start marker: it ends the run
-    catalog.ensure_event("expo")
-    catalog.ensure_camera("expo", "cam1")
+    catalog.events.ensure("expo")
+    catalog.events.ensure_camera("expo", "cam1")
     etag = store.stat(bucket, first).etag
-    row = catalog.register_segment("expo", "cam1", first, START, etag=etag)
-    catalog.save_segment_tracks(row.id, [])
-    wave = orch.look(services, "expo", max_attempts=3)
+    row = catalog.segments.register("expo", "cam1", first, START, etag=etag)
+    catalog.segments.save_tracks(row.id, [])
+    wave = waves.look(services, "expo", max_attempts=3)
     assert (wave.keys, wave.ended, wave.closed, wave.ready) == ([], True, False, True)
-    orch.publish(services, orch.run_request(CONFIG, {}))  # the videos: this run is closed
-    closed = orch.look(services, "expo", max_attempts=3)
+    publishing.publish(
+        services, parameters.run_request(CONFIG, {})
+    )  # the videos: this run is closed
+    closed = waves.look(services, "expo", max_attempts=3)
     assert (closed.ended, closed.closed, closed.ready) == (True, True, False)
 
     # A late segment, after the end was published: recognized, then the event renders again.
     late = _segment(store, bucket, "cam1", 1)
-    wave = orch.look(services, "expo", max_attempts=3)
+    wave = waves.look(services, "expo", max_attempts=3)
     assert (wave.keys, wave.ready) == ([late], True)
-    late_row = catalog.register_segment("expo", "cam1", late, START)
-    catalog.save_segment_tracks(late_row.id, [])
-    assert orch.next_step(services, orch.run_request(CONFIG, {})) == "highlights"
+    late_row = catalog.segments.register("expo", "cam1", late, START)
+    catalog.segments.save_tracks(late_row.id, [])
+    assert waves.next_step(services, parameters.run_request(CONFIG, {})) == "highlights"
 
     # The same key uploaded again with other content is recognized again, from attempt 0.
     store.put_bytes(bucket, first, b"other footage, same key")
-    assert orch.look(services, "expo", max_attempts=3).keys == [first]
-    again = catalog.register_segment(
+    assert waves.look(services, "expo", max_attempts=3).keys == [first]
+    again = catalog.segments.register(
         "expo", "cam1", first, START, etag=store.stat(bucket, first).etag
     )
     assert (again.id, again.attempts, again.status) == (row.id, 0, "done")
-    catalog.save_segment_tracks(again.id, [])
-    assert orch.look(services, "expo", max_attempts=3).keys == []
+    catalog.segments.save_tracks(again.id, [])
+    assert waves.look(services, "expo", max_attempts=3).keys == []
 
     # A new run: its start marker, newer than the end marker, opens it; only a newer end
     # marker ends it (S3 times are whole seconds: wait for the next one).
     time.sleep(1.1)
     store.put_bytes(bucket, start, b"")
-    wave = orch.look(services, "expo", max_attempts=3)
+    wave = waves.look(services, "expo", max_attempts=3)
     assert (wave.ended, wave.ready) == (False, False)
-    assert orch.next_step(services, orch.run_request(CONFIG, {})) == "next_wave"
+    assert waves.next_step(services, parameters.run_request(CONFIG, {})) == "next_wave"
     time.sleep(1.1)
     store.put_bytes(bucket, end, b"")
-    wave = orch.look(services, "expo", max_attempts=3)
+    wave = waves.look(services, "expo", max_attempts=3)
     assert (wave.ended, wave.closed, wave.ready) == (True, False, True)
 
 
@@ -331,20 +362,20 @@ def test_a_segment_whose_worker_died_is_reclaimed_after_the_lease(
 ) -> None:
     bucket = services.settings.bucket_recordings
     once, thrice = (_segment(store, bucket, "cam1", k) for k in range(2))
-    catalog.ensure_event("expo")
-    catalog.ensure_camera("expo", "cam1")
-    rows = {key: catalog.register_segment("expo", "cam1", key, START) for key in (once, thrice)}
-    catalog.mark_segment_processing(rows[once].id)
+    catalog.events.ensure("expo")
+    catalog.events.ensure_camera("expo", "cam1")
+    rows = {key: catalog.segments.register("expo", "cam1", key, START) for key in (once, thrice)}
+    catalog.segments.mark_processing(rows[once].id)
     for _ in range(3):
-        catalog.mark_segment_processing(rows[thrice].id)
+        catalog.segments.mark_processing(rows[thrice].id)
 
     # Within the lease a processing row may still have its worker: left alone.
-    assert orch.pending_segments(services, "expo", 3, lease_s=600) == [once]
-    assert {s.status for s in catalog.list_segments("expo")} == {"processing"}
+    assert waves.pending_segments(services, "expo", 3, lease_s=600) == [once]
+    assert {s.status for s in catalog.segments.for_event("expo")} == {"processing"}
     time.sleep(0.3)
-    assert orch.pending_segments(services, "expo", 3, lease_s=0.2) == [once]
+    assert waves.pending_segments(services, "expo", 3, lease_s=0.2) == [once]
 
-    found = {s.object_key: s for s in catalog.list_segments("expo")}
+    found = {s.object_key: s for s in catalog.segments.for_event("expo")}
     assert (found[once].status, found[thrice].status) == ("pending", "failed")
     assert found[thrice].error == "given up: its worker stopped during each of 3 attempts"
 
@@ -352,17 +383,17 @@ def test_a_segment_whose_worker_died_is_reclaimed_after_the_lease(
 def test_an_output_whose_render_died_is_failed_after_the_lease(catalog: Catalog) -> None:
     from scas_lib.events import ConsentText
 
-    catalog.ensure_event("expo")
+    catalog.events.ensure("expo")
     consent = ConsentText().agreed("en", START)
     for visitor in ("v1", "v2"):
-        catalog.upsert_visitor(Visitor("expo", visitor, visitor.upper(), consent))
-    catalog.upsert_output(Output("expo", "v1", "rendering"))  # its render was killed
-    catalog.upsert_output(Output("expo", "v2", "done", "expo/v2.mp4"))
+        catalog.visitors.upsert(Visitor("expo", visitor, visitor.upper(), consent))
+    catalog.outputs.upsert(Output("expo", "v1", "rendering"))  # its render was killed
+    catalog.outputs.upsert(Output("expo", "v2", "done", "expo/v2.mp4"))
 
-    assert catalog.reclaim_stale_outputs("expo", lease_s=600) == []
+    assert catalog.outputs.reclaim_stale("expo", lease_s=600) == []
     time.sleep(0.3)
-    assert catalog.reclaim_stale_outputs("expo", lease_s=0.2) == ["v1"]
+    assert catalog.outputs.reclaim_stale("expo", lease_s=0.2) == ["v1"]
 
-    outputs = {o.visitor_id: o for o in catalog.list_outputs("expo")}
+    outputs = {o.visitor_id: o for o in catalog.outputs.for_event("expo")}
     assert (outputs["v1"].status, outputs["v2"].status) == ("failed", "done")
     assert "stopped without finishing" in (outputs["v1"].error or "")

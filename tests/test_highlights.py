@@ -494,7 +494,7 @@ def test_a_seen_visitor_gets_a_published_highlight_and_an_unseen_one_none(
     seen = plan_highlights(services, EVENT, template)
 
     assert seen and absent not in seen and set(seen) <= set(visitors)
-    outputs = {o.visitor_id: o for o in catalog.list_outputs(EVENT)}
+    outputs = {o.visitor_id: o for o in catalog.outputs.for_event(EVENT)}
     assert outputs[absent].status == "not_seen" and outputs[absent].object_key is None
     visitor = max(
         seen, key=lambda v: sum(a.length_s for a in edit_plan(catalog, EVENT, v, template).clips)
@@ -520,7 +520,7 @@ def test_a_seen_visitor_gets_a_published_highlight_and_an_unseen_one_none(
     # The visitor's face is in every clip, where the plan put it, in both versions: the
     # vertical one keeps a third of the picture, the third with the face.
     gallery = Gallery.from_enrollments(
-        engine.model_pack, catalog.list_enrollments(EVENT, engine.model_pack)
+        engine.model_pack, catalog.visitors.enrollments(EVENT, engine.model_pack)
     )
     vertical = store.download_file(bucket, keys.vertical_key(EVENT, visitor), tmp_path / "v.mp4")
     assert (_streams(vertical)["video"]["width"], _streams(vertical)["video"]["height"]) == (
@@ -568,13 +568,13 @@ def test_a_seen_visitor_gets_a_published_highlight_and_an_unseen_one_none(
 
     # Rendering again replaces: one row, one set of objects (no vertical version now).
     render_highlight(services, EVENT, visitor, template)
-    assert [o.visitor_id for o in catalog.list_outputs(EVENT)].count(visitor) == 1
+    assert [o.visitor_id for o in catalog.outputs.for_event(EVENT)].count(visitor) == 1
     assert sorted(o.key for o in store.list(bucket, f"{EVENT}/{visitor}.")) == sorted(
         set(keys.highlight_keys(EVENT, visitor)) - {keys.vertical_key(EVENT, visitor)}
     )
     published = {p.visitor_id: p for p in publish_event(services, EVENT)}
     assert published[visitor].url and published[absent].url is None
-    assert catalog.get_event(EVENT).status == "done"
+    assert catalog.events.get(EVENT).status == "done"
 
 
 def test_a_render_that_fails_midway_publishes_nothing_and_loses_nothing(
@@ -591,7 +591,7 @@ def test_a_render_that_fails_midway_publishes_nothing_and_loses_nothing(
         render_highlight(services, EVENT, visitor, broken)
 
     assert store.list(bucket, f"{EVENT}/{visitor}.") == []
-    (failed,) = [o for o in catalog.list_outputs(EVENT) if o.visitor_id == visitor]
+    (failed,) = [o for o in catalog.outputs.for_event(EVENT) if o.visitor_id == visitor]
     assert failed.status == "failed" and "missing.m4a" in (failed.error or "")
 
     # A published video survives a failed re-render, and the row still points to it.
@@ -600,13 +600,13 @@ def test_a_render_that_fails_midway_publishes_nothing_and_loses_nothing(
     with pytest.raises(MediaError):
         render_highlight(services, EVENT, visitor, broken)
     assert store.get_bytes(bucket, good.object_key) == before
-    (row,) = [o for o in catalog.list_outputs(EVENT) if o.visitor_id == visitor]
+    (row,) = [o for o in catalog.outputs.for_event(EVENT) if o.visitor_id == visitor]
     assert row.status == "failed" and row.object_key == good.object_key
 
     # Forgetting the visitor withdraws the video everywhere.
     forget_visitor(services, EVENT, visitor)
     assert store.list(bucket, f"{EVENT}/{visitor}.") == []
-    assert all(o.visitor_id != visitor for o in catalog.list_outputs(EVENT))
+    assert all(o.visitor_id != visitor for o in catalog.outputs.for_event(EVENT))
 
 
 def test_untouched_footage_is_copied_bit_for_bit_into_a_standard_mp4(
@@ -798,5 +798,5 @@ def test_a_visitor_forgotten_during_their_render_gets_no_video(
     (output,) = results
     assert output.status == "forgotten"
     assert store.list(bucket, f"{EVENT}/{visitor}.") == []
-    assert all(o.visitor_id != visitor for o in catalog.list_outputs(EVENT))
+    assert all(o.visitor_id != visitor for o in catalog.outputs.for_event(EVENT))
     assert list(scratch.iterdir()) == []

@@ -25,7 +25,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scas_lib import orchestration
 from scas_lib.catalog import Catalog
 from scas_lib.cli import app
 from scas_lib.errors import ScasError
@@ -34,6 +33,7 @@ from scas_lib.ingest import stage
 from scas_lib.ingest.runner import IngestOptions, IngestReport, ingest_event
 from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.media.probe import probe
+from scas_lib.run import waves
 from scas_lib.services import EmbeddedSeaweedFS, Services
 from scas_lib.services.embedded import free_ports
 from scas_lib.settings import Settings
@@ -316,7 +316,7 @@ def test_rtsp_camera_is_recorded_into_whole_segments_on_the_servers_clock(
     assert (health.state, health.reconnects, health.gaps) == ("stopped", 0, 0)
     # Lag: nothing recognized yet, then one segment done.
     assert (health.segments_pushed, health.lag_segments) == (len(segments), len(segments))
-    first = catalog.register_segment("rtsp", "cam1", segments[0].key, segments[0].start)
+    first = catalog.segments.register("rtsp", "cam1", segments[0].key, segments[0].start)
     catalog.connection.cursor().execute(
         "UPDATE segments SET status = 'done' WHERE id = %s", (first.id,)
     )
@@ -553,8 +553,8 @@ def test_upload_cuts_a_recorded_file_into_segments_with_their_start_times(
     # under another camera, and the operator is told a run must pick the segments up.
     store.put_bytes(bucket, keys.control_marker_key("show", "end"), b"")
     with services.catalog() as catalog:
-        catalog.ensure_event("show")
-        catalog.close_event_run("show", orchestration.marker_times(services, "show")["end"])
+        catalog.events.ensure("show")
+        catalog.events.close_run("show", waves.marker_times(services, "show")["end"])
     moment = "2026-11-22T11:00:00+01:00"
     result = CliRunner().invoke(app, ["upload", str(path), "--event", "show", "--camera",
                                       "studio", "--segment", "60", "--start", moment])  # fmt: skip

@@ -112,8 +112,8 @@ def test_nobody_reads_no_file_of_the_data_dir(
     key = keys.enrollment_photo_key("expo", "v-private", 0)
     services.object_store().put_bytes(services.settings.bucket_enrollments, key, photo)
     with services.catalog() as catalog:
-        catalog.ensure_event("expo")
-        catalog.upsert_visitor(Visitor("expo", "v-private", "Private Person", CONSENT))
+        catalog.events.ensure("expo")
+        catalog.visitors.upsert(Visitor("expo", "v-private", "Private Person", CONSENT))
 
     # the test means something: nobody can enter the parent, and the photo is on disk
     assert readable_by_nobody([private_servers.parent]) == [str(private_servers.parent)]
@@ -130,7 +130,7 @@ def test_nobody_reads_no_file_of_the_data_dir(
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
     # and the catalog still works, run by its own system user
     with Catalog.connect(services.database_url) as catalog:
-        assert catalog.get_visitor("expo", "v-private") is not None
+        assert catalog.visitors.get("expo", "v-private") is not None
 
 
 # scratch folders -------------------------------------------------------------------------
@@ -214,8 +214,8 @@ def test_forget_leaves_nothing_of_the_visitor(
 
     assert result.objects_deleted == 2 and result.catalog_rows
     with services.catalog() as catalog:
-        assert catalog.get_visitor("expo", "v-forget") is None
-        enrollments = catalog.list_enrollments("expo", enrolled.model_pack)
+        assert catalog.visitors.get("expo", "v-forget") is None
+        enrollments = catalog.visitors.enrollments("expo", enrolled.model_pack)
         assert [e for e in enrollments if e.visitor_id == "v-forget"] == []
     for bucket in services.buckets:
         assert [o.key for o in store.list(bucket) if "v-forget" in o.key] == []

@@ -18,7 +18,6 @@ import numpy as np
 import psycopg2
 import pytest
 
-from scas_lib import orchestration
 from scas_lib.catalog import Catalog, Enrollment
 from scas_lib.errors import is_transient
 from scas_lib.events import EventConfig
@@ -39,6 +38,7 @@ from scas_lib.recognition.identity import (
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.recognition.stage import PeopleSeenCounter, people_seen, recognize_segment
 from scas_lib.recognition.tracking import FaceTracker, iou
+from scas_lib.run import parameters, recognition, records, waves
 from scas_lib.services.runtime import Services
 from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
 from scas_lib.simulation.people import SourcePhoto
@@ -343,7 +343,7 @@ def test_searching_near_the_tracks_finds_the_faces_that_extend_them(
     face (search.near over FaceTracker.search_areas): there it must find what searching
     the whole frame finds, at the same place, but for a few detections near the detector's
     threshold, which it scores differently in a crop: 95.5% found here, 98% on the
-    throughput benchmark's clip (docs/benchmarks.md), whose accuracy did not change."""
+    throughput benchmark's clip (docs/benchmarks-history.md), whose accuracy did not change."""
     compared = found_near = 0
     for segment in event.segments:
         tracker = FaceTracker()
@@ -540,7 +540,7 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
 
     assert first.status == second.status == "done"
     assert first.segment_id == second.segment_id and first.tracks == second.tracks
-    stored = catalog.list_tracks(first.segment_id)
+    stored = catalog.tracks.of_segment(first.segment_id)
     assert len(stored) == first.tracks
     # The catalog gives back the face tracks the pipeline found, face path and all.
     found = recognized[key][1].tracks
@@ -551,7 +551,7 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     # Similarities are stored as PostgreSQL real (float32).
     assert [t.similarity for t in stored] == pytest.approx([t.similarity for t in found], abs=1e-6)
     assert all(t.start_time.tzinfo is not None and t.frame_size[0] > 0 for t in stored)
-    (segment,) = catalog.list_segments("expo")
+    (segment,) = catalog.segments.for_event("expo")
     assert segment.attempts == 2
     assert segment.start_time == datetime_of(_first_segment(event))
     # The people seen are counted from the catalog: the visitors recognised once each, and
@@ -562,8 +562,8 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     assert counted.others >= 1
     # It reads only each track's first and last face: its camera and times all the same.
     whole, ends = (
-        catalog.list_event_tracks("expo"),
-        catalog.list_event_tracks("expo", ends_only=True),
+        catalog.tracks.for_event("expo"),
+        catalog.tracks.for_event("expo", ends_only=True),
     )
     assert max(len(t.samples) for t in whole) > 2 >= max(len(t.samples) for t in ends)
     assert [(t.camera_id, t.start_time, t.end_time, t.visitor_id) for t in ends] == [
@@ -573,7 +573,7 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     console = PeopleSeenCounter(spacing=0)
     assert [console(services, "expo") for _ in range(3)] == [counted] * 3
     assert console.recounts == 1
-    catalog.forget_track_embeddings("expo", bystanders_only=True)
+    catalog.tracks.forget_embeddings("expo", bystanders_only=True)
     assert people_seen(services, "expo") == Headcount(counted.enrolled_seen, 0)
     with console._lock:  # another ask is counting: this one gets the last count at once
         assert console(services, "expo") == counted
@@ -606,7 +606,7 @@ def test_a_corrupt_segment_fails_cleanly_and_names_the_reason(
 
     assert broken.status == "failed" and "truncated" in (broken.error or "")
     assert fine.status == "done"
-    failed = {s.object_key: s for s in catalog.list_segments("expo", status="failed")}
+    failed = {s.object_key: s for s in catalog.segments.for_event("expo", status="failed")}
     assert set(failed) == {bad.key} and "truncated" in (failed[bad.key].error or "")
 
 
@@ -624,17 +624,17 @@ def test_segments_with_an_invalid_camera_id_fail_with_the_reason_and_the_event_e
     store.put_file(bucket, in_key, source)
     store.put_file(bucket, in_metadata, source, metadata={"camera": "Cam 2"})
     store.put_bytes(bucket, keys.control_marker_key("probe", "end"), b"")
-    request = orchestration.run_request(EventConfig(id="probe"), {})
+    request = parameters.run_request(EventConfig(id="probe"), {})
 
     # The key's camera is refused on sight; the metadata's when the segment is read.
-    wave = orchestration.look(services, "probe", request.max_attempts)
+    wave = waves.look(services, "probe", request.max_attempts)
     assert wave.ended and wave.keys == [in_metadata]
     outcome = recognize_segment(services, footage, in_metadata)
     assert outcome.status == "failed" and outcome.tracks == 0
 
-    assert orchestration.next_step(services, request) == "highlights"
-    assert catalog.get_event("probe").status == "ended"
-    rows = {s.object_key: s for s in catalog.list_segments("probe")}
+    assert waves.next_step(services, request) == "highlights"
+    assert catalog.events.get("probe").status == "ended"
+    rows = {s.object_key: s for s in catalog.segments.for_event("probe")}
     assert set(rows) == {in_key, in_metadata}
     assert all(s.status == "failed" and s.camera_id is None for s in rows.values())
     assert rows[in_key].error.startswith("segment key: invalid camera id 'Cam 2'")
@@ -696,17 +696,17 @@ def test_a_catalog_outage_during_recognition_leaves_the_segment_pending_and_the_
 
     dropper.join()
     assert is_transient(raised.value), raised.value
-    (row,) = catalog.list_segments("expo")
+    (row,) = catalog.segments.for_event("expo")
     assert (row.status, row.attempts) == ("pending", 0)
     assert row.error and row.error.startswith("retrying after: ")
-    assert orchestration.look(services, "expo", 3).keys == sorted(s.key for s in event.segments)
+    assert waves.look(services, "expo", 3).keys == sorted(s.key for s in event.segments)
 
     retried = recognize_segment(services, footage, key)  # what Airflow's retry does
 
     assert retried.status == "done" and retried.tracks > 0
-    (row,) = catalog.list_segments("expo")
+    (row,) = catalog.segments.for_event("expo")
     assert (row.status, row.attempts, row.error) == ("done", 1, None)
-    assert len(catalog.list_tracks(row.id)) == retried.tracks
+    assert len(catalog.tracks.of_segment(row.id)) == retried.tracks
 
 
 def _recognize_in_child(services: Services, model_pack_dir: Path, key: str) -> None:
@@ -749,23 +749,24 @@ def test_a_worker_killed_mid_recognition_leaves_work_a_later_wave_reclaims(
     finally:
         worker.join()
     assert worker.exitcode == -signal.SIGKILL
-    (row,) = catalog.list_segments("expo")
+    (row,) = catalog.segments.for_event("expo")
     assert (row.status, row.attempts) == ("processing", 1)
     assert list((data_dir / "tmp").glob("scas-segment-*"))  # its scratch folder, left behind
 
     # Within the lease the row is left to its worker; after it, the next look reclaims it.
-    assert catalog.list_segments("expo")[0].status == "processing"
-    orchestration.look(own, "expo", max_attempts=3, lease_s=600)
-    assert catalog.list_segments("expo")[0].status == "processing"
+    assert catalog.segments.for_event("expo")[0].status == "processing"
+    waves.look(own, "expo", max_attempts=3, lease_s=600)
+    assert catalog.segments.for_event("expo")[0].status == "processing"
     time.sleep(0.5)
-    wave = orchestration.look(own, "expo", max_attempts=3, lease_s=0.4)
-    (row,) = catalog.list_segments("expo")
+    wave = waves.look(own, "expo", max_attempts=3, lease_s=0.4)
+    (row,) = catalog.segments.for_event("expo")
     assert row.status == "pending" and key in wave.keys
 
     again = recognize_segment(own, footage, key)
 
-    assert again.status == "done" and len(catalog.list_tracks(again.segment_id)) == again.tracks
-    assert catalog.list_segments("expo")[0].attempts == 2
+    assert again.status == "done"
+    assert len(catalog.tracks.of_segment(again.segment_id)) == again.tracks
+    assert catalog.segments.for_event("expo")[0].attempts == 2
     assert list((data_dir / "tmp").glob("scas-segment-*")) == []  # the stale folder went too
 
 
@@ -785,8 +786,8 @@ def _with_pack(services: Services, model_pack_dir: Path) -> Services:
     return Services(settings=settings, database_url=services.database_url, s3=services.s3)
 
 
-def _live(event_id: str = "expo") -> orchestration.RunRequest:
-    return orchestration.run_request(EventConfig(id=event_id), {})
+def _live(event_id: str = "expo") -> records.RunRequest:
+    return parameters.run_request(EventConfig(id=event_id), {})
 
 
 def test_a_batch_with_a_damaged_segment_records_the_others_and_fails_with_its_reason(
@@ -810,14 +811,14 @@ def test_a_batch_with_a_damaged_segment_records_the_others_and_fails_with_its_re
     batch = [s.key for s in cam2] + [s.key for s in event.segments if s.camera_id == "cam3"]
     config = EventConfig(id="expo")
 
-    with pytest.raises(orchestration.BatchFailed) as raised:
-        orchestration.recognize_batch(services, _live(), batch, config)
+    with pytest.raises(recognition.BatchFailed) as raised:
+        recognition.recognize_batch(services, _live(), batch, config)
 
     failure = raised.value
     assert failure.failures.keys() == {damaged.key} and failure.total == len(batch)
     assert "truncated" in failure.failures[damaged.key] and damaged.key in str(failure)
     assert not failure.retry_helps  # the same bytes again: the DAG fails the task at once
-    rows = {s.object_key: s for s in catalog.list_segments("expo")}
+    rows = {s.object_key: s for s in catalog.segments.for_event("expo")}
     assert set(rows) == set(batch)
     assert rows[damaged.key].status == "failed" and "truncated" in rows[damaged.key].error
     assert [rows[key].status for key in batch[1:]] == ["done"] * (len(batch) - 1)
@@ -825,9 +826,9 @@ def test_a_batch_with_a_damaged_segment_records_the_others_and_fails_with_its_re
 
     # A retry of the task (a live wave's) skips the segments done and tries the damaged one
     # again: one row per segment, the done ones untouched.
-    with pytest.raises(orchestration.BatchFailed):
-        orchestration.recognize_batch(services, _live(), batch, config, retry=True)
-    again = {s.object_key: s for s in catalog.list_segments("expo")}
+    with pytest.raises(recognition.BatchFailed):
+        recognition.recognize_batch(services, _live(), batch, config, retry=True)
+    again = {s.object_key: s for s in catalog.segments.for_event("expo")}
     assert again.keys() == rows.keys()
     assert again[damaged.key].attempts == 2
     assert {key: again[key] for key in batch[1:]} == {key: rows[key] for key in batch[1:]}
@@ -852,24 +853,24 @@ def test_a_batch_stops_at_a_catalog_outage_and_its_retry_recognizes_the_rest_onc
     )
 
     with pytest.raises(Exception) as raised:
-        orchestration.recognize_batch(services, _live(), batch, config)
+        recognition.recognize_batch(services, _live(), batch, config)
 
     dropper.join()
     assert is_transient(raised.value), raised.value  # Airflow retries the task
-    rows = {s.object_key: s for s in catalog.list_segments("expo")}
+    rows = {s.object_key: s for s in catalog.segments.for_event("expo")}
     assert rows[batch[0]].status == "done" and rows[batch[1]].status == "pending"
     assert batch[2] not in rows  # the batch stopped: the rest waits for the retry
 
-    retried = orchestration.recognize_batch(services, _live(), batch, config, retry=True)
+    retried = recognition.recognize_batch(services, _live(), batch, config, retry=True)
 
     assert retried.skipped == [batch[0]]
     assert [outcome.key for outcome in retried.outcomes] == batch[1:]
     assert [timing.key for timing in retried.timings] == batch[1:]
     first, later = retried.timings
     assert first.first and not later.first and first.engine_s >= 0 and later.work_s > 0
-    after = {s.object_key: s for s in catalog.list_segments("expo")}
+    after = {s.object_key: s for s in catalog.segments.for_event("expo")}
     assert {key: after[key].status for key in batch} == dict.fromkeys(batch, "done")
     assert [after[key].attempts for key in batch] == [1, 1, 1]
     assert after[batch[0]] == rows[batch[0]]
     for outcome in retried.outcomes:  # one set of tracks each
-        assert len(catalog.list_tracks(outcome.segment_id)) == outcome.tracks
+        assert len(catalog.tracks.of_segment(outcome.segment_id)) == outcome.tracks

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from scas_lib import orchestration
 from scas_lib.catalog import Camera, Catalog, Output
 from scas_lib.cli import app
 from scas_lib.faces import FaceEngine
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.retention.policy import RetentionPolicy
 from scas_lib.retention.stage import purge_event
+from scas_lib.run import retention
 from scas_lib.services import Services
 from scas_lib.storage import ObjectStore, keys
 from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
@@ -49,19 +49,20 @@ def done_event(
     for key in keys.highlight_keys("expo", "v1"):
         store.put_bytes(bucket, key, b"video")
     with services.catalog() as catalog:
-        catalog.upsert_camera(Camera("expo", "cam1", "Entrance"))
-        segment = catalog.register_segment("expo", "cam1", SEGMENT_KEY, EVENT_START)
-        catalog.save_segment_tracks(segment.id, [_track(0, "v1"), _track(1, None)])
-        catalog.upsert_output(Output("expo", "v1", "done", keys.highlight_key("expo", "v1")))
-        catalog.set_event_status("expo", "done")
-        event = catalog.get_event("expo")
+        catalog.events.upsert_camera(Camera("expo", "cam1", "Entrance"))
+        segment = catalog.segments.register("expo", "cam1", SEGMENT_KEY, EVENT_START)
+        catalog.segments.save_tracks(segment.id, [_track(0, "v1"), _track(1, None)])
+        catalog.outputs.upsert(Output("expo", "v1", "done", keys.highlight_key("expo", "v1")))
+        catalog.events.set_status("expo", "done")
+        event = catalog.events.get("expo")
     assert event is not None and event.done_at is not None
     return event.done_at
 
 
 def _centroids(catalog: Catalog) -> dict[str | None, bool]:
-    (segment,) = catalog.list_segments("expo")
-    return {t.visitor_id: t.identity.centroid is not None for t in catalog.list_tracks(segment.id)}
+    (segment,) = catalog.segments.for_event("expo")
+    tracks = catalog.tracks.of_segment(segment.id)
+    return {t.visitor_id: t.identity.centroid is not None for t in tracks}
 
 
 def _kinds(store: ObjectStore, bucket: str) -> list[str | None]:
@@ -84,19 +85,19 @@ def test_each_kind_of_data_goes_when_its_time_comes(
 
     week = purge_event(services, "expo", policy, done_event + timedelta(days=8))
     assert week.objects["enrollments"] == 1
-    assert catalog.list_enrollments("expo", "default") == []
+    assert catalog.visitors.enrollments("expo", "default") == []
     assert _centroids(catalog) == {"v1": False, None: False}
     assert _kinds(store, bucket) == ["highlight", "recording"]
 
     month = purge_event(services, "expo", policy, done_event + timedelta(days=31))
     assert month.objects["recordings"] == 2  # the segment and the end marker
     assert _kinds(store, bucket) == ["highlight"]
-    assert [s.object_key for s in catalog.list_segments("expo")] == [SEGMENT_KEY]
+    assert [s.object_key for s in catalog.segments.for_event("expo")] == [SEGMENT_KEY]
 
     quarter = purge_event(services, "expo", policy, done_event + timedelta(days=91))
     assert quarter.objects["highlights"] == 4 and quarter.rows["highlights"] == 1
     assert store.list(bucket, "expo/") == []
-    assert catalog.list_visitors("expo") == [] and catalog.list_outputs("expo") == []
+    assert catalog.visitors.for_event("expo") == [] and catalog.outputs.for_event("expo") == []
 
     again = purge_event(services, "expo", policy, done_event + timedelta(days=91))
     assert again.deleted == 0
@@ -105,7 +106,7 @@ def test_each_kind_of_data_goes_when_its_time_comes(
 def test_an_event_not_done_keeps_everything(
     services: Services, done_event: datetime, store: ObjectStore, catalog: Catalog
 ) -> None:
-    catalog.set_event_status("expo", "running")
+    catalog.events.set_status("expo", "running")
     with catalog.connection, catalog.connection.cursor() as cur:
         cur.execute("UPDATE events SET done_at = NULL")
     report = purge_event(services, "expo", RetentionPolicy(), done_event + timedelta(days=999))
@@ -133,5 +134,5 @@ def test_the_event_file_sets_the_policy_and_scas_purge_applies_it(
     assert result.exit_code == 0, result.output
     assert "bystander_embeddings, recordings" in result.output
     assert _kinds(store, services.settings.bucket_recordings) == ["enrollment", "highlight"]
-    (report,) = orchestration.purge(services, datetime.now(UTC))
+    (report,) = retention.purge(services, datetime.now(UTC))
     assert report.steps == ("bystander_embeddings", "recordings") and report.deleted == 0

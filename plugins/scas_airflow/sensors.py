@@ -11,14 +11,16 @@ from airflow.sdk.exceptions import AirflowException
 
 from scas_airflow.connections import POSTGRES_CONNECTION_ID, S3_CONNECTION_ID, scas_settings
 from scas_airflow.triggers import SegmentTrigger
-from scas_lib.orchestration import RunRequest, event_services, look
+from scas_lib.run.parameters import event_services
+from scas_lib.run.records import RunRequest
+from scas_lib.run.waves import look
 
 
 class WaitForSegments(BaseOperator):
     """Wait for the next wave of an event's segments, or its end marker; return the wave
     (``{"event_id", "keys", "ended"}``) as its XCom.
 
-    The run's :class:`~scas_lib.orchestration.RunRequest` comes from the XCom of
+    The run's :class:`~scas_lib.run.records.RunRequest` comes from the XCom of
     ``request_task_id``, and with it how many tries a segment gets; runs that do not wait
     (re-render, re-process one camera) return None at once. Otherwise the sensor looks
     once, and if there is nothing to do yet it defers to

@@ -18,7 +18,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from scas_airflow.connections import POSTGRES_CONNECTION_ID, S3_CONNECTION_ID, ascas_settings
 from scas_lib.errors import ScasError
-from scas_lib.orchestration import look
+from scas_lib.run.waves import look
 
 
 class SegmentTrigger(BaseTrigger):

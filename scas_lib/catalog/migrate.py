@@ -54,7 +54,8 @@ def applied_versions(conn: psycopg2.extensions.connection) -> set[int]:
     """Versions already applied to this database (empty for a new database)."""
     with conn, conn.cursor() as cur:
         cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
-        if not cur.fetchone()[0]:
+        found = cur.fetchone()
+        if found is None or not found[0]:
             return set()
         cur.execute("SELECT version FROM schema_migrations")
         return {row[0] for row in cur.fetchall()}

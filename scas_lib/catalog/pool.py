@@ -2,7 +2,7 @@
 
 Opening a PostgreSQL connection costs a server process and an authentication: about 11 ms
 on the 2-core benchmark machine, half of it CPU on each side, and a kiosk enrollment opened
-five (docs/benchmarks.md, kiosk load). A :class:`CatalogPool` hands out
+five (docs/benchmarks-history.md, kiosk load). A :class:`CatalogPool` hands out
 :class:`~scas_lib.catalog.Catalog` objects as usual (one per thread, closed after use);
 closing one gives its connection back instead of closing it.
 
@@ -21,8 +21,8 @@ import threading
 import psycopg2
 import psycopg2.extensions
 
+from scas_lib.catalog.catalog import Catalog
 from scas_lib.catalog.connection import connect
-from scas_lib.catalog.repository import Catalog
 
 
 class PooledCatalog(Catalog):
@@ -66,7 +66,7 @@ class CatalogPool:
     def give_back(self, conn: psycopg2.extensions.connection) -> None:
         """Keep ``conn`` for the next request if it is usable and the pool has room."""
         if not conn.closed:
-            status = conn.info.transaction_status
+            status: int | None = conn.info.transaction_status
             if status in (
                 psycopg2.extensions.TRANSACTION_STATUS_INTRANS,
                 psycopg2.extensions.TRANSACTION_STATUS_INERROR,

@@ -1,12 +1,15 @@
 """Plain records the catalog stores and returns. Times are timezone-aware UTC datetimes.
 
-Face tracks are :class:`scas_lib.tracks.FaceTrack`, the record every stage shares."""
+Face tracks are :class:`scas_lib.tracks.FaceTrack`, the record every stage shares. Kiosk
+and visitor page credentials are described in :mod:`scas_lib.catalog.tokens`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+
+from scas_lib.tracks import FaceTrack
 
 EventStatus = Literal["scheduled", "running", "ended", "done"]
 SegmentStatus = Literal["pending", "processing", "done", "failed"]
@@ -104,3 +107,96 @@ class Output:
     error: str | None = None
     #: What the latest render was for (:func:`scas_lib.highlights.stage.plan_digest`).
     plan_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class MomentCorrection:
+    """ "Not this person": the visitor's tracks on ``camera_id`` that overlap this time are
+    someone else's (migration 0010; applied by :mod:`scas_lib.highlights.appearances`)."""
+
+    visitor_id: str
+    camera_id: str
+    start_time: datetime
+    end_time: datetime
+
+    def covers(self, track: FaceTrack) -> bool:
+        return (
+            track.visitor_id == self.visitor_id
+            and track.camera_id == self.camera_id
+            and track.start_time < self.end_time
+            and track.end_time > self.start_time
+        )
+
+
+@dataclass(frozen=True)
+class Sightings:
+    """When and where an enrolled visitor was recognized."""
+
+    visitor_id: str
+    tracks: int
+    cameras: list[str]
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class SegmentTrack:
+    """A stored track of a segment, with its visitor's name (None: nobody's)."""
+
+    segment_key: str
+    track: FaceTrack
+    display_name: str | None
+
+
+@dataclass(frozen=True)
+class ScreenEntry:
+    """One finished video the big screen plays."""
+
+    visitor_id: str
+    display_name: str
+    #: When the video was last (re-)rendered: the screen plays the newest first.
+    updated_at: datetime
+    #: The screen link's token: ``/v/<token>`` is the visitor's page.
+    token: str
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    """A paired kiosk (its token is never stored, see :mod:`scas_lib.catalog.tokens`)."""
+
+    id: str
+    event_id: str
+    label: str
+    per_minute: float
+    burst: int
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class KioskPairing:
+    """A new kiosk and its token, which exists only here: show it once."""
+
+    kiosk: Kiosk
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class VisitorPage:
+    event_id: str
+    visitor_id: str
+    kiosk_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class VisitorPageIssue:
+    """A visitor's new page credentials, shown once (QR code and short code)."""
+
+    page: VisitorPage
+    token: str = field(repr=False)
+    code: str = field(repr=False)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from scas_lib.deploy.config import gpu_pool_slots, scas_connections
 from scas_lib.errors import ConfigurationError
-from scas_lib.orchestration import GPU_POOL
+from scas_lib.run.parameters import GPU_POOL
 
 #: Secret file name -> how to make one. The settings reading them: AIRFLOW__API_AUTH__
 #: JWT_SECRET_CMD, AIRFLOW__API__SECRET_KEY_CMD, AIRFLOW__CORE__FERNET_KEY_CMD.

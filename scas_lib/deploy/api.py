@@ -162,7 +162,8 @@ class AirflowApi:
             request.add_header("Authorization", f"Bearer {self._token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return response.status
+                status: int = response.status
+                return status
         except urllib.error.HTTPError as error:
             return error.code
 

@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from psycopg2.extensions import parse_dsn
 
@@ -112,7 +113,7 @@ def airflow_environment(
     return environment
 
 
-def scas_connections(database_url: str, s3: S3Config) -> dict[str, dict]:
+def scas_connections(database_url: str, s3: S3Config) -> dict[str, dict[str, Any]]:
     """The Airflow connections ``scas_postgres`` and ``scas_s3`` for a catalog and an
     object store (the fields plugins/scas_airflow/connections.py reads), in the format of
     ``airflow connections import``."""

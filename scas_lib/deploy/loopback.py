@@ -44,6 +44,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import psutil
 import psycopg2
@@ -89,6 +90,21 @@ class ProcessStatus:
     state: str
     pid: int | None = None
     detail: str = ""
+
+
+class _DeploymentSettings(TypedDict):
+    """Ports and passwords chosen at first start and kept (``settings.json``)."""
+
+    ports: dict[str, int]
+    airflow_db_password: str
+    admin_password: str
+
+
+class _ComponentState(TypedDict):
+    """A started component in ``state.json``: its start time tells a recycled pid."""
+
+    pid: int
+    started: float
 
 
 def component_names() -> list[str]:
@@ -153,7 +169,7 @@ class LoopbackDeployment:
         self._write_secret_settings(postgres)
         environment = self.environment()
         steps += self._airflow_init(environment)
-        started: dict[str, dict] = {}
+        started: dict[str, _ComponentState] = {}
         for name in component_names():
             started[name] = self._spawn(name, environment)
             self._write_state(started)
@@ -293,7 +309,7 @@ class LoopbackDeployment:
             raise EmbeddedServiceError(f"airflow_init failed:\n{_tail(log)}")
         return ["Airflow database migrated, connections and pool set"]
 
-    def _spawn(self, name: str, environment: dict[str, str]) -> dict:
+    def _spawn(self, name: str, environment: dict[str, str]) -> _ComponentState:
         """Start one component in its own session, its output in ``logs/<name>.log``."""
         if name.startswith("worker-"):
             worker = name.removeprefix("worker-")
@@ -315,7 +331,7 @@ class LoopbackDeployment:
             )
         return {"pid": process.pid, "started": psutil.Process(process.pid).create_time()}
 
-    def _wait_until_ready(self, started: dict[str, dict], timeout_s: float) -> None:
+    def _wait_until_ready(self, started: dict[str, _ComponentState], timeout_s: float) -> None:
         """Until the API answers, the scheduler, dag-processor and triggerer heartbeat and
         both workers are ready; a component that exits meanwhile is an error."""
         deadline = time.monotonic() + timeout_s
@@ -437,11 +453,12 @@ class LoopbackDeployment:
 
     # state ----------------------------------------------------------------------------------
 
-    def _values(self) -> dict:
+    def _values(self) -> _DeploymentSettings:
         """Ports and passwords chosen at first start and kept (0600)."""
         if self._settings_path.exists():
-            return json.loads(self._settings_path.read_text())
-        values = {
+            saved: _DeploymentSettings = json.loads(self._settings_path.read_text())
+            return saved
+        values: _DeploymentSettings = {
             "ports": dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True)),
             "airflow_db_password": new_secret(),
             "admin_password": new_secret(),
@@ -450,20 +467,21 @@ class LoopbackDeployment:
         _write_private(self._settings_path, json.dumps(values, indent=2))
         return values
 
-    def _read_state(self) -> dict[str, dict]:
+    def _read_state(self) -> dict[str, _ComponentState]:
         try:
-            return json.loads(self._state_path.read_text())
+            state: dict[str, _ComponentState] = json.loads(self._state_path.read_text())
+            return state
         except (OSError, ValueError):
             return {}
 
-    def _write_state(self, state: dict[str, dict]) -> None:
+    def _write_state(self, state: dict[str, _ComponentState]) -> None:
         _write_private(self._state_path, json.dumps(state))
 
     def _running(self) -> bool:
         return any(self._alive(entry) for entry in self._read_state().values())
 
     @staticmethod
-    def _alive(entry: dict) -> psutil.Process | None:
+    def _alive(entry: _ComponentState) -> psutil.Process | None:
         """The process of a state entry, if it still runs (not a recycled pid)."""
         try:
             process = psutil.Process(entry["pid"])
@@ -492,7 +510,8 @@ def _write_private(path: Path, text: str) -> None:
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
-            return response.status == 200
+            ok: bool = response.status == 200
+            return ok
     except (OSError, urllib.error.URLError):
         return False
 

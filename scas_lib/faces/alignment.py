@@ -8,8 +8,11 @@ True
 
 from __future__ import annotations
 
+from typing import cast
+
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 ALIGNED_SIZE = 112
 
@@ -26,7 +29,9 @@ ARCFACE_TEMPLATE = np.array(
 )
 
 
-def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+def similarity_transform(
+    source: NDArray[np.float32], target: NDArray[np.float32]
+) -> NDArray[np.float32]:
     """The 2x3 rotation + uniform scale + translation mapping ``source`` points onto
     ``target`` with least squares: what Umeyama's method (insightface's alignment)
     computes, in its closed form for the plane. Every face is aligned this way, twice (to
@@ -45,12 +50,19 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.hstack([linear, translation[:, None]]).astype(np.float32)
 
 
-def apply_transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+def apply_transform(
+    matrix: NDArray[np.float32], points: NDArray[np.float32]
+) -> NDArray[np.float32]:
     """Points ``(N, 2)`` mapped by a 2x3 affine matrix."""
-    return points @ matrix[:, :2].T + matrix[:, 2]
+    mapped: NDArray[np.float32] = points @ matrix[:, :2].T + matrix[:, 2]
+    return mapped
 
 
-def align_face(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def align_face(image: NDArray[np.uint8], landmarks: NDArray[np.float32]) -> NDArray[np.uint8]:
     """The face warped onto the ArcFace template: a 112x112 crop in the image's colour order."""
     matrix = similarity_transform(landmarks, ARCFACE_TEMPLATE)
-    return cv2.warpAffine(image, matrix, (ALIGNED_SIZE, ALIGNED_SIZE), borderValue=0.0)
+    # OpenCV's stubs type every result as any numeric array; a warp keeps the pixel type.
+    return cast(
+        "NDArray[np.uint8]",
+        cv2.warpAffine(image, matrix, (ALIGNED_SIZE, ALIGNED_SIZE), borderValue=0.0),
+    )

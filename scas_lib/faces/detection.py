@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import cv2
 import numpy as np
 import onnxruntime as ort
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,8 +25,8 @@ class Detection:
     """One face: box ``(x1, y1, x2, y2)``, five landmarks (eyes, nose, mouth corners, in
     image left-to-right order) and the detector's confidence."""
 
-    box: np.ndarray = field(repr=False)
-    landmarks: np.ndarray = field(repr=False)
+    box: NDArray[np.float32] = field(repr=False)
+    landmarks: NDArray[np.float32] = field(repr=False)
     score: float
 
     @property
@@ -40,7 +41,7 @@ class Detection:
 class FaceDetector(Protocol):
     def detect(
         self,
-        image: np.ndarray,
+        image: NDArray[np.uint8],
         *,
         input_size: tuple[int, int] | None = None,
         pad: float = 0.0,
@@ -62,7 +63,9 @@ def input_size_for(width: int, height: int, long_side: int = 640) -> tuple[int, 
     )
 
 
-def non_max_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
+def non_max_suppression(
+    boxes: NDArray[np.floating[Any]], scores: NDArray[np.floating[Any]], iou_threshold: float
+) -> list[int]:
     """Indices of the boxes kept by greedy NMS, highest score first."""
     x1, y1, x2, y2 = boxes.T
     areas = (x2 - x1 + 1) * (y2 - y1 + 1)
@@ -81,14 +84,18 @@ def non_max_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold: fl
 
 
 def letterbox(
-    image: np.ndarray, size: tuple[int, int], pad: float = 0.0
-) -> tuple[np.ndarray, float, int]:
+    image: NDArray[np.uint8], size: tuple[int, int], pad: float = 0.0
+) -> tuple[NDArray[np.uint8], float, int]:
     """The image (with a black border of ``pad`` x its longer side) scaled into the top-left
     corner of a black ``size`` canvas; returns ``(canvas, scale, border)`` to map back."""
     border = round(pad * max(image.shape[:2])) if pad > 0 else 0
     if border:
-        image = cv2.copyMakeBorder(
-            image, border, border, border, border, cv2.BORDER_CONSTANT, value=(0, 0, 0)
+        # OpenCV's stubs type every result as any numeric array; a border keeps the pixel type.
+        image = cast(
+            "NDArray[np.uint8]",
+            cv2.copyMakeBorder(
+                image, border, border, border, border, cv2.BORDER_CONSTANT, value=(0, 0, 0)
+            ),
         )
     width, height = size
     image_height, image_width = image.shape[:2]
@@ -100,9 +107,9 @@ def letterbox(
 
 
 def _detections(
-    boxes: np.ndarray,
-    landmarks: np.ndarray,
-    scores: np.ndarray,
+    boxes: NDArray[np.floating[Any]],
+    landmarks: NDArray[np.floating[Any]],
+    scores: NDArray[np.floating[Any]],
     nms_threshold: float,
     scale: float,
     border: int,
@@ -164,7 +171,7 @@ class SCRFD(OnnxDetector):
 
     def detect(
         self,
-        image: np.ndarray,
+        image: NDArray[np.uint8],
         *,
         input_size: tuple[int, int] | None = None,
         pad: float = 0.0,
@@ -176,8 +183,8 @@ class SCRFD(OnnxDetector):
         return _detections(*self._decode(outputs, size), self.nms_threshold, scale, border)
 
     def _decode(
-        self, outputs: list[np.ndarray], size: tuple[int, int]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self, outputs: list[NDArray[np.float32]], size: tuple[int, int]
+    ) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
         width, height = size
         levels = len(self.strides)
         all_boxes, all_points, all_scores = [], [], []
@@ -196,12 +203,14 @@ class SCRFD(OnnxDetector):
             return np.zeros((0, 4)), np.zeros((0, 5, 2)), np.zeros(0)
         return np.concatenate(all_boxes), np.concatenate(all_points), np.concatenate(all_scores)
 
-    def _anchor_centers(self, rows: int, cols: int, stride: int) -> np.ndarray:
+    def _anchor_centers(self, rows: int, cols: int, stride: int) -> NDArray[np.float32]:
         # Anchor centres depend only on the input size: computed once per size.
-        self._centers: dict[tuple[int, int, int], np.ndarray] = getattr(self, "_centers", {})
+        self._centers: dict[tuple[int, int, int], NDArray[np.float32]] = getattr(
+            self, "_centers", {}
+        )
         key = (rows, cols, stride)
         if key not in self._centers:
-            grid = np.stack(np.mgrid[:rows, :cols][::-1], axis=-1).astype(np.float32)
+            grid = np.stack(list(np.mgrid[:rows, :cols][::-1]), axis=-1).astype(np.float32)
             centers = (grid * stride).reshape(-1, 2)
             self._centers[key] = np.repeat(centers, self.anchors_per_cell, axis=0)
         return self._centers[key]
@@ -223,7 +232,7 @@ class YuNet(OnnxDetector):
 
     def detect(
         self,
-        image: np.ndarray,
+        image: NDArray[np.uint8],
         *,
         input_size: tuple[int, int] | None = None,
         pad: float = 0.0,

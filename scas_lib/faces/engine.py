@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.faces.alignment import align_face
 from scas_lib.faces.detection import SCRFD, Detection, FaceDetector, YuNet
@@ -25,15 +27,18 @@ from scas_lib.faces.recognition import ArcFaceRecognizer
 from scas_lib.faces.session import ProviderChoice, create_session
 from scas_lib.settings import Settings
 
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
 
 @dataclass(frozen=True, eq=False)
 class Face:
     """A detected face with its aligned crop, quality record and (when asked) embedding."""
 
     detection: Detection
-    aligned: np.ndarray = field(repr=False)
+    aligned: NDArray[np.uint8] = field(repr=False)
     quality: FaceQuality
-    embedding: np.ndarray | None = field(default=None, repr=False)
+    embedding: NDArray[np.float32] | None = field(default=None, repr=False)
 
 
 class FaceEngine:
@@ -118,7 +123,7 @@ class FaceEngine:
 
     def analyze(
         self,
-        image: np.ndarray,
+        image: NDArray[np.uint8],
         *,
         input_size: tuple[int, int] | None = None,
         pad: float = 0.0,
@@ -146,10 +151,11 @@ class FaceEngine:
         ]
 
 
-def _detector(spec: DetectorSpec, session: object) -> FaceDetector:
-    kind = {"scrfd": SCRFD, "yunet": YuNet}[spec.kind]
+def _detector(spec: DetectorSpec, session: ort.InferenceSession) -> FaceDetector:
+    kinds: dict[str, type[SCRFD] | type[YuNet]] = {"scrfd": SCRFD, "yunet": YuNet}
+    kind = kinds[spec.kind]
     return kind(
-        session,  # type: ignore[arg-type]
+        session,
         input_size=spec.input_size,
         dynamic_input=spec.dynamic_input,
         score_threshold=spec.score_threshold,

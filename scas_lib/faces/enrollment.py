@@ -18,9 +18,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.catalog.records import Enrollment
 from scas_lib.errors import ScasError
@@ -105,10 +107,10 @@ class EnrolledPhoto:
     face: Face
     model_pack: str
     #: The photo upright, without its file's metadata: what is stored.
-    image: np.ndarray = field(repr=False)
+    image: NDArray[np.uint8] = field(repr=False)
 
     @property
-    def embedding(self) -> np.ndarray:
+    def embedding(self) -> NDArray[np.float32]:
         assert self.face.embedding is not None
         return self.face.embedding
 
@@ -134,7 +136,7 @@ def enroll_photo(
     return EnrolledPhoto(embedded, engine.model_pack, image)
 
 
-def downscaled(image: np.ndarray, max_side: int) -> np.ndarray:
+def downscaled(image: NDArray[np.uint8], max_side: int) -> NDArray[np.uint8]:
     """The image scaled down (never up) so that its longer side is at most ``max_side``.
 
     >>> downscaled(np.zeros((1000, 4000, 3), np.uint8), 2048).shape
@@ -145,7 +147,8 @@ def downscaled(image: np.ndarray, max_side: int) -> np.ndarray:
     if scale >= 1:
         return image
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    # OpenCV's stubs type every result as any numeric array; resizing keeps the pixel type.
+    return cast("NDArray[np.uint8]", cv2.resize(image, size, interpolation=cv2.INTER_AREA))
 
 
 def check_one_person(
@@ -176,7 +179,7 @@ def check_one_person(
             )
 
 
-def decode_photo(data: bytes, policy: EnrollmentPolicy | None = None) -> np.ndarray:
+def decode_photo(data: bytes, policy: EnrollmentPolicy | None = None) -> NDArray[np.uint8]:
     """The photo as a BGR image, after the byte, format and pixel checks."""
     policy = policy or EnrollmentPolicy()
     if len(data) > policy.max_bytes:
@@ -211,7 +214,8 @@ def decode_photo(data: bytes, policy: EnrollmentPolicy | None = None) -> np.ndar
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise UnsupportedImage(f"the {kind.upper()} file is damaged: take the photo again")
-    return image
+    # IMREAD_COLOR decodes to 8-bit BGR, whatever the file held.
+    return cast("NDArray[np.uint8]", image)
 
 
 def _the_one_face(faces: list[Face], policy: EnrollmentPolicy) -> Face:

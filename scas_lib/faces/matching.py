@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.catalog.records import Enrollment
 from scas_lib.faces.pack import Thresholds
@@ -35,7 +36,7 @@ class Gallery:
 
     model_pack: str
     visitor_ids: tuple[str, ...]
-    templates: np.ndarray = field(repr=False)
+    templates: NDArray[np.float32] = field(repr=False)
 
     def __post_init__(self) -> None:
         if len(self.visitor_ids) != len(self.templates):
@@ -74,7 +75,9 @@ class Match:
     reason: MatchReason
 
 
-def combine_embeddings(embeddings: np.ndarray, qualities: np.ndarray) -> np.ndarray:
+def combine_embeddings(
+    embeddings: NDArray[np.float32], qualities: NDArray[np.float32]
+) -> NDArray[np.float32]:
     """One unit-length template from several photos' embeddings, better photos weighing more.
 
     >>> template = combine_embeddings(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([1.0, 1.0]))
@@ -86,12 +89,14 @@ def combine_embeddings(embeddings: np.ndarray, qualities: np.ndarray) -> np.ndar
     return normalize(mean.astype(np.float32))
 
 
-def identify(gallery: Gallery, embedding: np.ndarray, thresholds: Thresholds) -> Match:
+def identify(gallery: Gallery, embedding: NDArray[np.float32], thresholds: Thresholds) -> Match:
     """The visitor this embedding belongs to, or an unknown :class:`Match` saying why."""
     return identify_many(gallery, np.asarray(embedding)[None, :], thresholds)[0]
 
 
-def identify_many(gallery: Gallery, embeddings: np.ndarray, thresholds: Thresholds) -> list[Match]:
+def identify_many(
+    gallery: Gallery, embeddings: NDArray[np.float32], thresholds: Thresholds
+) -> list[Match]:
     """:func:`identify` for each row of ``embeddings``."""
     if len(gallery.visitor_ids) == 0:
         return [Match(None, 0.0, 0.0, "empty_gallery") for _ in range(len(embeddings))]

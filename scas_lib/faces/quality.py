@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.faces.alignment import ARCFACE_TEMPLATE, apply_transform, similarity_transform
 from scas_lib.faces.detection import Detection
@@ -50,13 +51,13 @@ class FaceQuality:
         return {**asdict(self), "score": self.score}
 
 
-def sharpness(aligned_face: np.ndarray) -> float:
+def sharpness(aligned_face: NDArray[np.uint8]) -> float:
     """Variance of the Laplacian of the aligned face in grey."""
     grey = cv2.cvtColor(aligned_face, cv2.COLOR_BGR2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
-def pose(landmarks: np.ndarray) -> tuple[float, float, float]:
+def pose(landmarks: NDArray[np.float32]) -> tuple[float, float, float]:
     """``(yaw, pitch, roll_deg)`` from five landmarks (see the module docstring)."""
     left_eye, right_eye = landmarks[0], landmarks[1]
     roll = math.degrees(math.atan2(right_eye[1] - left_eye[1], right_eye[0] - left_eye[0]))
@@ -69,7 +70,7 @@ def pose(landmarks: np.ndarray) -> tuple[float, float, float]:
     return float(yaw), float(pitch), roll
 
 
-def assess(detection: Detection, aligned_face: np.ndarray) -> FaceQuality:
+def assess(detection: Detection, aligned_face: NDArray[np.uint8]) -> FaceQuality:
     """The quality record of one detected and aligned face."""
     yaw, pitch, roll = pose(detection.landmarks)
     return FaceQuality(

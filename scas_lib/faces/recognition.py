@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 import onnxruntime as ort
+from numpy.typing import NDArray
 
 
 class ArcFaceRecognizer:
@@ -35,7 +36,7 @@ class ArcFaceRecognizer:
         batch_dim = session.get_inputs()[0].shape[0]
         self.batch_size = batch_size if not isinstance(batch_dim, int) else batch_dim
 
-    def embed(self, faces: np.ndarray) -> np.ndarray:
+    def embed(self, faces: NDArray[np.uint8]) -> NDArray[np.float32]:
         """``(N, 112, 112, 3)`` BGR uint8 aligned faces -> ``(N, D)`` unit-length float32."""
         if len(faces) == 0:
             return np.zeros((0, self.embedding_size), np.float32)
@@ -58,7 +59,8 @@ class ArcFaceRecognizer:
         return normalize(embeddings)
 
 
-def normalize(vectors: np.ndarray) -> np.ndarray:
+def normalize(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
     """Rows scaled to unit length (zero rows stay zero)."""
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    unit: NDArray[np.float32] = vectors / np.maximum(norms, 1e-12)
+    return unit

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scas_lib.catalog.records import Appearance
+from scas_lib.catalog.records import Appearance, MomentCorrection
 from scas_lib.tracks import FaceTrack
 
 
@@ -40,25 +40,6 @@ class AppearanceRules:
     min_length_s: float = 0.4
     pre_roll_s: float = 0.5
     post_roll_s: float = 0.5
-
-
-@dataclass(frozen=True)
-class MomentCorrection:
-    """ "Not this person": the visitor's tracks on ``camera_id`` that overlap this time are
-    someone else's."""
-
-    visitor_id: str
-    camera_id: str
-    start_time: datetime
-    end_time: datetime
-
-    def covers(self, track: FaceTrack) -> bool:
-        return (
-            track.visitor_id == self.visitor_id
-            and track.camera_id == self.camera_id
-            and track.start_time < self.end_time
-            and track.end_time > self.start_time
-        )
 
 
 def without_corrected(

@@ -170,7 +170,7 @@ Piece = CopyPiece | EncodePiece | HoldPiece
 
 def timeline(plan: EditPlan) -> list[TimelineItem]:
     """The plan's items on the output clock; neighbours overlap by one transition."""
-    kinds: list[tuple[str, PlannedClip | None]] = []
+    kinds: list[tuple[Literal["intro", "clip", "outro"], PlannedClip | None]] = []
     if plan.clips and plan.limits.intro_s > 0:
         kinds.append(("intro", None))
     kinds += [("clip", clip) for clip in plan.clips]
@@ -178,7 +178,7 @@ def timeline(plan: EditPlan) -> list[TimelineItem]:
         kinds.append(("outro", None))
     items, position = [], 0.0
     for (kind, clip), length in zip(kinds, plan.item_lengths, strict=True):
-        items.append(TimelineItem(kind, position, position + length, clip))  # type: ignore[arg-type]
+        items.append(TimelineItem(kind, position, position + length, clip))
         position += length - plan.limits.transition_s
     return items
 
@@ -357,7 +357,8 @@ def snap_to_keyframes(
             snapped.append(clip)
             continue
         earliest = snapped[-1].end if snapped else None
-        latest = clip_items[index + 1].clip.start if index + 1 < len(clip_items) else None  # type: ignore[union-attr]
+        following = clip_items[index + 1].clip if index + 1 < len(clip_items) else None
+        latest = following.start if following is not None else None
         start = _nearest(boundaries, clip.start + lead_in, shift)
         new_start = clip.start if start is None else start - lead_in
         if earliest is not None and new_start < earliest:

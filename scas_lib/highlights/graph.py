@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import ffmpeg
 
@@ -49,7 +49,7 @@ OWN_PARAMETER_SET_ID = 1
 #: x264's preset and settings when only the edges are encoded (cards, crossfades, cut
 #: edges: a few seconds of a video): ``ultrafast`` with its deblocking filter back on is as
 #: close to the pictures drawn (SSIM) as ``veryfast`` for less than half of its CPU time, at
-#: about twice the bits for those seconds (docs/benchmarks.md, render). A video encoded
+#: about twice the bits for those seconds (docs/benchmarks-history.md, render). A video encoded
 #: whole (nothing copied) keeps ``veryfast``: there, bits count more. One video uses one
 #: setting throughout, so that its pieces share one set of parameter sets.
 EDGES_ENCODER = ("ultrafast", "deblock=0,0")
@@ -57,12 +57,19 @@ WHOLE_ENCODER = ("veryfast", "")
 #: The edges are encoded at a constant quantiser this far under the template's CRF, not at
 #: the CRF itself: to rate each frame, CRF has x264 make a half-size copy of it and search
 #: that, 15-20% of ``ultrafast``'s time. At two under, the edges are closer to the
-#: pictures drawn than at the CRF (SSIM, docs/benchmarks.md), at about 13% more of the
+#: pictures drawn than at the CRF (SSIM, docs/benchmarks-history.md), at about 13% more of the
 #: video's bytes. (A constant quantiser has no bitrate cap: the whole video's encode keeps
 #: the CRF and its cap.)
 EDGES_QP_UNDER_CRF = 2
 #: Picture parameter-set id of the frames that hold a card still (CAVLC, skipped blocks).
 HOLD_PPS_ID = 2
+
+#: ffmpeg-python's graph nodes: a stream to filter further, and an output to run. The
+#: library has no type hints, so to the type checker these are Any.
+Stream: TypeAlias = ffmpeg.nodes.FilterableStream
+Output: TypeAlias = ffmpeg.nodes.OutputStream
+#: A source input of a graph: the file, where in it the read starts, whether it is shared.
+InputKey: TypeAlias = tuple[str, float, bool]
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class WrittenLine:
     textfile: Path
 
 
-def copy_pieces(pieces: Sequence[CopyPiece], targets: Sequence[Path]):
+def copy_pieces(pieces: Sequence[CopyPiece], targets: Sequence[Path]) -> Output:
     """Each of ``pieces`` cut from its source by stream copy into raw H.264, in one run."""
     outputs = []
     for piece, target in zip(pieces, targets, strict=True):
@@ -92,7 +99,9 @@ def copy_pieces(pieces: Sequence[CopyPiece], targets: Sequence[Path]):
     return ffmpeg.merge_outputs(*outputs)
 
 
-def encode_pieces(pieces: Sequence[EncodePiece | HoldPiece], painter: Painter, target: Path):
+def encode_pieces(
+    pieces: Sequence[EncodePiece | HoldPiece], painter: Painter, target: Path
+) -> Output:
     """``pieces`` drawn by ``painter`` one after another and encoded into one raw H.264
     stream (one x264 run), each starting with an IDR frame, so that the stream can be cut
     into the pieces (:func:`scas_lib.media.h264.split_frames`)."""
@@ -119,6 +128,7 @@ def encode_pieces(pieces: Sequence[EncodePiece | HoldPiece], painter: Painter, t
     for piece in pieces:
         starts.append(position)
         position += piece.frames
+    rate: dict[str, int | str]
     if template.copy_unchanged_footage:
         (preset, params), rate = EDGES_ENCODER, {"qp": max(0, template.crf - EDGES_QP_UNDER_CRF)}
     else:
@@ -143,7 +153,7 @@ def encode_pieces(pieces: Sequence[EncodePiece | HoldPiece], painter: Painter, t
     )
 
 
-def mux(video: Path, audio: Path, template: Template, duration: float, output: Path):
+def mux(video: Path, audio: Path, template: Template, duration: float, output: Path) -> Output:
     """Both streams copied into an MP4 that starts playing before it is downloaded."""
     picture = ffmpeg.input(str(video), format="h264", framerate=template.fps, fflags="+genpts")
     return ffmpeg.output(
@@ -152,7 +162,7 @@ def mux(video: Path, audio: Path, template: Template, duration: float, output: P
     )  # fmt: skip
 
 
-def poster(video: Path, at_s: float, target: Path):
+def poster(video: Path, at_s: float, target: Path) -> Output:
     """The frame of ``video`` at ``at_s`` as a JPEG."""
     return ffmpeg.input(str(video), ss=f"{at_s:.3f}").video.output(
         str(target), vframes=1, **{"q:v": 3}
@@ -167,23 +177,24 @@ class Inputs:
     def __init__(self, template: Template, faces: FacePath | None = None) -> None:
         self.template = template
         self.faces = faces
-        self.longest: dict[tuple, float] = {}
-        self.uses: Counter[tuple] = Counter()
+        self.longest: dict[InputKey, float] = {}
+        self.uses: Counter[InputKey] = Counter()
         self.counting = True
-        self.splits: dict[tuple, Any] = {}
-        self.handed: Counter[tuple] = Counter()
+        #: The input opened for a key: split (a node of streams) when it has several uses.
+        self.splits: dict[InputKey, Stream | ffmpeg.nodes.FilterNode] = {}
+        self.handed: Counter[InputKey] = Counter()
 
     def freeze(self) -> None:
         self.counting = False
 
-    def stream(self, part: SourcePart, *, shared: bool = True):
+    def stream(self, part: SourcePart, *, shared: bool = True) -> Stream:
         """``part`` normalised; ``shared=False`` keeps it apart from the other uses of the
         same frames by other items (they still share it among themselves: a card drawn in
         several windows)."""
         # An input of its own reads just past the part (a shared one a little further): a
         # read length of its own also keeps ffmpeg-python from merging it with a shared one.
         margin = 0.12 if shared else 0.06
-        key = (part.source.path, round(part.offset_s, 4), shared)
+        key: InputKey = (part.source.path, round(part.offset_s, 4), shared)
         if self.counting:
             self.uses[key] += 1
             self.longest[key] = max(self.longest.get(key, 0.0), part.length_s)
@@ -198,7 +209,7 @@ class Inputs:
         return normalise(self.splits[key][index], self.template, part, self.faces)
 
     @staticmethod
-    def _open(part: SourcePart, length_s: float, margin_s: float):
+    def _open(part: SourcePart, length_s: float, margin_s: float) -> Stream:
         seconds = {"ss": f"{part.offset_s:.4f}", "t": f"{length_s + margin_s:.4f}"}
         # One decoding thread: the pieces are encoded by a run per core already, and a
         # short read gains nothing from frame threads but their start-up and hand-over.
@@ -216,9 +227,9 @@ class Painter:
     outro: Sequence[WrittenLine]
     inputs: Inputs
 
-    def draw(self, w0: float, w1: float):
+    def draw(self, w0: float, w1: float) -> Stream:
         half_frame = 0.5 / self.template.fps
-        chain = None
+        chain: Stream | None = None
         for item in self.items:
             a, b = max(item.out_start, w0), min(item.out_end, w1)
             if b - a < half_frame:
@@ -235,7 +246,7 @@ class Painter:
             raise ValueError(f"nothing to draw between {w0:.2f} s and {w1:.2f} s")
         return chain
 
-    def _item(self, item: TimelineItem, a: float, b: float, w0: float):
+    def _item(self, item: TimelineItem, a: float, b: float, w0: float) -> Stream:
         """The part of one timeline item between output times ``a`` and ``b`` of the
         window that starts at ``w0``."""
         if item.kind == "clip":
@@ -288,13 +299,15 @@ class Painter:
             "fade", type="out", start_time=f"{max(0.0, fade_from):.4f}", duration=fade
         )
 
-    def _still(self, item: TimelineItem, at: float, *, shared: bool):
+    def _still(self, item: TimelineItem, at: float, *, shared: bool) -> Stream:
         """The one frame a clip item shows at output time ``at``."""
         assert item.clip is not None
         part = frame_at(self.sources, item.clip.camera_id, item.source_time(at))
         return self.inputs.stream(part, shared=shared).trim(end_frame=1)
 
-    def _parts(self, item: TimelineItem, a: float, b: float, *, shared: bool = True) -> list:
+    def _parts(
+        self, item: TimelineItem, a: float, b: float, *, shared: bool = True
+    ) -> list[Stream]:
         clip = item.clip
         assert clip is not None
         lo, hi = item.source_time(a), item.source_time(b)
@@ -308,7 +321,7 @@ class Painter:
         ] or [frame_at(self.sources, clip.camera_id, lo)]
         return [self.inputs.stream(part, shared=shared) for part in parts]
 
-    def _footage(self, item: TimelineItem, a: float, b: float):
+    def _footage(self, item: TimelineItem, a: float, b: float) -> Stream:
         """Recording shown by a clip item between output times ``a`` and ``b``, at the
         output's size, rate and pixel format; missing recording is filled by the nearest
         frame."""
@@ -323,7 +336,7 @@ class Painter:
         )
 
 
-def crossfade(first, second, at: int, frames: int):
+def crossfade(first: Stream, second: Stream, at: int, frames: int) -> Stream:
     """``first`` until its frame ``at``, then ``frames`` frames of it fading out over
     ``second``, then the rest of ``second``: what xfade's ``fade`` does, for a fifth of its
     cost (xfade mixes every pixel in floating point; here the fade is drawn on an alpha
@@ -347,7 +360,9 @@ def crossfade(first, second, at: int, frames: int):
     return ffmpeg.concat(*parts, v=1, a=0)
 
 
-def normalise(stream, template: Template, part: SourcePart, faces: FacePath | None = None):
+def normalise(
+    stream: Stream, template: Template, part: SourcePart, faces: FacePath | None = None
+) -> Stream:
     """A source part at the output's rate, size and pixel format (filters that would
     change nothing are left out: at 1080p each one costs a frame copy). Another shape is
     fitted and padded, or, given ``faces``, cropped around the face."""
@@ -376,7 +391,9 @@ def normalise(stream, template: Template, part: SourcePart, faces: FacePath | No
     return stream.filter("format", "yuv420p")
 
 
-def draw_text(stream, lines: Sequence[WrittenLine], template: Template, lead_s: float = 0.0):
+def draw_text(
+    stream: Stream, lines: Sequence[WrittenLine], template: Template, lead_s: float = 0.0
+) -> Stream:
     """The card's lines drawn centred on ``stream``, fading in, with a shadow; the stream
     starts ``lead_s`` seconds into the card."""
     offset = shadow_offset(template)

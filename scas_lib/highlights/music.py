@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 SAMPLE_RATE = 48_000
 BPM = 100.0
@@ -25,7 +26,7 @@ PROGRESSION = ((60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60))
 LOOP_S = len(PROGRESSION) * 4 * 60.0 / BPM
 
 
-def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> NDArray[np.float32]:
     """Stereo float32 samples in [-1, 1], shape (frames, 2)."""
     frames = max(1, round(duration_s * sample_rate))
     n = np.arange(frames, dtype=np.int64)
@@ -61,55 +62,68 @@ def soundtrack(duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return (0.9 * stereo / peak).astype(np.float32)
 
 
-def _cycle(cycles: np.ndarray) -> np.ndarray:
+def _cycle(cycles: NDArray[np.float64]) -> NDArray[np.float32]:
     """The fraction of a cycle, in float32: taken in float64 (exact enough at any time),
     kept in float32, in which numpy's sine is vectorised (some 30x faster than float64)."""
     return (cycles - np.floor(cycles)).astype(np.float32)
 
 
-def _sine(cycles: np.ndarray) -> np.ndarray:
+def _sine(cycles: NDArray[np.float64]) -> NDArray[np.float32]:
     """sin(2 pi cycles), see :func:`_cycle`."""
-    return np.sin(np.float32(2 * np.pi) * _cycle(cycles))
+    sine: NDArray[np.float32] = np.sin(np.float32(2 * np.pi) * _cycle(cycles))
+    return sine
 
 
 def _hz(note: float) -> float:
     return 440.0 * 2 ** ((note - 69) / 12)
 
 
-def _tone(t: np.ndarray, hz: float, detune: float = 0.0) -> np.ndarray:
+def _tone(t: NDArray[np.float64], hz: float, detune: float = 0.0) -> NDArray[np.float32]:
     """Two slightly detuned soft saw-ish voices (three harmonics)."""
     voice = np.zeros(t.shape, np.float32)
     for factor in (1 - detune, 1 + detune):
         phase = np.float32(2 * np.pi) * _cycle(hz * factor * t)
         for harmonic, gain in ((1, 1.0), (2, 0.35), (3, 0.12)):
             voice += np.float32(gain) * np.sin(np.float32(harmonic) * phase)
-    return voice / 2
+    return voice / np.float32(2)  # float32 with a plain 2 too; typed so only like this
 
 
-def _swell(in_bar: np.ndarray, bar_s: float) -> np.ndarray:
+def _swell(in_bar: NDArray[np.float64], bar_s: float) -> NDArray[np.float64]:
     """Pad envelope: quick attack, slow release over the bar, no click at the change."""
     attack = np.clip(in_bar / 0.08, 0, 1)
     release = np.clip((bar_s - in_bar) / 0.08, 0, 1)
     return attack * release * (1 - 0.3 * in_bar / bar_s)
 
 
-def _pluck(t: np.ndarray, hz: float, since_onset: np.ndarray, decay: float) -> np.ndarray:
-    return _sine(hz * t) * np.exp(-decay * since_onset) * _no_click(since_onset)
+def _pluck(
+    t: NDArray[np.float64], hz: float, since_onset: NDArray[np.float64], decay: float
+) -> NDArray[np.float64]:
+    plucked: NDArray[np.float64] = (
+        _sine(hz * t) * np.exp(-decay * since_onset) * _no_click(since_onset)
+    )
+    return plucked
 
 
 def _pluck_notes(
-    t: np.ndarray, notes: np.ndarray, since_onset: np.ndarray, decay: float
-) -> np.ndarray:
+    t: NDArray[np.float64],
+    notes: NDArray[np.int64],
+    since_onset: NDArray[np.float64],
+    decay: float,
+) -> NDArray[np.float64]:
     hz = 440.0 * 2 ** ((notes + 12 - 69) / 12)
     tone = _sine(hz * t) + 0.3 * _sine(2 * hz * t)
-    return tone * np.exp(-decay * since_onset) * _no_click(since_onset)
+    plucked: NDArray[np.float64] = tone * np.exp(-decay * since_onset) * _no_click(since_onset)
+    return plucked
 
 
-def _kick(since_beat: np.ndarray) -> np.ndarray:
+def _kick(since_beat: NDArray[np.float64]) -> NDArray[np.float64]:
     """A soft sine kick: pitch falling from 110 to 45 Hz in 120 ms."""
     phase = 2 * np.pi * (45 * since_beat + 65 * 0.03 * (1 - np.exp(-since_beat / 0.03)))
-    return 0.5 * np.sin(phase) * np.exp(-since_beat / 0.09) * _no_click(since_beat)
+    kick: NDArray[np.float64] = (
+        0.5 * np.sin(phase) * np.exp(-since_beat / 0.09) * _no_click(since_beat)
+    )
+    return kick
 
 
-def _no_click(since_onset: np.ndarray) -> np.ndarray:
+def _no_click(since_onset: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.clip(since_onset / 0.004, 0, 1)

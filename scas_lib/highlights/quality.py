@@ -59,7 +59,9 @@ def ssim_vs_drawn(
     return ssim_frames(ffmpeg.input(str(video)).video, drawn, frames, workdir / "ssim.log")
 
 
-def ssim_frames(video, reference, frames: int, stats: Path) -> list[float]:
+def ssim_frames(
+    video: graph.Stream, reference: graph.Stream, frames: int, stats: Path
+) -> list[float]:
     """Per-frame SSIM of the first ``frames`` frames of two ffmpeg-python streams."""
     first = video.trim(end_frame=frames).setpts("PTS-STARTPTS").filter("format", "yuv420p")
     second = reference.filter("format", "yuv420p")

@@ -126,14 +126,14 @@ def render(
         for (index, _), part in zip(group, parts, strict=True):
             piece_files[index].write_bytes(part)
 
-    def copy(group: list[int]) -> None:
+    def copy(group: Sequence[tuple[int, CopyPiece]]) -> None:
         run_graph(
-            graph.copy_pieces([pieces[i] for i in group], [piece_files[i] for i in group]),  # type: ignore[misc]
+            graph.copy_pieces([piece for _, piece in group], [piece_files[i] for i, _ in group]),
             "copy footage",
         )
 
     duration = sum(piece.frames for piece in pieces) / fps
-    copies = [index for index, piece in enumerate(pieces) if isinstance(piece, CopyPiece)]
+    copies = [(index, piece) for index, piece in enumerate(pieces) if isinstance(piece, CopyPiece)]
     groups = encode_groups(pieces, PARALLEL_PIECES)
     # The encoded groups, the copies and the soundtrack are independent; the copies and the
     # soundtrack cost little, and take a core only for a moment.
@@ -185,7 +185,7 @@ def pieces_of(
             still_span(
                 item.kind,
                 item.out_end - item.out_start,
-                template,  # type: ignore[arg-type]
+                template,
                 text=bool(card_lines(texts[item.kind], template)),
             )
         ]

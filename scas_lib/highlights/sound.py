@@ -159,7 +159,7 @@ def measure_loudness(path: Path, duration: float | None = None) -> float:
     return float(integrated.group(1))
 
 
-def _faded(music: Path, duration: float):
+def _faded(music: Path, duration: float) -> ffmpeg.nodes.FilterableStream:
     """``music`` looped to ``duration`` seconds, faded in and out."""
     return (
         ffmpeg.input(str(music), stream_loop=-1)

@@ -9,7 +9,7 @@
 - :func:`publish_event`: the event marked done, its outputs listed with links;
 - :func:`outdated_visitors`: who of some visitors needs a render because what their video
   would show changed (progressive delivery renders those who left while the event runs,
-  and after the end only the others: :func:`scas_lib.orchestration.deliver_departed`).
+  and after the end only the others: :func:`scas_lib.run.delivery.deliver_departed`).
 
 Idempotent: appearances and outputs are replaced, objects overwritten, so a retried task
 leaves one set of rows and one video. A render that fails publishes nothing: the files are
@@ -31,12 +31,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
+from scas_lib.catalog.records import MomentCorrection
 from scas_lib.errors import ScasError
-from scas_lib.highlights.appearances import (
-    MomentCorrection,
-    build_appearances,
-    without_corrected,
-)
+from scas_lib.highlights.appearances import build_appearances, without_corrected
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
 from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.render import CardText, RenderResult, probe_source, render
@@ -70,7 +67,7 @@ def plan_highlights(services: Services, event_id: str, template: Template) -> li
     (see the module docstring)."""
     seen = []
     with services.catalog() as catalog:
-        visitors = catalog.list_visitors(event_id)
+        visitors = catalog.visitors.for_event(event_id)
         tracks: dict[str, list[FaceTrack]] = defaultdict(list)
         for track in _corrected_tracks(catalog, event_id):
             tracks[str(track.visitor_id)].append(track)
@@ -109,7 +106,7 @@ def outdated_visitors(
     render did not finish; without it, a render that failed for this same plan is not tried
     again (while the event runs, the end marker's renders try it again)."""
     with services.catalog() as catalog:
-        outputs = {output.visitor_id: output for output in catalog.list_outputs(event_id)}
+        outputs = {output.visitor_id: output for output in catalog.outputs.for_event(event_id)}
         outdated = []
         for visitor_id in visitor_ids:
             digest = plan_digest(edit_plan(catalog, event_id, visitor_id, template), template)
@@ -133,17 +130,16 @@ def not_this_person(
     """ "Not this person": record that the visitor's tracks on the correction's camera and
     time are someone else's (kept in the catalog, so a re-recognition does not bring them
     back), plan the visitor again without them and render their video again."""
-    from scas_lib.catalog.corrections import add_correction
 
     visitor_id = correction.visitor_id
     with services.catalog() as catalog:
-        if catalog.get_visitor(event_id, visitor_id) is None:
+        if catalog.visitors.get(event_id, visitor_id) is None:
             raise ScasError(f"no visitor {visitor_id!r} in event {event_id!r}")
-        add_correction(catalog, event_id, correction)
+        catalog.corrections.add(event_id, correction)
         tracks = _corrected_tracks(catalog, event_id, visitor_id)
         seen = _plan_visitor(services, catalog, event_id, visitor_id, tracks, template)
         if not seen:
-            output = catalog.get_output(event_id, visitor_id)
+            output = catalog.outputs.get(event_id, visitor_id)
             assert output is not None  # _plan_visitor stored it
             return output
     return render_highlight(services, event_id, visitor_id, template)
@@ -153,11 +149,10 @@ def _corrected_tracks(
     catalog: Catalog, event_id: str, visitor_id: str | None = None
 ) -> list[FaceTrack]:
     """The event's identified tracks (one visitor's), without those corrected away."""
-    from scas_lib.catalog.corrections import list_corrections
 
     return without_corrected(
-        catalog.list_identified_tracks(event_id, visitor_id),
-        list_corrections(catalog, event_id, visitor_id),
+        catalog.tracks.identified(event_id, visitor_id),
+        catalog.corrections.for_event(event_id, visitor_id),
     )
 
 
@@ -172,7 +167,7 @@ def _plan_visitor(
     """Store one visitor's appearances from their tracks; whether they have footage (if
     not, their output says ``not_seen``)."""
     appearances = build_appearances(tracks)
-    catalog.replace_appearances(event_id, visitor_id, appearances)
+    catalog.outputs.replace_appearances(event_id, visitor_id, appearances)
     if select_moments(event_id, visitor_id, appearances, PlanLimits.of(template)).clips:
         return True
     _not_seen(services, catalog, event_id, visitor_id, template)
@@ -184,18 +179,18 @@ def render_highlight(
 ) -> Output:
     """Render and publish one visitor's highlight (see the module docstring)."""
     with services.catalog() as catalog:
-        event = catalog.get_event(event_id)
-        visitor = catalog.get_visitor(event_id, visitor_id)
+        event = catalog.events.get(event_id)
+        visitor = catalog.visitors.get(event_id, visitor_id)
         if event is None or visitor is None:
             raise ScasError(f"no visitor {visitor_id!r} in event {event_id!r}")
         plan = edit_plan(catalog, event_id, visitor_id, template)
         if not plan.clips:
             return _not_seen(services, catalog, event_id, visitor_id, template)
-        previous = catalog.get_output(event_id, visitor_id)
+        previous = catalog.outputs.get(event_id, visitor_id)
         kept = replace(_published_part(previous, event_id, visitor_id), template=template.name,
                        plan_digest=plan_digest(plan, template))  # fmt: skip
-        catalog.upsert_output(replace(kept, status="rendering", error=None))
-        segments = _segments_for(catalog.list_segments(event_id), plan)
+        catalog.outputs.upsert(replace(kept, status="rendering", error=None))
+        segments = _segments_for(catalog.segments.for_event(event_id), plan)
         faces = (
             FacePath.from_tracks(_corrected_tracks(catalog, event_id, visitor_id))
             if template.vertical
@@ -219,17 +214,17 @@ def render_highlight(
                     work / "vertical.mp4", work / "vertical.jpg", faces=faces,
                     sound_cache=sounds,
                 ).video  # fmt: skip
-            with services.catalog() as catalog, catalog.visitor_lock(event_id, visitor_id):
-                if catalog.get_visitor(event_id, visitor_id) is None:
+            with services.catalog() as catalog, catalog.visitors.lock(event_id, visitor_id):
+                if catalog.visitors.get(event_id, visitor_id) is None:
                     return _forgotten(event_id, visitor_id, template)
                 output = _upload(services, plan, result, template, vertical)
                 output = replace(output, plan_digest=kept.plan_digest)
-                catalog.upsert_output(output)
+                catalog.outputs.upsert(output)
     except Exception as error:
-        with services.catalog() as catalog, catalog.visitor_lock(event_id, visitor_id):
-            if catalog.get_visitor(event_id, visitor_id) is None:
+        with services.catalog() as catalog, catalog.visitors.lock(event_id, visitor_id):
+            if catalog.visitors.get(event_id, visitor_id) is None:
                 return _forgotten(event_id, visitor_id, template)
-            catalog.upsert_output(replace(kept, status="failed", error=str(error)[:500]))
+            catalog.outputs.upsert(replace(kept, status="failed", error=str(error)[:500]))
         raise
     log.info(
         "%s/%s: %.1f s published (%d frames copied, %d encoded)",
@@ -244,9 +239,9 @@ def publish_event(services: Services, event_id: str) -> list[PublishedHighlight]
     store = services.object_store()
     expiry = timedelta(seconds=settings.presign_expiry_s)
     with services.catalog() as catalog:
-        catalog.set_event_status(event_id, "done")
-        names = {v.id: v.display_name for v in catalog.list_visitors(event_id)}
-        outputs = catalog.list_outputs(event_id)
+        catalog.events.set_status(event_id, "done")
+        names = {v.id: v.display_name for v in catalog.visitors.for_event(event_id)}
+        outputs = catalog.outputs.for_event(event_id)
     published = []
     for output in outputs:
         url = None
@@ -274,7 +269,7 @@ def vertical_template(template: Template) -> Template:
 
 def edit_plan(catalog: Catalog, event_id: str, visitor_id: str, template: Template) -> EditPlan:
     """The plan :func:`render_highlight` starts from (before keyframe snapping)."""
-    appearances = catalog.list_appearances(event_id, visitor_id)
+    appearances = catalog.outputs.appearances(event_id, visitor_id)
     return select_moments(event_id, visitor_id, appearances, PlanLimits.of(template))
 
 
@@ -287,7 +282,7 @@ def _not_seen(
     """No footage: no video (an old one, from before, is withdrawn)."""
     _remove_published(services, event_id, visitor_id)
     output = Output(event_id, visitor_id, "not_seen", template=template.name)
-    catalog.upsert_output(output)
+    catalog.outputs.upsert(output)
     return output
 
 
@@ -342,6 +337,7 @@ def _fetch_sources(
     for segment in segments:
         local = directory / f"{segment.id}{Path(segment.object_key).suffix}"
         store.download_file(bucket, segment.object_key, local)
+        assert segment.camera_id is not None  # matched to a clip's camera (_segments_for)
         try:
             sources.append(probe_source(local, segment.camera_id, segment.start_time))
         except MediaError as error:

@@ -129,7 +129,10 @@ def last_pushed_end(catalog: Catalog, event_id: str, camera_id: str) -> datetime
                WHERE event_id = %s AND camera_id = %s""",
             (event_id, camera_id),
         )
-        return cur.fetchone()[0]
+        row = cur.fetchone()
+    assert row is not None  # an aggregate without GROUP BY always gives one row
+    end: datetime | None = row[0]
+    return end
 
 
 def request_end(catalog: Catalog, event_id: str) -> None:
@@ -189,8 +192,27 @@ def camera_health(catalog: Catalog, event_id: str) -> list[CameraHealth]:
         rows = cur.fetchall()
     found = []
     for row in rows:
-        *head, gap_s, lag_segments, lag_s = row
+        (
+            camera_id, state, source, detail, reconnects, spooled, updated_at,
+            pushed, last_key, pushed_end, gaps, gap_s, lag_segments, lag_s,
+        ) = row  # fmt: skip
         found.append(
-            CameraHealth(event_id, *head, float(gap_s), int(lag_segments), max(0.0, float(lag_s)))
+            CameraHealth(
+                event_id=event_id,
+                camera_id=camera_id,
+                state=state,
+                source=source,
+                detail=detail,
+                reconnects=reconnects,
+                spooled=spooled,
+                updated_at=updated_at,
+                segments_pushed=pushed,
+                last_segment_key=last_key,
+                last_segment_end=pushed_end,
+                gaps=gaps,
+                gap_s=float(gap_s),
+                lag_segments=int(lag_segments),
+                lag_s=max(0.0, float(lag_s)),
+            )
         )
     return found

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scas_lib import orchestration
+from scas_lib.catalog import Catalog
 from scas_lib.errors import ConfigurationError, ObjectStoreError, ScasError
 from scas_lib.events import CameraConfig, EventConfig
 from scas_lib.ingest import health
-from scas_lib.ingest.policy import camera_changes, find_gap
+from scas_lib.ingest.policy import RestartPolicy, camera_changes, find_gap
 from scas_lib.ingest.recorder import CameraRecorder, StateChange
 from scas_lib.ingest.sources import Source, resolve_source
 from scas_lib.ingest.spool import Spool, SpooledSegment
+from scas_lib.run import waves
 from scas_lib.services.runtime import Services
 from scas_lib.storage import ObjectStore
 
@@ -73,7 +74,7 @@ class HealthBoard:
         self._states: dict[str, StateChange] = {}
         self._sources: dict[str, str] = {}
         self._spooled: Counter[str] = Counter()
-        self._catalog = None
+        self._catalog: Catalog | None = None
         self._warned_at = 0.0
 
     def source(self, camera_id: str, display: str) -> None:
@@ -104,7 +105,7 @@ class HealthBoard:
             log.warning("%s: gap of %.1f s before %s", gap.camera_id, gap.seconds, segment.key)
         with self._lock:
 
-            def save(catalog: health.Catalog) -> None:
+            def save(catalog: Catalog) -> None:
                 health.record_push(catalog, segment)
                 if gap:
                     health.record_gap(catalog, self.event_id, gap)
@@ -127,7 +128,7 @@ class HealthBoard:
 
     # under the lock -----------------------------------------------------------------------
 
-    def _save_state(self, catalog: health.Catalog, camera_id: str) -> None:
+    def _save_state(self, catalog: Catalog, camera_id: str) -> None:
         change = self._states[camera_id]
         health.record_state(
             catalog, self.event_id, camera_id, change.state,
@@ -135,11 +136,11 @@ class HealthBoard:
             reconnects=change.reconnects, spooled=self._spooled.get(camera_id, 0),
         )  # fmt: skip
 
-    def _save_all(self, catalog: health.Catalog) -> None:
+    def _save_all(self, catalog: Catalog) -> None:
         for camera_id in self._states:
             self._save_state(catalog, camera_id)
 
-    def _write(self, action: Callable[[health.Catalog], None]) -> None:
+    def _write(self, action: Callable[[Catalog], None]) -> None:
         for attempt in (1, 2):  # a dropped connection is opened again once
             try:
                 if self._catalog is None:
@@ -358,7 +359,7 @@ def _start_recorder(
         uploader.wake.set()
 
     recorder = CameraRecorder(
-        source, spool, config.segment_s, policy=config.ingest.policy(),
+        source, spool, config.segment_s, policy=RestartPolicy(**config.ingest.model_dump()),
         transcode=camera.transcode, on_segment=on_segment, on_state=board.state,
     )  # fmt: skip
     recorder.start()
@@ -373,7 +374,7 @@ def _ended(
     if board.end_requested_after(started_at):
         return "end requested"
     try:
-        if orchestration.end_marker_seen(services, event_id):
+        if waves.end_marker_seen(services, event_id):
             return "end marker"
     except ScasError as error:
         log.debug("end marker not checked: %s", error)

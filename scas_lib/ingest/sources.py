@@ -33,19 +33,8 @@ from typing import Literal
 from urllib.parse import quote, unquote
 
 from scas_lib.errors import ConfigurationError
+from scas_lib.events import SourceKind, source_kind
 
-SourceKind = Literal["rtsp", "rtmp", "http", "device", "file"]
-
-_SCHEMES: dict[str, SourceKind] = {
-    "rtsp": "rtsp",
-    "rtsps": "rtsp",
-    "rtmp": "rtmp",
-    "rtmps": "rtmp",
-    "http": "http",
-    "https": "http",
-    "device": "device",
-    "file": "file",
-}
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_PARAMS = re.compile(
     r"(?i)([?&](?:password|passwd|pass|pwd|token|key|secret|auth|signature)=)([^&#\s'\"]*)"
@@ -55,19 +44,6 @@ MASK = "***"
 #: ffmpeg's network timeout for a source, in microseconds: a dead socket is an error after
 #: 10 s (the watchdog restarts a recorder that stalls in a way ffmpeg does not notice).
 NETWORK_TIMEOUT_US = 10_000_000
-
-
-def source_kind(url: str) -> SourceKind:
-    """The kind of source ``url`` is, from its scheme; ConfigurationError for another.
-
-    >>> source_kind("rtmp://host/live/robot1"), source_kind("file:/clips/cam1.mp4")
-    ('rtmp', 'file')
-    """
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme not in _SCHEMES:
-        known = ", ".join(f"{name}:" for name in _SCHEMES)
-        raise ConfigurationError(f"camera url scheme {scheme or url!r} is not one of {known}")
-    return _SCHEMES[scheme]
 
 
 def expand_variables(url: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:

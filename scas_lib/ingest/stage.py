@@ -6,7 +6,6 @@ recorded files in (:func:`upload_files`), the event's start and end (:func:`star
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -14,14 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scas_lib import orchestration
 from scas_lib.errors import ScasError
 from scas_lib.ingest import health
 from scas_lib.ingest.health import CameraHealth
 from scas_lib.ingest.runner import HealthBoard, push_segment
 from scas_lib.ingest.sources import COPY_CODECS, segment_output_args
 from scas_lib.ingest.spool import Spool, SpooledSegment
-from scas_lib.media.ffmpeg import MediaError, run_ffmpeg, run_program
+from scas_lib.media.ffmpeg import MediaError, run_ffmpeg
+from scas_lib.media.probe import probe_recording
+from scas_lib.run import waves
 from scas_lib.services.runtime import Services
 from scas_lib.storage import keys
 from scas_lib.storage.control import put_control_marker
@@ -51,30 +51,22 @@ def inspect_file(path: Path, start: datetime | None) -> RecordedFile:
         raise UploadRefused(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise UploadRefused(f"{path}: empty file (0 bytes), not a video")
-    entries = "stream=codec_name:format=duration:format_tags=creation_time"
-    args = ["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "json"]
     try:
-        found = json.loads(run_program("ffprobe", [*args, str(path)], path.name).stdout or b"{}")
+        recording = probe_recording(path)
     except MediaError as error:
         raise UploadRefused(f"{path}: not a video file ({error})") from None
-    streams = found.get("streams") or []
-    container = found.get("format") or {}
-    if not streams:
+    if recording.codec is None:
         raise UploadRefused(f"{path}: no video stream in it")
     if start is None:
-        tag = (container.get("tags") or {}).get("creation_time")
-        if not tag:
+        if recording.creation_time is None:
             raise UploadRefused(
                 f"{path}: no creation_time tag; give its start time with --start "
                 "(ISO 8601 with a time zone)"
             )
-        start = datetime.fromisoformat(tag.replace("Z", "+00:00"))
+        start = datetime.fromisoformat(recording.creation_time.replace("Z", "+00:00"))
         if start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
-    return RecordedFile(
-        path, streams[0].get("codec_name", ""), start.astimezone(UTC),
-        float(container.get("duration") or 0.0),
-    )  # fmt: skip
+    return RecordedFile(path, recording.codec, start.astimezone(UTC), recording.duration)
 
 
 def upload_files(
@@ -119,9 +111,9 @@ def upload_files(
 
 def _run_markers(services: Services, event_id: str) -> tuple[datetime | None, datetime | None]:
     """``(start, end)`` marker times of the event's current run; ``end`` is None unless
-    the run has ended (:func:`scas_lib.orchestration.run_state`)."""
-    markers = orchestration.marker_times(services, event_id)
-    ended, _ = orchestration.run_state(markers["start"], markers["end"], None)
+    the run has ended (:func:`scas_lib.run.waves.run_state`)."""
+    markers = waves.marker_times(services, event_id)
+    ended, _ = waves.run_state(markers["start"], markers["end"], None)
     return markers["start"], markers["end"] if ended else None
 
 

@@ -19,10 +19,11 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import av
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.media.ffmpeg import MediaError
 
@@ -37,7 +38,7 @@ class DecodeError(MediaError):
 class SampledFrame:
     #: Seconds since the video's first frame.
     offset_s: float
-    image: np.ndarray = field(repr=False)
+    image: NDArray[np.uint8] = field(repr=False)
     #: Decoded size / original size (1.0 unless scaled down).
     scale: float = 1.0
 
@@ -56,7 +57,7 @@ class Gop:
     """A group of pictures: a keyframe and the frames that need it, as packets."""
 
     index: int
-    packets: tuple[av.Packet, ...] = field(repr=False)
+    packets: tuple[av.Packet[av.VideoStream], ...] = field(repr=False)
     #: Seconds from the video's first frame to this group's keyframe.
     start_s: float
     #: False for frames before the first keyframe (a file cut mid-group).
@@ -109,7 +110,7 @@ class GopReader:
     def groups(self) -> Iterator[Gop]:
         """The video's groups in order, each once its packets are read."""
         name = self.path.name
-        packets: list[av.Packet] = []
+        packets: list[av.Packet[av.VideoStream]] = []
         has_keyframe = False
         index = 0
         try:
@@ -140,10 +141,13 @@ class GopReader:
         if expected and self.read_s < expected - 0.5:
             raise DecodeError(f"{name} is truncated: read {self.read_s:.1f} s of {expected:.1f} s")
 
-    def _group(self, index: int, packets: list[av.Packet], has_keyframe: bool) -> Gop:
+    def _group(
+        self, index: int, packets: list[av.Packet[av.VideoStream]], has_keyframe: bool
+    ) -> Gop:
         assert self._origin is not None
         times = [p.pts if p.pts is not None else p.dts for p in packets]
         first = times[0] if has_keyframe else min(t for t in times if t is not None)
+        assert first is not None  # groups() keeps only packets with a time
         start = float(first * packets[0].time_base) - self._origin
         return Gop(index, tuple(packets), max(0.0, start), has_keyframe)
 
@@ -189,7 +193,10 @@ class GopReader:
         return container
 
     def _decoded(
-        self, decoder: av.VideoCodecContext, packets: Sequence[av.Packet], at_s: float
+        self,
+        decoder: av.VideoCodecContext,
+        packets: Sequence[av.Packet[av.VideoStream]],
+        at_s: float,
     ) -> Iterator[tuple[float, av.VideoFrame]]:
         """Every frame of ``packets`` with its offset, the decoder emptied after the last
         (or when the caller stops); ``at_s``: where they start, to say where a damaged one
@@ -202,7 +209,9 @@ class GopReader:
                     self.decoded_frames += 1
                     # Frames drained at the end carry no time base: the stream's is theirs.
                     if frame.pts is not None:
-                        last = float(frame.pts * self._stream.time_base) - self._origin
+                        time_base = self._stream.time_base
+                        assert time_base is not None  # a demuxed stream has one
+                        last = float(frame.pts * time_base) - self._origin
                         yield last, frame
         except av.error.FFmpegError as error:
             raise DecodeError(
@@ -223,7 +232,7 @@ def _convert(frame: av.VideoFrame, max_long_side: int | None, offset: float) -> 
     if max_long_side and max(width, height) > max_long_side:
         scale = max_long_side / max(width, height)
         width, height = round(width * scale / 2) * 2, round(height * scale / 2) * 2
-    image = frame.to_ndarray(format="bgr24", width=width, height=height)
+    image = cast(NDArray[np.uint8], frame.to_ndarray(format="bgr24", width=width, height=height))
     rotation = int(getattr(frame, "rotation", 0) or 0) % 360
     if rotation:
         # Display matrices turn counter-clockwise; np.rot90 does too for positive k.
@@ -250,7 +259,7 @@ def prefetch(items: Iterable[_T], depth: int = 4) -> Iterator[_T]:
     are decoded while the current one is analysed. An exception in the producer is raised
     in the consumer after the items produced before it.
     """
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    buffer: queue.Queue[_T | object] = queue.Queue(maxsize=depth)
     done = object()
     failure: list[BaseException] = []
     stop = threading.Event()
@@ -278,7 +287,7 @@ def prefetch(items: Iterable[_T], depth: int = 4) -> Iterator[_T]:
     worker.start()
     try:
         while (item := buffer.get()) is not done:
-            yield item
+            yield cast(_T, item)  # all but ``done`` came from ``items``
         if failure:
             raise failure[0]
     finally:

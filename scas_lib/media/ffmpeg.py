@@ -122,7 +122,7 @@ def run_graph(stream: Any, what: str, *, timeout_s: float | None = None) -> Fini
     return run_ffmpeg(["-y", *stream.get_args()], what, timeout_s=timeout_s)
 
 
-def start_ffmpeg(args: Sequence[str]) -> subprocess.Popen:
+def start_ffmpeg(args: Sequence[str]) -> subprocess.Popen[bytes]:
     """ffmpeg with ``args``, reading what the caller writes to its stdin (so, unlike
     :data:`QUIET`, without ``-nostdin``); end it with :func:`finish`."""
     return subprocess.Popen(
@@ -133,7 +133,7 @@ def start_ffmpeg(args: Sequence[str]) -> subprocess.Popen:
     )
 
 
-def start_ffmpeg_reader(args: Sequence[str]) -> subprocess.Popen:
+def start_ffmpeg_reader(args: Sequence[str]) -> subprocess.Popen[bytes]:
     """ffmpeg with ``args`` (after :data:`QUIET`) writing its output to a pipe the caller
     reads from ``stdout`` (raw frames, say); end it with :func:`finish`."""
     return subprocess.Popen(
@@ -144,7 +144,7 @@ def start_ffmpeg_reader(args: Sequence[str]) -> subprocess.Popen:
     )
 
 
-def finish(process: subprocess.Popen, what: str, *, timeout_s: float | None = None) -> None:
+def finish(process: subprocess.Popen[bytes], what: str, *, timeout_s: float | None = None) -> None:
     """Close the stdin of a process from :func:`start_ffmpeg` and wait for it to end."""
     limit = TIMEOUT_S if timeout_s is None else timeout_s
     try:
@@ -191,7 +191,7 @@ def last_line(stderr: str) -> str:
     return lines[-1].strip() if lines else "no message"
 
 
-def start_recorder(args: Sequence[str]) -> subprocess.Popen:
+def start_recorder(args: Sequence[str]) -> subprocess.Popen[str]:
     """A long-running ffmpeg (a camera's recorder) with the whole command line ``args``
     (:func:`scas_lib.ingest.sources.recorder_args`): stdin closed, stdout (its
     ``-progress`` reports) and stderr (its messages) text pipes the caller reads line by
@@ -210,7 +210,7 @@ def start_recorder(args: Sequence[str]) -> subprocess.Popen:
     )
 
 
-def stop_recorder(process: subprocess.Popen, *, grace_s: float = 15.0) -> int:
+def stop_recorder(process: subprocess.Popen[str], *, grace_s: float = 15.0) -> int:
     """End a recorder so that the segment it is writing is finished (complete, listed):
     one SIGINT, on which ffmpeg stops reading and writes its outputs' trailers, then
     SIGKILL after ``grace_s``; its exit code. Only one SIGINT: a second one would make

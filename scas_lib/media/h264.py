@@ -234,11 +234,16 @@ def skip_pps(sps_id: int, pps_id: int) -> bytes:
     bits.u(1, 0)  # entropy_coding_mode_flag: CAVLC
     bits.u(1, 0)  # bottom_field_pic_order_in_frame_present_flag
     bits.ue(0)  # num_slice_groups_minus1
-    bits.ue(0), bits.ue(0)  # num_ref_idx_l0/l1_default_active_minus1
-    bits.u(1, 0), bits.u(2, 0)  # weighted_pred_flag, weighted_bipred_idc
-    bits.se(0), bits.se(0), bits.se(0)  # pic_init_qp/qs_minus26, chroma_qp_index_offset
+    bits.ue(0)  # num_ref_idx_l0_default_active_minus1
+    bits.ue(0)  # num_ref_idx_l1_default_active_minus1
+    bits.u(1, 0)  # weighted_pred_flag
+    bits.u(2, 0)  # weighted_bipred_idc
+    bits.se(0)  # pic_init_qp_minus26
+    bits.se(0)  # pic_init_qs_minus26
+    bits.se(0)  # chroma_qp_index_offset
     bits.u(1, 1)  # deblocking_filter_control_present_flag
-    bits.u(1, 0), bits.u(1, 0)  # constrained_intra_pred_flag, redundant_pic_cnt_present_flag
+    bits.u(1, 0)  # constrained_intra_pred_flag
+    bits.u(1, 0)  # redundant_pic_cnt_present_flag
     return bytes([0x68]) + escape(bits.rbsp())
 
 

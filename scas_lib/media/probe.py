@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from scas_lib.media.ffmpeg import MediaError, run_program
 
@@ -40,7 +41,7 @@ class VideoInfo:
     keyframes: tuple[int, ...] | None = None
 
 
-def stream_fps(stream: dict) -> float:
+def stream_fps(stream: dict[str, Any]) -> float:
     """Frames per second of an ffprobe stream entry (its average rate, else its base rate);
     0 when ffprobe does not know."""
     for rate in (stream.get("avg_frame_rate"), stream.get("r_frame_rate")):
@@ -86,4 +87,35 @@ def probe(path: Path, *, packets: bool = False) -> VideoInfo:
         has_b_frames=int(stream.get("has_b_frames", 1)),
         frames=frames,
         keyframes=keyframes,
+    )
+
+
+_RECORDING_ENTRIES = "stream=codec_name:format=duration:format_tags=creation_time"
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """What a recorded file says of itself: the codec of its first video stream (None: it
+    has none), the container's duration (0 when unknown) and its ``creation_time`` tag as
+    written (None when absent or empty)."""
+
+    codec: str | None
+    duration: float
+    creation_time: str | None
+
+
+def probe_recording(path: Path) -> RecordingInfo:
+    """The codec, container duration and ``creation_time`` tag of ``path`` in one ffprobe
+    run; :class:`MediaError` if ffprobe cannot read it. A file without a video stream is no
+    error here (``codec`` None): what to make of that is the caller's decision."""
+    args = ["-v", "error", "-select_streams", "v:0", "-show_entries", _RECORDING_ENTRIES]
+    finished = run_program("ffprobe", [*args, "-of", "json", str(path)], path.name)
+    data = json.loads(finished.stdout or b"{}")
+    streams = data.get("streams") or []
+    container = data.get("format") or {}
+    tag = (container.get("tags") or {}).get("creation_time")
+    return RecordingInfo(
+        codec=streams[0].get("codec_name", "") if streams else None,
+        duration=float(container.get("duration") or 0.0),
+        creation_time=tag or None,
     )

@@ -15,8 +15,11 @@ Pure functions on ``onnx.ModelProto`` (no file I/O), each fixing one known defec
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import onnx
+from numpy.typing import NDArray
 from onnx import helper, numpy_helper
 
 
@@ -34,22 +37,29 @@ def keep_only_inputs(model: onnx.ModelProto, names: set[str]) -> onnx.ModelProto
 
 
 def _dequantize(
-    quantized: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int, block: int
-) -> np.ndarray:
+    quantized: NDArray[np.integer[Any]],
+    scale: NDArray[np.floating[Any]],
+    zero_point: NDArray[np.integer[Any]] | None,
+    axis: int,
+    block: int,
+) -> NDArray[np.floating[Any]]:
     values = quantized.astype(np.float32)
     zero = np.zeros_like(scale) if zero_point is None else zero_point.astype(np.float32)
     if scale.size == 1:  # per tensor
-        return (values - zero.reshape(())) * scale.reshape(())
+        per_tensor: NDArray[np.floating[Any]] = (values - zero.reshape(())) * scale.reshape(())
+        return per_tensor
     axis %= values.ndim
     if block:  # blocked (opset 21): each scale covers `block` consecutive elements on `axis`
         keep = [slice(None)] * values.ndim
         keep[axis] = slice(0, values.shape[axis])
         scale = np.repeat(scale, block, axis=axis)[tuple(keep)]
         zero = np.repeat(zero, block, axis=axis)[tuple(keep)]
-        return (values - zero) * scale
+        blocked: NDArray[np.floating[Any]] = (values - zero) * scale
+        return blocked
     shape = [1] * values.ndim
     shape[axis] = -1
-    return (values - zero.reshape(shape)) * scale.reshape(shape)
+    per_axis: NDArray[np.floating[Any]] = (values - zero.reshape(shape)) * scale.reshape(shape)
+    return per_axis
 
 
 def fold_constant_dequantization(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -57,7 +67,7 @@ def fold_constant_dequantization(model: onnx.ModelProto) -> onnx.ModelProto:
     ``Reshape``) by fp32 initializers."""
     graph = model.graph
     constants = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
-    folded: dict[str, np.ndarray] = {}
+    folded: dict[str, NDArray[np.float32]] = {}
     removed = []
     for node in graph.node:
         if node.op_type == "DequantizeLinear" and all(

@@ -22,6 +22,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 from scas_lib.errors import ScasError
@@ -98,7 +99,7 @@ def _file_url(pinned: PinnedFile, index_url: str) -> str:
     request = urllib.request.Request(page, headers={"Accept": _SIMPLE_JSON})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            listing = json.load(response)
+            listing: dict[str, Any] = json.load(response)
     except (OSError, ValueError) as error:
         raise RegistryError(
             f"could not read the package index at {page}: {error} "
@@ -112,5 +113,6 @@ def _file_url(pinned: PinnedFile, index_url: str) -> str:
                     f"the index lists sha256 {listed} for {pinned.filename}, "
                     f"SCAS pins {pinned.sha256}: refusing it"
                 )
-            return urljoin(page, entry["url"])
+            file_url: str = entry["url"]
+            return urljoin(page, file_url)
     raise RegistryError(f"{pinned.filename} is not on the package index at {page}")

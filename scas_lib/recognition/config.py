@@ -41,10 +41,13 @@ def setting_problem(name: str, value: object, optional: bool = False) -> str | N
     kind, low, high = LIMITS[name]
     if value is None and optional:
         return None
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int:
-        number = number and isinstance(value, int)
-    if number and low <= value <= high:  # type: ignore[operator]
+    in_range = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (kind is not int or isinstance(value, int))
+        and low <= value <= high
+    )
+    if in_range:
         return None
     what = "a whole number" if kind is int else "a number"
     return f"{name} must be {what} from {low:g} to {high:g}, not {value!r}"
@@ -53,7 +56,7 @@ def setting_problem(name: str, value: object, optional: bool = False) -> str | N
 @dataclass(frozen=True)
 class RecognitionConfig:
     """How footage is analysed. The defaults are the measured trade-off of
-    docs/benchmarks.md: YuNet (the pack's fast detector) at 960x544 with a 0.5 threshold
+    docs/benchmarks-history.md: YuNet (the pack's fast detector) at 960x544 with a 0.5 threshold
     finds nearly every face from 60 px up and most from 40 px, at a quarter of SCRFD's cost."""
 
     analysis_fps: float = 5.0
@@ -79,7 +82,7 @@ class RecognitionConfig:
     decode_long_side: int | None = None
     #: Faces smaller than this (original pixels) are not tracked: too small to recognise.
     #: 27 px faces on a 720p camera are found and, aligned again at full resolution, often
-    #: recognised (31 of 38 such faces of the tuning half, docs/benchmarks.md).
+    #: recognised (31 of 38 such faces of the tuning half, docs/benchmarks-history.md).
     min_face_px: float = 27.0
     best_faces_per_track: int = 3
     #: Tracks seen on fewer sampled frames stay unknown (a one-frame glimpse proves little).

@@ -32,6 +32,7 @@ import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.tracks import FaceSample
 
@@ -51,14 +52,14 @@ def probe_indices(
     return [best[w] for w in sorted(best) if samples[best[w]].quality >= min_quality]
 
 
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
+def similarity(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
     """Cosine similarity of two unit-length embeddings."""
     return float(np.dot(a, b))
 
 
 def change_points(
     probes: Sequence[int],
-    embedding: Callable[[int], np.ndarray],
+    embedding: Callable[[int], NDArray[np.float32]],
     split_below: float,
 ) -> list[int]:
     """The sample indices where another person's faces begin: between each two

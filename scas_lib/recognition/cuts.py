@@ -19,9 +19,11 @@ or a camera swinging round, changes nearly all of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class CutConfig:
     width: int = 160
 
 
-def content_score(before: np.ndarray, after: np.ndarray) -> float:
+def content_score(before: NDArray[np.uint8], after: NDArray[np.uint8]) -> float:
     """PySceneDetect's content score of two HSV images of one size: the mean absolute
     difference of each channel, averaged over hue, saturation and value.
 
@@ -51,9 +53,9 @@ class CutDetector:
 
     def __init__(self, config: CutConfig | None = None) -> None:
         self.config = config or CutConfig()
-        self._previous: np.ndarray | None = None
+        self._previous: NDArray[np.uint8] | None = None
 
-    def is_cut(self, image: np.ndarray) -> bool:
+    def is_cut(self, image: NDArray[np.uint8]) -> bool:
         current = self._small_hsv(image)
         previous, self._previous = self._previous, current
         if previous is None or previous.shape != current.shape:
@@ -65,9 +67,10 @@ class CutDetector:
         a change since the last one seen says nothing about a cut."""
         self._previous = None
 
-    def _small_hsv(self, image: np.ndarray) -> np.ndarray:
+    def _small_hsv(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
         # Every n-th pixel, as PySceneDetect downscales: a strided copy costs next to
         # nothing next to resizing a 1080p frame, and the score is a mean over the picture.
         step = max(1, image.shape[1] // self.config.width)
         small = np.ascontiguousarray(image[::step, ::step])
-        return cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+        # OpenCV's stubs type every result as any numeric array; HSV of 8-bit BGR is 8-bit.
+        return cast("NDArray[np.uint8]", cv2.cvtColor(small, cv2.COLOR_BGR2HSV))

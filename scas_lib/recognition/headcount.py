@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.tracks import FaceTrack
 
@@ -79,7 +80,7 @@ def count_people(tracks: Sequence[FaceTrack], same_person: float) -> Headcount:
 _SIMILARITY_BLOCK = 16_000_000
 
 
-def _alike_pairs(vectors: np.ndarray, same_person: float) -> Iterator[tuple[int, int]]:
+def _alike_pairs(vectors: NDArray[np.float32], same_person: float) -> Iterator[tuple[int, int]]:
     """The pairs ``(a, b)``, ``a < b``, at least ``same_person`` alike, most alike first
     (ties: the higher indices first). Only those pairs are kept and sorted: the others,
     nearly all of them at a crowded event, are dropped block by block."""
@@ -103,9 +104,9 @@ def _alike_pairs(vectors: np.ndarray, same_person: float) -> Iterator[tuple[int,
 class _Moments:
     """Where and when each track was: camera, start and end, as arrays."""
 
-    cameras: np.ndarray
-    starts: np.ndarray
-    ends: np.ndarray
+    cameras: NDArray[np.int_]
+    starts: NDArray[np.float64]
+    ends: NDArray[np.float64]
 
     @classmethod
     def of(cls, tracks: Sequence[FaceTrack]) -> _Moments:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.faces.matching import Gallery, identify, identify_many
 from scas_lib.faces.pack import Thresholds
@@ -33,7 +34,7 @@ from scas_lib.tracks import FaceSample, TrackIdentity
 
 
 def decide_identity(
-    embeddings: np.ndarray, gallery: Gallery, thresholds: Thresholds
+    embeddings: NDArray[np.float32], gallery: Gallery, thresholds: Thresholds
 ) -> TrackIdentity:
     """The identity of one track from the embeddings of its evidence faces."""
     centroid = normalize(np.asarray(embeddings, np.float32).mean(axis=0))
@@ -48,7 +49,9 @@ def decide_identity(
     return TrackIdentity(winner, overall.similarity, centroid, votes.get(winner, 0), faces)
 
 
-def looks_like_a_visitor(embeddings: np.ndarray, gallery: Gallery, thresholds: Thresholds) -> bool:
+def looks_like_a_visitor(
+    embeddings: NDArray[np.float32], gallery: Gallery, thresholds: Thresholds
+) -> bool:
     """Whether any of a track's face ``embeddings`` is at least ``track_support`` similar
     to some visitor (any at all without a calibrated ``track_support``). Only such a track
     is worth more evidence than its best faces: a stranger's never is (99% of strangers'
@@ -92,7 +95,7 @@ def resolve_conflicts(
 
 
 def face_evidence(
-    gallery: Gallery, embedding: np.ndarray, visitor_id: str | None
+    gallery: Gallery, embedding: NDArray[np.float32], visitor_id: str | None
 ) -> tuple[float | None, float | None]:
     """Why one face supports its track's label, or not: its similarity to ``visitor_id``
     (to the best visitor when None) and to the best other visitor (-1 when there is none);

@@ -31,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.faces.alignment import align_face
 from scas_lib.faces.detection import input_size_for
@@ -38,6 +39,7 @@ from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
 from scas_lib.faces.pack import Thresholds
 from scas_lib.faces.quality import assess
+from scas_lib.faces.session import ProviderChoice
 from scas_lib.media.decode import DecodeError, Gop, GopReader, SampledFrame, prefetch
 from scas_lib.recognition import search
 from scas_lib.recognition.config import RecognitionConfig
@@ -71,13 +73,13 @@ class SegmentResult:
 
 
 def footage_engine(
-    pack_dir: Path, config: RecognitionConfig | None = None, *, provider: str = "auto"
+    pack_dir: Path, config: RecognitionConfig | None = None, *, provider: ProviderChoice = "auto"
 ) -> FaceEngine:
     """The face engine set up for footage as ``config`` says."""
     config = config or RecognitionConfig()
     return FaceEngine.load(
         pack_dir,
-        provider=provider,  # type: ignore[arg-type]
+        provider=provider,
         threads=config.onnx_threads,
         fast_detector=config.fast_detector,
         detector_threshold=config.detector_threshold,
@@ -155,7 +157,7 @@ class _FrameAnalysis:
         self.config = config
         self.tracker = FaceTracker(config.tracker)
         self.cut_detector = CutDetector(CutConfig(threshold=config.cut_threshold))
-        self.patches: dict[FaceSample, np.ndarray] = {}
+        self.patches: dict[FaceSample, NDArray[np.uint8]] = {}
         self.cuts: list[float] = []
         self.last_offset = 0.0
         self.frame_size = (0, 0)
@@ -223,7 +225,7 @@ def _faces(
     sampled: SampledFrame,
     found: list[search.Found],
     config: RecognitionConfig,
-    patches: dict[FaceSample, np.ndarray],
+    patches: dict[FaceSample, NDArray[np.uint8]],
 ) -> list[FaceSample]:
     """The faces ``found`` in one sampled frame that are big enough to track, in the
     original frame's pixels, each with its aligned crop for embedding. A face the detector
@@ -249,11 +251,11 @@ def _faces(
 #: Faces smaller than this at the detector's input are aligned again from the full frame's
 #: pixels when embedded: on 1080p footage at the default 960 px detector input, faces under
 #: 80 px. On faces of 40-70 px this raised the similarity to the right visitor by 0.044 on
-#: average (98 faces of the held-out half; docs/benchmarks.md).
+#: average (98 faces of the held-out half; docs/benchmarks-history.md).
 REALIGN_BELOW_PX = 40.0
 
 
-def _patch(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+def _patch(image: NDArray[np.uint8], box: NDArray[np.float32]) -> NDArray[np.uint8]:
     """The pixels of a square three face heights wide around ``box`` (within the image)."""
     x1, y1, x2, y2 = (float(v) for v in box)
     half = 1.5 * max(x2 - x1, y2 - y1)
@@ -264,7 +266,7 @@ def _patch(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     return image[top:bottom, left:right].copy()
 
 
-def _realigned(engine: FaceEngine, patch: np.ndarray) -> np.ndarray | None:
+def _realigned(engine: FaceEngine, patch: NDArray[np.uint8]) -> NDArray[np.uint8] | None:
     """The face at the middle of ``patch`` aligned from a detection at full resolution, or
     None if the detector finds no face there."""
     height, width = patch.shape[:2]
@@ -289,12 +291,12 @@ class _Embeddings:
     one thread per model run would leave it idle for a third of the segment's time."""
 
     def __init__(
-        self, engine: FaceEngine, patches: dict[FaceSample, np.ndarray], workers: int = 1
+        self, engine: FaceEngine, patches: dict[FaceSample, NDArray[np.uint8]], workers: int = 1
     ) -> None:
         self._engine = engine
         self._patches = patches
         self._workers = workers
-        self._known: dict[int, np.ndarray] = {}
+        self._known: dict[int, NDArray[np.float32]] = {}
 
     def compute(self, samples: list[FaceSample]) -> None:
         missing = list({id(s): s for s in samples if id(s) not in self._known}.values())
@@ -313,19 +315,23 @@ class _Embeddings:
             for sample, vector in zip(share, share_vectors, strict=True):
                 self._known[id(sample)] = vector
 
-    def _embed(self, samples: list[FaceSample]) -> np.ndarray:
+    def _embed(self, samples: list[FaceSample]) -> NDArray[np.float32]:
         return self._engine.recognizer.embed(np.stack([self._crop(s) for s in samples]))
 
-    def _crop(self, sample: FaceSample) -> np.ndarray:
+    def _crop(self, sample: FaceSample) -> NDArray[np.uint8]:
         patch = self._patches.get(sample)
         realigned = None if patch is None else _realigned(self._engine, patch)
-        return sample.aligned if realigned is None else realigned
+        if realigned is not None:
+            return realigned
+        if sample.aligned is None:  # only a sample read back from the catalog lacks its crop
+            raise ValueError(f"the face at {sample.offset_s} s has no aligned crop to embed")
+        return sample.aligned
 
-    def of(self, sample: FaceSample) -> np.ndarray:
+    def of(self, sample: FaceSample) -> NDArray[np.float32]:
         self.compute([sample])
         return self._known[id(sample)]
 
-    def known(self, sample: FaceSample) -> np.ndarray | None:
+    def known(self, sample: FaceSample) -> NDArray[np.float32] | None:
         """The embedding if it was computed, else None (nothing is computed here)."""
         return self._known.get(id(sample))
 
@@ -344,9 +350,11 @@ def _one_person_each(
     embeddings.compute([track.samples[i] for track, own in compared for i in own])
     pieces = []
     for track, own in zip(tracks, probes, strict=True):
-        changes = change_points(
-            own, lambda index, t=track: embeddings.of(t.samples[index]), config.split_below
-        )
+
+        def embedding_at(index: int, track: FaceTrack = track) -> NDArray[np.float32]:
+            return embeddings.of(track.samples[index])
+
+        changes = change_points(own, embedding_at, config.split_below)
         pieces += [replace(track, samples=part) for part in split_samples(track.samples, changes)]
     return [replace(piece, index=index) for index, piece in enumerate(pieces)]
 
@@ -374,7 +382,7 @@ def _evidence_faces(
     return sorted(best + extra, key=lambda sample: sample.offset_s)
 
 
-def _embedded(track: FaceTrack, embeddings: _Embeddings) -> np.ndarray:
+def _embedded(track: FaceTrack, embeddings: _Embeddings) -> NDArray[np.float32]:
     """The embeddings computed so far of ``track``'s faces, ``(N, D)``."""
     known = [e for e in map(embeddings.known, track.samples) if e is not None]
     return np.stack(known) if known else np.zeros((0, 0), np.float32)
@@ -416,8 +424,8 @@ def _identify(
     for track, identity in zip(tracks, identities, strict=True):
         samples = [_as_kept(s, embeddings, gallery, identity.visitor_id) for s in track.samples]
         for run, covered in _attributed(samples, identity, thresholds):
-            own = identity if covered else TrackIdentity(None, identity.similarity)
-            kept.append(replace(track, index=len(kept), samples=run, identity=own))
+            run_identity = identity if covered else TrackIdentity(None, identity.similarity)
+            kept.append(replace(track, index=len(kept), samples=run, identity=run_identity))
     return kept
 
 

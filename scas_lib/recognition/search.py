@@ -10,7 +10,7 @@ YuNet on one core). A new face is found at the next whole-frame search instead, 
 a second later at the defaults. The detector sees an area with less around it than the
 whole frame, so a face scored near its threshold may be found in one and not the other:
 95-98% of the faces found whole are found near their tracks too (tests/test_recognition.py),
-and the accuracy benchmark did not change (docs/benchmarks.md).
+and the accuracy benchmark did not change (docs/benchmarks-history.md).
 
 Both searches return :class:`Found` faces in the sampled image's pixels, with the scale at
 which the detector saw each.
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.faces.detection import Detection, FaceDetector
 from scas_lib.tracks import Box, iou
@@ -44,18 +45,20 @@ class Found:
     scale: float
 
 
-def input_scale(image: np.ndarray, input_size: tuple[int, int]) -> float:
+def input_scale(image: NDArray[np.uint8], input_size: tuple[int, int]) -> float:
     """Detector input pixels per image pixel when ``image`` is letterboxed into
     ``input_size``.
 
     >>> input_scale(np.zeros((1080, 1920, 3), np.uint8), (960, 544))
     0.5
     """
-    return min(input_size[0] / image.shape[1], input_size[1] / image.shape[0])
+    height: int = image.shape[0]
+    width: int = image.shape[1]
+    return min(input_size[0] / width, input_size[1] / height)
 
 
 def whole_frame(
-    detector: FaceDetector, image: np.ndarray, input_size: tuple[int, int]
+    detector: FaceDetector, image: NDArray[np.uint8], input_size: tuple[int, int]
 ) -> list[Found]:
     """Every face of ``image``, the image letterboxed into ``input_size``."""
     scale = input_scale(image, input_size)
@@ -63,7 +66,7 @@ def whole_frame(
 
 
 def near(
-    detector: FaceDetector, image: np.ndarray, areas: Sequence[Box], scale: float
+    detector: FaceDetector, image: NDArray[np.uint8], areas: Sequence[Box], scale: float
 ) -> list[Found]:
     """The faces inside ``areas`` (image pixels) of ``image``, each area seen by the detector
     at ``scale`` (at least :data:`MIN_AREA_INPUT` pixels a side); a face found in two
@@ -101,7 +104,13 @@ def _one_each(found: list[Found]) -> list[Found]:
     """``found`` without the weaker of two boxes of one face (areas can overlap)."""
     kept: list[Found] = []
     for candidate in sorted(found, key=lambda f: -f.detection.score):
-        box = tuple(float(v) for v in candidate.detection.box)
-        if all(iou(box, tuple(float(v) for v in k.detection.box)) < SAME_FACE_IOU for k in kept):
+        box = _as_box(candidate.detection.box)
+        if all(iou(box, _as_box(k.detection.box)) < SAME_FACE_IOU for k in kept):
             kept.append(candidate)
     return kept
+
+
+def _as_box(box: NDArray[np.float32]) -> Box:
+    """A detection's box as the tracks' ``(x1, y1, x2, y2)`` of floats."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return (x1, y1, x2, y2)

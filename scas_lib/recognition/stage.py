@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 class WorkTiming:
     """When one segment's decode and analysis ran in this process, and what it cost: the
     part of a recognize task that is work, against what was paid before its first frame
-    (:class:`~scas_lib.orchestration.SegmentTiming`)."""
+    (:class:`~scas_lib.run.timing.SegmentTiming`)."""
 
     #: Seconds of set-up in this call before the decode: the catalog rows, the gallery, the
     #: download.
@@ -95,18 +95,18 @@ def recognize_segment(
     event_id, camera_id, start = segment_start_time(key, metadata)
     if problem := keys.segment_camera_problem(key, metadata):
         with services.catalog() as catalog:
-            rejected = catalog.reject_segment(event_id, key, start, problem)
+            rejected = catalog.segments.reject(event_id, key, start, problem)
         log.warning("%s: not recognized: %s", key, problem)
         return SegmentOutcome(key, rejected.id, "failed", 0, {}, problem)
     thresholds = engine.pack.manifest.thresholds
     with services.catalog() as catalog:
-        catalog.ensure_event(event_id)
-        catalog.ensure_camera(event_id, camera_id)
-        segment = catalog.register_segment(event_id, camera_id, key, start, etag=stored.etag)
-        catalog.mark_segment_processing(segment.id)
+        catalog.events.ensure(event_id)
+        catalog.events.ensure_camera(event_id, camera_id)
+        segment = catalog.segments.register(event_id, camera_id, key, start, etag=stored.etag)
+        catalog.segments.mark_processing(segment.id)
         try:
             gallery = Gallery.from_enrollments(
-                engine.model_pack, catalog.list_enrollments(event_id, engine.model_pack)
+                engine.model_pack, catalog.visitors.enrollments(event_id, engine.model_pack)
             )
             with scratch_dir(services.settings.data_dir, SEGMENT_PREFIX) as scratch:
                 local = store.download_file(bucket, key, scratch / Path(key).name)
@@ -122,7 +122,7 @@ def recognize_segment(
                     work_s=time.perf_counter() - started,
                     work_cpu_s=time.process_time() - started_cpu,
                 )
-            catalog.save_segment_tracks(
+            catalog.segments.save_tracks(
                 segment.id,
                 result.tracks,
                 duration_s=result.decoded_s,
@@ -133,7 +133,7 @@ def recognize_segment(
             if is_transient(error):
                 _release(services, segment.id, key, reason)
             else:
-                catalog.mark_segment_failed(segment.id, reason)
+                catalog.segments.mark_failed(segment.id, reason)
             raise
     identified: dict[str, int] = {}
     for track in result.tracks:
@@ -150,11 +150,11 @@ def _release(services: Services, segment_id: int, key: str, reason: str) -> None
     """Put the segment back to pending after a transient fault, on a new connection (the
     task's own may be the one that broke). If the catalog cannot be reached either, the
     row stays ``processing`` until a later wave reclaims it (see
-    :meth:`~scas_lib.catalog.Catalog.reclaim_stale_segments`)."""
+    :meth:`~scas_lib.catalog.segments.SegmentRepository.reclaim_stale`)."""
     first_line = reason.splitlines()[0] if reason else "unknown error"
     try:
         with services.catalog() as catalog:
-            catalog.release_segment(segment_id, f"retrying after: {first_line}")
+            catalog.segments.release(segment_id, f"retrying after: {first_line}")
     except Exception as error:
         if not is_transient(error):
             raise
@@ -170,7 +170,7 @@ def people_seen(services: Services, event_id: str) -> Headcount:
     cannot be compared with those and are left out, as are bystanders' tracks whose mean
     embedding the retention policy has cleared."""
     with services.catalog() as catalog:
-        tracks = catalog.list_event_tracks(event_id, ends_only=True)
+        tracks = catalog.tracks.for_event(event_id, ends_only=True)
     if not tracks:
         return Headcount(0, 0)
     (pack, _), *_ = Counter(track.model_pack for track in tracks).most_common(1)
@@ -190,7 +190,7 @@ class PeopleSeenCounter:
     """:func:`people_seen` for a page that asks every second (the operator's console).
 
     The event's people are counted again only when its tracks changed
-    (:meth:`~scas_lib.catalog.Catalog.tracks_fingerprint`), and while they keep changing
+    (:meth:`~scas_lib.catalog.tracks.TrackRepository.fingerprint`), and while they keep changing
     (recognition adds tracks every few seconds during an event) at most once per
     ``spacing`` times the last count's own time: a count that takes a second at a big event
     is made again at most every ``spacing`` + 1 seconds, and one that takes a few
@@ -209,7 +209,7 @@ class PeopleSeenCounter:
 
     def __call__(self, services: Services, event_id: str) -> Headcount:
         with services.catalog() as catalog:
-            fingerprint = catalog.tracks_fingerprint(event_id)
+            fingerprint = catalog.tracks.fingerprint(event_id)
         last = self._counted.get(event_id)
         if last and (last.fingerprint == fingerprint or time.monotonic() < last.stands_until):
             return last.headcount

@@ -173,4 +173,7 @@ def _center_distance(predicted: Box, box: Box) -> float:
     """Distance between centres, in widths of the predicted face."""
     (px, py), (bx, by) = box_center(predicted), box_center(box)
     size = max(1.0, predicted[2] - predicted[0])
-    return ((px - bx) ** 2 + (py - by) ** 2) ** 0.5 / size
+    # A float power is typed loosely (a negative base would give a complex); this one is a
+    # sum of squares.
+    distance: float = ((px - bx) ** 2 + (py - by) ** 2) ** 0.5
+    return distance / size

@@ -49,7 +49,7 @@ def purge_event(
 ) -> PurgeReport:
     """Apply ``policy`` to the event as of ``now`` (module docstring)."""
     with services.catalog() as catalog:
-        event = catalog.get_event(event_id)
+        event = catalog.events.get(event_id)
     if event is None:
         return PurgeReport(event_id, ())
     steps = tuple(policy.due_steps(event.done_at, now))
@@ -59,18 +59,18 @@ def purge_event(
     for step in steps:
         if step == "bystander_embeddings":
             with services.catalog() as catalog:
-                rows[step] = catalog.forget_track_embeddings(event_id, bystanders_only=True)
+                rows[step] = catalog.tracks.forget_embeddings(event_id, bystanders_only=True)
         elif step == "enrollments":
             objects[step] = _remove(services, settings.bucket_enrollments, event_id, "enrollment")
             with services.catalog() as catalog:
-                rows[step] = catalog.delete_enrollments(event_id)
-                rows[step] += catalog.forget_track_embeddings(event_id, bystanders_only=False)
+                rows[step] = catalog.visitors.delete_enrollments(event_id)
+                rows[step] += catalog.tracks.forget_embeddings(event_id, bystanders_only=False)
         elif step == "recordings":
             objects[step] = _remove(services, settings.bucket_recordings, event_id, "recording")
         elif step == "highlights":
             objects[step] = _remove(services, settings.bucket_highlights, event_id, "highlight")
             with services.catalog() as catalog:
-                rows[step] = catalog.delete_visitors(event_id)
+                rows[step] = catalog.visitors.delete_all(event_id)
     report = PurgeReport(event_id, steps, objects, rows)
     if sum(objects.values()) and services.seaweed_master:
         vacuum(services.seaweed_master)  # deleted objects' bytes leave the volumes now

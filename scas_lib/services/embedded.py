@@ -180,7 +180,8 @@ class EmbeddedService(ABC):
     def _load_settings(self, defaults: dict[str, Any]) -> dict[str, Any]:
         """Settings chosen at first start, created from ``defaults`` the first time."""
         if self._settings_path.exists():
-            return json.loads(self._settings_path.read_text())
+            saved: dict[str, Any] = json.loads(self._settings_path.read_text())
+            return saved
         self._save_settings(defaults)
         return defaults
 

@@ -16,6 +16,7 @@ import pwd
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psutil
 import psycopg2
@@ -42,7 +43,7 @@ class EmbeddedPostgres(EmbeddedService):
         self.pgdata = self.home / "pgdata"
 
     @property
-    def _settings(self) -> dict:
+    def _settings(self) -> dict[str, Any]:
         return self._load_settings({"port": free_ports(1)[0], "password": new_secret()})
 
     def url(self, database: str = DATABASE_NAME) -> str:

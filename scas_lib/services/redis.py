@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
+from typing import Any
 
 import psutil
 
@@ -45,7 +46,7 @@ class EmbeddedRedis(EmbeddedService):
     name = "redis"
 
     @property
-    def _settings(self) -> dict:
+    def _settings(self) -> dict[str, Any]:
         return self._load_settings({"port": free_ports(1)[0], "password": new_secret()})
 
     def url(self, database: int = 0) -> str:
@@ -83,7 +84,9 @@ class EmbeddedRedis(EmbeddedService):
         self._wait_until_serving(process, settings)
         return process.pid
 
-    def _wait_until_serving(self, process: subprocess.Popen, settings: dict) -> None:
+    def _wait_until_serving(
+        self, process: subprocess.Popen[bytes], settings: dict[str, Any]
+    ) -> None:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             if process.poll() is not None:

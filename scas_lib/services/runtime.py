@@ -8,7 +8,7 @@ for itself stops it on the way out, so nothing is left running.
 Example::
 
     with open_services(Settings()) as services, services.catalog() as catalog:
-        catalog.upsert_event(Event(id="expo", name="Expo 2026"))
+        catalog.events.upsert(Event(id="expo", name="Expo 2026"))
 """
 
 from __future__ import annotations
@@ -69,9 +69,11 @@ def embedded_services(settings: Settings) -> list[EmbeddedService]:
 def resolve(settings: Settings) -> Services:
     """The endpoints the settings select (embedded ones need not be running yet)."""
     postgres = embedded_postgres(settings)
-    database_url = (
-        postgres.url() if postgres else settings.database_url.get_secret_value()  # type: ignore[union-attr]
-    )
+    if postgres is not None:
+        database_url = postgres.url()
+    else:
+        assert settings.database_url is not None  # no embedded server: the URL names one
+        database_url = settings.database_url.get_secret_value()
     seaweed = embedded_s3(settings)
     if seaweed:
         s3 = seaweed.s3_config(timeout_s=settings.connect_timeout_s)
@@ -80,8 +82,9 @@ def resolve(settings: Settings) -> Services:
             raise ConfigurationError(
                 "SCAS_S3_ENDPOINT is set but SCAS_S3_ACCESS_KEY or SCAS_S3_SECRET_KEY is not"
             )
+        assert settings.s3_endpoint is not None  # no embedded server: the endpoint names one
         s3 = S3Config(
-            endpoint=settings.s3_endpoint,  # type: ignore[arg-type]
+            endpoint=settings.s3_endpoint,
             access_key=settings.s3_access_key,
             secret_key=settings.s3_secret_key.get_secret_value(),
             region=settings.s3_region,

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -58,7 +59,7 @@ class EmbeddedSeaweedFS(EmbeddedService):
         self.data_path = self.home / "data"
 
     @property
-    def _settings(self) -> dict:
+    def _settings(self) -> dict[str, Any]:
         return self._load_settings(
             {
                 "ports": dict(zip(_PORT_NAMES, free_ports(len(_PORT_NAMES)), strict=True)),
@@ -138,7 +139,7 @@ class EmbeddedSeaweedFS(EmbeddedService):
         self._wait_until_serving(process)
         return process.pid
 
-    def _ports_available(self, settings: dict) -> dict:
+    def _ports_available(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Keep the saved ports if all are free; otherwise choose new ones and save them."""
         if all(port_is_free(port) for port in settings["ports"].values()):
             return settings
@@ -146,7 +147,7 @@ class EmbeddedSeaweedFS(EmbeddedService):
         self._save_settings(settings)
         return settings
 
-    def _wait_until_serving(self, process: subprocess.Popen) -> None:
+    def _wait_until_serving(self, process: subprocess.Popen[bytes]) -> None:
         store = ObjectStore(self.s3_config(timeout_s=2.0))
         deadline = time.monotonic() + _START_TIMEOUT_S
         last_error = "not started"
@@ -202,9 +203,10 @@ def vacuum(master_url: str, settle_s: float = 3.0, timeout_s: float = 120.0) -> 
         time.sleep(0.2)
 
 
-def _get_json(url: str, timeout_s: float = 10.0) -> dict:
+def _get_json(url: str, timeout_s: float = 10.0) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            return json.loads(response.read() or b"{}")
+            payload: dict[str, Any] = json.loads(response.read() or b"{}")
+            return payload
     except (OSError, ValueError) as error:
         raise ObjectStoreError(f"SeaweedFS {url.split('?')[0]}: {error}") from None

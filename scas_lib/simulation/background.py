@@ -9,10 +9,11 @@ crop of it from its own starting point, looping.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.simulation.plan import CameraPlan
 
@@ -23,7 +24,7 @@ BACKGROUND_VIDEOS = (
 
 
 class Background(Protocol):
-    def frame(self, t: float) -> np.ndarray: ...
+    def frame(self, t: float) -> NDArray[np.uint8]: ...
 
 
 def find_background_video() -> Path | None:
@@ -46,25 +47,25 @@ class VideoBackground:
         self._fps = self._capture.get(cv2.CAP_PROP_FPS) or 10.0
         self._count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) or 1
         self._index = -1
-        self._current: np.ndarray | None = None
+        self._current: NDArray[np.uint8] | None = None
 
-    def frame(self, t: float) -> np.ndarray:
+    def frame(self, t: float) -> NDArray[np.uint8]:
         wanted = int((t + self.camera.background_offset_s) * self._fps) % self._count
         if wanted != self._index or self._current is None:
             self._current = self._fit(self._read(wanted))
             self._index = wanted
         return self._current
 
-    def _read(self, wanted: int) -> np.ndarray:
+    def _read(self, wanted: int) -> NDArray[np.uint8]:
         if wanted != self._index + 1:
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, wanted)
         ok, image = self._capture.read()
         if not ok:  # some codecs miscount frames: go back to the start
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, image = self._capture.read()
-        return image
+        return cast(NDArray[np.uint8], image)
 
-    def _fit(self, image: np.ndarray) -> np.ndarray:
+    def _fit(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
         camera = self.camera
         height, width = image.shape[:2]
         crop_w = width / camera.background_zoom
@@ -75,7 +76,8 @@ class VideoBackground:
         crop = image[top : top + int(crop_h), left : left + int(crop_w)]
         if camera.background_mirror:
             crop = crop[:, ::-1]
-        return cv2.resize(crop, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR)
+        resized = cv2.resize(crop, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR)
+        return cast(NDArray[np.uint8], resized)
 
 
 class DrawnBackground:
@@ -96,7 +98,8 @@ class DrawnBackground:
         floor = np.linspace(60, 140, height - horizon, dtype=np.float32)[:, None, None]
         image[horizon:] = (floor * np.array([0.9, 0.85, 0.8])).astype(np.uint8)
         noise = rng.normal(0, 6, image.shape).astype(np.int16)
-        self._image = np.clip(image.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        noisy = np.clip(image.astype(np.int16) + noise, 0, 255)
+        self._image: NDArray[np.uint8] = noisy.astype(np.uint8)
 
-    def frame(self, t: float) -> np.ndarray:
+    def frame(self, t: float) -> NDArray[np.uint8]:
         return self._image

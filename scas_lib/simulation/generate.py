@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import subprocess
+import typing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
@@ -37,7 +39,7 @@ from scas_lib.media.ffmpeg import finish, require, start_ffmpeg
 from scas_lib.simulation.background import background_for, find_background_video
 from scas_lib.simulation.people import SourcePhoto, cast, cut_sprites
 from scas_lib.simulation.plan import EventPlan, SimulationConfig, plan_event
-from scas_lib.simulation.scene import Sprite, SpriteGeometry, render_frame
+from scas_lib.simulation.scene import ScaledSprites, Sprite, SpriteGeometry, render_frame
 from scas_lib.simulation.truth import ground_truth
 from scas_lib.storage import keys
 
@@ -107,7 +109,7 @@ def generate_event(
     (directory / GENERATOR_MARK).touch()  # so that an interrupted generation can be replaced
     _write_enrollments(directory, plan, photos)
     segments: list[SegmentRecord] = []
-    preview: list[np.ndarray] = []
+    preview: list[NDArray[np.uint8]] = []
     # Rendering is one Python thread per camera and leaves a core idle while ffmpeg
     # encodes: cameras recorded in parallel processes keep both busy.
     with ProcessPoolExecutor(max_workers=min(len(plan.cameras), os.cpu_count() or 1)) as pool:
@@ -152,17 +154,17 @@ def _record_camera(
     start: datetime,
     sprites: dict[str, Sprite],
     video: Path | None,
-) -> tuple[list[SegmentRecord], list[np.ndarray]]:
+) -> tuple[list[SegmentRecord], list[NDArray[np.uint8]]]:
     """Render and encode one camera's segments; return them and its preview frames."""
     config = plan.config
     camera = plan.camera(camera_id)
     background = background_for(camera, video, config.seed)
-    scaled: dict = {}
+    scaled: ScaledSprites = {}
     frames_per_segment = round(config.segment_s * config.fps)
     segment_count = int(config.duration_s // config.segment_s)
     preview_frames = {int(segment_count * frames_per_segment * f) for f in (0.2, 0.5, 0.8)}
     records = []
-    preview: list[np.ndarray] = []
+    preview: list[NDArray[np.uint8]] = []
     for index in range(segment_count):
         segment_start = start + timedelta(seconds=index * config.segment_s)
         key = keys.segment_key(config.event_id, camera_id, segment_start)
@@ -177,7 +179,7 @@ def _record_camera(
             frame = render_frame(plan, camera_id, t, background.frame(t), sprites, scaled)
             if number in preview_frames:
                 preview.append(_label(frame, f"{camera_id}  t={t:.1f}s"))
-            encoder.stdin.write(memoryview(np.ascontiguousarray(frame)))
+            encoder.stdin.write(np.ascontiguousarray(frame).data)
         finish(encoder, f"writing {path.name}")
         records.append(
             SegmentRecord(
@@ -194,7 +196,7 @@ def _record_camera(
 
 def _encoder(
     path: Path, width: int, height: int, fps: int, gop_s: float, offset: float
-) -> subprocess.Popen:
+) -> subprocess.Popen[bytes]:
     gop = round(gop_s * fps)
     return start_ffmpeg(
         [
@@ -250,12 +252,14 @@ def _write_enrollments(directory: Path, plan: EventPlan, photos: list[SourcePhot
             target = directory / "enrollments" / person.id / f"{index}.jpg"
             target.parent.mkdir(parents=True, exist_ok=True)
             image = cv2.imread(str(by_name[name].path))
+            if image is None:  # read before, when its sprite was cut
+                raise ScasError(f"cannot read the photo {by_name[name].path}")
             cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
 
 
 def _event_record(
     plan: EventPlan, start: datetime, segments: list[SegmentRecord], video: Path | None
-) -> dict:
+) -> dict[str, object]:
     config = plan.config
     return {
         "event_id": config.event_id,
@@ -286,12 +290,13 @@ def _event_record(
     }
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: dict[str, object]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _label(frame: np.ndarray, text: str) -> np.ndarray:
-    small = cv2.resize(frame, (640, int(640 * frame.shape[0] / frame.shape[1])))
+def _label(frame: NDArray[np.uint8], text: str) -> NDArray[np.uint8]:
+    size = (640, int(640 * frame.shape[0] / frame.shape[1]))
+    small = typing.cast(NDArray[np.uint8], cv2.resize(frame, size))
     cv2.putText(small, text, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 4, cv2.LINE_AA)
     cv2.putText(
         small, text, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA
@@ -299,7 +304,7 @@ def _label(frame: np.ndarray, text: str) -> np.ndarray:
     return small
 
 
-def _grid(images: list[np.ndarray], columns: int) -> np.ndarray:
+def _grid(images: list[NDArray[np.uint8]], columns: int) -> NDArray[np.uint8]:
     """Tiles of equal width, row by row (shorter tiles padded black)."""
     height = max(image.shape[0] for image in images)
     tiles = [
@@ -308,4 +313,4 @@ def _grid(images: list[np.ndarray], columns: int) -> np.ndarray:
     while len(tiles) % columns:
         tiles.append(np.zeros_like(tiles[0]))
     rows = [cv2.hconcat(tiles[i : i + columns]) for i in range(0, len(tiles), columns)]
-    return cv2.vconcat(rows)
+    return typing.cast(NDArray[np.uint8], cv2.vconcat(rows))

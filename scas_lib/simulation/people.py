@@ -14,12 +14,14 @@ its 1927 Solvay group photo as strangers.
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.provisioning.samples import fetch_sample_photos
@@ -105,7 +107,7 @@ def cut_sprites(engine: FaceEngine, photos: list[SourcePhoto]) -> dict[str, Spri
     for photo in photos:
         by_path.setdefault(photo.path, []).append(photo)
     for path, wanted in by_path.items():
-        image = cv2.imread(str(path))
+        image = typing.cast(NDArray[np.uint8] | None, cv2.imread(str(path)))  # 8-bit BGR
         if image is None:
             continue
         detections = engine.detector.detect(image) or engine.detector.detect(image, pad=0.5)
@@ -117,7 +119,7 @@ def cut_sprites(engine: FaceEngine, photos: list[SourcePhoto]) -> dict[str, Spri
     return sprites
 
 
-def head_sprite(image: np.ndarray, face_box: np.ndarray) -> Sprite:
+def head_sprite(image: NDArray[np.uint8], face_box: NDArray[np.float32]) -> Sprite:
     """Cut a head (face, hair, a little neck) out of a photo with a soft oval mask."""
     x1, y1, x2, y2 = (float(v) for v in face_box)
     face_w, face_h = x2 - x1, y2 - y1
@@ -125,7 +127,9 @@ def head_sprite(image: np.ndarray, face_box: np.ndarray) -> Sprite:
     left, right = round(cx - 0.95 * face_w), round(cx + 0.95 * face_w)
     top, bottom = round(y1 - 0.55 * face_h), round(y2 + 0.35 * face_h)
     pad = max(0, -left, -top, right - image.shape[1], bottom - image.shape[0])
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    padded = typing.cast(
+        NDArray[np.uint8], cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    )
     crop = padded[top + pad : bottom + pad, left + pad : right + pad].copy()
     height, width = crop.shape[:2]
     alpha = np.zeros((height, width), np.float32)
@@ -133,7 +137,7 @@ def head_sprite(image: np.ndarray, face_box: np.ndarray) -> Sprite:
     axes = (round(0.66 * face_w), round(0.84 * face_h))
     cv2.ellipse(alpha, center, axes, 0, 0, 360, 1.0, thickness=-1)
     feather = max(3, int(face_w * 0.12) | 1)
-    alpha = cv2.GaussianBlur(alpha, (feather, feather), 0)
+    alpha = typing.cast(NDArray[np.float32], cv2.GaussianBlur(alpha, (feather, feather), 0))
     geometry = SpriteGeometry(width, height, (x1 - left, y1 - top, x2 - left, y2 - top))
     return Sprite(crop, alpha, geometry)
 

@@ -164,7 +164,7 @@ class EventPlan:
     def passes_at(self, camera_id: str, t: float) -> list[Pass]:
         return [p for p in self.passes if p.camera_id == camera_id and p.start_s <= t < p.end_s]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 

@@ -8,6 +8,7 @@ segment carries its camera and UTC start time as object metadata.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -47,7 +48,7 @@ def replay_event(
     started = clock()
     uploads: list[Upload] = []
 
-    def upload(key: str, due_s: float, send: Callable[[], None]) -> None:
+    def upload(key: str, due_s: float, send: Callable[[], object]) -> None:
         if speed > 0:
             wait = started + due_s / speed - clock()
             if wait > 0:
@@ -77,8 +78,13 @@ def replay_event(
         upload(
             segment["key"],
             due,
-            lambda p=path, k=segment["key"], m=metadata: store.put_file(
-                bucket, k, p, content_type="video/mp4", metadata=m
+            functools.partial(
+                store.put_file,
+                bucket,
+                segment["key"],
+                path,
+                content_type="video/mp4",
+                metadata=metadata,
             ),
         )
     end_marker = keys.control_marker_key(event_id, "end")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from scas_lib.simulation.plan import CameraPlan, EventPlan, Pass
 
@@ -41,8 +43,8 @@ class SpriteGeometry:
 class Sprite:
     """A head cut out of a photo: pixels, a soft alpha mask and where the face is."""
 
-    image: np.ndarray = field(repr=False)
-    alpha: np.ndarray = field(repr=False)
+    image: NDArray[np.uint8] = field(repr=False)
+    alpha: NDArray[np.float32] = field(repr=False)
     geometry: SpriteGeometry
 
 
@@ -56,7 +58,7 @@ class FaceState:
     visible: bool
     pass_: Pass = field(repr=False)
     #: Perspective warp from the scaled sprite to the frame (3x3).
-    warp: np.ndarray = field(repr=False)
+    warp: NDArray[np.float64] = field(repr=False)
     scale: float = 1.0
 
     @property
@@ -78,7 +80,7 @@ def _torso_rect(
 
 def _geometry(
     plan: EventPlan, camera: CameraPlan, p: Pass, t: float, sprite: SpriteGeometry
-) -> tuple[tuple[float, float, float, float], np.ndarray, float, float]:
+) -> tuple[tuple[float, float, float, float], NDArray[np.float64], float, float]:
     """The face box in the frame, the sprite's warp, its scale and the head's yaw."""
     scale = p.face_px * camera.scale / sprite.face_height
     width, height = sprite.width * scale, sprite.height * scale
@@ -95,7 +97,7 @@ def _geometry(
     # The side turning away gets narrower and a little shorter: a cheap head turn.
     shrink = 0.2 * abs(math.sin(math.radians(yaw)))
     left_h, right_h = (1 - shrink, 1.0) if yaw > 0 else (1.0, 1 - shrink)
-    source = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    source = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
 
     def placed(x: float, y: float, side_height: float) -> list[float]:
         return [
@@ -103,18 +105,19 @@ def _geometry(
             center_y + (y - face_cy) * side_height,
         ]
 
-    target = np.float32(
+    target = np.array(
         [
             placed(0, 0, left_h),
             placed(width, 0, right_h),
             placed(width, height, right_h),
             placed(0, height, left_h),
-        ]
+        ],
+        np.float32,
     )
-    warp = cv2.getPerspectiveTransform(source, target)
+    warp = cast(NDArray[np.float64], cv2.getPerspectiveTransform(source, target))
     x1, y1, x2, y2 = (c * scale for c in sprite.face_box)
     corners = cv2.perspectiveTransform(
-        np.float32([[[x1, y1], [x2, y1], [x2, y2], [x1, y2]]]), warp
+        np.array([[[x1, y1], [x2, y1], [x2, y2], [x1, y2]]], np.float32), warp
     )[0]
     box = (
         float(corners[:, 0].min()),
@@ -161,7 +164,7 @@ def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, fl
 
 
 def _covered_fraction(
-    box: tuple[float, float, float, float], rects: list[tuple[float, ...]]
+    box: tuple[float, float, float, float], rects: list[tuple[float, float, float, float]]
 ) -> float:
     """Share of ``box`` under any of ``rects``, sampled on a 10x10 grid."""
     if not rects:
@@ -179,17 +182,21 @@ def _covered_fraction(
 
 
 #: Resized heads and drawn torsos, kept between frames (a person keeps one size while crossing).
-ScaledSprites = dict[tuple, tuple[np.ndarray, np.ndarray]]
+#: Keyed by ("torso", width, height, *colour) or by (photo, width, height).
+ScaledSprites = dict[
+    tuple[str, int, int, int, int, int] | tuple[str, int, int],
+    tuple[NDArray[np.uint8], NDArray[np.float32]],
+]
 
 
 def render_frame(
     plan: EventPlan,
     camera_id: str,
     t: float,
-    background: np.ndarray,
+    background: NDArray[np.uint8],
     sprites: dict[str, Sprite],
     scaled: ScaledSprites | None = None,
-) -> np.ndarray:
+) -> NDArray[np.uint8]:
     """The camera's frame at ``t``: background, people far to near, pillars, lighting.
 
     ``scaled`` keeps sprites resized to a pass's size between frames (a person keeps one
@@ -205,11 +212,11 @@ def render_frame(
     for pillar in camera.pillars:
         _draw_pillar(frame, pillar.x, pillar.width)
     gain = camera.light_gain(t)
-    return cv2.convertScaleAbs(frame, alpha=gain, beta=(gain - 1) * 10)
+    return cast(NDArray[np.uint8], cv2.convertScaleAbs(frame, alpha=gain, beta=(gain - 1) * 10))
 
 
 def _draw_person(
-    frame: np.ndarray,
+    frame: NDArray[np.uint8],
     state: FaceState,
     sprite: Sprite,
     name: str,
@@ -222,32 +229,32 @@ def _draw_person(
     x1, y1, x2, y2 = (round(v) for v in _torso_rect(box, face_w, face_h))
     torso_key = ("torso", x2 - x1, y2 - y1, *state.pass_.torso_colour)
     if torso_key not in cache:
-        cache[torso_key] = _torso(x2 - x1, y2 - y1, state.pass_.torso_colour)  # type: ignore[index]
-    _blend(frame, *cache[torso_key], x1, y1)  # type: ignore[index]
+        cache[torso_key] = _torso(x2 - x1, y2 - y1, state.pass_.torso_colour)
+    _blend(frame, *cache[torso_key], x1, y1)
     scaled_w = max(1, round(sprite.geometry.width * state.scale))
     scaled_h = max(1, round(sprite.geometry.height * state.scale))
     key = (name, scaled_w, scaled_h)
     if key not in cache:
         interpolation = cv2.INTER_AREA if state.scale < 1 else cv2.INTER_LINEAR
-        cache[key] = (
-            cv2.resize(sprite.image, (scaled_w, scaled_h), interpolation=interpolation),
-            cv2.resize(sprite.alpha, (scaled_w, scaled_h), interpolation=interpolation),
-        )
+        image = cv2.resize(sprite.image, (scaled_w, scaled_h), interpolation=interpolation)
+        alpha = cv2.resize(sprite.alpha, (scaled_w, scaled_h), interpolation=interpolation)
+        cache[key] = (cast(NDArray[np.uint8], image), cast(NDArray[np.float32], alpha))
     _paste_head(frame, state, *cache[key], camera, fps)
 
 
 def _paste_head(
-    frame: np.ndarray,
+    frame: NDArray[np.uint8],
     state: FaceState,
-    image: np.ndarray,
-    alpha: np.ndarray,
+    image: NDArray[np.uint8],
+    alpha: NDArray[np.float32],
     camera: CameraPlan,
     fps: int,
 ) -> None:
     height, width = frame.shape[:2]
     scaled_h, scaled_w = image.shape[:2]
     corners = cv2.perspectiveTransform(
-        np.float32([[[0, 0], [scaled_w, 0], [scaled_w, scaled_h], [0, scaled_h]]]), state.warp
+        np.array([[[0, 0], [scaled_w, 0], [scaled_w, scaled_h], [0, scaled_h]]], np.float32),
+        state.warp,
     )[0]
     left = max(0, math.floor(corners[:, 0].min()))
     top = max(0, math.floor(corners[:, 1].min()))
@@ -258,26 +265,28 @@ def _paste_head(
     shift = np.array([[1, 0, -left], [0, 1, -top], [0, 0, 1]], np.float64)
     warp = shift @ state.warp
     size = (right - left, bottom - top)
-    patch = cv2.warpPerspective(image, warp, size, flags=cv2.INTER_LINEAR)
-    mask = cv2.warpPerspective(alpha, warp, size, flags=cv2.INTER_LINEAR)
+    patch = cast(NDArray[np.uint8], cv2.warpPerspective(image, warp, size, flags=cv2.INTER_LINEAR))
+    mask = cast(NDArray[np.float32], cv2.warpPerspective(alpha, warp, size, flags=cv2.INTER_LINEAR))
     # Motion blur along the walk, as a camera's exposure smears a moving head.
     speed = (camera.width + 2 * scaled_w) / max(0.1, state.pass_.end_s - state.pass_.start_s) / fps
     length = int(min(11, speed * 0.5))
     if length >= 2:
         kernel = np.full((1, length), 1.0 / length, np.float32)
-        patch = cv2.filter2D(patch, -1, kernel)
-        mask = cv2.filter2D(mask, -1, kernel)
+        patch = cast(NDArray[np.uint8], cv2.filter2D(patch, -1, kernel))
+        mask = cast(NDArray[np.float32], cv2.filter2D(mask, -1, kernel))
     _blend(frame, patch, mask, left, top)
 
 
-def _torso(width: int, height: int, colour: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _torso(
+    width: int, height: int, colour: tuple[int, int, int]
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
     """Shoulders and body: a shaded, soft-edged shape in the clothes' colour."""
     width, height = max(2, width), max(2, height)
     mask = np.zeros((height, width), np.float32)
     shoulder = max(1, width // 4)
     cv2.ellipse(mask, (width // 2, shoulder), (width // 2 - 1, shoulder), 0, 180, 360, 1.0, -1)
     cv2.rectangle(mask, (0, shoulder), (width - 1, height - 1), 1.0, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, width / 40))
+    mask = cast(NDArray[np.float32], cv2.GaussianBlur(mask, (0, 0), max(1.0, width / 40)))
     # Light from above and the front: brighter in the middle, darker at the sides and below.
     across = 1 - 0.45 * np.abs(np.linspace(-1, 1, width, dtype=np.float32)) ** 2
     down = np.linspace(1.05, 0.75, height, dtype=np.float32)
@@ -288,7 +297,13 @@ def _torso(width: int, height: int, colour: tuple[int, int, int]) -> tuple[np.nd
     return np.clip(image, 0, 255).astype(np.uint8), mask
 
 
-def _blend(frame: np.ndarray, image: np.ndarray, alpha: np.ndarray, left: int, top: int) -> None:
+def _blend(
+    frame: NDArray[np.uint8],
+    image: NDArray[np.uint8],
+    alpha: NDArray[np.float32],
+    left: int,
+    top: int,
+) -> None:
     """Alpha-blend ``image`` onto ``frame`` with its top-left corner at (left, top)."""
     height, width = frame.shape[:2]
     x1, y1 = max(0, left), max(0, top)
@@ -301,7 +316,7 @@ def _blend(frame: np.ndarray, image: np.ndarray, alpha: np.ndarray, left: int, t
     region[:] = (patch * weight + region.astype(np.float32) * (1 - weight)).astype(np.uint8)
 
 
-def _draw_pillar(frame: np.ndarray, x: float, pillar_width: float) -> None:
+def _draw_pillar(frame: NDArray[np.uint8], x: float, pillar_width: float) -> None:
     _height, width = frame.shape[:2]
     left, right = max(0, int(x)), min(width, int(x + pillar_width))
     if right <= left:

@@ -39,9 +39,9 @@ def ground_truth(
                 if state.visible or (present and state.inside > 0):
                     visible[(state.person_id, camera.id)].append(index)
     truth: dict[str, dict[str, list[Interval]]] = defaultdict(dict)
-    for (person, camera), indices in sorted(visible.items()):
+    for (person, camera_id), indices in sorted(visible.items()):
         runs = _runs(sorted(set(indices)))
-        truth[person][camera] = [(first / fps, (last + 1) / fps) for first, last in runs]
+        truth[person][camera_id] = [(first / fps, (last + 1) / fps) for first, last in runs]
     return dict(truth)
 
 
@@ -188,7 +188,7 @@ class Score:
             if score.visible_s > 0 and score.found_s == 0
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "recall": round(self.recall, 4),
             "precision": round(self.precision, 4),

@@ -12,7 +12,7 @@ def put_control_marker(
     store: ObjectStore, bucket: str, event_id: str, marker: ControlMarker
 ) -> str:
     """Upload the event's empty ``start`` or ``end`` marker to the recordings bucket (its
-    time is the store's clock, which :func:`scas_lib.orchestration.run_state` compares);
+    time is the store's clock, which :func:`scas_lib.run.waves.run_state` compares);
     the key written."""
     key = keys.control_marker_key(keys.validate_id(event_id, "event id"), marker)
     store.put_bytes(bucket, key, b"")

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import urlsplit
 
 import urllib3
@@ -41,6 +41,9 @@ from scas_lib.errors import (
 _METADATA_PREFIX = "x-amz-meta-"
 _ACCESS_CODES = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"}
 _T = TypeVar("_T")
+#: User metadata as MinIO's client declares it. A ``dict[str, str]`` is one, but dict
+#: types do not widen their values; the client only reads the dict.
+_MinioMetadata = dict[str, str | list[str] | tuple[str]]
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ class ObjectStore:
                 io.BytesIO(data),
                 len(data),
                 content_type=content_type,
-                metadata=metadata,
+                metadata=cast("_MinioMetadata | None", metadata),
             ),
         )
 
@@ -221,7 +224,11 @@ class ObjectStore:
             bucket,
             key,
             lambda: self._client.fput_object(
-                bucket, key, str(path), content_type=content_type, metadata=metadata
+                bucket,
+                key,
+                str(path),
+                content_type=content_type,
+                metadata=cast("_MinioMetadata | None", metadata),
             ),
         )
 

@@ -92,10 +92,10 @@ def enroll_visitor(
     with services.catalog() as catalog:
         earlier = [
             enrollment
-            for enrollment in catalog.list_enrollments(event_id, engine.model_pack)
+            for enrollment in catalog.visitors.enrollments(event_id, engine.model_pack)
             if enrollment.visitor_id == visitor_id
         ]
-        if catalog.get_visitor(event_id, visitor_id) is not None and not earlier:
+        if catalog.visitors.get(event_id, visitor_id) is not None and not earlier:
             raise ScasError(
                 f"visitor {visitor_id} was enrolled with another model pack, so these photos "
                 "cannot be checked against them: enroll under a new id"
@@ -105,10 +105,10 @@ def enroll_visitor(
     visitor = Visitor(event_id, visitor_id, display_name.strip(), consent)
     photo_keys = _store_photos(services, event_id, visitor_id, photos, enrolled)
     with services.catalog() as catalog:
-        catalog.ensure_event(event_id)
-        catalog.upsert_visitor(visitor)
+        catalog.events.ensure(event_id)
+        catalog.visitors.upsert(visitor)
         for key, photo in zip(photo_keys, enrolled, strict=True):
-            catalog.upsert_enrollment(
+            catalog.visitors.upsert_enrollment(
                 Enrollment(
                     event_id=event_id,
                     visitor_id=visitor_id,
@@ -179,7 +179,7 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
     store = services.object_store()
     settings = services.settings
     deleted = 0
-    with services.catalog() as catalog, catalog.visitor_lock(event_id, visitor_id):
+    with services.catalog() as catalog, catalog.visitors.lock(event_id, visitor_id):
         if store.bucket_exists(settings.bucket_enrollments):
             deleted += store.remove_prefix(
                 settings.bucket_enrollments, keys.visitor_enrollment_prefix(event_id, visitor_id)
@@ -189,7 +189,7 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
                 if store.exists(settings.bucket_highlights, key):
                     store.remove(settings.bucket_highlights, key)
                     deleted += 1
-        removed = catalog.delete_visitor(event_id, visitor_id)
+        removed = catalog.visitors.delete(event_id, visitor_id)
     root = scratch.scratch_root(settings.data_dir)
     scratch.remove_stale(root)
     scratch.remove_all(root, scratch.render_prefix(event_id, visitor_id))

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from scas_lib import orchestration
 from scas_lib.deploy.api import AirflowApi
 from scas_lib.errors import ScasError
+from scas_lib.run import parameters
 from scas_lib.web.context import WebContext
 
 #: Said when the console writes a marker and no Airflow is configured (`scas serve`).
@@ -73,7 +73,7 @@ def trigger_event_dag(connect: Callable[[], AirflowApi | None], event_id: str) -
     second would only wait behind it). Never raises: the marker is written either way, and
     the note says what happened. ``connect``: the Airflow to ask (:data:`AirflowLink`)."""
     try:
-        run = orchestration.resolve_run(event_id)
+        run = parameters.resolve_run(event_id)
         dag_id = run.config.dag_id
         api = connect()
         if api is None:

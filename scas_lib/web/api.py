@@ -19,13 +19,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
-from scas_lib.catalog.access import (
-    Kiosk,
-    list_kiosks,
-    pair_kiosk,
-    revoke_kiosk,
-)
-from scas_lib.catalog.records import Output
+from scas_lib.catalog.records import Kiosk, Output
 from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.auth import Context, CurrentKiosk, CurrentVisitorPage
@@ -216,8 +210,8 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
         """Every event in the catalog, with its number of visitors."""
         with context.services.catalog() as catalog:
             return [
-                EventSummary(e.id, e.name, e.status, len(catalog.list_visitors(e.id)))
-                for e in catalog.list_events()
+                EventSummary(e.id, e.name, e.status, len(catalog.visitors.for_event(e.id)))
+                for e in catalog.events.all()
             ]
 
     @router.get("/events/{event_id}/visitors")
@@ -225,10 +219,10 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
         """The event's visitors, with their consent and the state of their video."""
         keys.validate_id(event_id, "event id")
         with context.services.catalog() as catalog:
-            event = catalog.get_event(event_id)
+            event = catalog.events.get(event_id)
             if event is None:
                 raise ApiError(404, "not_found", f"no event {event_id!r}")
-            outputs = {o.visitor_id: shown_status(o) for o in catalog.list_outputs(event_id)}
+            outputs = {o.visitor_id: shown_status(o) for o in catalog.outputs.for_event(event_id)}
             return [
                 VisitorSummary(
                     id=v.id,
@@ -238,7 +232,7 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
                     consent_at=v.consent.given_at,
                     state=video_state(event.status, outputs.get(v.id)),
                 )
-                for v in catalog.list_visitors(event_id)
+                for v in catalog.visitors.for_event(event_id)
             ]
 
     @router.get("/events/{event_id}/outputs")
@@ -246,21 +240,21 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
         """The event's highlight videos (rows of the outputs table)."""
         keys.validate_id(event_id, "event id")
         with context.services.catalog() as catalog:
-            return catalog.list_outputs(event_id)
+            return catalog.outputs.for_event(event_id)
 
     @router.get("/events/{event_id}/kiosks")
     def kiosks(event_id: str, context: Context) -> list[Kiosk]:
         """The event's kiosks, revoked ones included."""
         keys.validate_id(event_id, "event id")
         with context.services.catalog() as catalog:
-            return list_kiosks(catalog, event_id)
+            return catalog.kiosks.all(event_id)
 
     @router.post("/events/{event_id}/kiosks", status_code=201)
     def pair(event_id: str, request: Request, context: Context, label: str = "") -> NewKiosk:
         """Pair a new kiosk with the event; its token is shown only in this answer (with
         the pairing link as a QR code)."""
         with context.services.catalog() as catalog:
-            pairing = pair_kiosk(catalog, event_id, label=label)
+            pairing = catalog.kiosks.pair(event_id, label=label)
         path = pairing_path(event_id, pairing.token)
         url = (context.settings.public_url or app_base_url(request)).rstrip("/") + path
         # Not through qr_data_uri's cache: a pairing link is a secret, kept nowhere.
@@ -270,7 +264,7 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
     def revoke(kiosk_id: str, context: Context) -> Revoked:
         """Revoke a kiosk: its token stops working at its next request."""
         with context.services.catalog() as catalog:
-            if not revoke_kiosk(catalog, kiosk_id):
+            if not catalog.kiosks.revoke(kiosk_id):
                 raise ApiError(404, "not_found", f"no active kiosk {kiosk_id!r}")
         return Revoked(kiosk_id, revoked=True)
 

@@ -21,15 +21,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scas_lib.catalog.access import (
-    Kiosk,
-    VisitorPage,
-    is_short_code,
-    kiosk_for_token,
-    return_code_try,
-    take_code_try,
-    visitor_page_for,
-)
+from scas_lib.catalog.records import Kiosk, VisitorPage
+from scas_lib.catalog.tokens import is_short_code
 from scas_lib.web.context import WebContext, web_context
 from scas_lib.web.errors import ApiError
 from scas_lib.web.texts import pick_language, visitor_error
@@ -63,7 +56,7 @@ def current_kiosk(
     kiosk = None
     if token:
         with context.services.catalog() as catalog:
-            kiosk = kiosk_for_token(catalog, token)
+            kiosk = catalog.kiosks.for_token(token)
     if kiosk is None:
         raise ApiError(401, "kiosk_not_paired", _visitor_message(request, "kiosk_not_paired"))
     return kiosk
@@ -71,19 +64,20 @@ def current_kiosk(
 
 def visitor_page(request: Request, token: str, context: Context) -> VisitorPage:
     """The visitor page the token (or short code) in the address opens; 404 else, and 429
-    while too many wrong short codes are tried (:func:`~scas_lib.catalog.access.take_code_try`:
-    long tokens are not limited)."""
+    while too many wrong short codes are tried
+    (:meth:`~scas_lib.catalog.visitor_pages.VisitorPageRepository.take_code_try`: long tokens
+    are not limited)."""
     page = None
     if 6 <= len(token) <= 128:
         short = is_short_code(token)
         with context.services.catalog() as catalog:
-            wait_s = take_code_try(catalog) if short else 0.0
+            wait_s = catalog.visitor_pages.take_code_try() if short else 0.0
             if wait_s > 0:
                 message = _visitor_message(request, "code_tries_limited")
                 raise ApiError(429, "code_tries_limited", f"{message} ({wait_s:.0f} s)", wait_s)
-            page = visitor_page_for(catalog, token)
+            page = catalog.visitor_pages.for_credential(token)
             if short and page is not None:
-                return_code_try(catalog)
+                catalog.visitor_pages.return_code_try()
     if page is None:
         raise ApiError(404, "page_not_found", _visitor_message(request, "page_not_found"))
     return page

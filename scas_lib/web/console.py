@@ -6,7 +6,7 @@ Starting and ending an event call the stage functions of `scas event start|end`
 which lets `scas ingest` finish its last segments before the end marker), then give the
 event's DAG a run through Airflow's REST API (:mod:`scas_lib.web.airflow`). The cameras are
 :func:`scas_lib.ingest.stage.cameras`. Re-rendering and deleting a visitor call the stage
-functions of the ``scas`` command (:func:`scas_lib.orchestration.render`,
+functions of the ``scas`` command (:func:`scas_lib.run.publishing.render`,
 :func:`~scas_lib.visitors.stage.forget_visitor`). The console's live feed is the screen's
 kind of server-sent events (:func:`scas_lib.web.screen.live_feed`).
 """
@@ -22,13 +22,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from scas_lib import orchestration
-from scas_lib.catalog.console import visitor_sightings
-from scas_lib.catalog.records import Appearance, Output
-from scas_lib.highlights.appearances import MomentCorrection
+from scas_lib.catalog.records import Appearance, MomentCorrection, Output
 from scas_lib.ingest import stage as ingest
 from scas_lib.ingest.health import CameraHealth
 from scas_lib.ingest.policy import ACTIVE_STATES
+from scas_lib.run import parameters, planning, publishing, records, waves
 from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.airflow import AirflowLink, configured_airflow, trigger_event_dag
@@ -139,14 +137,14 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
     keys.validate_id(event_id, "event id")
     services = context.services
     with services.catalog() as catalog:
-        event = catalog.get_event(event_id)
+        event = catalog.events.get(event_id)
         if event is None:
             raise ApiError(404, "not_found", f"no event {event_id!r}")
-        visitors = catalog.list_visitors(event_id)
-        outputs = {o.visitor_id: o for o in catalog.list_outputs(event_id)}
-        seen = visitor_sightings(catalog, event_id)
-    markers = orchestration.marker_times(services, event_id)
-    segment_s = orchestration.resolve_run(event_id).config.segment_s
+        visitors = catalog.visitors.for_event(event_id)
+        outputs = {o.visitor_id: o for o in catalog.outputs.for_event(event_id)}
+        seen = catalog.tracks.sightings(event_id)
+    markers = waves.marker_times(services, event_id)
+    segment_s = parameters.resolve_run(event_id).config.segment_s
     now = datetime.now(UTC)
     cameras = [console_camera(h, now, segment_s) for h in ingest.cameras(services, event_id)]
     listed = []
@@ -172,7 +170,7 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         status=event.status,
         started_at=markers["start"],
         ended_at=markers["end"],
-        ended=orchestration.run_state(markers["start"], markers["end"], None)[0],
+        ended=waves.run_state(markers["start"], markers["end"], None)[0],
         counts=Counts(
             len(visitors), len(seen), ready, context.people_seen(services, event_id).people
         ),
@@ -186,9 +184,9 @@ def start_run(context: WebContext, event_id: str, connect: Callable[[], Any]) ->
     new; a run already open stays open), then give its DAG a run."""
     keys.validate_id(event_id, "event id")
     with context.services.catalog() as catalog:
-        catalog.ensure_event(event_id)
+        catalog.events.ensure(event_id)
     open_since = ingest.start_event(context.services, event_id)
-    written = open_since or orchestration.marker_times(context.services, event_id)["start"]
+    written = open_since or waves.marker_times(context.services, event_id)["start"]
     dag = trigger_event_dag(connect, event_id)
     note = f"running since {open_since:%H:%M:%S} UTC; {dag.note}" if open_since else dag.note
     key = keys.control_marker_key(event_id, "start")
@@ -203,7 +201,7 @@ def end_run(
     sure its DAG has a run that finishes the event."""
     keys.validate_id(event_id, "event id")
     result = ingest.end_event(context.services, event_id, wait_s=wait_s)
-    written = orchestration.marker_times(context.services, event_id)["end"]
+    written = waves.marker_times(context.services, event_id)["end"]
     dag = trigger_event_dag(connect, event_id)
     busy = [h.camera_id for h in result.still_ingesting]
     note = f"still ingesting: {', '.join(busy)}; {dag.note}" if busy else dag.note
@@ -222,13 +220,13 @@ class Moment:
 
 def _visitor_run(
     context: WebContext, event_id: str, visitor_id: str, template: str
-) -> orchestration.RunRequest:
+) -> records.RunRequest:
     """The run that renders one visitor again (with ``template``, else the event's); 404
     for an unknown visitor."""
     keys.validate_id(visitor_id, "visitor id")
-    run = orchestration.resolve_run(event_id, {"template": template} if template else None)
+    run = parameters.resolve_run(event_id, {"template": template} if template else None)
     with context.services.catalog() as catalog:
-        if catalog.get_visitor(event_id, visitor_id) is None:
+        if catalog.visitors.get(event_id, visitor_id) is None:
             raise ApiError(404, "not_found", f"no visitor {visitor_id!r} in {event_id!r}")
     return dataclasses.replace(run.request, visitor=visitor_id)
 
@@ -310,14 +308,14 @@ def console_router(operator: Callable[..., Any], airflow: AirflowLink | None = N
         """Render the visitor's video again (with ``template``, else the event's), as
         ``scas highlights --visitor`` does; waits for the render."""
         request = _visitor_run(context, event_id, visitor_id, template)
-        return orchestration.render(context.services, request, visitor_id)
+        return publishing.render(context.services, request, visitor_id)
 
     @router.get("/visitors/{visitor_id}/moments")
     def moments(event_id: str, visitor_id: str, context: Context) -> list[Appearance]:
         """The visitor's moments (appearances): what their video is made from."""
         keys.validate_id(event_id, "event id")
         with context.services.catalog() as catalog:
-            return catalog.list_appearances(event_id, visitor_id)
+            return catalog.outputs.appearances(event_id, visitor_id)
 
     @router.post("/visitors/{visitor_id}/not-this-person")
     def not_this_person(
@@ -333,7 +331,7 @@ def console_router(operator: Callable[..., Any], airflow: AirflowLink | None = N
         if correction.end_time < correction.start_time:
             raise ApiError(422, "invalid_moment", "the moment ends before it starts")
         return not_this_person(
-            context.services, event_id, correction, orchestration.request_template(request)
+            context.services, event_id, correction, planning.request_template(request)
         )
 
     @router.delete("/visitors/{visitor_id}")

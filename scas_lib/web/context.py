@@ -115,7 +115,7 @@ def serving_engine(settings: Settings) -> FaceEngine:
     once as there are cores for them. onnxruntime's default, a thread per core for each run,
     suits one run alone; several kiosks' runs at once then ask for several threads per core,
     and its spinning threads burn the time the other runs need (measured on 2 cores under
-    load: 2.2x the CPU per photo; see docs/benchmarks.md, kiosk load)."""
+    load: 2.2x the CPU per photo; see docs/benchmarks-history.md, kiosk load)."""
     from scas_lib.faces.engine import FaceEngine
 
     threads = settings.onnx_threads or 1
@@ -129,4 +129,5 @@ def serving_engine(settings: Settings) -> FaceEngine:
 
 def web_context(request: Request) -> WebContext:
     """The app's context (a FastAPI dependency)."""
-    return request.app.state.scas
+    context: WebContext = request.app.state.scas
+    return context

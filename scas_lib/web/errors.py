@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scas_lib.errors import CatalogUnavailable, ObjectNotFound, ObjectStoreError, ScasError
-from scas_lib.web.texts import pick_language, visitor_error
+from scas_lib.web.rendering import error_page, request_language
+from scas_lib.web.texts import visitor_error
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +50,14 @@ _HTTP_CODES = {
 }
 
 
-def _language(request: Request) -> str:
-    return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-
-
 def _respond(
-    request: Request, status: int, code: str, message: str, headers: dict | None
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None
 ) -> Response:
     path = request.scope.get("path", "")
     root = request.scope.get("root_path", "")
     inner = path[len(root) :] if root and path.startswith(root) else path
     if inner.startswith("/api") or "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"code": code, "message": message}, status, headers=headers)
-    from scas_lib.web.pages import error_page  # the pages import this module
-
     return HTMLResponse(error_page(request, code, message), status, headers=headers)
 
 
@@ -98,14 +93,14 @@ def install_error_handlers(app: FastAPI) -> None:
             return _respond(request, 404, "not_found", "there is no such file (any more)", None)
         if isinstance(error, CatalogUnavailable | ObjectStoreError):
             log.error("web request %s %s: %s", request.method, request.url.path, error)
-            message = visitor_error("unavailable", _language(request)) or str(error)  # type: ignore[arg-type]
+            message = visitor_error("unavailable", request_language(request)) or str(error)
             return _respond(request, 503, "unavailable", message, None)
         code = getattr(error, "code", "invalid")
-        message = visitor_error(code, _language(request)) or str(error)  # type: ignore[arg-type]
+        message = visitor_error(code, request_language(request)) or str(error)
         return _respond(request, 400, code, message, None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("web request %s %s failed", request.method, request.url.path)
-        message = visitor_error("unavailable", _language(request))  # type: ignore[arg-type]
+        message = visitor_error("unavailable", request_language(request))
         return _respond(request, 500, "internal_error", message or "internal error", None)

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from scas_lib.catalog.access import kiosk_for_token
 from scas_lib.events import event_templates_dir
 from scas_lib.highlights.templates import available_templates
 from scas_lib.storage import keys
@@ -33,10 +30,10 @@ from scas_lib.web.auth import (
 )
 from scas_lib.web.errors import ApiError
 from scas_lib.web.playback import media_origin
-from scas_lib.web.texts import LANGUAGES, all_texts, page_texts, pick_language, visitor_error
+from scas_lib.web.rendering import app_root, render
+from scas_lib.web.texts import LANGUAGES, Language, all_texts, page_texts, pick_language
 from scas_lib.web.visits import event_consent, event_name, visitor_status
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 #: A paired kiosk stays paired this long without being paired again.
 KIOSK_COOKIE_AGE_S = 365 * 24 * 3600
 
@@ -56,37 +53,6 @@ def page_policy(media_origin: str = "") -> str:
     )
 
 
-def _root(request: Request) -> str:
-    """The app's path prefix (``/scas``), for links and script addresses."""
-    return request.scope.get("root_path", "").rstrip("/")
-
-
-def _language(request: Request) -> str:
-    return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-
-
-def render(request: Request, template: str, **values: Any) -> HTMLResponse:
-    language = values.pop("language", None) or _language(request)
-    return TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {"root": _root(request), "language": language, "t": page_texts(language), **values},
-    )
-
-
-def error_page(request: Request, code: str, message: str) -> str:
-    """An error as a short page in the visitor's language (see errors.py)."""
-    language = _language(request)
-    template = TEMPLATES.get_template("error.html")
-    return template.render(
-        root=_root(request),
-        language=language,
-        t=page_texts(language),
-        code=code,
-        message=visitor_error(code, language) or message,
-    )
-
-
 def _script_json(data: object) -> str:
     """``data`` as JSON for a ``<script type="application/json">`` element: a text holding
     ``</script>`` cannot end the element."""
@@ -96,9 +62,9 @@ def _script_json(data: object) -> str:
 def _keep_in_cookie(request: Request, target: str, cookie: str, token: str) -> Response:
     """Redirect to ``target`` (app-relative) with ``token`` kept in an HttpOnly cookie of
     the app's path: the address bar (and its history) loses the token."""
-    response = RedirectResponse(f"{_root(request)}{target}", status_code=303)
+    response = RedirectResponse(f"{app_root(request)}{target}", status_code=303)
     response.set_cookie(
-        cookie, token, max_age=KIOSK_COOKIE_AGE_S, path=_root(request) or "/",
+        cookie, token, max_age=KIOSK_COOKIE_AGE_S, path=app_root(request) or "/",
         httponly=True, samesite="strict", secure=request.url.scheme == "https",
     )  # fmt: skip
     return response
@@ -113,7 +79,7 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
     keys.validate_id(event_id, "event id")
     if pair:
         with context.services.catalog() as catalog:
-            kiosk = kiosk_for_token(catalog, pair)
+            kiosk = catalog.kiosks.for_token(pair)
         if kiosk is None or kiosk.event_id != event_id:
             raise ApiError(401, "kiosk_not_paired", "this pairing link is not valid")
         return _keep_in_cookie(request, f"/kiosk/{event_id}", KIOSK_COOKIE, pair)
@@ -132,7 +98,7 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
         event_name=event_name(context, event_id),
         kiosk_config=_script_json(
             {
-                "enrollUrl": f"{_root(request)}/api/kiosk/enroll",
+                "enrollUrl": f"{app_root(request)}/api/kiosk/enroll",
                 "consentVersion": consent.version,
                 "consentTexts": consent_texts,
                 "texts": texts,
@@ -154,7 +120,7 @@ def code_page(request: Request) -> HTMLResponse:
 
 @visitor_pages.post("/v/")
 def code_submit(request: Request, code: Annotated[str, Form()] = "") -> RedirectResponse:
-    return RedirectResponse(f"{_root(request)}/v/{code.strip()}", status_code=303)
+    return RedirectResponse(f"{app_root(request)}/v/{code.strip()}", status_code=303)
 
 
 @visitor_pages.get("/v/{token}")
@@ -167,14 +133,14 @@ def visitor_page(
         request,
         "visitor.html",
         status=status,
-        api_url=f"{_root(request)}/api/visitor/{token}",
+        api_url=f"{app_root(request)}/api/visitor/{token}",
     )
 
 
 # operator --------------------------------------------------------------------------------
 
 
-def _event_language(request: Request, event_id: str) -> str:
+def _event_language(request: Request, event_id: str) -> Language:
     """``?lang=``, else the event's default: the first language of its consent text."""
     wanted = request.query_params.get("lang")
     default = next(iter(event_consent(event_id).texts))
@@ -199,7 +165,7 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
     @router.get("/")
     def home(request: Request, context: Context) -> HTMLResponse:
         with context.services.catalog() as catalog:
-            events = catalog.list_events()
+            events = catalog.events.all()
         return render(request, "home.html", events=events, language="en")
 
     @router.get("/screen/{event_id}")
@@ -213,7 +179,7 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
             language=language,
             event_id=event_id,
             event_name=event_name(context, event_id),
-            stream_url=f"{_root(request)}/api/events/{event_id}/screen/stream",
+            stream_url=f"{app_root(request)}/api/events/{event_id}/screen/stream",
         )
 
     @router.get("/playback/{event_id}/{camera_id}")
@@ -231,7 +197,7 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
             event_id=event_id,
             camera_id=camera_id,
             event_name=event_name(context, event_id),
-            api_url=f"{_root(request)}/api/events/{event_id}/cameras/{camera_id}/playback?"
+            api_url=f"{app_root(request)}/api/events/{event_id}/cameras/{camera_id}/playback?"
             + urlencode(span),
             texts_json=_script_json(page_texts(language)),
             query_zh=urlencode({**span, "lang": "zh"}),
@@ -252,7 +218,7 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
             texts_json=_script_json(page_texts(language)),
             event_id=event_id,
             event_name=event_name(context, event_id),
-            api_url=f"{_root(request)}/api/events/{event_id}",
+            api_url=f"{app_root(request)}/api/events/{event_id}",
             templates=available_templates(event_templates_dir()),
         )
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from scas_lib import orchestration
-from scas_lib.catalog.playback import segment_tracks
+from scas_lib.run import waves
 from scas_lib.storage import keys
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
@@ -89,7 +88,7 @@ def camera_playback(
     bucket = services.settings.bucket_recordings
     expiry = timedelta(seconds=services.settings.presign_expiry_s)
     found = []
-    for key in orchestration.segment_keys(services, event_id, camera_id):
+    for key in waves.segment_keys(services, event_id, camera_id):
         parsed = keys.parse_segment_key(key)
         if parsed is None or not start - LONGEST_SEGMENT < parsed.start_time < end:
             continue
@@ -99,7 +98,7 @@ def camera_playback(
             found.append((parsed.start_time, key, duration_s))
     found.sort()
     with services.catalog() as catalog:
-        stored = segment_tracks(catalog, event_id, [key for _, key, _ in found])
+        stored = catalog.tracks.of_segments(event_id, [key for _, key, _ in found])
     tracks = defaultdict(list)
     for item in stored:
         track = item.track
@@ -111,7 +110,7 @@ def camera_playback(
                 similarity=track.similarity,
                 frame_width=track.frame_size[0],
                 frame_height=track.frame_size[1],
-                samples=[PlaybackSample(s.offset_s, tuple(s.box)) for s in track.samples],
+                samples=[PlaybackSample(s.offset_s, s.box) for s in track.samples],
             )
         )
     segments = [

@@ -23,7 +23,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from scas_lib.catalog.screen import screen_entries
 from scas_lib.storage import keys
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
@@ -63,9 +62,9 @@ def screen_playlist(context: WebContext, event_id: str, base_url: str) -> list[S
     keys.validate_id(event_id, "event id")
     base = (context.settings.public_url or base_url).rstrip("/")
     with context.services.catalog() as catalog:
-        if catalog.get_event(event_id) is None:
+        if catalog.events.get(event_id) is None:
             raise ApiError(404, "not_found", f"no event {event_id!r}")
-        entries = screen_entries(catalog, event_id)
+        entries = catalog.outputs.published(event_id)
     videos = []
     for entry in entries:
         media = f"/api/visitor/{entry.token}/media"

@@ -225,7 +225,7 @@ def pick_language(wanted: str | None, accept_language: str | None = None) -> Lan
     for candidate in [wanted or "", *(accept_language or "").split(",")]:
         base = candidate.split(";")[0].strip().lower().split("-")[0]
         if base in LANGUAGES:
-            return base  # type: ignore[return-value]
+            return base
     return DEFAULT_LANGUAGE
 
 

@@ -14,15 +14,10 @@ from typing import TYPE_CHECKING
 
 import segno
 
-from scas_lib import orchestration
-from scas_lib.catalog.access import (
-    Kiosk,
-    VisitorPage,
-    format_code,
-    issue_visitor_page,
-    take_enrollment,
-)
+from scas_lib.catalog.records import Kiosk, VisitorPage
+from scas_lib.catalog.tokens import format_code
 from scas_lib.errors import ScasError
+from scas_lib.event_files import find_event
 from scas_lib.events import ConsentText
 from scas_lib.storage import keys
 from scas_lib.visitors.names import InvalidName
@@ -63,17 +58,18 @@ class VisitorStatus:
 
 
 def event_consent(event_id: str) -> ConsentText:
-    """The consent text of the event's file (the default text for an event without one)."""
-    return orchestration.resolve_run(event_id).config.consent
+    """The consent text of the event's file (the default text for an event without one),
+    read once per change of the file (:func:`~scas_lib.event_files.find_event`)."""
+    return find_event(event_id).config.consent
 
 
 def event_name(context: WebContext, event_id: str) -> str:
     """The event's name as its file gives it, else as the catalog has it, else its id."""
-    run = orchestration.resolve_run(event_id)
-    if run.from_file:
-        return run.config.display_name
+    found = find_event(event_id)
+    if found.from_file:
+        return found.config.display_name
     with context.services.catalog() as catalog:
-        event = catalog.get_event(event_id)
+        event = catalog.events.get(event_id)
     return event.name if event else event_id
 
 
@@ -106,7 +102,7 @@ def enroll_at_kiosk(
         raise _refusal(422, "photo_missing", language)
     # The limit protects the face models: a form the kiosk sent half-filled costs nothing.
     with context.services.catalog() as catalog:
-        wait_s = take_enrollment(catalog, kiosk.id)
+        wait_s = catalog.kiosks.take_enrollment(kiosk.id)
     if wait_s > 0:
         error = _refusal(429, "rate_limited", language)
         error.message += f" ({wait_s:.0f} s)"
@@ -132,7 +128,7 @@ def enroll_at_kiosk(
     except EnrollmentError as error:
         raise _refusal(422, error.code, language, str(error)) from None
     with context.services.catalog() as catalog:
-        issued = issue_visitor_page(catalog, kiosk.event_id, result.visitor.id, kiosk.id)
+        issued = catalog.visitor_pages.issue(kiosk.event_id, result.visitor.id, kiosk.id)
     base = (context.settings.public_url or base_url).rstrip("/")
     page_url = f"{base}/v/{issued.token}"
     return KioskEnrollment(
@@ -149,9 +145,9 @@ def visitor_status(context: WebContext, page: VisitorPage, token: str) -> Visito
     """The state of the visitor's video and where its files are."""
     settings = context.settings
     with context.services.catalog() as catalog:
-        visitor = catalog.get_visitor(page.event_id, page.visitor_id)
-        event = catalog.get_event(page.event_id)
-        output = catalog.get_output(page.event_id, page.visitor_id)
+        visitor = catalog.visitors.get(page.event_id, page.visitor_id)
+        event = catalog.events.get(page.event_id)
+        output = catalog.outputs.get(page.event_id, page.visitor_id)
     if visitor is None:  # forgotten between the page lookup and now
         raise ApiError(404, "page_not_found", "this page's visitor was deleted")
     state = video_state(event.status if event else None, shown_status(output))
@@ -178,7 +174,7 @@ def visitor_status(context: WebContext, page: VisitorPage, token: str) -> Visito
 def media_key(context: WebContext, page: VisitorPage, kind: str) -> str:
     """The object key of the visitor's video, poster or vertical video (404 if none)."""
     with context.services.catalog() as catalog:
-        output = catalog.get_output(page.event_id, page.visitor_id)
+        output = catalog.outputs.get(page.event_id, page.visitor_id)
     key = None
     if output is not None and shown_status(output) == "done":
         key = {

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
-from scas_lib.catalog.access import KioskPairing, pair_kiosk
+from scas_lib.catalog.records import KioskPairing
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.enrollment import NoFace, enroll_photo
 from scas_lib.media.ffmpeg import run_ffmpeg
@@ -90,7 +90,7 @@ def web(services: Services, engine: FaceEngine, events_dir: Path) -> Iterator[We
     settings = services.settings.model_copy(update={"operator_token": SecretStr(OPERATOR_TOKEN)})
     services = dataclasses.replace(services, settings=settings)
     with services.catalog() as catalog:
-        kiosk = pair_kiosk(catalog, EVENT, label="entrance", per_minute=120, burst=30)
+        kiosk = catalog.kiosks.pair(EVENT, label="entrance", per_minute=120, burst=30)
     context = WebContext.ready(settings, services, engine)
     with run_uvicorn(standalone_app(context)) as base:
         yield WebServer(base + URL_PREFIX, services, kiosk)

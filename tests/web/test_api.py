@@ -9,13 +9,11 @@ from pathlib import Path
 
 import requests
 
-from scas_lib.catalog.access import (
+from scas_lib.catalog.tokens import (
     CODE_ALPHABET,
     CODE_LENGTH,
     CODE_TRIES_BURST,
     CODE_TRIES_PER_MINUTE,
-    pair_kiosk,
-    revoke_kiosk,
 )
 from scas_lib.events import ConsentText
 from scas_lib.faces.engine import FaceEngine
@@ -54,7 +52,7 @@ def test_a_kiosk_enrolls_a_visitor_whose_page_opens_with_its_token_or_short_code
     assert len(token) >= 40 and body["visitor_id"] not in token
     assert body["qr_svg"].startswith("data:image/svg+xml")
     with web.services.catalog() as catalog:
-        visitor = catalog.get_visitor(EVENT, body["visitor_id"])
+        visitor = catalog.visitors.get(EVENT, body["visitor_id"])
     assert visitor is not None and visitor.display_name == "王小明"
     assert (visitor.consent.version, visitor.consent.language) == (VERSION, "zh")
 
@@ -138,7 +136,7 @@ def test_each_refusal_is_kind_in_the_visitors_language_and_stores_nothing(
             assert answer.status_code == status, (code, answer.text)
             assert answer.json() == {"code": code, "message": VISITOR_ERRORS[code][language]}
     with web.services.catalog() as catalog:
-        assert catalog.list_visitors(EVENT) == []
+        assert catalog.visitors.for_event(EVENT) == []
     store = web.services.object_store()
     assert store.list(web.services.settings.bucket_enrollments, f"{EVENT}/") == []
 
@@ -159,7 +157,7 @@ def test_missing_wrong_and_revoked_tokens_are_refused(
     ok = enroll(web, photo)
     assert ok.status_code == 201
     with web.services.catalog() as catalog:
-        assert revoke_kiosk(catalog, web.kiosk.kiosk.id)
+        assert catalog.kiosks.revoke(web.kiosk.kiosk.id)
     revoked = enroll(web, photo)
     assert revoked.status_code == 401 and revoked.json()["code"] == "kiosk_not_paired"
     paired = requests.get(web.pairing_url(), timeout=10)
@@ -195,7 +193,7 @@ def test_a_kiosk_over_its_rate_limit_gets_a_clear_429(web: WebServer) -> None:
     assert (paired.json()["kiosk"]["per_minute"], paired.json()["kiosk"]["burst"]) == (20, 10)
     # A kiosk allowed 3 at once, then one every 30 s (slow enough for a loaded machine).
     with web.services.catalog() as catalog:
-        token = pair_kiosk(catalog, EVENT, per_minute=2, burst=3).token
+        token = catalog.kiosks.pair(EVENT, per_minute=2, burst=3).token
     answers = [enroll(web, b"not a photo", token=token) for _ in range(4)]
     codes = [answer.json()["code"] for answer in answers]
     assert codes == ["unsupported_image"] * 3 + ["rate_limited"], codes
@@ -219,8 +217,8 @@ def test_delete_my_data_forgets_the_visitor_everywhere(
     assert deleted.status_code == 200 and deleted.json() == {"deleted": True, "objects_deleted": 1}
     assert store.list(bucket, keys.visitor_enrollment_prefix(EVENT, visitor)) == []
     with web.services.catalog() as catalog:
-        assert catalog.get_visitor(EVENT, visitor) is None
-        assert catalog.list_enrollments(EVENT, "default") == []
+        assert catalog.visitors.get(EVENT, visitor) is None
+        assert catalog.visitors.enrollments(EVENT, "default") == []
     assert requests.get(web.api(f"/visitor/{token}"), timeout=10).status_code == 404
     assert requests.get(body["page_url"], timeout=10).status_code == 404
 

@@ -14,7 +14,6 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from scas_lib.catalog.access import issue_visitor_page, pair_kiosk, revoke_kiosk
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
 from scas_lib.highlights.templates import load_template
@@ -124,7 +123,7 @@ def test_the_kiosk_enrolls_from_the_camera_and_its_qr_code_opens_the_visitors_pa
     short_code = driver.find_element(By.ID, "short-code").text
     assert requests.get(f"{web.url}/v/{short_code}", timeout=10).status_code == 200
     with web.services.catalog() as catalog:
-        (visitor,) = catalog.list_visitors(EVENT)
+        (visitor,) = catalog.visitors.for_event(EVENT)
     assert visitor.display_name == "王小明" and visitor.consent.language == "zh"
 
     # The next visitor starts from nothing.
@@ -159,7 +158,7 @@ def test_a_photo_without_a_face_is_refused_kindly_in_chinese_and_in_english(
     driver.find_element(By.CSS_SELECTOR, "[data-lang=zh]").click()
     assert message.text == VISITOR_ERRORS["no_face"]["zh"]
     with web.services.catalog() as catalog:
-        assert catalog.list_visitors(EVENT) == []
+        assert catalog.visitors.for_event(EVENT) == []
 
 
 def test_the_visitors_page_plays_their_highlight_and_deletes_them_everywhere(
@@ -178,8 +177,8 @@ def test_the_visitors_page_plays_their_highlight_and_deletes_them_everywhere(
     assert render_highlight(services, EVENT, visitor, template).status == "done"
     publish_event(services, EVENT)
     with services.catalog() as catalog:
-        issued = issue_visitor_page(catalog, EVENT, visitor)
-        assert catalog.list_appearances(EVENT, visitor)
+        issued = catalog.visitor_pages.issue(EVENT, visitor)
+        assert catalog.outputs.appearances(EVENT, visitor)
 
     driver = browser(PHONE_SIZE)
     driver.get(f"{web.url}/v/{issued.token}")
@@ -211,14 +210,15 @@ def test_the_visitors_page_plays_their_highlight_and_deletes_them_everywhere(
     screenshots(driver, "visitor-deleted")
 
     with services.catalog() as catalog:
-        assert catalog.get_visitor(EVENT, visitor) is None
-        assert catalog.get_output(EVENT, visitor) is None
-        assert catalog.list_appearances(EVENT, visitor) == []
-        assert not any(e.visitor_id == visitor for e in catalog.list_enrollments(EVENT, "default"))
+        assert catalog.visitors.get(EVENT, visitor) is None
+        assert catalog.outputs.get(EVENT, visitor) is None
+        assert catalog.outputs.appearances(EVENT, visitor) == []
+        enrollments = catalog.visitors.enrollments(EVENT, "default")
+        assert not any(e.visitor_id == visitor for e in enrollments)
         tracks = [
             track
-            for segment in catalog.list_segments(EVENT)
-            for track in catalog.list_tracks(segment.id)
+            for segment in catalog.segments.for_event(EVENT)
+            for track in catalog.tracks.of_segment(segment.id)
         ]
         assert tracks and not any(t.identity.visitor_id == visitor for t in tracks)
     assert not [o.key for o in store.list(services.settings.bucket_highlights) if visitor in o.key]
@@ -237,14 +237,14 @@ def test_pages_refuse_a_missing_wrong_or_revoked_token(
 
     open_kiosk(driver, web)
     with web.services.catalog() as catalog:
-        assert revoke_kiosk(catalog, web.kiosk.kiosk.id)
+        assert catalog.kiosks.revoke(web.kiosk.kiosk.id)
     driver.refresh()
     assert driver.find_element(By.ID, "error").get_attribute("data-code") == "kiosk_not_paired"
     screenshots(driver, "kiosk-revoked")
 
     # A kiosk paired with another event does not open this one.
     with web.services.catalog() as catalog:
-        gala = pair_kiosk(catalog, "gala")
+        gala = catalog.kiosks.pair("gala")
     open_kiosk(driver, dataclasses.replace(web, kiosk=gala), "gala")
     driver.get(f"{web.url}/kiosk/{EVENT}")
     assert driver.find_element(By.ID, "error").get_attribute("data-code") == "kiosk_not_paired"

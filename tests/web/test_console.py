@@ -53,7 +53,7 @@ def test_the_console_shows_a_live_camera_its_lag_and_its_going_offline_and_pairs
     services = Services(settings=settings, database_url=web.services.database_url,
                         s3=web.services.s3)  # fmt: skip
     with web.services.catalog() as catalog:
-        catalog.ensure_event(EVENT)
+        catalog.events.ensure(EVENT)
     zh = page_texts("zh")
 
     driver = browser((1280, 1000))

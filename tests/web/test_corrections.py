@@ -38,7 +38,7 @@ def _a_track_with_others_apart(services: Services, seen: list[str]) -> tuple[str
     video whose plan must not show its middle."""
     with services.catalog() as catalog:
         for visitor in seen:
-            tracks = catalog.list_identified_tracks(EVENT, visitor)
+            tracks = catalog.tracks.identified(EVENT, visitor)
             for track in sorted(tracks, key=lambda t: t.end_time - t.start_time, reverse=True):
                 others = [t for t in tracks if t is not track]
                 apart = all(
@@ -90,11 +90,11 @@ def test_not_this_person_removes_the_moment_and_survives_a_re_recognition(
     for segment in event.segments:
         recognize_segment(services, footage, segment.key)
     with services.catalog() as catalog:
-        tracks = catalog.list_identified_tracks(EVENT, visitor)
+        tracks = catalog.tracks.identified(EVENT, visitor)
     assert any(t.camera_id == camera and t.start_time < end and t.end_time > start for t in tracks)
     assert visitor in plan_highlights(services, EVENT, template)
     with services.catalog() as catalog:
-        kept = catalog.list_appearances(EVENT, visitor)
+        kept = catalog.outputs.appearances(EVENT, visitor)
     assert kept and not any(
         a.camera_id == camera and a.start_time <= middle <= a.end_time for a in kept
     )

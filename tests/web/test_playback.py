@@ -62,7 +62,7 @@ def test_playback_plays_a_cameras_segments_with_the_faces_drawn_where_and_when_t
     stored = sum(r.tracks for r in results)
     assert sum(len(s["tracks"]) for s in playback["segments"]) == stored
     with services.catalog() as catalog:
-        names = {v.id: v.display_name for v in catalog.list_visitors(EVENT)}
+        names = {v.id: v.display_name for v in catalog.visitors.for_event(EVENT)}
 
     driver = browser((1280, 900))
     page = f"/playback/{EVENT}/{camera}?{urlencode(span)}"

@@ -13,12 +13,11 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from scas_lib import orchestration
-from scas_lib.catalog.screen import screen_link
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
 from scas_lib.highlights.templates import load_template
 from scas_lib.recognition.stage import recognize_segment
+from scas_lib.run import waves
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
@@ -94,7 +93,7 @@ def loop_heap_growth(driver: WebDriver) -> None:
 def make_event(web: WebServer) -> None:
     """The test event in the catalog (the console and the screen need it)."""
     with web.services.catalog() as catalog:
-        catalog.ensure_event(EVENT)
+        catalog.events.ensure(EVENT)
 
 
 def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
@@ -121,8 +120,8 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     publish_event(services, EVENT)
     published = time.monotonic()
     with services.catalog() as catalog:
-        token = screen_link(catalog, EVENT, visitor)
-        name = catalog.get_visitor(EVENT, visitor).display_name
+        token = catalog.visitor_pages.screen_link(EVENT, visitor)
+        name = catalog.visitors.get(EVENT, visitor).display_name
     expected_src = f"{web.url}/api/visitor/{token}/media/video"
     wait_for(
         driver,
@@ -201,13 +200,13 @@ def test_the_console_page_starts_and_ends_the_event(web: WebServer, browser: Bro
     wait_for(driver, "return document.getElementById('count-enrolled').textContent === '0'")
     driver.find_element(By.ID, "start").click()
     wait_for(driver, "return document.getElementById('started-at').textContent !== '\u2013'", 10)
-    assert orchestration.marker_times(web.services, EVENT)["start"] is not None
-    assert not orchestration.end_marker_seen(web.services, EVENT)
+    assert waves.marker_times(web.services, EVENT)["start"] is not None
+    assert not waves.end_marker_seen(web.services, EVENT)
     assert "Airflow" in driver.find_element(By.ID, "message").text  # said, not hidden
     time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
     driver.find_element(By.ID, "end").click()
     wait_for(driver, "return document.getElementById('ended-at').textContent !== '\u2013'", 10)
-    assert orchestration.end_marker_seen(web.services, EVENT)
+    assert waves.end_marker_seen(web.services, EVENT)
 
 
 def test_the_screen_feed_is_server_sent_events_documented_in_openapi(web: WebServer) -> None:
@@ -239,7 +238,7 @@ def test_the_screen_feed_is_server_sent_events_documented_in_openapi(web: WebSer
 
 def test_start_and_end_from_the_console_write_the_event_markers(web: WebServer) -> None:
     services = web.services
-    assert orchestration.marker_times(services, EVENT) == {"start": None, "end": None}
+    assert waves.marker_times(services, EVENT) == {"start": None, "end": None}
     started = requests.post(web.api(f"/events/{EVENT}/start"), headers=BEARER, timeout=10)
     assert started.status_code == 200, started.text
     assert started.json()["key"] == keys.control_marker_key(EVENT, "start")
@@ -260,7 +259,7 @@ def test_start_and_end_from_the_console_write_the_event_markers(web: WebServer) 
     time.sleep(1.1)  # the store's clock has seconds: the end marker is the newer one
     ended = requests.post(web.api(f"/events/{EVENT}/end"), headers=BEARER, timeout=10)
     assert ended.status_code == 200, ended.text
-    assert orchestration.end_marker_seen(services, EVENT)
+    assert waves.end_marker_seen(services, EVENT)
     state = requests.get(web.api(f"/events/{EVENT}/console"), headers=BEARER, timeout=10).json()
     assert state["ended"] is True and state["ended_at"] >= state["started_at"]
 
@@ -300,4 +299,4 @@ def test_the_console_and_the_screen_refuse_anonymous_and_wrong_token_requests(
         timeout=10,
     )  # fmt: skip
     assert refused.status_code == 401 and "scas_operator" not in refused.cookies
-    assert orchestration.marker_times(web.services, EVENT) == {"start": None, "end": None}
+    assert waves.marker_times(web.services, EVENT) == {"start": None, "end": None}

@@ -41,7 +41,7 @@ def test_a_pooled_connection_is_reused_and_keeps_nothing_of_its_last_use(
     first.close()
     with pool.catalog() as again:
         assert _backend_pid(again) == pid, "the connection was not reused"
-        assert again.get_event("left-open") is None, "the open transaction was not rolled back"
+        assert again.events.get("left-open") is None, "the open transaction was not rolled back"
         again.connection.cursor().execute(
             "SELECT pg_advisory_lock(hashtextextended('scas-visitor:expo/v-2', 0))"
         )
@@ -73,8 +73,8 @@ def test_a_pooled_connection_the_server_ended_is_replaced(
         time.sleep(0.05)
     with pool.catalog() as replaced:
         assert _backend_pid(replaced) != pid
-        replaced.upsert_event(Event(id="after-restart", name="still works"))
-    assert catalog.get_event("after-restart") is not None
+        replaced.events.upsert(Event(id="after-restart", name="still works"))
+    assert catalog.events.get("after-restart") is not None
     pool.close()
 
 

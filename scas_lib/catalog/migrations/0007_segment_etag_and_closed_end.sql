@@ -3,5 +3,5 @@
 -- new content is recognized again.
 ALTER TABLE segments ADD COLUMN etag text;
 -- The end marker the event's videos were last published after, on the object store's
--- clock: a later run of the event is not fooled by it (scas_lib/orchestration.py, look).
+-- clock: a later run of the event is not fooled by it (scas_lib/run/waves.py, look).
 ALTER TABLE events ADD COLUMN closed_end_at timestamptz;
