@@ -70,10 +70,10 @@ imports: install
 
 # The docs site: `make docs` serves it on http://127.0.0.1:8000, `make docs-build` checks it.
 docs: install
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 docs-build: install
-	$(BIN)/mkdocs build --strict --site-dir $(CURDIR)/.site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(CURDIR)/.site
 
 format: install
 	$(BIN)/ruff format .

@@ -61,8 +61,9 @@ def highlight_plan(event_dir: Path):
 
     from scas_lib.catalog import Appearance
     from scas_lib.highlights.assembly import snap_to_keyframes
+    from scas_lib.highlights.records import PlanLimits
     from scas_lib.highlights.render import probe_source
-    from scas_lib.highlights.selection import PlanLimits, select_moments
+    from scas_lib.highlights.selection import select_moments
     from scas_lib.highlights.templates import load_template
 
     meta = json.loads((event_dir / "event.json").read_text())

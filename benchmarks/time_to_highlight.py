@@ -168,7 +168,8 @@ def _plans_changed_by_the_end(services, visitors: list[str], last_s: float) -> i
     from datetime import timedelta
 
     from scas_lib.highlights.appearances import build_appearances
-    from scas_lib.highlights.selection import PlanLimits, select_moments
+    from scas_lib.highlights.records import PlanLimits
+    from scas_lib.highlights.selection import select_moments
     from scas_lib.highlights.stage import _corrected_tracks
     from scas_lib.highlights.templates import load_template
 

@@ -23,7 +23,7 @@ from scas_lib.event_files import find_event, find_event_file, read_event_config
 from scas_lib.events import EventConfig, events_dir
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.pack import list_packs
-from scas_lib.highlights.stage import PublishedHighlight
+from scas_lib.highlights.records import PublishedHighlight
 from scas_lib.ingest.health import CameraHealth
 from scas_lib.ingest.runner import IngestOptions, check_sources, ingest_event
 from scas_lib.ingest.stage import cameras as camera_status

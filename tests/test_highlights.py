@@ -33,8 +33,9 @@ from scas_lib.highlights.assembly import (
 from scas_lib.highlights.cards import CardText, card_lines
 from scas_lib.highlights.framing import FacePath, crop_size
 from scas_lib.highlights.music import LOOP_S, soundtrack
+from scas_lib.highlights.records import EditPlan, PlanLimits, PlannedClip
 from scas_lib.highlights.render import write_card
-from scas_lib.highlights.selection import EditPlan, PlanLimits, PlannedClip, select_moments
+from scas_lib.highlights.selection import select_moments
 from scas_lib.highlights.sound import make_soundtrack, measure_loudness
 from scas_lib.highlights.stage import (
     edit_plan,

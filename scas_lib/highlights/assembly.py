@@ -13,7 +13,7 @@ Times: a plan's clips are in UTC recording time; the output's in frames from its
 frame; a source's keyframes in frames from its own first frame.
 
 >>> from datetime import datetime, timedelta, UTC
->>> from scas_lib.highlights.selection import EditPlan, PlannedClip, PlanLimits
+>>> from scas_lib.highlights.records import EditPlan, PlannedClip, PlanLimits
 >>> from scas_lib.highlights.templates import Template
 >>> t0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
 >>> limits = PlanLimits.of(Template(name="doc", transition_s=0.6, intro_s=3.0, outro_s=3.0))
@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from scas_lib.highlights.selection import EditPlan, PlannedClip
+from scas_lib.highlights.records import EditPlan, PlannedClip
 from scas_lib.media.ffmpeg import MediaError
 from scas_lib.media.probe import VideoInfo
 

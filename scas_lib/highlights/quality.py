@@ -16,8 +16,8 @@ from scas_lib.highlights import graph
 from scas_lib.highlights.assembly import SourceFile, for_output, timeline
 from scas_lib.highlights.cards import CardText
 from scas_lib.highlights.framing import FacePath
+from scas_lib.highlights.records import EditPlan
 from scas_lib.highlights.render import write_card
-from scas_lib.highlights.selection import EditPlan
 from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError, run_graph
 

@@ -48,7 +48,7 @@ from scas_lib.highlights.assembly import (
 )
 from scas_lib.highlights.cards import CardText, card_lines, missing_glyphs, still_span
 from scas_lib.highlights.framing import FacePath
-from scas_lib.highlights.selection import EditPlan
+from scas_lib.highlights.records import EditPlan
 from scas_lib.highlights.sound import make_soundtrack
 from scas_lib.highlights.templates import Template
 from scas_lib.media import h264

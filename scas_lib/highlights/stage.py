@@ -24,10 +24,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
@@ -36,8 +35,9 @@ from scas_lib.errors import ScasError
 from scas_lib.highlights.appearances import build_appearances, without_corrected
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
 from scas_lib.highlights.framing import FacePath
+from scas_lib.highlights.records import EditPlan, PlanLimits, PublishedHighlight
 from scas_lib.highlights.render import CardText, RenderResult, probe_source, render
-from scas_lib.highlights.selection import EditPlan, PlanLimits, select_moments
+from scas_lib.highlights.selection import select_moments
 from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError
 from scas_lib.services.runtime import Services
@@ -46,20 +46,6 @@ from scas_lib.storage import keys
 from scas_lib.tracks import FaceTrack
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PublishedHighlight:
-    visitor_id: str
-    display_name: str
-    status: str
-    url: str | None
-    duration_s: float | None
-
-    def record(self) -> dict[str, Any]:
-        """What may be kept elsewhere (Airflow's XCom, logs): ids and status, no name or
-        link, so nothing of a visitor outlives a forget there."""
-        return {"visitor_id": self.visitor_id, "status": self.status, "duration_s": self.duration_s}
 
 
 def plan_highlights(services: Services, event_id: str, template: Template) -> list[str]:

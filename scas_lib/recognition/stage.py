@@ -29,40 +29,12 @@ from scas_lib.faces.pack import thresholds_for
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.headcount import Headcount, count_people
 from scas_lib.recognition.pipeline import recognize_video
+from scas_lib.recognition.records import SegmentOutcome, WorkTiming
 from scas_lib.services.runtime import Services
 from scas_lib.services.scratch import SEGMENT_PREFIX, scratch_dir
 from scas_lib.storage import keys
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class WorkTiming:
-    """When one segment's decode and analysis ran in this process, and what it cost: the
-    part of a recognize task that is work, against what was paid before its first frame
-    (:class:`~scas_lib.run.timing.SegmentTiming`)."""
-
-    #: Seconds of set-up in this call before the decode: the catalog rows, the gallery, the
-    #: download.
-    setup_s: float
-    #: Unix time and process CPU seconds (every thread) when the decode started.
-    started_at: float
-    started_cpu_s: float
-    #: Wall and process CPU seconds of the decode and analysis (:func:`recognize_video`).
-    work_s: float
-    work_cpu_s: float
-
-
-@dataclass(frozen=True)
-class SegmentOutcome:
-    key: str
-    segment_id: int
-    status: str
-    tracks: int
-    identified: dict[str, int]
-    error: str | None = None
-    #: None for a segment rejected before any work (its camera id is invalid).
-    timing: WorkTiming | None = None
 
 
 def segment_start_time(key: str, metadata: dict[str, str]) -> tuple[str, str, datetime]:

@@ -16,7 +16,7 @@ from scas_lib.run.waves import marker_times, run_state
 
 if TYPE_CHECKING:  # imported for real inside the functions (see scas_lib.run: no model runtime)
     from scas_lib.catalog import Output
-    from scas_lib.highlights.stage import PublishedHighlight
+    from scas_lib.highlights.records import PublishedHighlight
     from scas_lib.services.runtime import Services
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from scas_lib.storage import keys
 if TYPE_CHECKING:  # imported for real inside the functions (see scas_lib.run: no model runtime)
     from scas_lib.faces.engine import FaceEngine
     from scas_lib.faces.session import ProviderChoice
-    from scas_lib.recognition.stage import SegmentOutcome
+    from scas_lib.recognition.records import SegmentOutcome
     from scas_lib.services.runtime import Services
     from scas_lib.settings import Settings
 

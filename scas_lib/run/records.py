@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from scas_lib.events import EventConfig
 
 if TYPE_CHECKING:  # for annotations only: the services and the stages load at run time
-    from scas_lib.recognition.stage import SegmentOutcome
+    from scas_lib.recognition.records import SegmentOutcome
     from scas_lib.run.timing import SegmentTiming
 
 

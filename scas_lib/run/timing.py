@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from scas_lib.recognition.stage import SegmentOutcome
+    from scas_lib.recognition.records import SegmentOutcome
 
 log = logging.getLogger(__name__)
 
