@@ -9,6 +9,8 @@ S3: the server named by ``SCAS_S3_ENDPOINT`` with ``SCAS_S3_ACCESS_KEY`` /
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -49,8 +51,14 @@ def _isolated_settings() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("services")
+def services_dir() -> Iterator[Path]:
+    """The embedded servers' data, outside pytest's base folder: as root the servers run as
+    a system user given pass-through on the folders above their data, and a second pytest
+    session takes that back from ``/tmp/pytest-of-root`` (it keeps the folder 0700), which
+    stopped the first session's PostgreSQL (a CI run beside a test session)."""
+    directory = Path(tempfile.mkdtemp(prefix="scas-test-services-"))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
