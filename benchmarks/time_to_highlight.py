@@ -170,7 +170,7 @@ def _plans_changed_by_the_end(services, visitors: list[str], last_s: float) -> i
     from scas_lib.highlights.appearances import build_appearances
     from scas_lib.highlights.records import PlanLimits
     from scas_lib.highlights.selection import select_moments
-    from scas_lib.highlights.stage import _corrected_tracks
+    from scas_lib.highlights.stage import corrected_tracks
     from scas_lib.highlights.templates import load_template
 
     limits = PlanLimits.of(load_template("default"))
@@ -179,7 +179,7 @@ def _plans_changed_by_the_end(services, visitors: list[str], last_s: float) -> i
         segments = catalog.segments.for_event(EVENT_ID)
         end = max(s.start_time + timedelta(seconds=s.duration_s or 0) for s in segments)
         for visitor in visitors:
-            tracks = _corrected_tracks(catalog, EVENT_ID, visitor)
+            tracks = corrected_tracks(catalog, EVENT_ID, visitor)
             before = [t for t in tracks if t.segment_start < end - timedelta(seconds=last_s)]
             plans = [select_moments(EVENT_ID, visitor, build_appearances(chosen), limits)
                      for chosen in (tracks, before)]  # fmt: skip

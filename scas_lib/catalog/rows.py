@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import psycopg2.extras
 
-from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
+from scas_lib.tracks import FaceAttributes, FaceSample, FaceTrack, TrackIdentity
 
 #: The columns of a :class:`~scas_lib.catalog.records.Segment`, in its fields' order.
 SEGMENT_COLUMNS = (
@@ -34,9 +34,35 @@ TRACK_COLUMNS = """s.camera_id, s.start_time, t.track_index, t.path, t.frame_wid
 def path_json(samples: Sequence[FaceSample]) -> psycopg2.extras.Json:
     """A face path as the ``tracks.path`` column holds it: one array per sample,
     ``[offset_s, x1, y1, x2, y2, score, quality, similarity, runner_up]`` (see migration
-    0003; rows written before the evidence was kept end after ``quality``)."""
-    return psycopg2.extras.Json(
-        [[s.offset_s, *s.box, s.score, s.quality, s.similarity, s.runner_up] for s in samples]
+    0003; rows written before the evidence was kept end after ``quality``), and for a face
+    that was described, ``[..., expression, age, male]`` after them (migration 0013)."""
+    return psycopg2.extras.Json([_path_entry(sample) for sample in samples])
+
+
+def _path_entry(s: FaceSample) -> list[Any]:
+    entry: list[Any] = [s.offset_s, *s.box, s.score, s.quality, s.similarity, s.runner_up]
+    if s.attributes is not None:
+        a = s.attributes
+        entry += [list(a.expression) or None, a.age, a.male]
+    return entry
+
+
+def _path_sample(entry: Sequence[Any]) -> FaceSample:
+    """A sample from one entry of a face path (:func:`path_json`).
+
+    >>> _path_sample([1.5, 0, 0, 9, 9, 0.9, 0.6, 0.7, 0.2, [0.2, 0.8], 30.0, 0.1]).attributes
+    FaceAttributes(expression=(0.2, 0.8), age=30.0, male=0.1)
+    >>> _path_sample([1.5, 0, 0, 9, 9, 0.9, 0.6]).similarity is None
+    True
+    """
+    offset_s, x1, y1, x2, y2, score, quality, *rest = entry
+    similarity, runner_up = [*rest[:2], None, None][:2]
+    attributes = None
+    if len(rest) >= 5:
+        expression, age, male = rest[2:5]
+        attributes = FaceAttributes(tuple(expression or ()), age, male)
+    return FaceSample(
+        offset_s, (x1, y1, x2, y2), score, quality, None, similarity, runner_up, attributes
     )
 
 
@@ -45,10 +71,7 @@ def face_track(
 ) -> FaceTrack:
     """A :class:`FaceTrack` from a row of ``TRACK_COLUMNS``."""
     camera_id, start, index, path, width, height, model_pack, visitor_id, similarity = row
-    samples = tuple(
-        FaceSample(t, (x1, y1, x2, y2), score, quality, None, *evidence)
-        for t, x1, y1, x2, y2, score, quality, *evidence in path
-    )
+    samples = tuple(_path_sample(entry) for entry in path)
     identity = TrackIdentity(
         visitor_id, similarity, None if centroid is None else np.asarray(centroid, np.float32)
     )

@@ -172,6 +172,7 @@ class SegmentRepository:
                         f"of camera {camera_id!r}"
                     )
                 centroid = track.identity.centroid
+                looks = track.attributes()
                 rows.append(
                     (
                         segment_id,
@@ -187,6 +188,11 @@ class SegmentRepository:
                         path_json(track.samples),
                         track.frame_size[0],
                         track.frame_size[1],
+                        looks.expression,
+                        looks.smile_share,
+                        looks.age,
+                        looks.gender,
+                        looks.gender_confidence,
                     )
                 )
             cur.execute("DELETE FROM tracks WHERE segment_id = %s", (segment_id,))
@@ -194,9 +200,10 @@ class SegmentRepository:
                 cur,
                 """INSERT INTO tracks (segment_id, track_index, event_id, visitor_id,
                        start_time, end_time, similarity, quality, model_pack, centroid,
-                       path, frame_width, frame_height) VALUES %s""",
+                       path, frame_width, frame_height, expression, smile_share, age, gender,
+                       gender_confidence) VALUES %s""",
                 rows,
-                template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::real[], %s, %s, %s)",
+                template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::real[]" + ", %s" * 8 + ")",
             )
             cur.execute(
                 """UPDATE segments SET status = %s, error = %s, updated_at = now(),

@@ -80,10 +80,18 @@ class TrackRepository:
 
     def forget_embeddings(self, event_id: str, *, bystanders_only: bool) -> int:
         """Clear the mean embeddings kept with the event's tracks (only those of tracks
-        that are nobody enrolled, with ``bystanders_only``); the number cleared."""
+        that are nobody enrolled, with ``bystanders_only``), and with them what their faces
+        looked like (expression, age, gender: the end of each face path entry and the
+        track's summary); the number of tracks cleared."""
         rows = self._db.execute(
-            """UPDATE tracks SET centroid = NULL
-               WHERE event_id = %s AND centroid IS NOT NULL
+            """UPDATE tracks SET centroid = NULL,
+                   path = (SELECT coalesce(jsonb_agg(jsonb_path_query_array(entry, '$[0 to 8]')
+                                                     ORDER BY position), '[]'::jsonb)
+                           FROM jsonb_array_elements(path) WITH ORDINALITY AS p(entry, position)),
+                   expression = NULL, smile_share = NULL, age = NULL, gender = NULL,
+                   gender_confidence = NULL
+               WHERE event_id = %s AND (centroid IS NOT NULL OR expression IS NOT NULL
+                                        OR age IS NOT NULL OR gender IS NOT NULL)
                  AND (NOT %s OR visitor_id IS NULL)
                RETURNING id""",
             (event_id, bystanders_only),

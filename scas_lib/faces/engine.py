@@ -5,40 +5,50 @@ Example::
     engine = FaceEngine.load(Path("~/.scas/models/default").expanduser())
     faces = engine.analyze(cv2.imread("group.jpg"))
     [(round(face.quality.score, 2), face.embedding.shape) for face in faces]
+    [attributes.dominant for attributes in engine.describe(faces)]  # with attribute models
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from scas_lib.faces.alignment import align_face
+from scas_lib.faces.alignment import WIDE_ZOOM, align_face
+from scas_lib.faces.attributes import FaceDescriber
 from scas_lib.faces.detection import SCRFD, Detection, FaceDetector, YuNet
 from scas_lib.faces.pack import DetectorSpec, ModelPack
 from scas_lib.faces.quality import FaceQuality, assess
 from scas_lib.faces.recognition import ArcFaceRecognizer
 from scas_lib.faces.session import ProviderChoice, create_session
 from scas_lib.settings import Settings
+from scas_lib.tracks import FaceAttributes
 
 if TYPE_CHECKING:
     import onnxruntime as ort
 
+log = logging.getLogger(__name__)
+#: The packs already said to have no attribute models (said once per process and pack).
+_UNDESCRIBED_PACKS: set[str] = set()
+
 
 @dataclass(frozen=True, eq=False)
 class Face:
-    """A detected face with its aligned crop, quality record and (when asked) embedding."""
+    """A detected face with its aligned crop, quality record and (when asked) embedding;
+    ``aligned_wide`` is the crop the attribute models read (None without them)."""
 
     detection: Detection
     aligned: NDArray[np.uint8] = field(repr=False)
     quality: FaceQuality
     embedding: NDArray[np.float32] | None = field(default=None, repr=False)
+    aligned_wide: NDArray[np.uint8] | None = field(default=None, repr=False)
 
 
 class FaceEngine:
@@ -49,10 +59,13 @@ class FaceEngine:
         recognizer: ArcFaceRecognizer,
         *,
         max_parallel: int = 0,
+        describer: FaceDescriber | None = None,
     ) -> None:
         self.pack = pack
         self.detector = detector
         self.recognizer = recognizer
+        #: The pack's expression, age and gender models (None: the pack has none).
+        self.describer = describer
         #: At most this many threads use the models at once (0: no limit), for an engine
         #: shared by concurrent requests: more runs than cores only share the cores, each
         #: taking longer, so the threads past the limit wait their turn instead.
@@ -89,7 +102,15 @@ class FaceEngine:
             input_std=spec.recognizer.input_std,
             channel_order=spec.recognizer.channel_order,
         )
-        return cls(pack, detector, recognizer, max_parallel=max_parallel)
+        describer = FaceDescriber.from_pack(pack, provider=provider, threads=threads)
+        if describer is None and pack.name not in _UNDESCRIBED_PACKS:
+            _UNDESCRIBED_PACKS.add(pack.name)
+            log.warning(
+                "model pack %r has no attribute models: expression, age and gender are off "
+                "(`scas models install` builds the default pack with them)",
+                pack.name,
+            )
+        return cls(pack, detector, recognizer, max_parallel=max_parallel, describer=describer)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, fast_detector: bool = False) -> FaceEngine:
@@ -132,11 +153,13 @@ class FaceEngine:
         """Detect, align and assess every face in a BGR image; embed them unless told not to."""
         with self.slot():
             detections = self.detector.detect(image, input_size=input_size, pad=pad)
-        aligned = [align_face(image, detection.landmarks) for detection in detections]
-        faces = [
-            Face(detection, crop, assess(detection, crop))
-            for detection, crop in zip(detections, aligned, strict=True)
-        ]
+        faces = []
+        for detection in detections:
+            crop = align_face(image, detection.landmarks)
+            wide = (
+                align_face(image, detection.landmarks, zoom=WIDE_ZOOM) if self.describer else None
+            )
+            faces.append(Face(detection, crop, assess(detection, crop), aligned_wide=wide))
         return self.embed(faces) if embed else faces
 
     def embed(self, faces: list[Face]) -> list[Face]:
@@ -146,9 +169,22 @@ class FaceEngine:
         with self.slot():
             embeddings = self.recognizer.embed(np.stack([face.aligned for face in faces]))
         return [
-            Face(face.detection, face.aligned, face.quality, embedding)
+            Face(face.detection, face.aligned, face.quality, embedding, face.aligned_wide)
             for face, embedding in zip(faces, embeddings, strict=True)
         ]
+
+    def describe(self, faces: list[Face]) -> list[FaceAttributes]:
+        """How each face looks (expression, age, gender); empty attributes for every face
+        when the pack has no attribute models."""
+        if self.describer is None:
+            return [FaceAttributes() for _ in faces]
+        crops = [face.aligned_wide for face in faces]
+        if any(crop is None for crop in crops):
+            raise ValueError("describe faces this engine analysed: some have no wide crop")
+        if not faces:
+            return []
+        with self.slot():
+            return self.describer.describe(np.stack(cast("list[NDArray[np.uint8]]", crops)))
 
 
 def _detector(spec: DetectorSpec, session: ort.InferenceSession) -> FaceDetector:

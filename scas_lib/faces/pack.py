@@ -2,7 +2,8 @@
 
 The manifest names each model's file and sha256, how to feed it (input size, normalisation,
 channel order), its embedding size, its licence and the pack's calibrated matching
-thresholds. Two kinds of directory load as packs:
+thresholds; a pack may also declare face-attribute models (expression, age, gender), each
+with its crop, input and classes. Two kinds of directory load as packs:
 
 - a SCAS pack with ``manifest.json`` (``scas models install`` builds the default one);
 - an insightface pack such as ``buffalo_l`` or ``buffalo_s`` (``det_*.onnx`` and
@@ -18,9 +19,9 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from scas_lib.errors import ScasError
 
@@ -89,6 +90,82 @@ class Thresholds(_Frozen):
         return min(self.match, self.track_match)
 
 
+class AttributeModelSpec(ModelFile):
+    """One face-attribute model: a face crop in, one probability per class out.
+
+    The model takes float32 NCHW crops (batch dynamic) of ``input_size``, made as
+    ``crop_scale`` says, in ``color``, as ``(pixel - input_mean) / input_std`` per channel
+    from 0-255 pixels; it returns probabilities (its softmax is inside the graph) of shape
+    [N, len(classes)], in the order of ``classes``.
+    """
+
+    kind: Literal["expression", "age", "gender"]
+    input_size: tuple[int, int] = Field(description="(width, height)")
+    color: Literal["gray", "rgb", "bgr"] = Field(
+        description="gray: one channel, as cv2.cvtColor(BGR2GRAY) makes it"
+    )
+    input_mean: tuple[float, ...] = Field(
+        description="subtracted from 0-255 pixels, per channel (1 value for gray)"
+    )
+    input_std: tuple[float, ...] = Field(description="then divided by, per channel")
+    crop_scale: float = Field(
+        gt=0,
+        description="the crop: the face aligned by its 5 landmarks to the ArcFace 112 "
+        "template, a square this many times the template's side (1.0 = the ArcFace crop "
+        "itself) around crop_centre, then resized to input_size",
+    )
+    crop_centre: tuple[float, float] = Field(
+        default=(56.0, 56.0),
+        description="(x, y) of the crop's centre in the ArcFace 112 template's pixels",
+    )
+    classes: tuple[str, ...] = Field(description="the output order")
+    class_values: tuple[float, ...] | None = Field(
+        default=None, description="age: the age of each output class (expectation = sum p*v)"
+    )
+    licence: str
+    published: str = Field(
+        default="", description="the published accuracy figure and its set, as the source states it"
+    )
+
+    @property
+    def channels(self) -> int:
+        """The channels of the model's input: 1 for gray, else 3."""
+        return 1 if self.color == "gray" else 3
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if len(self.input_mean) != self.channels or len(self.input_std) != self.channels:
+            raise ValueError(
+                f"{self.kind} model: input_mean and input_std need {self.channels} values "
+                f"for {self.color} input"
+            )
+        if not self.classes:
+            raise ValueError(f"{self.kind} model: no classes")
+        if self.class_values is not None and len(self.class_values) != len(self.classes):
+            raise ValueError(f"{self.kind} model: class_values and classes differ in length")
+        return self
+
+
+class AttributeModels(_Frozen):
+    """The pack's face-attribute models, each optional (None: the pack has none)."""
+
+    expression: AttributeModelSpec | None = None
+    age: AttributeModelSpec | None = None
+    gender: AttributeModelSpec | None = None
+
+    def declared(self) -> list[AttributeModelSpec]:
+        """The models the pack has, in the order expression, age, gender."""
+        return [spec for spec in (self.expression, self.age, self.gender) if spec is not None]
+
+    @model_validator(mode="after")
+    def _in_their_places(self) -> Self:
+        for place in ("expression", "age", "gender"):
+            spec: AttributeModelSpec | None = getattr(self, place)
+            if spec is not None and spec.kind != place:
+                raise ValueError(f"the {place} attribute model is declared as {spec.kind}")
+        return self
+
+
 class PackManifest(_Frozen):
     name: str
     format: Literal[1] = 1
@@ -100,6 +177,10 @@ class PackManifest(_Frozen):
     )
     recognizer: RecognizerSpec
     thresholds: Thresholds
+    attributes: AttributeModels = Field(
+        default_factory=AttributeModels,
+        description="face-attribute models; a manifest without them declares none",
+    )
     sources: list[str] = Field(default_factory=list)
 
 
@@ -134,13 +215,22 @@ class ModelPack:
             )
         manifest_path = directory / MANIFEST
         if manifest_path.exists():
-            manifest = PackManifest.model_validate_json(manifest_path.read_text())
+            try:
+                manifest = PackManifest.model_validate_json(manifest_path.read_text())
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "manifest"
+                raise ModelPackError(
+                    f"{manifest_path} is not a valid manifest ({where}: {first['msg']}): "
+                    "reinstall the pack"
+                ) from None
         else:
             manifest = insightface_manifest(directory)
         pack = cls(directory, manifest)
-        models = [manifest.detector, manifest.recognizer]
+        models: list[ModelFile] = [manifest.detector, manifest.recognizer]
         if manifest.fast_detector:
             models.append(manifest.fast_detector)
+        models.extend(manifest.attributes.declared())
         for model in models:
             path = pack.path(model)
             if not path.exists():

@@ -127,6 +127,16 @@ class EditPlan:
 
 
 @dataclass(frozen=True)
+class ExpressionMoment:
+    """How the visitor looked at one time of a moment: the dominant ``expression`` of one of
+    their described faces there, and the probability that it smiles."""
+
+    time: datetime
+    expression: str
+    smile: float
+
+
+@dataclass(frozen=True)
 class PublishedHighlight:
     visitor_id: str
     display_name: str

@@ -32,7 +32,11 @@ from zoneinfo import ZoneInfo
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
 from scas_lib.catalog.records import MomentCorrection
 from scas_lib.errors import ScasError
-from scas_lib.highlights.appearances import build_appearances, without_corrected
+from scas_lib.highlights.appearances import (
+    AppearanceRules,
+    build_appearances,
+    without_corrected,
+)
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
 from scas_lib.highlights.framing import FacePath
 from scas_lib.highlights.records import EditPlan, PlanLimits, PublishedHighlight
@@ -55,7 +59,7 @@ def plan_highlights(services: Services, event_id: str, template: Template) -> li
     with services.catalog() as catalog:
         visitors = catalog.visitors.for_event(event_id)
         tracks: dict[str, list[FaceTrack]] = defaultdict(list)
-        for track in _corrected_tracks(catalog, event_id):
+        for track in corrected_tracks(catalog, event_id):
             tracks[str(track.visitor_id)].append(track)
         for visitor in visitors:
             if _plan_visitor(services, catalog, event_id, visitor.id, tracks[visitor.id], template):
@@ -72,7 +76,7 @@ def plan_visitors(
     seen = []
     with services.catalog() as catalog:
         for visitor_id in visitor_ids:
-            tracks = _corrected_tracks(catalog, event_id, visitor_id)
+            tracks = corrected_tracks(catalog, event_id, visitor_id)
             if _plan_visitor(services, catalog, event_id, visitor_id, tracks, template):
                 seen.append(visitor_id)
     return seen
@@ -122,7 +126,7 @@ def not_this_person(
         if catalog.visitors.get(event_id, visitor_id) is None:
             raise ScasError(f"no visitor {visitor_id!r} in event {event_id!r}")
         catalog.corrections.add(event_id, correction)
-        tracks = _corrected_tracks(catalog, event_id, visitor_id)
+        tracks = corrected_tracks(catalog, event_id, visitor_id)
         seen = _plan_visitor(services, catalog, event_id, visitor_id, tracks, template)
         if not seen:
             output = catalog.outputs.get(event_id, visitor_id)
@@ -131,7 +135,7 @@ def not_this_person(
     return render_highlight(services, event_id, visitor_id, template)
 
 
-def _corrected_tracks(
+def corrected_tracks(
     catalog: Catalog, event_id: str, visitor_id: str | None = None
 ) -> list[FaceTrack]:
     """The event's identified tracks (one visitor's), without those corrected away."""
@@ -152,7 +156,7 @@ def _plan_visitor(
 ) -> bool:
     """Store one visitor's appearances from their tracks; whether they have footage (if
     not, their output says ``not_seen``)."""
-    appearances = build_appearances(tracks)
+    appearances = build_appearances(tracks, AppearanceRules(smile_weight=template.smile_weight))
     catalog.outputs.replace_appearances(event_id, visitor_id, appearances)
     if select_moments(event_id, visitor_id, appearances, PlanLimits.of(template)).clips:
         return True
@@ -178,7 +182,7 @@ def render_highlight(
         catalog.outputs.upsert(replace(kept, status="rendering", error=None))
         segments = _segments_for(catalog.segments.for_event(event_id), plan)
         faces = (
-            FacePath.from_tracks(_corrected_tracks(catalog, event_id, visitor_id))
+            FacePath.from_tracks(corrected_tracks(catalog, event_id, visitor_id))
             if template.vertical
             else None
         )

@@ -95,6 +95,13 @@ class Template(BaseModel):
     #: visitor's face. It is encoded whole: it costs about a plain re-encode.
     vertical: bool = False
     crf: int = Field(20, ge=0, le=51)
+    #: How much a smile adds to a moment's score (face quality x identity similarity): a
+    #: stretch whose faces all smile counts ``1 + smile_weight`` times one where none do,
+    #: so at 0.5 a smiling moment wins over a neutral one unless the neutral one's face is
+    #: 1.5x better (bigger, sharper, more frontal, surer). Higher trades more of the best
+    #: shots for smiles; 0 ignores expressions (and a pack without an expression model has
+    #: no smiles to weigh).
+    smile_weight: float = Field(0.5, ge=0, le=4)
 
     @model_validator(mode="after")
     def _coherent(self) -> Template:

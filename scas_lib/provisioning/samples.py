@@ -12,6 +12,13 @@ person in it; people with two or more photos give same-person pairs.
 - ``insightface==0.7.3`` source archive, ``data/images``: Tom Hanks, and ``t1.jpg``
   (a group of 6).
 
+Labelled expressions (:func:`fetch_expression_photos`) come from the ``EmoPy==0.0.5``
+wheel, ``examples/image_data``: frames of the Extended Cohn-Kanade set (CK+), 640x490
+grayscale. Its folders hold each expression's peak frames, and the first two frames of
+each posed sequence, which CK+ starts from a neutral face: those are labelled neutral,
+whatever their folder says. CK+ is for research use (CMU's agreement): the frames are
+fetched where they are used, never kept in the repository.
+
 Example::
 
     photos = fetch_sample_photos(Path("~/.cache/scas").expanduser())
@@ -41,6 +48,17 @@ INSIGHTFACE_SDIST = PinnedFile(
     "insightface-0.7.3.tar.gz",
     "f191f719612ebb37018f41936814500544cd0f86e6fcd676c023f354c668ddf7",
 )
+EMOPY_WHEEL = PinnedFile(
+    "emopy",
+    "EmoPy-0.0.5-py3-none-any.whl",
+    "be72da13b68ad7db97d778a56f7b66174b461977d0239a1bd8975366ff425d28",
+)
+_EMOPY_IMAGES = "EmoPy/examples/image_data/"
+#: EmoPy's folder names, as the expressions SCAS names (scas_lib.tracks.EXPRESSIONS).
+_EMOPY_EXPRESSIONS = {
+    "anger": "angry", "disgust": "disgust", "fear": "fear", "happiness": "happy",
+    "sadness": "sad", "surprise": "surprise",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,4 +109,46 @@ def fetch_sample_photos(cache_dir: Path, index_url: str = DEFAULT_INDEX_URL) -> 
                 downloaded = fetch(archive, cache_dir / "downloads", index_url)
                 extract_member(downloaded, folder + file, target)
             photos.append(SamplePhoto(name, identity, faces, target))
+    return photos
+
+
+@dataclass(frozen=True)
+class ExpressionPhoto:
+    """A face photo labelled with its expression (one of :data:`~scas_lib.tracks.EXPRESSIONS`)
+    and the subject it shows (CK+'s subject number, ``S052``)."""
+
+    name: str
+    subject: str
+    expression: str
+    path: Path
+
+
+def fetch_expression_photos(
+    cache_dir: Path, index_url: str = DEFAULT_INDEX_URL
+) -> list[ExpressionPhoto]:
+    """Every labelled CK+ frame of the EmoPy wheel, extracted under
+    ``cache_dir/expressions`` (downloaded once), sorted by name."""
+    import zipfile
+
+    folder = cache_dir / "expressions"
+    archive = fetch(EMOPY_WHEEL, cache_dir / "downloads", index_url)
+    with zipfile.ZipFile(archive) as wheel:
+        members = sorted(
+            name for name in wheel.namelist() if name.startswith(_EMOPY_IMAGES + "sample_image_")
+            and name.endswith(".png")
+        )  # fmt: skip
+    photos = []
+    for member in members:
+        parts = member[len(_EMOPY_IMAGES) :].split("/")
+        expression = _EMOPY_EXPRESSIONS.get(parts[1])
+        if expression is None:
+            continue
+        # Peak frames lie in the expression's folder; a sequence's first frames, one deeper.
+        if parts[0] == "sample_image_series_directory":
+            expression = "neutral"
+        name = Path(parts[-1]).stem
+        target = folder / f"{name}.png"
+        if not target.exists():
+            extract_member(archive, member, target)
+        photos.append(ExpressionPhoto(name, name.split("_")[0], expression, target))
     return photos

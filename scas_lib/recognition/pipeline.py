@@ -29,11 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from scas_lib.faces.alignment import align_face
+from scas_lib.faces.alignment import WIDE_ZOOM, align_face
 from scas_lib.faces.detection import input_size_for
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
@@ -53,7 +54,7 @@ from scas_lib.recognition.identity import (
     resolve_conflicts,
 )
 from scas_lib.recognition.tracking import FaceTracker
-from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
+from scas_lib.tracks import FaceAttributes, FaceSample, FaceTrack, TrackIdentity
 
 #: The identity of a track too short to be embedded.
 GLIMPSE = TrackIdentity(None)
@@ -192,7 +193,10 @@ class _FrameAnalysis:
         sample_number = round(sampled.offset_s * self.config.analysis_fps)
         whole = cut or sample_number % self.config.whole_frame_every == 0
         found = _search(self.engine, sampled, self.tracker, detector_size, self.config, whole=whole)
-        self.tracker.update(sampled.offset_s, _faces(sampled, found, self.config, self.patches))
+        faces = _faces(
+            sampled, found, self.config, self.patches, wide=self.engine.describer is not None
+        )
+        self.tracker.update(sampled.offset_s, faces)
         self.last_offset = sampled.offset_s
 
 
@@ -226,12 +230,15 @@ def _faces(
     found: list[search.Found],
     config: RecognitionConfig,
     patches: dict[FaceSample, NDArray[np.uint8]],
+    *,
+    wide: bool = False,
 ) -> list[FaceSample]:
     """The faces ``found`` in one sampled frame that are big enough to track, in the
     original frame's pixels, each with its aligned crop for embedding. A face the detector
     saw small (its landmarks a pixel or two off, which is a lot for a small face) also
     leaves the frame's pixels around it in ``patches``, to be aligned again at full
-    resolution if it is ever embedded (:func:`_realigned`)."""
+    resolution if it is ever embedded (:func:`_realigned`). With ``wide``, each face also
+    keeps its wide crop, for the attribute models."""
     faces = []
     for face_found in found:
         detection = face_found.detection
@@ -242,6 +249,10 @@ def _faces(
         quality = assess(detection, aligned).score
         box = (x1, y1, x2, y2)
         face = FaceSample(sampled.offset_s, box, float(detection.score), quality, aligned)
+        if wide:
+            face = replace(
+                face, aligned_wide=align_face(sampled.image, detection.landmarks, zoom=WIDE_ZOOM)
+            )
         if detection.height * face_found.scale < REALIGN_BELOW_PX:
             patches[face] = _patch(sampled.image, detection.box)
         faces.append(face)
@@ -297,6 +308,7 @@ class _Embeddings:
         self._patches = patches
         self._workers = workers
         self._known: dict[int, NDArray[np.float32]] = {}
+        self._described: dict[int, FaceAttributes] = {}
 
     def compute(self, samples: list[FaceSample]) -> None:
         missing = list({id(s): s for s in samples if id(s) not in self._known}.values())
@@ -316,6 +328,14 @@ class _Embeddings:
                 self._known[id(sample)] = vector
 
     def _embed(self, samples: list[FaceSample]) -> NDArray[np.float32]:
+        """The samples' embeddings; and, with attribute models, how each face looks (only
+        embedded faces are described: they are the few a track's decisions rest on)."""
+        describer = self._engine.describer
+        wide = [s for s in samples if s.aligned_wide is not None]
+        if describer is not None and wide:
+            crops = np.stack([cast("NDArray[np.uint8]", s.aligned_wide) for s in wide])
+            for sample, attributes in zip(wide, describer.describe(crops), strict=True):
+                self._described[id(sample)] = attributes
         return self._engine.recognizer.embed(np.stack([self._crop(s) for s in samples]))
 
     def _crop(self, sample: FaceSample) -> NDArray[np.uint8]:
@@ -334,6 +354,10 @@ class _Embeddings:
     def known(self, sample: FaceSample) -> NDArray[np.float32] | None:
         """The embedding if it was computed, else None (nothing is computed here)."""
         return self._known.get(id(sample))
+
+    def described(self, sample: FaceSample) -> FaceAttributes | None:
+        """How the face looks if it was embedded and the pack has attribute models."""
+        return self._described.get(id(sample))
 
 
 def _one_person_each(
@@ -447,10 +471,17 @@ def _attributed(
 def _as_kept(
     sample: FaceSample, embeddings: _Embeddings, gallery: Gallery, visitor_id: str | None
 ) -> FaceSample:
-    """The sample as the catalog keeps it: without its crop, with the evidence of its
-    embedding when it has one."""
+    """The sample as the catalog keeps it: without its crops, with the evidence of its
+    embedding and how the face looks when it was embedded."""
     embedding = embeddings.known(sample)
     if embedding is None:
-        return replace(sample, aligned=None)
+        return replace(sample, aligned=None, aligned_wide=None)
     similarity, runner_up = face_evidence(gallery, embedding, visitor_id)
-    return replace(sample, aligned=None, similarity=similarity, runner_up=runner_up)
+    return replace(
+        sample,
+        aligned=None,
+        aligned_wide=None,
+        similarity=similarity,
+        runner_up=runner_up,
+        attributes=embeddings.described(sample),
+    )

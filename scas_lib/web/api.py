@@ -37,12 +37,12 @@ from scas_lib.web.visits import (
     visitor_status,
 )
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422, 429, 500)
 }
 
-kiosk_router = APIRouter(prefix="/api/kiosk", tags=["kiosk"], responses=_ERRORS)
-visitor_router = APIRouter(prefix="/api/visitor", tags=["visitor"], responses=_ERRORS)
+kiosk_router = APIRouter(prefix="/api/kiosk", tags=["kiosk"], responses=ERROR_RESPONSES)
+visitor_router = APIRouter(prefix="/api/visitor", tags=["visitor"], responses=ERROR_RESPONSES)
 
 
 def app_base_url(request: Request) -> str:
@@ -202,7 +202,10 @@ def pairing_path(event_id: str, token: str) -> str:
 def operator_router(operator: Callable[..., Any]) -> APIRouter:
     """The operator's routes, each behind the ``operator`` dependency."""
     router = APIRouter(
-        prefix="/api", tags=["operator"], dependencies=[Depends(operator)], responses=_ERRORS
+        prefix="/api",
+        tags=["operator"],
+        dependencies=[Depends(operator)],
+        responses=ERROR_RESPONSES,
     )
 
     @router.get("/events")

@@ -22,7 +22,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from scas_lib.catalog.records import Appearance, MomentCorrection, Output
+from scas_lib.catalog.records import MomentCorrection, Output
+from scas_lib.highlights.appearances import expression_timeline
+from scas_lib.highlights.records import ExpressionMoment
+from scas_lib.highlights.stage import corrected_tracks
 from scas_lib.ingest import stage as ingest
 from scas_lib.ingest.health import CameraHealth
 from scas_lib.ingest.policy import ACTIVE_STATES
@@ -30,7 +33,7 @@ from scas_lib.run import parameters, planning, publishing, records, waves
 from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.airflow import AirflowLink, configured_airflow, trigger_event_dag
-from scas_lib.web.api import _ERRORS, Deleted, app_base_url
+from scas_lib.web.api import ERROR_RESPONSES, Deleted, app_base_url
 from scas_lib.web.auth import Context
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
@@ -210,6 +213,19 @@ def end_run(
 
 
 @dataclass(frozen=True)
+class ConsoleMoment:
+    """One of a visitor's moments as the console shows it: the appearance (camera, span,
+    score) and the expressions of the visitor's described faces through it."""
+
+    visitor_id: str
+    camera_id: str
+    start_time: datetime
+    end_time: datetime
+    score: float
+    expressions: list[ExpressionMoment]
+
+
+@dataclass(frozen=True)
 class Moment:
     """One of a visitor's moments, as the console names it: a camera and a time span."""
 
@@ -254,7 +270,7 @@ def console_router(operator: Callable[..., Any], airflow: AirflowLink | None = N
         prefix="/api/events/{event_id}",
         tags=["console"],
         dependencies=[Depends(operator)],
-        responses=_ERRORS,
+        responses=ERROR_RESPONSES,
     )
 
     @router.get("/console")
@@ -311,11 +327,20 @@ def console_router(operator: Callable[..., Any], airflow: AirflowLink | None = N
         return publishing.render(context.services, request, visitor_id)
 
     @router.get("/visitors/{visitor_id}/moments")
-    def moments(event_id: str, visitor_id: str, context: Context) -> list[Appearance]:
-        """The visitor's moments (appearances): what their video is made from."""
+    def moments(event_id: str, visitor_id: str, context: Context) -> list[ConsoleMoment]:
+        """The visitor's moments (appearances): what their video is made from, each with
+        how they looked through it (the expressions of their described faces)."""
         keys.validate_id(event_id, "event id")
         with context.services.catalog() as catalog:
-            return catalog.outputs.appearances(event_id, visitor_id)
+            appearances = catalog.outputs.appearances(event_id, visitor_id)
+            tracks = corrected_tracks(catalog, event_id, visitor_id) if appearances else []
+        return [
+            ConsoleMoment(
+                a.visitor_id, a.camera_id, a.start_time, a.end_time, a.score,
+                expression_timeline(a, tracks),
+            )
+            for a in appearances
+        ]  # fmt: skip
 
     @router.post("/visitors/{visitor_id}/not-this-person")
     def not_this_person(

@@ -17,7 +17,7 @@ from scas_lib.services import Services
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
-from scas_lib.tracks import FaceTrack
+from scas_lib.tracks import EXPRESSIONS, FaceTrack
 
 from ..conftest import enroll_event_visitors
 from .conftest import EVENT, WebServer
@@ -74,6 +74,14 @@ def test_not_this_person_removes_the_moment_and_survives_a_re_recognition(
         web.api(f"/events/{EVENT}/visitors/{visitor}/moments"), headers=BEARER, timeout=10
     ).json()
     assert any(m["camera_id"] == camera for m in moments)
+    # Each moment shows how the visitor looked through it: their described faces, in order.
+    timeline = [seen for m in moments for seen in m["expressions"]]
+    assert timeline, "no moment has a described face"
+    for m in moments:
+        times = [seen["time"] for seen in m["expressions"]]
+        assert times == sorted(times)
+        assert all(m["start_time"] <= time <= m["end_time"] for time in times)
+    assert {seen["expression"] for seen in timeline} <= set(EXPRESSIONS)
 
     # The operator marks that part of the moment (the track's span) as someone else.
     body = {"camera_id": camera, "start": start.isoformat(), "end": end.isoformat()}

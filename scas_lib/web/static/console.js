@@ -126,6 +126,7 @@
       const item = template("moment-item").cloneNode(true);
       item.querySelector(".when").textContent =
         moment.camera_id + " · " + when(moment.start_time) + " – " + when(moment.end_time);
+      showExpressions(item.querySelector(".expressions"), moment.expressions);
       item.querySelector(".not-this-person").addEventListener("click", () => {
         if (!confirm(visitor.display_name + ": " + t.console_confirm_not_this)) return;
         act("POST", "/visitors/" + visitor.id + "/not-this-person?template=" +
@@ -134,6 +135,25 @@
       });
       return item;
     }));
+  }
+
+  function showExpressions(strip, expressions) {
+    // How the visitor looked through the moment: a mark per described face, in time order
+    // (its expression as its title and colour), then the share of those faces that smile.
+    if (!expressions.length) return;
+    const marks = expressions.map((seen) => {
+      const mark = document.createElement("span");
+      const name = t["expression_" + seen.expression] || seen.expression;
+      mark.className = "expression expression-" + seen.expression;
+      mark.title = when(seen.time) + " · " + name;
+      mark.textContent = name.slice(0, 1);
+      return mark;
+    });
+    const smiling = expressions.filter((seen) => seen.smile >= 0.5).length;
+    const share = document.createElement("span");
+    share.className = "smile-share";
+    share.textContent = t.console_smiles + " " + Math.round(100 * smiling / expressions.length) + "%";
+    strip.replaceChildren(...marks, share);
   }
 
   async function act(method, path, body) {
