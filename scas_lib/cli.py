@@ -12,16 +12,19 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from scas_lib.analysis.stage import analyze_file
 from scas_lib.catalog import migrate
 from scas_lib.errors import ScasError
 from scas_lib.event_files import find_event, find_event_file, read_event_config
 from scas_lib.events import EventConfig, events_dir
 from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.matching import Gallery
 from scas_lib.faces.pack import list_packs
 from scas_lib.highlights.records import PublishedHighlight
 from scas_lib.ingest.health import CameraHealth
@@ -29,6 +32,7 @@ from scas_lib.ingest.runner import IngestOptions, check_sources, ingest_event
 from scas_lib.ingest.stage import cameras as camera_status
 from scas_lib.ingest.stage import end_event, open_for_ingest, start_event, upload_files
 from scas_lib.provisioning.install import install_default_pack
+from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.run import parameters, planning, publishing, recognition, retention, waves
 from scas_lib.services import runtime
 from scas_lib.settings import Settings
@@ -544,6 +548,38 @@ def kiosk_revoke(kiosk: Annotated[str, typer.Argument(help="Kiosk id (k-...).")]
 
 event_app = typer.Typer(help="Start and end an event's run.", no_args_is_help=True)
 app.add_typer(event_app, name="event")
+
+
+@app.command()
+@_friendly_errors
+def analyze(
+    file: Annotated[Path, typer.Argument(help="A recorded video (any file ffmpeg reads).")],
+    out: Annotated[
+        Path, typer.Option(help="Folder for the annotated MP4 and the per-second JSON.")
+    ] = Path("."),
+    event: Annotated[
+        str | None, typer.Option(help="Name the enrolled visitors of this event.")
+    ] = None,
+) -> None:
+    """Analyse a recorded video: every face boxed and named (an enrolled visitor of
+    --event, else unknown #n, each unknown person one number), with its expression, age
+    and gender, as <name>.annotated.mp4 and <name>.analysis.json (each second's frames
+    and faces). The recognition of an event's segments, on a file of your own."""
+    settings = _settings()
+    engine = footage_engine(settings.model_pack_dir, provider=settings.onnx_provider)
+    size = engine.pack.manifest.recognizer.embedding_size
+    gallery = Gallery(engine.model_pack, (), np.zeros((0, size), np.float32))
+    names: dict[str, str] = {}
+    if event:
+        keys.validate_id(event, "event id")
+        with runtime.open_services(settings) as services, services.catalog() as catalog:
+            enrolled = catalog.visitors.enrollments(event, engine.model_pack)
+            gallery = Gallery.from_enrollments(engine.model_pack, enrolled) if enrolled else gallery
+            names = {v.id: v.display_name for v in catalog.visitors.for_event(event)}
+    outcome = analyze_file(file, out, engine, gallery, names)
+    people = ", ".join(outcome.analysis.people) or "nobody"
+    console.print(f"{file.name}: {outcome.analysis.duration_s:.1f} s, {people}")
+    console.print(f"  {outcome.annotated}\n  {outcome.json}")
 
 
 def _event_config(event: str) -> EventConfig:

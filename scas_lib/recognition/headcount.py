@@ -47,9 +47,21 @@ def count_people(tracks: Sequence[FaceTrack], same_person: float) -> Headcount:
     """The people in ``tracks`` (see the module docstring). Unknown tracks without a mean
     embedding (purged by the retention policy) cannot be grouped and are left out."""
     enrolled = {track.visitor_id for track in tracks if track.visitor_id is not None}
-    unknown = [t for t in tracks if t.visitor_id is None and t.identity.centroid is not None]
+    return Headcount(len(enrolled), len(group_unknown(tracks, same_person)))
+
+
+def group_unknown(tracks: Sequence[FaceTrack], same_person: float) -> list[list[int]]:
+    """The unknown tracks of ``tracks`` grouped into people (the module docstring's rule):
+    each group the indices in ``tracks`` of one person's tracks, ascending, the groups in
+    the order of their first track. Unknown tracks without a mean embedding are in none."""
+    positions = [
+        position
+        for position, t in enumerate(tracks)
+        if t.visitor_id is None and t.identity.centroid is not None
+    ]
+    unknown = [tracks[position] for position in positions]
     if not unknown:
-        return Headcount(len(enrolled), 0)
+        return []
     vectors = np.stack([np.asarray(t.identity.centroid, np.float32) for t in unknown])
     moments = _Moments.of(unknown)
     group = list(range(len(unknown)))
@@ -73,7 +85,7 @@ def count_people(tracks: Sequence[FaceTrack], same_person: float) -> Headcount:
             apart[other].discard(second)
             apart[other].add(first)
             apart.setdefault(first, set()).add(other)
-    return Headcount(len(enrolled), len(members))
+    return sorted([positions[i] for i in sorted(person)] for person in members.values())
 
 
 #: Similarities computed at once, at most: ``rows x tracks`` float32 values (64 MB).

@@ -1,13 +1,18 @@
 """ "Not this person" from the console's API, on real footage, real recognition and real
 renders: the moment leaves the visitor's new edit plan, and the correction outlives a
-re-recognition of the footage."""
+re-recognition of the footage. The console's moments, in a real browser, draw how the
+visitor looked through each (the expressions of their described faces)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.highlights.stage import plan_highlights, render_highlight
@@ -20,7 +25,7 @@ from scas_lib.storage import keys
 from scas_lib.tracks import EXPRESSIONS, FaceTrack
 
 from ..conftest import enroll_event_visitors
-from .conftest import EVENT, WebServer
+from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
 from .test_screen import BEARER
 
 
@@ -53,8 +58,9 @@ def _a_track_with_others_apart(services: Services, seen: list[str]) -> tuple[str
 
 
 def test_not_this_person_removes_the_moment_and_survives_a_re_recognition(
-    web: WebServer, event: GeneratedEvent, engine: FaceEngine, footage: FaceEngine
-) -> None:
+    web: WebServer, event: GeneratedEvent, engine: FaceEngine, footage: FaceEngine,
+    browser: Callable[..., WebDriver], screenshots: Callable[[WebDriver, str], Path],
+) -> None:  # fmt: skip
     services = web.services
     store = services.object_store()
     enroll_event_visitors(services, event, engine)
@@ -82,6 +88,18 @@ def test_not_this_person_removes_the_moment_and_survives_a_re_recognition(
         assert times == sorted(times)
         assert all(m["start_time"] <= time <= m["end_time"] for time in times)
     assert {seen["expression"] for seen in timeline} <= set(EXPRESSIONS)
+    # The console draws that timeline: a mark per described face, and the smile share.
+    driver = browser((1280, 1000))
+    driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}")
+    row = f"#visitors tr[data-visitor='{visitor}']"
+    wait_for(driver, f'return document.querySelector("{row}")', 20)
+    driver.find_element(By.CSS_SELECTOR, f"{row} .moments").click()
+    wait_for(driver, f'return document.querySelector("{row} .expression")', 20)
+    marks = driver.find_elements(By.CSS_SELECTOR, f"{row} .moment-list .expression")
+    assert len(marks) == len(timeline)
+    assert all(mark.get_attribute("title") for mark in marks)
+    assert driver.find_element(By.CSS_SELECTOR, f"{row} .smile-share").text.endswith("%")
+    screenshots(driver, "console-moments")
 
     # The operator marks that part of the moment (the track's span) as someone else.
     body = {"camera_id": camera, "start": start.isoformat(), "end": end.isoformat()}
