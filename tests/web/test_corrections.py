@@ -84,9 +84,10 @@ def test_not_this_person_removes_the_moment_and_survives_a_re_recognition(
     timeline = [seen for m in moments for seen in m["expressions"]]
     assert timeline, "no moment has a described face"
     for m in moments:
-        times = [seen["time"] for seen in m["expressions"]]
+        times = [datetime.fromisoformat(seen["time"]) for seen in m["expressions"]]
         assert times == sorted(times)
-        assert all(m["start_time"] <= time <= m["end_time"] for time in times)
+        first, last = (datetime.fromisoformat(m[side]) for side in ("start_time", "end_time"))
+        assert all(first <= time <= last for time in times)
     assert {seen["expression"] for seen in timeline} <= set(EXPRESSIONS)
     # The console draws that timeline: a mark per described face, and the smile share.
     driver = browser((1280, 1000))
