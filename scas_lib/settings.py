@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         "itself uses.",
     )
 
+    analysis_max_mb: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="The largest video an operator may upload to be analysed, in MB "
+        "(the console's analyses; `scas analyze` takes any size).",
+    )
+
     airflow_url: str | None = Field(
         default=None,
         description="Airflow's API server (http://127.0.0.1:8080), for the operator console "

@@ -9,9 +9,10 @@ copied along (:func:`write_annotated`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
@@ -77,10 +78,19 @@ def draw_faces(image: NDArray[np.uint8], faces: Sequence[AnalysedFace]) -> NDArr
 
 
 def write_annotated(
-    source: Path, target: Path, info: VideoInfo, frames: Sequence[AnalysedFrame], hold_s: float
+    source: Path,
+    target: Path,
+    info: VideoInfo,
+    frames: Sequence[AnalysedFrame],
+    hold_s: float,
+    *,
+    thumbnail: Path | None = None,
+    written_so_far: Callable[[int], None] | None = None,
 ) -> int:
     """Every frame of ``source`` with its faces (:func:`~scas_lib.analysis.labels.faces_at`)
-    drawn, as H.264 in ``target`` with the source's sound; the frames written."""
+    drawn, as H.264 in ``target`` with the source's sound; the frames written. The first
+    frame with the most faces goes to ``thumbnail`` (JPEG, 320 px wide);
+    ``written_so_far`` is told the count every second of video."""
     width, height = (info.height, info.width) if info.rotation % 180 else (info.width, info.height)
     size = width * height * 3
     reader = start_ffmpeg_reader(
@@ -93,13 +103,20 @@ def write_annotated(
         "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", "-shortest", str(target),
     ])  # fmt: skip
     assert reader.stdout is not None and writer.stdin is not None
-    written = 0
+    written, most_faces = 0, -1
+    every = max(1, round(info.fps))
     try:
         while len(raw := reader.stdout.read(size)) == size:
             image = np.frombuffer(raw, np.uint8).reshape(height, width, 3)
             faces = faces_at(frames, written / info.fps, hold_s=hold_s)
-            writer.stdin.write(draw_faces(image, faces).tobytes())
+            drawn = draw_faces(image, faces)
+            writer.stdin.write(drawn.tobytes())
+            if thumbnail is not None and len(faces) > most_faces:
+                most_faces = len(faces)
+                _write_thumbnail(drawn, thumbnail)
             written += 1
+            if written_so_far is not None and written % every == 0:
+                written_so_far(written)
     except BrokenPipeError:
         reader.kill()
         raise MediaError(f"ffmpeg stopped taking the annotated frames of {source.name}") from None
@@ -108,3 +125,13 @@ def write_annotated(
         reader.wait()
     finish(writer, f"annotate {source.name}")
     return written
+
+
+def _write_thumbnail(image: NDArray[np.uint8], target: Path) -> None:
+    height, width = image.shape[:2]
+    small = cv2.resize(
+        image, (320, max(2, round(height * 320 / width))), interpolation=cv2.INTER_AREA
+    )
+    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if ok:
+        target.write_bytes(encoded.tobytes())

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 from scas_lib.tracks import Box
+
+AnalysisPhase = Literal["queued", "recognizing", "annotating", "done", "failed"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,20 @@ class AnalysisSecond:
 
     second: int
     frames: tuple[AnalysedFrame, ...]
+
+
+@dataclass(frozen=True)
+class AnalysisProgress:
+    """How far an analysis is: its phase, ``percent`` done (recognising is the first 60,
+    annotating the rest), frames done (decoded, then written), faces found so far, and the
+    seconds it should still take (None until it can tell)."""
+
+    phase: AnalysisPhase
+    percent: float
+    frames_done: int
+    faces_found: int
+    eta_s: float | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,22 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from scas_lib.analysis.annotate import write_annotated
 from scas_lib.analysis.labels import analysed_frames, by_second, track_labels
-from scas_lib.analysis.records import Analysis
+from scas_lib.analysis.records import Analysis, AnalysisPhase, AnalysisProgress
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
 from scas_lib.media.ffmpeg import MediaError
 from scas_lib.media.probe import probe
 from scas_lib.recognition.config import RecognitionConfig
-from scas_lib.recognition.pipeline import recognize_video
+from scas_lib.recognition.pipeline import ReadProgress, recognize_video
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,45 @@ class AnalysisRefused(ScasError):
     """A file given to ``scas analyze`` cannot be analysed (one line says why)."""
 
 
+#: The share of an analysis' progress that is recognition; annotating is the rest.
+RECOGNITION_SHARE = 60.0
+
+
 @dataclass(frozen=True)
 class AnalysisOutcome:
     analysis: Analysis
     annotated: Path
     json: Path
+    thumbnail: Path
     frames_written: int
+
+
+class _Progress:
+    """Turns the recognition's and the annotation's counts into :class:`AnalysisProgress`
+    for the caller, with an ETA from the time taken so far."""
+
+    def __init__(self, report: Callable[[AnalysisProgress], None] | None, duration_s: float,
+                 frames: int) -> None:  # fmt: skip
+        self.report, self.duration_s, self.frames = report, max(duration_s, 1e-3), max(frames, 1)
+        self.started = time.monotonic()
+        self.faces = 0
+
+    def tell(self, phase: AnalysisPhase, percent: float, frames_done: int) -> None:
+        if self.report is None:
+            return
+        elapsed = time.monotonic() - self.started
+        eta = elapsed * (100 - percent) / percent if percent > 1 else None
+        self.report(AnalysisProgress(phase, round(percent, 1), frames_done, self.faces,
+                                     None if eta is None else round(eta, 1)))  # fmt: skip
+
+    def read(self, read: ReadProgress) -> None:
+        self.faces = read.faces_found
+        share = min(1.0, read.read_s / self.duration_s)
+        self.tell("recognizing", RECOGNITION_SHARE * share, read.frames_decoded)
+
+    def written(self, frames: int) -> None:
+        share = min(1.0, frames / self.frames)
+        self.tell("annotating", RECOGNITION_SHARE + (100 - RECOGNITION_SHARE) * share, frames)
 
 
 def analyze_file(
@@ -57,10 +91,12 @@ def analyze_file(
     gallery: Gallery,
     names: Mapping[str, str],
     config: RecognitionConfig | None = None,
+    *,
+    progress: Callable[[AnalysisProgress], None] | None = None,
 ) -> AnalysisOutcome:
-    """Analyse the video at ``path`` into ``out_dir/<name>.annotated.mp4`` and
-    ``out_dir/<name>.analysis.json`` (``names``: the display name of each visitor of the
-    gallery)."""
+    """Analyse the video at ``path`` into ``out_dir/<name>.annotated.mp4``,
+    ``out_dir/<name>.analysis.json`` and a thumbnail ``out_dir/<name>.jpg`` (``names``: the
+    display name of each visitor of the gallery); ``progress`` is told how far it is."""
     config = config or RecognitionConfig()
     if not path.is_file():
         raise AnalysisRefused(f"{path}: no such file")
@@ -68,9 +104,12 @@ def analyze_file(
         info = probe(path)
     except MediaError as error:
         raise AnalysisRefused(f"{path}: not a video file ({error})") from None
+    frames_total = round(info.duration * info.fps)
+    tracker = _Progress(progress, info.duration, frames_total)
     result = recognize_video(
-        path, "file", FILE_START, engine, gallery, engine.pack.manifest.thresholds, config
-    )
+        path, "file", FILE_START, engine, gallery, engine.pack.manifest.thresholds, config,
+        progress=tracker.read,
+    )  # fmt: skip
     if result.error:
         raise AnalysisRefused(f"{path}: could not be read to the end ({result.error})")
     tracks = list(result.tracks)
@@ -83,14 +122,20 @@ def analyze_file(
     out_dir.mkdir(parents=True, exist_ok=True)
     annotated = out_dir / f"{path.stem}.annotated.mp4"
     record = out_dir / f"{path.stem}.analysis.json"
+    thumbnail = out_dir / f"{path.stem}.jpg"
     partial = annotated.with_suffix(".part.mp4")
     try:
-        written = write_annotated(path, partial, info, frames, hold_s=2 / config.analysis_fps)
+        written = write_annotated(
+            path, partial, info, frames, hold_s=2 / config.analysis_fps, thumbnail=thumbnail,
+            written_so_far=tracker.written,
+        )  # fmt: skip
     except BaseException:
         partial.unlink(missing_ok=True)
+        thumbnail.unlink(missing_ok=True)
         raise
     partial.replace(annotated)
     record.write_text(analysis.to_json() + "\n")
     log.info("%s: %d faces tracked, %d people, %d frames annotated",
              path.name, len(tracks), len(people), written)  # fmt: skip
-    return AnalysisOutcome(analysis, annotated, record, written)
+    tracker.tell("done", 100.0, written)
+    return AnalysisOutcome(analysis, annotated, record, thumbnail, written)

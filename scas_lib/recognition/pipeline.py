@@ -25,6 +25,7 @@ from the recorder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -95,9 +96,12 @@ def recognize_video(
     gallery: Gallery,
     thresholds: Thresholds,
     config: RecognitionConfig | None = None,
+    *,
+    progress: Callable[[ReadProgress], None] | None = None,
 ) -> SegmentResult:
     """Face tracks with identities for the video at ``path``, recorded by ``camera_id``
-    from ``start_time`` (UTC) on."""
+    from ``start_time`` (UTC) on; ``progress`` is told how far the reading is after each
+    group of pictures (``scas analyze`` shows it)."""
     config = config or RecognitionConfig()
     if gallery.model_pack != engine.model_pack:
         raise ValueError(
@@ -108,7 +112,7 @@ def recognize_video(
     error = None
     with GopReader(path, fps=config.analysis_fps, max_long_side=config.decode_long_side) as reader:
         try:
-            _look_at_groups(reader, analysis, config)
+            _look_at_groups(reader, analysis, config, progress)
         except DecodeError as failure:
             error = str(failure)
         # The footage covered: to the last sample, or to the last one a skipped group held.
@@ -126,7 +130,22 @@ def recognize_video(
     )
 
 
-def _look_at_groups(reader: GopReader, analysis: _FrameAnalysis, config: RecognitionConfig) -> None:
+@dataclass(frozen=True)
+class ReadProgress:
+    """How far :func:`recognize_video` has read: seconds of the video, frames decoded,
+    faces found on the sampled frames so far."""
+
+    read_s: float
+    frames_decoded: int
+    faces_found: int
+
+
+def _look_at_groups(
+    reader: GopReader,
+    analysis: _FrameAnalysis,
+    config: RecognitionConfig,
+    progress: Callable[[ReadProgress], None] | None = None,
+) -> None:
     """Analyse the video's groups of pictures in order. With no track running, a group's
     keyframe is looked at alone first (``keyframes_when_idle``): without a face there, the
     rest of the group is decoded only if the next keyframe shows one (someone came in
@@ -147,6 +166,8 @@ def _look_at_groups(reader: GopReader, analysis: _FrameAnalysis, config: Recogni
         for sampled in prefetch(reader.frames(gop)):
             analysis.look(sampled)
         skipped = None
+        if progress is not None:
+            progress(ReadProgress(reader.read_s, reader.decoded_frames, analysis.faces_found))
 
 
 class _FrameAnalysis:
@@ -161,6 +182,7 @@ class _FrameAnalysis:
         self.patches: dict[FaceSample, NDArray[np.uint8]] = {}
         self.cuts: list[float] = []
         self.last_offset = 0.0
+        self.faces_found = 0
         self.frame_size = (0, 0)
         self._detector_size: tuple[int, int] | None = None
 
@@ -196,6 +218,7 @@ class _FrameAnalysis:
         faces = _faces(
             sampled, found, self.config, self.patches, wide=self.engine.describer is not None
         )
+        self.faces_found += len(faces)
         self.tracker.update(sampled.offset_s, faces)
         self.last_offset = sampled.offset_s
 

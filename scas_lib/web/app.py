@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scas_lib.web.airflow import AirflowLink
+from scas_lib.web.analyses import AnalysisJobs, analyses_router
 from scas_lib.web.api import kiosk_router, operator_router, visitor_router
 from scas_lib.web.auth import operator_token
 from scas_lib.web.console import console_router
@@ -64,6 +65,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.scas = context
+    app.state.analyses = AnalysisJobs(context)
     install_error_handlers(app)
     app.middleware("http")(_security_headers)
     app.add_middleware(CredentialsOutOfAccessLogs)
@@ -86,6 +88,7 @@ def create_app(
         visitor_router,
         operator_router(operator),
         console_router(operator, airflow),
+        analyses_router(operator),
         kiosk_pages,
         visitor_pages,
         operator_pages(operator),

@@ -1,0 +1,316 @@
+"""Analyses from the console: an operator uploads a recorded video, watches its progress
+live, then plays the annotated video and downloads it and its per-second JSON
+(:func:`~scas_lib.analysis.stage.analyze_file`, as ``scas analyze`` runs it).
+
+Each operator has their own history (newest first, with a thumbnail), and deletes what
+they like: an analysis is a folder ``<data_dir>/analyses/<operator>/<id>/`` holding the
+upload, the results and ``analysis.json`` (its record). Analyses run one at a time, on a
+worker thread of the web app, against nobody's enrollments (everyone is ``unknown #n``)
+or, when the upload names an event, its enrolled visitors.
+
+- ``POST /api/analyses`` (multipart ``file``, optional ``event``): 202 with the entry;
+- ``GET /api/analyses``, ``GET /api/analyses/{id}``, ``DELETE /api/analyses/{id}``;
+- ``GET /api/analyses/{id}/progress``: server-sent events ``progress`` until it is done;
+- ``GET /api/analyses/{id}/video|json|thumbnail``: the results;
+- ``/console/analyses``: the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO, Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
+
+from scas_lib.analysis.records import AnalysisProgress
+from scas_lib.analysis.stage import analyze_file
+from scas_lib.errors import ScasError
+from scas_lib.faces.engine import FaceEngine
+from scas_lib.faces.matching import Gallery
+from scas_lib.storage import keys
+from scas_lib.web.auth import Context
+from scas_lib.web.context import WebContext
+from scas_lib.web.errors import ApiError
+from scas_lib.web.rendering import render, request_language
+from scas_lib.web.screen import feed_response, live_feed
+from scas_lib.web.texts import page_texts
+
+log = logging.getLogger(__name__)
+
+ResultKind = Literal["video", "json", "thumbnail"]
+_RESULT_FILES: dict[ResultKind, tuple[str, str]] = {
+    "video": (".annotated.mp4", "video/mp4"),
+    "json": (".analysis.json", "application/json"),
+    "thumbnail": (".jpg", "image/jpeg"),
+}
+_RECORD = "analysis.json"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class AnalysisEntry:
+    """One analysis in an operator's history."""
+
+    id: str
+    name: str
+    created_at: datetime
+    event_id: str | None
+    progress: AnalysisProgress
+    people: list[str]
+    duration_s: float | None
+
+
+def operator_name(operator: object) -> str:
+    """Who the operator is: the token operator's name, or an Airflow user's.
+
+    >>> operator_name("operator")
+    'operator'
+    """
+    if isinstance(operator, str):
+        return operator
+    get_name = getattr(operator, "get_name", None)
+    return str(get_name()) if callable(get_name) else str(getattr(operator, "username", "operator"))
+
+
+class AnalysisJobs:
+    """The web app's analyses: their folders, and the one worker thread that runs them (on
+    an engine of their own, made for the first, as segment recognition sets it up)."""
+
+    def __init__(self, context: WebContext) -> None:
+        self._context = context
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="analysis")
+        self._engine: FaceEngine | None = None
+        #: The progress of the analyses queued or running (the others' is in their record).
+        self._live: dict[str, AnalysisProgress] = {}
+
+    @property
+    def root(self) -> Path:
+        return self._context.settings.data_dir / "analyses"
+
+    def engine(self) -> FaceEngine:
+        if self._engine is None:  # only the worker thread comes here
+            from scas_lib.recognition.pipeline import footage_engine
+
+            # The pack of the app's own engine (the kiosk's), set up as for footage.
+            pack = self._context.engine.pack.directory
+            provider = self._context.settings.onnx_provider
+            self._engine = footage_engine(pack, provider=provider)
+        return self._engine
+
+    def _folder(self, operator: str, analysis_id: str | None = None) -> Path:
+        own = self.root / hashlib.sha256(operator.encode()).hexdigest()[:16]
+        if analysis_id is None:
+            return own
+        if not analysis_id.isalnum():
+            raise ApiError(404, "not_found", "there is no such analysis")
+        return own / analysis_id
+
+    def submit(
+        self, operator: str, name: str, upload: BinaryIO, max_bytes: int, event_id: str | None
+    ) -> AnalysisEntry:
+        """Keep the upload (refused past ``max_bytes``, 413) and queue its analysis."""
+        analysis_id = uuid.uuid4().hex[:16]
+        folder = self._folder(operator, analysis_id)
+        folder.mkdir(parents=True)
+        suffix = "".join(c for c in Path(name).suffix[:8] if c.isalnum() or c == ".") or ".mp4"
+        source = folder / f"source{suffix}"
+        size = 0
+        with open(source, "wb") as kept:
+            while chunk := upload.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    kept.close()
+                    shutil.rmtree(folder)
+                    raise ApiError(413, "too_large", f"the video is over {max_bytes >> 20} MB")
+                kept.write(chunk)
+        entry = AnalysisEntry(
+            analysis_id, Path(name).name[:200] or source.name, datetime.now(UTC), event_id,
+            AnalysisProgress("queued", 0.0, 0, 0), [], None,
+        )  # fmt: skip
+        self._save(folder, entry)
+        self._live[analysis_id] = entry.progress
+        self._worker.submit(self._run, folder, entry, source)
+        return entry
+
+    def _run(self, folder: Path, entry: AnalysisEntry, source: Path) -> None:
+        def report(progress: AnalysisProgress) -> None:
+            self._live[entry.id] = progress
+
+        try:
+            engine = self.engine()
+            gallery, names = self._gallery(engine, entry.event_id)
+            outcome = analyze_file(source, folder, engine, gallery, names, progress=report)
+        except ScasError as error:
+            failed = AnalysisProgress(
+                "failed", self._live[entry.id].percent, 0, 0, None, str(error)
+            )
+            self._finish(folder, replace(entry, progress=failed))
+            return
+        except Exception as error:  # one bad video never stops the worker
+            log.exception("analysis %s failed", entry.id)
+            failed = AnalysisProgress("failed", 0.0, 0, 0, None, f"internal error: {error}")
+            self._finish(folder, replace(entry, progress=failed))
+            return
+        done = replace(
+            entry,
+            progress=self._live[entry.id],
+            people=list(outcome.analysis.people),
+            duration_s=outcome.analysis.duration_s,
+        )
+        self._finish(folder, done)
+
+    def _gallery(self, engine: FaceEngine, event_id: str | None) -> tuple[Gallery, dict[str, str]]:
+        size = engine.pack.manifest.recognizer.embedding_size
+        nobody = Gallery(engine.model_pack, (), np.zeros((0, size), np.float32))
+        if event_id is None:
+            return nobody, {}
+        with self._context.services.catalog() as catalog:
+            enrolled = catalog.visitors.enrollments(event_id, engine.model_pack)
+            names = {v.id: v.display_name for v in catalog.visitors.for_event(event_id)}
+        return (
+            Gallery.from_enrollments(engine.model_pack, enrolled) if enrolled else nobody
+        ), names
+
+    def _finish(self, folder: Path, entry: AnalysisEntry) -> None:
+        if folder.exists():  # deleted while it ran: nothing to keep
+            self._save(folder, entry)
+        self._live.pop(entry.id, None)
+
+    def _save(self, folder: Path, entry: AnalysisEntry) -> None:
+        record = asdict(entry) | {"created_at": entry.created_at.isoformat()}
+        (folder / _RECORD).write_text(json.dumps(record, ensure_ascii=False))
+
+    def _load(self, folder: Path) -> AnalysisEntry:
+        record: dict[str, Any] = json.loads((folder / _RECORD).read_text())
+        entry = AnalysisEntry(
+            record["id"], record["name"], datetime.fromisoformat(record["created_at"]),
+            record["event_id"], AnalysisProgress(**record["progress"]), record["people"],
+            record["duration_s"],
+        )  # fmt: skip
+        live = self._live.get(entry.id)
+        return replace(entry, progress=live) if live is not None else entry
+
+    def history(self, operator: str) -> list[AnalysisEntry]:
+        own = self._folder(operator)
+        entries = (
+            [self._load(f) for f in own.iterdir() if (f / _RECORD).exists()] if own.exists() else []
+        )
+        return sorted(entries, key=lambda entry: entry.created_at, reverse=True)
+
+    def get(self, operator: str, analysis_id: str) -> AnalysisEntry:
+        folder = self._folder(operator, analysis_id)
+        if not (folder / _RECORD).exists():
+            raise ApiError(404, "not_found", "there is no such analysis")
+        return self._load(folder)
+
+    def result(self, operator: str, analysis_id: str, kind: ResultKind) -> tuple[Path, str]:
+        entry = self.get(operator, analysis_id)
+        ending, media_type = _RESULT_FILES[kind]
+        path = self._folder(operator, analysis_id) / f"source{ending}"
+        if entry.progress.phase != "done" or not path.exists():
+            raise ApiError(409, "not_ready", "the analysis is not done")
+        return path, media_type
+
+    def delete(self, operator: str, analysis_id: str) -> None:
+        self.get(operator, analysis_id)
+        shutil.rmtree(self._folder(operator, analysis_id))
+        self._live.pop(analysis_id, None)
+
+
+def analysis_jobs(request: Request) -> AnalysisJobs:
+    """The app's analyses (a FastAPI dependency; :func:`~scas_lib.web.app.create_app` makes
+    them)."""
+    jobs: AnalysisJobs = request.app.state.analyses
+    return jobs
+
+
+Jobs = Annotated[AnalysisJobs, Depends(analysis_jobs)]
+
+
+def analyses_router(operator: Callable[..., Any]) -> APIRouter:
+    """The analyses' API and page, each behind the ``operator`` dependency."""
+    router = APIRouter()
+    # A default, not an Annotated alias: the annotations are strings FastAPI resolves in
+    # this module's globals, where a local alias is not.
+    signed_in = Depends(operator)
+
+    @router.post("/api/analyses", status_code=202, tags=["analyses"])
+    def upload(
+        context: Context,
+        jobs: Jobs,
+        file: Annotated[UploadFile, File(description="A recorded video (any file ffmpeg reads).")],
+        event: Annotated[str, Form(description="Name this event's enrolled visitors.")] = "",
+        who: Any = signed_in,
+    ) -> AnalysisEntry:
+        """Upload a video to analyse; its progress is at ``/api/analyses/{id}/progress``."""
+        if event:
+            keys.validate_id(event, "event id")
+        max_bytes = context.settings.analysis_max_mb << 20
+        return jobs.submit(
+            operator_name(who), file.filename or "video.mp4", file.file, max_bytes, event or None
+        )
+
+    @router.get("/api/analyses", tags=["analyses"])
+    def history(jobs: Jobs, who: Any = signed_in) -> list[AnalysisEntry]:
+        """The operator's analyses, newest first."""
+        return jobs.history(operator_name(who))
+
+    @router.get("/api/analyses/{analysis_id}", tags=["analyses"])
+    def one(analysis_id: str, jobs: Jobs, who: Any = signed_in) -> AnalysisEntry:
+        return jobs.get(operator_name(who), analysis_id)
+
+    @router.delete("/api/analyses/{analysis_id}", tags=["analyses"])
+    def delete(analysis_id: str, jobs: Jobs, who: Any = signed_in) -> dict[str, str]:
+        """Delete the analysis: the upload, its results and its record."""
+        jobs.delete(operator_name(who), analysis_id)
+        return {"deleted": analysis_id}
+
+    @router.get("/api/analyses/{analysis_id}/progress", tags=["analyses"])
+    async def progress(
+        analysis_id: str, request: Request, jobs: Jobs, who: Any = signed_in
+    ) -> StreamingResponse:
+        """Server-sent events ``progress`` (percent, frames done, faces so far, ETA) each
+        time it changes; the last says ``done`` or ``failed``."""
+        name = operator_name(who)
+        await run_in_threadpool(jobs.get, name, analysis_id)
+        return feed_response(
+            live_feed(
+                "progress", lambda: jobs.get(name, analysis_id).progress, request.is_disconnected
+            )
+        )
+
+    @router.get("/api/analyses/{analysis_id}/{kind}", tags=["analyses"])
+    def result(
+        analysis_id: str, kind: ResultKind, jobs: Jobs, who: Any = signed_in
+    ) -> FileResponse:
+        """The annotated video (MP4), the per-second JSON or the thumbnail (JPEG)."""
+        path, media_type = jobs.result(operator_name(who), analysis_id, kind)
+        entry = jobs.get(operator_name(who), analysis_id)
+        download = f"{Path(entry.name).stem}{_RESULT_FILES[kind][0]}"
+        return FileResponse(path, media_type=media_type, filename=download)
+
+    @router.get("/console/analyses", include_in_schema=False)
+    def page(request: Request, context: Context, who: Any = signed_in) -> HTMLResponse:
+        """The analyses page: upload, progress, the player and the history."""
+        language = request_language(request)
+        return render(
+            request,
+            "analyses.html",
+            language=language,
+            texts_json=json.dumps(page_texts(language), ensure_ascii=False).replace("</", "<\\/"),
+            max_mb=context.settings.analysis_max_mb,
+        )
+
+    return router
