@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import cv2
 
+from scas_lib.analysis.folders import analyses_root, forget_in_analyses
 from scas_lib.catalog import Consent, Enrollment, Visitor
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
@@ -173,9 +174,10 @@ def _as_jpeg(photo: EnrolledPhoto) -> bytes:
 def forget_visitor(services: Services, event_id: str, visitor_id: str) -> ForgetResult:
     """Delete a visitor's photos, videos and catalog rows (embeddings, tracks, appearances,
     outputs), and whatever of them is on this machine's disk: the scratch folders of their
-    renders and of killed tasks, and the deleted objects' bytes in the embedded store's
-    volumes. Under the visitor's lock, so a render in flight publishes nothing afterwards.
-    Safe to run again; forgetting an unknown visitor deletes nothing."""
+    renders and of killed tasks, the console's analyses that named them, and the deleted
+    objects' bytes in the embedded store's volumes. Under the visitor's lock, so a render
+    in flight publishes nothing afterwards. Safe to run again; forgetting an unknown
+    visitor deletes nothing."""
     store = services.object_store()
     settings = services.settings
     deleted = 0
@@ -193,6 +195,7 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
     root = scratch.scratch_root(settings.data_dir)
     scratch.remove_stale(root)
     scratch.remove_all(root, scratch.render_prefix(event_id, visitor_id))
+    forget_in_analyses(analyses_root(settings.data_dir), event_id, visitor_id)
     if services.seaweed_master:
         vacuum(services.seaweed_master)
     return ForgetResult(visitor_id, deleted, removed)

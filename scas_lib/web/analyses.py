@@ -17,7 +17,6 @@ or, when the upload names an event, its enrolled visitors.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -34,6 +33,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 
+from scas_lib.analysis.folders import RECORD, analyses_root, operator_folder
 from scas_lib.analysis.records import AnalysisProgress
 from scas_lib.analysis.stage import analyze_file
 from scas_lib.errors import ScasError
@@ -55,7 +55,6 @@ _RESULT_FILES: dict[ResultKind, tuple[str, str]] = {
     "json": (".analysis.json", "application/json"),
     "thumbnail": (".jpg", "image/jpeg"),
 }
-_RECORD = "analysis.json"
 _CHUNK = 1 << 20
 
 
@@ -97,7 +96,7 @@ class AnalysisJobs:
 
     @property
     def root(self) -> Path:
-        return self._context.settings.data_dir / "analyses"
+        return analyses_root(self._context.settings.data_dir)
 
     def engine(self) -> FaceEngine:
         if self._engine is None:  # only the worker thread comes here
@@ -110,7 +109,7 @@ class AnalysisJobs:
         return self._engine
 
     def _folder(self, operator: str, analysis_id: str | None = None) -> Path:
-        own = self.root / hashlib.sha256(operator.encode()).hexdigest()[:16]
+        own = operator_folder(self.root, operator)
         if analysis_id is None:
             return own
         if not analysis_id.isalnum():
@@ -190,10 +189,10 @@ class AnalysisJobs:
 
     def _save(self, folder: Path, entry: AnalysisEntry) -> None:
         record = asdict(entry) | {"created_at": entry.created_at.isoformat()}
-        (folder / _RECORD).write_text(json.dumps(record, ensure_ascii=False))
+        (folder / RECORD).write_text(json.dumps(record, ensure_ascii=False))
 
     def _load(self, folder: Path) -> AnalysisEntry:
-        record: dict[str, Any] = json.loads((folder / _RECORD).read_text())
+        record: dict[str, Any] = json.loads((folder / RECORD).read_text())
         entry = AnalysisEntry(
             record["id"], record["name"], datetime.fromisoformat(record["created_at"]),
             record["event_id"], AnalysisProgress(**record["progress"]), record["people"],
@@ -205,13 +204,13 @@ class AnalysisJobs:
     def history(self, operator: str) -> list[AnalysisEntry]:
         own = self._folder(operator)
         entries = (
-            [self._load(f) for f in own.iterdir() if (f / _RECORD).exists()] if own.exists() else []
+            [self._load(f) for f in own.iterdir() if (f / RECORD).exists()] if own.exists() else []
         )
         return sorted(entries, key=lambda entry: entry.created_at, reverse=True)
 
     def get(self, operator: str, analysis_id: str) -> AnalysisEntry:
         folder = self._folder(operator, analysis_id)
-        if not (folder / _RECORD).exists():
+        if not (folder / RECORD).exists():
             raise ApiError(404, "not_found", "there is no such analysis")
         return self._load(folder)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,15 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from scas_lib.analysis.folders import analyses_root
+from scas_lib.events import ConsentText
+from scas_lib.faces.engine import FaceEngine
 from scas_lib.media.probe import probe
 from scas_lib.provisioning.samples import SamplePhoto
+from scas_lib.visitors.stage import enroll_visitor, forget_visitor
 
 from ..test_analysis import _scenes_video
-from .conftest import OPERATOR_TOKEN, WebServer, wait_for
+from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
 from .test_screen import BEARER
 
 
@@ -143,3 +148,43 @@ def test_the_analyses_page_uploads_shows_progress_plays_and_deletes(
     wait_for(driver, gone, 20)
     listed = requests.get(web.api("/analyses"), headers=BEARER, timeout=10).json()
     assert analysis not in {entry["id"] for entry in listed}
+
+
+def test_forgetting_a_visitor_deletes_the_analyses_that_named_them(
+    web: WebServer, scenes: Path, engine: FaceEngine, photos: dict[str, SamplePhoto]
+) -> None:
+    services = web.services
+    with services.catalog() as catalog:
+        catalog.events.ensure(EVENT)
+    consent = ConsentText().agreed("en", datetime.now(UTC))
+    enrolled = enroll_visitor(
+        services, engine, event_id=EVENT, display_name="Jacinda", consent=consent,
+        photos=[photos["ardern2"].path.read_bytes()],
+    )  # fmt: skip
+    visitor = enrolled.visitor.id
+    with open(scenes, "rb") as file:
+        answer = requests.post(
+            web.api("/analyses"), headers=BEARER, files={"file": ("named.mp4", file)},
+            data={"event": EVENT}, timeout=30,
+        )  # fmt: skip
+    named = answer.json()
+    anonymous = _upload(web, scenes)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        states = {
+            item["id"]: item
+            for item in requests.get(web.api("/analyses"), headers=BEARER, timeout=10).json()
+        }
+        if all(states[a["id"]]["progress"]["phase"] == "done" for a in (named, anonymous)):
+            break
+        time.sleep(0.5)
+    assert states[named["id"]]["people"] == ["unknown #1", "Jacinda"]
+    assert states[anonymous["id"]]["people"] == ["unknown #1", "unknown #2"]
+
+    forget_visitor(services, EVENT, visitor)
+    gone = requests.get(web.api(f"/analyses/{named['id']}"), headers=BEARER, timeout=10)
+    assert gone.status_code == 404
+    kept = requests.get(web.api(f"/analyses/{anonymous['id']}"), headers=BEARER, timeout=10)
+    assert kept.status_code == 200
+    on_disk = analyses_root(services.settings.data_dir)
+    assert not [p for p in on_disk.rglob("*") if named["id"] in str(p)]
