@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         description="The largest video an operator may upload to be analysed, in MB "
         "(the console's analyses; `scas analyze` takes any size).",
     )
+    analysis_keep_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How long the console keeps an analysis (the uploaded video and its "
+        "results): `scas purge` and the daily retention DAG delete older ones.",
+    )
 
     airflow_url: str | None = Field(
         default=None,

@@ -35,7 +35,7 @@ else
 import json, sys
 from pathlib import Path
 import yaml
-from scas_lib.events import find_event_file
+from scas_lib.event_files import find_event_file
 from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.services.embedded import free_ports
 event_dir, live, event = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -118,11 +118,10 @@ PY
     # A visitor's page: the link the big screen shows for the first finished video.
     page=$($python - "$event" <<'PY'
 import sys
-from scas_lib.catalog.screen import screen_entries
 from scas_lib.services import runtime
 from scas_lib.settings import Settings
 with runtime.resolve(Settings()).catalog() as catalog:
-    entries = screen_entries(catalog, sys.argv[1])
+    entries = catalog.outputs.published(sys.argv[1])
 print(f"/v/{entries[0].token}" if entries else "/v/")
 PY
 )

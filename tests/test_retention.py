@@ -3,6 +3,7 @@ when the event's policy says, everywhere it is kept, and nothing else is."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from scas_lib.analysis.folders import RECORD, analyses_root, operator_folder
 from scas_lib.catalog import Camera, Catalog, Output
 from scas_lib.cli import app
 from scas_lib.faces import FaceEngine
@@ -128,11 +130,19 @@ def test_the_event_file_sets_the_policy_and_scas_purge_applies_it(
     (events / "expo.yml").write_text("cameras: [{id: cam1}]\nretention: {recordings_days: 0}\n")
     monkeypatch.setenv("SCAS_EVENTS_DIR", str(events))
     use_test_servers(monkeypatch, services, model_pack_dir, tmp_path / "scas-data")
+    # Two of the console's analyses: one past the 30 days analyses are kept, one not.
+    analyses = analyses_root(tmp_path / "scas-data")
+    for name, age_days in (("old", 31), ("recent", 29)):
+        made = datetime.now(UTC) - timedelta(days=age_days)
+        folder = operator_folder(analyses, "operator") / name
+        folder.mkdir(parents=True)
+        (folder / RECORD).write_text(json.dumps({"created_at": made.isoformat()}))
 
     result = CliRunner().invoke(app, ["purge"])
 
     assert result.exit_code == 0, result.output
     assert "bystander_embeddings, recordings" in result.output
+    assert [p.name for p in operator_folder(analyses, "operator").iterdir()] == ["recent"]
     assert _kinds(store, services.settings.bucket_recordings) == ["enrollment", "highlight"]
     (report,) = retention.purge(services, datetime.now(UTC))
     assert report.steps == ("bystander_embeddings", "recordings") and report.deleted == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 #: An analysis' record in its folder.
@@ -39,6 +40,31 @@ def forget_in_analyses(root: Path, event_id: str, visitor_id: str) -> int:
             continue
         results = record.parent / RESULTS
         if results.exists() and _names(json.loads(results.read_text()), visitor_id):
+            shutil.rmtree(record.parent, ignore_errors=True)
+            deleted += 1
+    return deleted
+
+
+def purge_analyses(root: Path, now: datetime, keep_days: float) -> int:
+    """Delete the analyses made more than ``keep_days`` before ``now``; the number deleted.
+
+    >>> import tempfile
+    >>> from datetime import UTC
+    >>> root = Path(tempfile.mkdtemp())
+    >>> made = {"old": "2026-10-01T10:00:00+00:00", "new": "2026-12-01T10:00:00+00:00"}
+    >>> for name, when in made.items():
+    ...     folder = root / "operator" / name
+    ...     folder.mkdir(parents=True)
+    ...     _ = (folder / RECORD).write_text(json.dumps({"created_at": when}))
+    >>> purge_analyses(root, datetime(2026, 12, 4, tzinfo=UTC), keep_days=30)
+    1
+    >>> sorted(p.name for p in (root / "operator").iterdir())
+    ['new']
+    """
+    deleted = 0
+    limit = now - timedelta(days=keep_days)
+    for record in root.glob(f"*/*/{RECORD}") if root.exists() else []:
+        if datetime.fromisoformat(json.loads(record.read_text())["created_at"]) < limit:
             shutil.rmtree(record.parent, ignore_errors=True)
             deleted += 1
     return deleted

@@ -20,11 +20,18 @@ def purge(
     services: Services, now: datetime, event_ids: Sequence[str] | None = None
 ) -> list[PurgeReport]:
     """Apply each event's retention policy (its event file's, else the defaults) as of
-    ``now``: every event in the catalog, or those named. The daily DAG ``scas_retention``
+    ``now``: every event in the catalog, or those named; with every event, also the
+    console's analyses older than ``analysis_keep_days``. The daily DAG ``scas_retention``
     and ``scas purge`` run this."""
+    from scas_lib.analysis.folders import analyses_root, purge_analyses
     from scas_lib.retention.stage import purge_event
 
     if event_ids is None:
+        settings = services.settings
+        root = analyses_root(settings.data_dir)
+        analyses = purge_analyses(root, now, settings.analysis_keep_days)
+        if analyses:
+            log.info("%d analyses past %d days deleted", analyses, settings.analysis_keep_days)
         with services.catalog() as catalog:
             event_ids = [event.id for event in catalog.events.all()]
     reports = []
