@@ -19,7 +19,14 @@ from PIL import Image, ImageDraw, ImageFont
 
 from scas_lib.analysis.labels import faces_at
 from scas_lib.analysis.records import AnalysedFace, AnalysedFrame
-from scas_lib.media.ffmpeg import MediaError, finish, run_program, start_ffmpeg, start_ffmpeg_reader
+from scas_lib.media.ffmpeg import (
+    MediaError,
+    finish,
+    run_ffmpeg,
+    run_program,
+    start_ffmpeg,
+    start_ffmpeg_reader,
+)
 from scas_lib.media.probe import VideoInfo
 
 #: The label font, found by fontconfig (fonts-noto-cjk: Latin, Chinese, Japanese, Korean).
@@ -99,7 +106,9 @@ def write_annotated(
     writer = start_ffmpeg([
         "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
         "-r", f"{info.fps:.6f}", "-i", "-", "-i", str(source),
+        # A keyframe every 2 s: the HLS copy (write_hls) cuts its segments there.
         "-map", "0:v", "-map", "1:a?", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+        "-g", f"{max(1, round(2 * info.fps))}",
         "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", "-shortest", str(target),
     ])  # fmt: skip
     assert reader.stdout is not None and writer.stdin is not None
@@ -135,3 +144,21 @@ def _write_thumbnail(image: NDArray[np.uint8], target: Path) -> None:
     ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if ok:
         target.write_bytes(encoded.tobytes())
+
+
+#: The HLS copy's playlist, beside its segments (``segment000.ts`` ...).
+HLS_PLAYLIST = "index.m3u8"
+
+
+def write_hls(annotated: Path, folder: Path) -> Path:
+    """The annotated MP4 as an HLS video on demand in ``folder`` (its streams copied, cut
+    at its keyframes into about 2 s segments); the playlist's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    playlist = folder / HLS_PLAYLIST
+    run_ffmpeg(
+        ["-y", "-i", str(annotated), "-c", "copy", "-f", "hls", "-hls_time", "2",
+         "-hls_playlist_type", "vod", "-hls_segment_filename", str(folder / "segment%03d.ts"),
+         str(playlist)],
+        f"HLS of {annotated.name}",
+    )  # fmt: skip
+    return playlist

@@ -11,7 +11,8 @@ or, when the upload names an event, its enrolled visitors.
 - ``POST /api/analyses`` (multipart ``file``, optional ``event``): 202 with the entry;
 - ``GET /api/analyses``, ``GET /api/analyses/{id}``, ``DELETE /api/analyses/{id}``;
 - ``GET /api/analyses/{id}/progress``: server-sent events ``progress`` until it is done;
-- ``GET /api/analyses/{id}/video|json|thumbnail``: the results;
+- ``GET /api/analyses/{id}/video|json|thumbnail``: the results, and
+  ``GET /api/analyses/{id}/hls/index.m3u8`` the video as HLS (its segments beside it);
 - ``/console/analyses``: the page.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -33,6 +35,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 
+from scas_lib.analysis.annotate import HLS_PLAYLIST, write_hls
 from scas_lib.analysis.folders import RECORD, analyses_root, operator_folder
 from scas_lib.analysis.records import AnalysisProgress
 from scas_lib.analysis.stage import analyze_file
@@ -151,6 +154,7 @@ class AnalysisJobs:
             engine = self.engine()
             gallery, names = self._gallery(engine, entry.event_id)
             outcome = analyze_file(source, folder, engine, gallery, names, progress=report)
+            write_hls(outcome.annotated, folder / "hls")
         except ScasError as error:
             failed = AnalysisProgress(
                 "failed", self._live[entry.id].percent, 0, 0, None, str(error)
@@ -222,6 +226,16 @@ class AnalysisJobs:
             raise ApiError(409, "not_ready", "the analysis is not done")
         return path, media_type
 
+    def hls(self, operator: str, analysis_id: str, name: str) -> tuple[Path, str]:
+        """A file of the analysis' HLS copy: its playlist or one of its segments."""
+        if name != HLS_PLAYLIST and not re.fullmatch(r"segment\d{3,6}\.ts", name):
+            raise ApiError(404, "not_found", "there is no such file")
+        self.result(operator, analysis_id, "video")  # done, and the operator's own
+        path = self._folder(operator, analysis_id) / "hls" / name
+        if not path.exists():
+            raise ApiError(404, "not_found", "there is no such file")
+        return path, "application/vnd.apple.mpegurl" if name == HLS_PLAYLIST else "video/mp2t"
+
     def delete(self, operator: str, analysis_id: str) -> None:
         self.get(operator, analysis_id)
         shutil.rmtree(self._folder(operator, analysis_id))
@@ -289,6 +303,12 @@ def analyses_router(operator: Callable[..., Any]) -> APIRouter:
                 "progress", lambda: jobs.get(name, analysis_id).progress, request.is_disconnected
             )
         )
+
+    @router.get("/api/analyses/{analysis_id}/hls/{name}", tags=["analyses"])
+    def hls(analysis_id: str, name: str, jobs: Jobs, who: Any = signed_in) -> FileResponse:
+        """The annotated video as HLS: ``index.m3u8``, then the segments it lists."""
+        path, media_type = jobs.hls(operator_name(who), analysis_id, name)
+        return FileResponse(path, media_type=media_type)
 
     @router.get("/api/analyses/{analysis_id}/{kind}", tags=["analyses"])
     def result(

@@ -79,6 +79,18 @@ def test_an_uploaded_video_is_analysed_with_live_progress_and_its_results_kept(
     assert "lobby.annotated.mp4" in video.headers["content-disposition"]
     (tmp_path / "got.mp4").write_bytes(video.content)
     assert probe(tmp_path / "got.mp4", packets=True).frames == probe(scenes, packets=True).frames
+    # The same video as HLS: a playlist of segments that together hold every frame.
+    hls = web.api(f"/analyses/{entry['id']}/hls")
+    playlist = requests.get(f"{hls}/index.m3u8", headers=BEARER, timeout=30)
+    assert playlist.headers["content-type"] == "application/vnd.apple.mpegurl"
+    segments = [line for line in playlist.text.splitlines() if line.endswith(".ts")]
+    assert segments and "#EXT-X-ENDLIST" in playlist.text
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(b"".join(
+        requests.get(f"{hls}/{name}", headers=BEARER, timeout=30).content for name in segments
+    ))  # fmt: skip
+    assert probe(joined, packets=True).frames == probe(scenes, packets=True).frames
+    assert requests.get(f"{hls}/..%2Fsource.mp4", headers=BEARER, timeout=10).status_code == 404
     record = requests.get(web.api(f"/analyses/{entry['id']}/json"), headers=BEARER, timeout=30)
     assert record.json()["people"] == ["unknown #1", "unknown #2"]
     thumbnail = requests.get(
@@ -134,6 +146,9 @@ def test_the_analyses_page_uploads_shows_progress_plays_and_deletes(
     driver.execute_script("document.getElementById('player').muted = true;"
                           "return document.getElementById('player').play();")  # fmt: skip
     wait_for(driver, "return document.getElementById('player').currentTime > 0.5", 20)
+    # Played as HLS: Chromium plays it natively.
+    played = driver.execute_script("return document.getElementById('player').currentSrc;")
+    assert played.endswith("/hls/index.m3u8"), played
     assert driver.find_element(By.ID, "download-json").get_attribute("href").endswith("/json")
     newest = "#history li:first-child"
     wait_for(driver, f"return document.querySelector(\"{newest}\")?.dataset.phase === 'done'", 20)

@@ -43,7 +43,9 @@
 
   function ready(entry) {
     const base = api + "/" + entry.id;
-    $("player").src = base + "/video";
+    // HLS where the browser plays it (Chromium does, natively), else the MP4 itself.
+    const hls = $("player").canPlayType("application/vnd.apple.mpegurl") !== "";
+    $("player").src = base + (hls ? "/hls/index.m3u8" : "/video");
     $("player").hidden = false;
     $("download-video").href = base + "/video";
     $("download-json").href = base + "/json";
