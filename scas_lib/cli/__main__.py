@@ -1,0 +1,5 @@
+"""``python -m scas_lib.cli``: the ``scas`` command."""
+
+from scas_lib.cli import app
+
+app()
