@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from scas_lib.analysis.annotate import write_annotated
 from scas_lib.analysis.labels import analysed_frames, by_second, track_labels
 from scas_lib.analysis.records import Analysis, AnalysisPhase, AnalysisProgress
@@ -32,11 +34,28 @@ from scas_lib.media.ffmpeg import MediaError
 from scas_lib.media.probe import probe
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.pipeline import ReadProgress, recognize_video
+from scas_lib.services.runtime import Services
 
 log = logging.getLogger(__name__)
 
 #: The analysed file's frames are timed from here (a file has no wall clock of its own).
 FILE_START = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def event_gallery(
+    services: Services | None, engine: FaceEngine, event_id: str | None
+) -> tuple[Gallery, dict[str, str]]:
+    """Whom an analysis names: the enrolled visitors of ``event_id`` (their gallery of the
+    engine's pack, and their display names), or nobody without an event."""
+    size = engine.pack.manifest.recognizer.embedding_size
+    nobody = Gallery(engine.model_pack, (), np.zeros((0, size), np.float32))
+    if event_id is None or services is None:
+        return nobody, {}
+    with services.catalog() as catalog:
+        enrolled = catalog.visitors.enrollments(event_id, engine.model_pack)
+        names = {v.id: v.display_name for v in catalog.visitors.for_event(event_id)}
+    gallery = Gallery.from_enrollments(engine.model_pack, enrolled) if enrolled else nobody
+    return gallery, names
 
 
 class AnalysisRefused(ScasError):

@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from scas_lib.analysis.stage import analyze_file
+from scas_lib.analysis.stage import analyze_file, event_gallery
 from scas_lib.cli.common import (
     app,
     console,
@@ -21,7 +20,6 @@ from scas_lib.cli.common import (
 )
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.matching import Gallery
 from scas_lib.highlights.records import PublishedHighlight
 from scas_lib.recognition.pipeline import footage_engine
 from scas_lib.run import parameters, planning, publishing, recognition, waves
@@ -232,15 +230,12 @@ def analyze(
     and faces). The recognition of an event's segments, on a file of your own."""
     settings = load_settings()
     engine = footage_engine(settings.model_pack_dir, provider=settings.onnx_provider)
-    size = engine.pack.manifest.recognizer.embedding_size
-    gallery = Gallery(engine.model_pack, (), np.zeros((0, size), np.float32))
-    names: dict[str, str] = {}
     if event:
         keys.validate_id(event, "event id")
-        with runtime.open_services(settings) as services, services.catalog() as catalog:
-            enrolled = catalog.visitors.enrollments(event, engine.model_pack)
-            gallery = Gallery.from_enrollments(engine.model_pack, enrolled) if enrolled else gallery
-            names = {v.id: v.display_name for v in catalog.visitors.for_event(event)}
+        with runtime.open_services(settings) as services:
+            gallery, names = event_gallery(services, engine, event)
+    else:
+        gallery, names = event_gallery(None, engine, None)
     outcome = analyze_file(file, out, engine, gallery, names)
     people = ", ".join(outcome.analysis.people) or "nobody"
     console.print(f"{file.name}: {outcome.analysis.duration_s:.1f} s, {people}")

@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
-import numpy as np
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
@@ -38,15 +37,14 @@ from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from scas_lib.analysis.annotate import HLS_PLAYLIST, write_hls
 from scas_lib.analysis.folders import RECORD, analyses_root, operator_folder
 from scas_lib.analysis.records import AnalysisProgress
-from scas_lib.analysis.stage import analyze_file
+from scas_lib.analysis.stage import analyze_file, event_gallery
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.faces.matching import Gallery
 from scas_lib.storage import keys
 from scas_lib.web.auth import Context
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
-from scas_lib.web.rendering import render, request_language
+from scas_lib.web.rendering import render, request_language, script_json
 from scas_lib.web.screen import feed_response, live_feed
 from scas_lib.web.texts import page_texts
 
@@ -148,11 +146,13 @@ class AnalysisJobs:
 
     def _run(self, folder: Path, entry: AnalysisEntry, source: Path) -> None:
         def report(progress: AnalysisProgress) -> None:
-            self._live[entry.id] = progress
+            # "done" is told by the saved record (with the people found), not before it.
+            if progress.phase != "done":
+                self._live[entry.id] = progress
 
         try:
             engine = self.engine()
-            gallery, names = self._gallery(engine, entry.event_id)
+            gallery, names = event_gallery(self._context.services, engine, entry.event_id)
             outcome = analyze_file(source, folder, engine, gallery, names, progress=report)
             write_hls(outcome.annotated, folder / "hls")
         except ScasError as error:
@@ -166,25 +166,14 @@ class AnalysisJobs:
             failed = AnalysisProgress("failed", 0.0, 0, 0, None, f"internal error: {error}")
             self._finish(folder, replace(entry, progress=failed))
             return
+        last = self._live[entry.id]
         done = replace(
             entry,
-            progress=self._live[entry.id],
+            progress=replace(last, phase="done", percent=100.0, eta_s=None),
             people=list(outcome.analysis.people),
             duration_s=outcome.analysis.duration_s,
         )
         self._finish(folder, done)
-
-    def _gallery(self, engine: FaceEngine, event_id: str | None) -> tuple[Gallery, dict[str, str]]:
-        size = engine.pack.manifest.recognizer.embedding_size
-        nobody = Gallery(engine.model_pack, (), np.zeros((0, size), np.float32))
-        if event_id is None:
-            return nobody, {}
-        with self._context.services.catalog() as catalog:
-            enrolled = catalog.visitors.enrollments(event_id, engine.model_pack)
-            names = {v.id: v.display_name for v in catalog.visitors.for_event(event_id)}
-        return (
-            Gallery.from_enrollments(engine.model_pack, enrolled) if enrolled else nobody
-        ), names
 
     def _finish(self, folder: Path, entry: AnalysisEntry) -> None:
         if folder.exists():  # deleted while it ran: nothing to keep
@@ -328,7 +317,7 @@ def analyses_router(operator: Callable[..., Any]) -> APIRouter:
             request,
             "analyses.html",
             language=language,
-            texts_json=json.dumps(page_texts(language), ensure_ascii=False).replace("</", "<\\/"),
+            texts_json=script_json(page_texts(language)),
             max_mb=context.settings.analysis_max_mb,
         )
 

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -30,7 +29,7 @@ from scas_lib.web.auth import (
 )
 from scas_lib.web.errors import ApiError
 from scas_lib.web.playback import media_origin
-from scas_lib.web.rendering import app_root, render
+from scas_lib.web.rendering import app_root, render, script_json
 from scas_lib.web.texts import LANGUAGES, Language, all_texts, page_texts, pick_language
 from scas_lib.web.visits import event_consent, event_name, visitor_status
 
@@ -51,12 +50,6 @@ def page_policy(media_origin: str = "") -> str:
         f"default-src 'self'; img-src 'self' data: blob:; media-src {media}; "
         "script-src 'self'; style-src 'self'; frame-ancestors 'self'; form-action 'self'"
     )
-
-
-def _script_json(data: object) -> str:
-    """``data`` as JSON for a ``<script type="application/json">`` element: a text holding
-    ``</script>`` cannot end the element."""
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _keep_in_cookie(request: Request, target: str, cookie: str, token: str) -> Response:
@@ -96,7 +89,7 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
         request,
         "kiosk.html",
         event_name=event_name(context, event_id),
-        kiosk_config=_script_json(
+        kiosk_config=script_json(
             {
                 "enrollUrl": f"{app_root(request)}/api/kiosk/enroll",
                 "consentVersion": consent.version,
@@ -199,7 +192,7 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
             event_name=event_name(context, event_id),
             api_url=f"{app_root(request)}/api/events/{event_id}/cameras/{camera_id}/playback?"
             + urlencode(span),
-            texts_json=_script_json(page_texts(language)),
+            texts_json=script_json(page_texts(language)),
             query_zh=urlencode({**span, "lang": "zh"}),
             query_en=urlencode({**span, "lang": "en"}),
         )
@@ -215,7 +208,7 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
             request,
             "console.html",
             language=language,
-            texts_json=_script_json(page_texts(language)),
+            texts_json=script_json(page_texts(language)),
             event_id=event_id,
             event_name=event_name(context, event_id),
             api_url=f"{app_root(request)}/api/events/{event_id}",

@@ -6,6 +6,7 @@ both render through here, so neither imports the other.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,9 @@ def error_page(request: Request, code: str, message: str) -> str:
         code=code,
         message=visitor_error(code, language) or message,
     )
+
+
+def script_json(data: object) -> str:
+    """``data`` as JSON for a ``<script type="application/json">`` element: a text holding
+    ``</script>`` cannot end the element."""
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
