@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     bucket_recordings: str = Field(default="recordings", description="Camera segments bucket.")
     bucket_enrollments: str = Field(default="enrollments", description="Kiosk photos bucket.")
     bucket_highlights: str = Field(default="highlights", description="Finished videos bucket.")
+    bucket_analyses: str = Field(
+        default="analyses",
+        description="Analyses run by Airflow: the upload, its pieces and the results, until "
+        "the console has fetched them.",
+    )
     presign_expiry_s: int = Field(
         default=3600, gt=0, le=7 * 24 * 3600, description="Lifetime of presigned download URLs."
     )
@@ -117,6 +122,14 @@ class Settings(BaseSettings):
         le=100_000,
         description="The largest video an operator may upload to be analysed, in MB "
         "(the console's analyses; `scas analyze` takes any size).",
+    )
+    analysis_piece_s: float = Field(
+        default=120.0,
+        ge=1.0,
+        le=3600.0,
+        description="A video longer than 1.5 times this is analysed in pieces of about this "
+        "many seconds: one after the other by `scas analyze` and `scas serve`, one mapped "
+        "recognition task each (queue gpu) when the console runs inside Airflow.",
     )
     analysis_keep_days: int = Field(
         default=30,

@@ -129,11 +129,12 @@ def test_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def services(
     database_url: str, catalog: Catalog, s3_config: S3Config, bucket: str, test_data_dir: Path
 ) -> Services:
-    """Endpoints of a fresh database and a fresh bucket (all three SCAS buckets are it)."""
+    """Endpoints of a fresh database and a fresh bucket (every SCAS bucket is it)."""
     settings = Settings(
         bucket_recordings=bucket,
         bucket_enrollments=bucket,
         bucket_highlights=bucket,
+        bucket_analyses=bucket,
         data_dir=test_data_dir,
     )
     return Services(settings=settings, database_url=database_url, s3=s3_config)
@@ -234,7 +235,7 @@ def use_test_servers(
     ``servers``, also at the test catalog and object store (else they come from elsewhere,
     e.g. Airflow connections)."""
     bucket = services.settings.bucket_recordings
-    for name in ("RECORDINGS", "ENROLLMENTS", "HIGHLIGHTS"):
+    for name in ("RECORDINGS", "ENROLLMENTS", "HIGHLIGHTS", "ANALYSES"):
         monkeypatch.setenv(f"SCAS_BUCKET_{name}", bucket)
     monkeypatch.setenv("SCAS_MODELS_DIR", str(model_pack_dir.parent))
     monkeypatch.setenv("SCAS_MODEL_PACK", model_pack_dir.name)

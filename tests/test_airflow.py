@@ -147,7 +147,10 @@ def test_the_dag_folder_imports_one_dag_per_event_file() -> None:
     finally:
         os.environ["SCAS_EVENTS_DIR"] = str(_EVENTS)
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {config.dag_id for config in configs} | {"scas_retention"}
+    assert set(bag.dag_ids) == {config.dag_id for config in configs} | {
+        "scas_retention",
+        "scas_analysis",
+    }
     dag = bag.dags["scas_demo"]
     recognize = dag.get_task("recognize")
     assert (recognize.queue, recognize.pool, recognize.retries) == ("gpu", "gpu", 2)
@@ -191,7 +194,7 @@ def test_parsing_the_dag_folder_loads_no_model_runtime_decoder_or_opencv() -> No
 
     parsed = parse_once(environment)
 
-    assert (parsed["dags"], parsed["errors"]) == (2, 0)  # scas_demo and scas_retention
+    assert (parsed["dags"], parsed["errors"]) == (3, 0)  # scas_demo, _retention, _analysis
     assert parsed["heavy"] == [], f"{parsed['heavy']} loaded (of {HEAVY_MODULES})"
 
 

@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from scas_lib.analysis.stage import AnalysisRefused, analyze_file
+from scas_lib.analysis.records import AnalysisProgress
+from scas_lib.analysis.stage import AnalysisOutcome, AnalysisRefused, analyze_file
 from scas_lib.catalog import Enrollment
 from scas_lib.cli import app
 from scas_lib.faces import FaceEngine, Gallery
 from scas_lib.media.decode import sample_frames
 from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.media.probe import probe
+from scas_lib.media.split import split_video
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.tracks import EXPRESSIONS
 
@@ -128,3 +130,55 @@ def test_scas_analyze_writes_both_files_and_names_nobody_without_an_event(
     ]
     missing = CliRunner().invoke(app, ["analyze", str(tmp_path / "nothing.mp4")])
     assert missing.exit_code == 1 and "nothing.mp4: no such file" in missing.output
+
+
+@pytest.fixture(scope="module")
+def long_scenes(scenes: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scenes twice over (12 s), with a keyframe every second: a file cut into pieces."""
+    target = tmp_path_factory.mktemp("analysis") / "long.mp4"
+    run_ffmpeg(
+        ["-y", "-stream_loop", "1", "-i", str(scenes), "-c:v", "libx264", "-preset", "ultrafast",
+         "-g", "25", "-pix_fmt", "yuv420p", str(target)],
+        "the long scenes video",
+    )  # fmt: skip
+    return target
+
+
+def _labels_by_frame(outcome: AnalysisOutcome) -> dict[float, list[str]]:
+    return {
+        round(frame.offset_s, 3): sorted(face.label for face in frame.faces)
+        for second in outcome.analysis.seconds
+        for frame in second.frames
+    }
+
+
+def test_a_long_video_analysed_in_pieces_says_what_the_whole_says(
+    footage: FaceEngine, engine: FaceEngine, photos: dict[str, SamplePhoto], long_scenes: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """Cut at keyframes into pieces of about 4 s, recognised one by one and put on the
+    video's clock: the same people, on the same frames, as the video read whole, and a
+    progress that only goes forward to 100."""
+    gallery = _gallery_of_ardern(engine, photos)
+    names = {"v-ardern": "Jacinda"}
+    pieces = split_video(long_scenes, tmp_path / "pieces", 4)
+    assert [piece.start_s for piece in pieces] == [0.0, 4.0, 8.0]
+    assert (
+        sum(probe(p.path, packets=True).frames or 0 for p in pieces)
+        == probe(long_scenes, packets=True).frames
+    )
+
+    whole = analyze_file(long_scenes, tmp_path / "whole", footage, gallery, names, piece_s=60)
+    told: list[AnalysisProgress] = []
+    in_pieces = analyze_file(
+        long_scenes, tmp_path / "pieces-out", footage, gallery, names, piece_s=4,
+        progress=told.append,
+    )  # fmt: skip
+    assert whole.analysis.people == in_pieces.analysis.people == ("unknown #1", "Jacinda")
+    assert _labels_by_frame(in_pieces) == _labels_by_frame(whole)
+    assert max(_labels_by_frame(in_pieces)) > 10  # the last piece's faces are on the clock
+    percents = [progress.percent for progress in told]
+    assert percents == sorted(percents) and percents[-1] == 100.0
+    frames = [p.frames_done for p in told if p.phase == "recognizing"]
+    assert frames == sorted(frames)  # counted on across pieces, not from 0 for each
+    assert not list((tmp_path / "pieces-out").glob("pieces-*"))  # the pieces are gone

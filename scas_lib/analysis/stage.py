@@ -7,6 +7,11 @@ are labelled (:mod:`~scas_lib.analysis.labels`) and drawn on every frame
 (:mod:`~scas_lib.analysis.annotate`). A file ffmpeg cannot read is one clear error, and
 nothing is written.
 
+A long video is analysed in pieces (:func:`pieces_of`): each is recognised on its own
+(:func:`recognize_piece`: one after the other here, one mapped task each in the
+``scas_analysis`` DAG), then the tracks of all are labelled and drawn at once
+(:func:`annotate_video`).
+
 Example::
 
     outcome = analyze_file(Path("lobby.mp4"), Path("out"), engine, gallery, {"v-1": "Ana"})
@@ -16,9 +21,10 @@ Example::
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,15 +32,18 @@ import numpy as np
 
 from scas_lib.analysis.annotate import write_annotated
 from scas_lib.analysis.labels import analysed_frames, by_second, track_labels
+from scas_lib.analysis.pieces import on_video_clock
 from scas_lib.analysis.records import Analysis, AnalysisPhase, AnalysisProgress
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
 from scas_lib.media.ffmpeg import MediaError
-from scas_lib.media.probe import probe
+from scas_lib.media.probe import VideoInfo, probe
+from scas_lib.media.split import VideoPiece, split_video
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.pipeline import ReadProgress, recognize_video
 from scas_lib.services.runtime import Services
+from scas_lib.tracks import FaceTrack
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +93,9 @@ class _Progress:
         self.report, self.duration_s, self.frames = report, max(duration_s, 1e-3), max(frames, 1)
         self.started = time.monotonic()
         self.faces = 0
+        #: Faces and frames of the pieces read before the one being read.
+        self._before = (0, 0)
+        self._piece: tuple[int, int] = (0, 0)
 
     def tell(self, phase: AnalysisPhase, percent: float, frames_done: int) -> None:
         if self.report is None:
@@ -94,45 +106,71 @@ class _Progress:
                                      None if eta is None else round(eta, 1)))  # fmt: skip
 
     def read(self, read: ReadProgress) -> None:
-        self.faces = read.faces_found
+        if read.frames_decoded < self._piece[1]:  # a new piece: its counts start again
+            self._before = (self._before[0] + self._piece[0], self._before[1] + self._piece[1])
+        self._piece = (read.faces_found, read.frames_decoded)
+        self.faces = self._before[0] + read.faces_found
         share = min(1.0, read.read_s / self.duration_s)
-        self.tell("recognizing", RECOGNITION_SHARE * share, read.frames_decoded)
+        self.tell("recognizing", RECOGNITION_SHARE * share, self._before[1] + read.frames_decoded)
 
     def written(self, frames: int) -> None:
         share = min(1.0, frames / self.frames)
         self.tell("annotating", RECOGNITION_SHARE + (100 - RECOGNITION_SHARE) * share, frames)
 
 
-def analyze_file(
-    path: Path,
-    out_dir: Path,
+def pieces_of(path: Path, duration_s: float, piece_s: float, work_dir: Path) -> list[VideoPiece]:
+    """The pieces ``path`` is analysed in: itself when it is at most 1.5 ``piece_s`` long,
+    else pieces of about ``piece_s`` in ``work_dir`` (cut at keyframes); itself again when
+    its stream cannot be cut so (a codec MPEG-TS cannot hold, e.g. VP9): slower, not
+    wrong."""
+    whole = [VideoPiece(path, 0.0, duration_s)]
+    if duration_s <= 1.5 * piece_s:
+        return whole
+    try:
+        return split_video(path, work_dir, piece_s)
+    except MediaError as error:
+        log.warning("%s is analysed whole: it could not be cut into pieces (%s)", path.name, error)
+        return whole
+
+
+def recognize_piece(
+    piece: VideoPiece,
     engine: FaceEngine,
     gallery: Gallery,
-    names: Mapping[str, str],
-    config: RecognitionConfig | None = None,
+    config: RecognitionConfig,
     *,
-    progress: Callable[[AnalysisProgress], None] | None = None,
-) -> AnalysisOutcome:
-    """Analyse the video at ``path`` into ``out_dir/<name>.annotated.mp4``,
-    ``out_dir/<name>.analysis.json`` and a thumbnail ``out_dir/<name>.jpg`` (``names``: the
-    display name of each visitor of the gallery); ``progress`` is told how far it is."""
-    config = config or RecognitionConfig()
-    if not path.is_file():
-        raise AnalysisRefused(f"{path}: no such file")
-    try:
-        info = probe(path)
-    except MediaError as error:
-        raise AnalysisRefused(f"{path}: not a video file ({error})") from None
-    frames_total = round(info.duration * info.fps)
-    tracker = _Progress(progress, info.duration, frames_total)
+    progress: Callable[[ReadProgress], None] | None = None,
+) -> list[FaceTrack]:
+    """The face tracks of one piece of a video, on the whole video's clock (``progress``:
+    how far into the video the reading is)."""
+
+    def moved(read: ReadProgress) -> None:
+        if progress is not None:
+            progress(replace(read, read_s=piece.start_s + read.read_s))
+
     result = recognize_video(
-        path, "file", FILE_START, engine, gallery, engine.pack.manifest.thresholds, config,
-        progress=tracker.read,
+        piece.path, "file", FILE_START, engine, gallery, engine.pack.manifest.thresholds, config,
+        progress=moved,
     )  # fmt: skip
     if result.error:
-        raise AnalysisRefused(f"{path}: could not be read to the end ({result.error})")
-    tracks = list(result.tracks)
-    labels = track_labels(tracks, names, engine.pack.manifest.thresholds.match)
+        raise AnalysisRefused(f"{piece.path.name}: could not be read to the end ({result.error})")
+    return on_video_clock(result.tracks, piece.start_s)
+
+
+def annotate_video(
+    path: Path,
+    info: VideoInfo,
+    tracks: Sequence[FaceTrack],
+    out_dir: Path,
+    names: Mapping[str, str],
+    same_person: float,
+    config: RecognitionConfig,
+    *,
+    written_so_far: Callable[[int], None] | None = None,
+) -> AnalysisOutcome:
+    """Label the video's ``tracks`` and draw them on it: ``out_dir/<name>.annotated.mp4``,
+    its per-second ``<name>.analysis.json`` and a thumbnail ``<name>.jpg``."""
+    labels = track_labels(tracks, names, same_person)
     frames = analysed_frames(tracks, labels)
     people = tuple(dict.fromkeys(label for _, label in sorted(
         zip((t.start_time for t in tracks), labels, strict=True), key=lambda pair: pair[0]
@@ -146,7 +184,7 @@ def analyze_file(
     try:
         written = write_annotated(
             path, partial, info, frames, hold_s=2 / config.analysis_fps, thumbnail=thumbnail,
-            written_so_far=tracker.written,
+            written_so_far=written_so_far,
         )  # fmt: skip
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -156,5 +194,45 @@ def analyze_file(
     record.write_text(analysis.to_json() + "\n")
     log.info("%s: %d faces tracked, %d people, %d frames annotated",
              path.name, len(tracks), len(people), written)  # fmt: skip
-    tracker.tell("done", 100.0, written)
     return AnalysisOutcome(analysis, annotated, record, thumbnail, written)
+
+
+def probe_upload(path: Path) -> VideoInfo:
+    """The video stream of a file to analyse; :class:`AnalysisRefused` if there is none."""
+    if not path.is_file():
+        raise AnalysisRefused(f"{path}: no such file")
+    try:
+        return probe(path)
+    except MediaError as error:
+        raise AnalysisRefused(f"{path}: not a video file ({error})") from None
+
+
+def analyze_file(
+    path: Path,
+    out_dir: Path,
+    engine: FaceEngine,
+    gallery: Gallery,
+    names: Mapping[str, str],
+    config: RecognitionConfig | None = None,
+    *,
+    piece_s: float = 120.0,
+    progress: Callable[[AnalysisProgress], None] | None = None,
+) -> AnalysisOutcome:
+    """Analyse the video at ``path`` into ``out_dir`` (:func:`annotate_video`; ``names``:
+    the display name of each visitor of the gallery), a long one in pieces of about
+    ``piece_s`` (:func:`pieces_of`), one after the other; ``progress`` is told how far it
+    is."""
+    config = config or RecognitionConfig()
+    info = probe_upload(path)
+    tracker = _Progress(progress, info.duration, round(info.duration * info.fps))
+    tracks: list[FaceTrack] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pieces-", dir=out_dir) as work:
+        for piece in pieces_of(path, info.duration, piece_s, Path(work)):
+            tracks += recognize_piece(piece, engine, gallery, config, progress=tracker.read)
+    outcome = annotate_video(
+        path, info, tracks, out_dir, names, engine.pack.manifest.thresholds.match, config,
+        written_so_far=tracker.written,
+    )  # fmt: skip
+    tracker.tell("done", 100.0, outcome.frames_written)
+    return outcome

@@ -236,7 +236,7 @@ def analyze(
             gallery, names = event_gallery(services, engine, event)
     else:
         gallery, names = event_gallery(None, engine, None)
-    outcome = analyze_file(file, out, engine, gallery, names)
+    outcome = analyze_file(file, out, engine, gallery, names, piece_s=settings.analysis_piece_s)
     people = ", ".join(outcome.analysis.people) or "nobody"
     console.print(f"{file.name}: {outcome.analysis.duration_s:.1f} s, {people}")
     console.print(f"  {outcome.annotated}\n  {outcome.json}")

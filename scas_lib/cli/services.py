@@ -84,7 +84,7 @@ def db_upgrade() -> None:
 @store_app.command("init")
 @friendly_errors
 def store_init() -> None:
-    """Create the recordings, enrollments and highlights buckets if missing."""
+    """Create the recordings, enrollments, highlights and analyses buckets if missing."""
     with runtime.open_services(load_settings()) as services:
         store = services.object_store()
         for bucket in services.buckets:

@@ -70,11 +70,15 @@ def _engine(pack_dir: str, provider: ProviderChoice, config: RecognitionConfig) 
     return footage_engine(Path(pack_dir), config, provider=provider)
 
 
+def engine_for(settings: Settings, recognition: RecognitionConfig) -> FaceEngine:
+    """The face engine for footage analysed as ``recognition`` says (loaded once per
+    process and set-up)."""
+    return _engine(str(settings.model_pack_dir), settings.onnx_provider, recognition)
+
+
 def recognition_engine(services: Services, config: EventConfig) -> FaceEngine:
     """The face engine for the event's footage (loaded once per process and set-up)."""
-    settings = services.settings
-    recognition = recognition_config(config, settings)
-    return _engine(str(settings.model_pack_dir), settings.onnx_provider, recognition)
+    return engine_for(services.settings, recognition_config(config, services.settings))
 
 
 def recognize(services: Services, key: str, config: EventConfig) -> SegmentOutcome:

@@ -112,3 +112,39 @@ class BatchOutcome:
     def record(self) -> dict[str, Any]:
         """For the task's XCom: plain values."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """What one run of the ``scas_analysis`` DAG analyses: the upload at ``source_key`` of
+    the analyses bucket, named against the enrolled visitors of ``event_id`` (nobody when
+    None), in pieces of about ``piece_s`` (None: the settings')."""
+
+    analysis_id: str
+    source_key: str
+    event_id: str | None = None
+    piece_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnalysisRun:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StoredPiece:
+    """One piece of an analysed video in the analyses bucket: where it lies in the video."""
+
+    index: int
+    key: str
+    start_s: float
+    duration_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StoredPiece:
+        return cls(**data)

@@ -44,12 +44,15 @@ class Services:
         return ObjectStore(self.s3)
 
     @property
-    def buckets(self) -> tuple[str, str, str]:
-        return (
+    def buckets(self) -> tuple[str, ...]:
+        """Every bucket SCAS writes (one name may stand for several)."""
+        names = (
             self.settings.bucket_recordings,
             self.settings.bucket_enrollments,
             self.settings.bucket_highlights,
+            self.settings.bucket_analyses,
         )
+        return tuple(dict.fromkeys(names))
 
 
 def embedded_postgres(settings: Settings) -> EmbeddedPostgres | None:

@@ -188,6 +188,24 @@ def highlight_keys(event_id: str, visitor_id: str) -> list[str]:
     ]
 
 
+def analysis_prefix(analysis_id: str) -> str:
+    """Prefix of everything of one analysis run by Airflow in the analyses bucket: the
+    upload (``source.<ext>``), its ``pieces/``, their ``tracks/`` and the ``result/``."""
+    if not analysis_id.isalnum():
+        raise ValueError(f"an analysis id is letters and digits, not {analysis_id!r}")
+    return f"{analysis_id}/"
+
+
+def analysis_piece_key(analysis_id: str, index: int, kind: Literal["pieces", "tracks"]) -> str:
+    """Key of the ``index``-th piece of an analysed video, or of the tracks found in it.
+
+    >>> analysis_piece_key("3f2a", 7, "tracks")
+    '3f2a/tracks/007.json'
+    """
+    extension = "ts" if kind == "pieces" else "json"
+    return f"{analysis_prefix(analysis_id)}{kind}/{index:03d}.{extension}"
+
+
 KeyKind = Literal["recording", "enrollment", "highlight"]
 _CONTROL_KEY = re.compile(r"^[^/]+/_control/(start|end)$")
 _ENROLLMENT_KEY = re.compile(r"^[^/]+/[^/_][^/]*/\d+\.jpg$")
@@ -196,7 +214,7 @@ _HIGHLIGHT_KEY = re.compile(r"^[^/]+/[^/]+\.(mp4|jpg|plan\.json)$")
 
 def key_kind(key: str) -> KeyKind | None:
     """Which part of the layout an object key belongs to, or None for a key SCAS does not
-    write. The three buckets may be one (the tests' setup, a small deployment): the kind
+    write. The buckets may be one (the tests' setup, a small deployment): the kind
     lets a purge delete one kind of an event's objects and leave the others.
 
     >>> [key_kind(k) for k in ("expo/cam1/20261122T054445.250000Z.mp4", "expo/_control/end",

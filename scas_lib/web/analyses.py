@@ -6,7 +6,10 @@ Each operator has their own history (newest first, with a thumbnail), and delete
 they like: an analysis is a folder ``<data_dir>/analyses/<operator>/<id>/`` holding the
 upload, the results and ``analysis.json`` (its record). Analyses run one at a time, on a
 worker thread of the web app, against nobody's enrollments (everyone is ``unknown #n``)
-or, when the upload names an event, its enrolled visitors.
+or, when the upload names an event, its enrolled visitors. A long one (over 1.5
+``SCAS_ANALYSIS_PIECE_S``) is analysed in pieces: by the ``scas_analysis`` DAG's mapped
+recognition tasks when the console reaches an Airflow that has it
+(:mod:`~scas_lib.web.analyses_airflow`), else one piece after the other here.
 
 - ``POST /api/analyses`` (multipart ``file``, optional ``event``): 202 with the entry;
 - ``GET /api/analyses``, ``GET /api/analyses/{id}``, ``DELETE /api/analyses/{id}``;
@@ -36,11 +39,17 @@ from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 
 from scas_lib.analysis.annotate import HLS_PLAYLIST, write_hls
 from scas_lib.analysis.folders import RECORD, analyses_root, operator_folder
-from scas_lib.analysis.records import AnalysisProgress
-from scas_lib.analysis.stage import analyze_file, event_gallery
+from scas_lib.analysis.records import Analysis, AnalysisProgress
+from scas_lib.analysis.stage import analyze_file, event_gallery, probe_upload
+from scas_lib.deploy.api import AirflowApi
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
+from scas_lib.run.analyses import ANALYSIS_DAG_ID
+from scas_lib.run.records import AnalysisRun
 from scas_lib.storage import keys
+from scas_lib.storage.keys import analysis_prefix
+from scas_lib.web.airflow import AirflowLink, configured_airflow
+from scas_lib.web.analyses_airflow import AirflowAnalysis
 from scas_lib.web.auth import Context
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
@@ -118,9 +127,16 @@ class AnalysisJobs:
         return own / analysis_id
 
     def submit(
-        self, operator: str, name: str, upload: BinaryIO, max_bytes: int, event_id: str | None
+        self,
+        operator: str,
+        name: str,
+        upload: BinaryIO,
+        max_bytes: int,
+        event_id: str | None,
+        airflow: AirflowApi | None = None,
     ) -> AnalysisEntry:
-        """Keep the upload (refused past ``max_bytes``, 413) and queue its analysis."""
+        """Keep the upload (refused past ``max_bytes``, 413) and queue its analysis (a long
+        one on ``airflow``, when given and it has the analysis DAG)."""
         analysis_id = uuid.uuid4().hex[:16]
         folder = self._folder(operator, analysis_id)
         folder.mkdir(parents=True)
@@ -141,20 +157,43 @@ class AnalysisJobs:
         )  # fmt: skip
         self._save(folder, entry)
         self._live[analysis_id] = entry.progress
-        self._worker.submit(self._run, folder, entry, source)
+        self._worker.submit(self._run, folder, entry, source, airflow)
         return entry
 
-    def _run(self, folder: Path, entry: AnalysisEntry, source: Path) -> None:
+    def _analyse(
+        self, folder: Path, entry: AnalysisEntry, source: Path, airflow: AirflowApi | None
+    ) -> Analysis:
+        """Analyse ``source`` into ``folder``, here or on Airflow; the analysis."""
+
         def report(progress: AnalysisProgress) -> None:
             # "done" is told by the saved record (with the people found), not before it.
             if progress.phase != "done":
                 self._live[entry.id] = progress
 
+        settings = self._context.settings
+        piece_s = settings.analysis_piece_s
+        if airflow is not None and probe_upload(source).duration > 1.5 * piece_s:
+            remote = AirflowAnalysis(airflow, self._context.services)
+            if remote.available():
+                key = f"{analysis_prefix(entry.id)}{source.name}"
+                remote.run(AnalysisRun(entry.id, key, entry.event_id), source, folder, report)
+                record = json.loads((folder / f"{source.stem}.analysis.json").read_text())
+                return Analysis(record["source"], record["duration_s"], tuple(record["people"]), ())
+            log.warning("analysis %s: Airflow has no %s DAG, analysed here", entry.id,
+                        ANALYSIS_DAG_ID)  # fmt: skip
+        engine = self.engine()
+        gallery, names = event_gallery(self._context.services, engine, entry.event_id)
+        outcome = analyze_file(
+            source, folder, engine, gallery, names, piece_s=piece_s, progress=report
+        )
+        return outcome.analysis
+
+    def _run(
+        self, folder: Path, entry: AnalysisEntry, source: Path, airflow: AirflowApi | None
+    ) -> None:
         try:
-            engine = self.engine()
-            gallery, names = event_gallery(self._context.services, engine, entry.event_id)
-            outcome = analyze_file(source, folder, engine, gallery, names, progress=report)
-            write_hls(outcome.annotated, folder / "hls")
+            analysis = self._analyse(folder, entry, source, airflow)
+            write_hls(folder / f"{source.stem}.annotated.mp4", folder / "hls")
         except ScasError as error:
             failed = AnalysisProgress(
                 "failed", self._live[entry.id].percent, 0, 0, None, str(error)
@@ -170,8 +209,8 @@ class AnalysisJobs:
         done = replace(
             entry,
             progress=replace(last, phase="done", percent=100.0, eta_s=None),
-            people=list(outcome.analysis.people),
-            duration_s=outcome.analysis.duration_s,
+            people=list(analysis.people),
+            duration_s=analysis.duration_s,
         )
         self._finish(folder, done)
 
@@ -241,15 +280,18 @@ def analysis_jobs(request: Request) -> AnalysisJobs:
 Jobs = Annotated[AnalysisJobs, Depends(analysis_jobs)]
 
 
-def analyses_router(operator: Callable[..., Any]) -> APIRouter:
-    """The analyses' API and page, each behind the ``operator`` dependency."""
+def analyses_router(operator: Callable[..., Any], airflow: AirflowLink | None = None) -> APIRouter:
+    """The analyses' API and page, each behind the ``operator`` dependency; ``airflow``:
+    the Airflow that analyses long uploads (default: the configured one, if any)."""
     router = APIRouter()
+    link = airflow or configured_airflow
     # A default, not an Annotated alias: the annotations are strings FastAPI resolves in
     # this module's globals, where a local alias is not.
     signed_in = Depends(operator)
 
     @router.post("/api/analyses", status_code=202, tags=["analyses"])
     def upload(
+        request: Request,
         context: Context,
         jobs: Jobs,
         file: Annotated[UploadFile, File(description="A recorded video (any file ffmpeg reads).")],
@@ -261,8 +303,9 @@ def analyses_router(operator: Callable[..., Any]) -> APIRouter:
             keys.validate_id(event, "event id")
         max_bytes = context.settings.analysis_max_mb << 20
         return jobs.submit(
-            operator_name(who), file.filename or "video.mp4", file.file, max_bytes, event or None
-        )
+            operator_name(who), file.filename or "video.mp4", file.file, max_bytes,
+            event or None, link(request, context),
+        )  # fmt: skip
 
     @router.get("/api/analyses", tags=["analyses"])
     def history(jobs: Jobs, who: Any = signed_in) -> list[AnalysisEntry]:
