@@ -3,7 +3,8 @@
 The manifest names each model's file and sha256, how to feed it (input size, normalisation,
 channel order), its embedding size, its licence and the pack's calibrated matching
 thresholds; a pack may also declare face-attribute models (expression, age, gender), each
-with its crop, input and classes. Two kinds of directory load as packs:
+with its crop, input and classes, and person models (a person detector and a body
+embedder), each with its input and normalisation. Two kinds of directory load as packs:
 
 - a SCAS pack with ``manifest.json`` (``scas models install`` builds the default one);
 - an insightface pack such as ``buffalo_l`` or ``buffalo_s`` (``det_*.onnx`` and
@@ -166,6 +167,61 @@ class AttributeModels(_Frozen):
         return self
 
 
+class PersonDetectorSpec(ModelFile):
+    """A person detector: a whole frame in, one box and score per anchor out.
+
+    The model takes float32 NCHW frames (batch dynamic) resized to ``input_size`` (the
+    aspect ratio not kept), in ``color``, as ``(pixel - input_mean) / input_std`` from 0-255
+    pixels; it returns ``boxes`` [N, anchors, 4] (x1, y1, x2, y2 as fractions of the
+    frame, decoded in the graph) and ``scores`` [N, anchors] (the person class's
+    probability). Thresholding and NMS are the caller's, with the thresholds here.
+    """
+
+    kind: Literal["ssd"] = "ssd"
+    input_size: tuple[int, int] = Field(description="(width, height)")
+    color: Literal["rgb", "bgr"]
+    input_mean: tuple[float, float, float]
+    input_std: tuple[float, float, float]
+    score_threshold: float = 0.5
+    nms_threshold: float = 0.45
+    licence: str
+    source: str = Field(description="the registry package, version and member it comes from")
+
+
+class BodyEmbedderSpec(ModelFile):
+    """A body appearance embedder: person crops in, L2-normalised embeddings out.
+
+    The model takes float32 NCHW crops (batch dynamic) of a person's box resized to
+    ``input_size``, in ``color``, as ``(pixel - input_mean) / input_std`` from 0-255 pixels;
+    it returns [N, embedding_size] unit vectors (cosine similarity = dot product).
+    """
+
+    kind: Literal["mobilenet_v2"] = "mobilenet_v2"
+    input_size: tuple[int, int] = Field(description="(width, height)")
+    color: Literal["rgb", "bgr"]
+    input_mean: tuple[float, float, float]
+    input_std: tuple[float, float, float]
+    embedding_size: int
+    reid_trained: bool = Field(
+        description="False: generic image features (e.g. ImageNet), not trained to tell "
+        "people apart; weaker across cameras and changes of pose"
+    )
+    licence: str
+    source: str = Field(description="the registry package, version and member it comes from")
+
+
+class PersonModels(_Frozen):
+    """The pack's person models, each optional (None: the pack has none, and person
+    tracking is off)."""
+
+    detector: PersonDetectorSpec | None = None
+    embedder: BodyEmbedderSpec | None = None
+
+    def declared(self) -> list[PersonDetectorSpec | BodyEmbedderSpec]:
+        """The models the pack has, detector first."""
+        return [spec for spec in (self.detector, self.embedder) if spec is not None]
+
+
 class PackManifest(_Frozen):
     name: str
     format: Literal[1] = 1
@@ -180,6 +236,10 @@ class PackManifest(_Frozen):
     attributes: AttributeModels = Field(
         default_factory=AttributeModels,
         description="face-attribute models; a manifest without them declares none",
+    )
+    persons: PersonModels = Field(
+        default_factory=PersonModels,
+        description="person detector and body embedder; a manifest without them declares none",
     )
     sources: list[str] = Field(default_factory=list)
 
@@ -231,6 +291,7 @@ class ModelPack:
         if manifest.fast_detector:
             models.append(manifest.fast_detector)
         models.extend(manifest.attributes.declared())
+        models.extend(manifest.persons.declared())
         for model in models:
             path = pack.path(model)
             if not path.exists():
