@@ -28,6 +28,7 @@ from scas_lib.web.auth import operator_token
 from scas_lib.web.console import console_router
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import install_error_handlers
+from scas_lib.web.live import live_router
 from scas_lib.web.pages import (
     kiosk_pages,
     operator_pages,
@@ -89,6 +90,7 @@ def create_app(
         operator_router(operator),
         console_router(operator, airflow),
         analyses_router(operator),
+        live_router(operator),
         kiosk_pages,
         visitor_pages,
         operator_pages(operator),

@@ -234,6 +234,12 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     "expression_disgust": {"en": "disgusted", "zh": "厌恶"},
     "expression_fear": {"en": "afraid", "zh": "害怕"},
     "console_state": {"en": "State", "zh": "状态"},
+    "live_title": {"en": "Live", "zh": "实时画面"},
+    "live_open": {"en": "Watch live", "zh": "实时观看"},
+    "live_connecting": {"en": "connecting…", "zh": "连接中…"},
+    "live_fps": {"en": "frames/s", "zh": "帧/秒"},
+    "live_behind": {"en": "behind the camera", "zh": "延迟"},
+    "live_ended": {"en": "The camera's picture stopped.", "zh": "摄像机画面已中断。"},
     "console_started": {"en": "Started", "zh": "开始于"},
     "console_ended": {"en": "Ended", "zh": "结束于"},
     "deleted": {

@@ -56,6 +56,8 @@
         lag.textContent += " ⚠ " + t.console_behind;
         lag.classList.add("warning");
       }
+      row.querySelector(".live").href = root + "/console/live/" + camera.camera_id + "?event=" +
+        eventId + "&lang=" + main.dataset.lang;
       const link = row.querySelector(".playback");
       if (health.last_segment_end) {
         // The last five minutes of footage up to the newest segment.
