@@ -1,7 +1,9 @@
 """The DAG ``scas_retention``: once a day, every event's retention policy is applied (its
 event file's ``retention:``, else the defaults of scas_lib/retention/policy.py). The task
 logs what it deleted per event; the work is ``scas_lib.run.retention.purge``, the same as
-``scas purge``.
+``scas purge``. Beside it, Airflow's own history past ``SCAS_AIRFLOW_KEEP_DAYS`` (30) is
+deleted: its metadata rows of runs and the task log files (plugins/scas_airflow/
+housekeeping.py), so a venue's Airflow does not grow with every day of events.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
+from scas_airflow import housekeeping
 from scas_airflow.connections import scas_settings
 
 from scas_lib.run import parameters, retention
@@ -41,4 +44,14 @@ with DAG(
             for report in reports
         ]
 
+    # Airflow's own rows and logs, which grow with every task of every event.
+    @task(execution_timeout=timedelta(hours=1))
+    def airflow_history() -> dict[str, Any]:
+        before = datetime.now(UTC) - timedelta(days=scas_settings().airflow_keep_days)
+        housekeeping.clean_metadata(before)
+        return {"before": before.isoformat(), "log_files": housekeeping.clean_logs(
+            housekeeping.log_folder(), before
+        )}  # fmt: skip
+
     purge()
+    airflow_history()

@@ -139,6 +139,13 @@ class Settings(BaseSettings):
         "results): `scas purge` and the daily retention DAG delete older ones.",
     )
 
+    airflow_keep_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="How long Airflow's run history (runs, task instances, XCom, its audit "
+        "log) and task log files are kept: the daily DAG scas_retention deletes older ones.",
+    )
     airflow_url: str | None = Field(
         default=None,
         description="Airflow's API server (http://127.0.0.1:8080), for the operator console "

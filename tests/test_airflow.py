@@ -957,6 +957,46 @@ def test_the_daily_retention_dag_deletes_what_is_past_its_time(
     assert [item.key for item in store.list(bucket, "expo/")] == ["expo/v1.mp4"]
 
 
+def test_the_daily_dag_deletes_airflows_history_and_logs_past_their_time(
+    airflow_db: None, dag_env: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run 40 days old and its task instances, and a task log file as old, go (by
+    ``airflow db clean``, run by the task); today's run and log stay."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from scas_airflow.housekeeping import log_folder
+
+    monkeypatch.setenv("SCAS_AIRFLOW_KEEP_DAYS", "30")
+    dag = _dag("scas_retention")
+    old = dag.test()
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    with create_session() as session:
+        session.query(DagRun).filter(DagRun.run_id == old.run_id).update(
+            {DagRun.start_date: long_ago}
+        )
+        session.query(TaskInstance).filter(TaskInstance.run_id == old.run_id).update(
+            {TaskInstance.start_date: long_ago}
+        )
+    folder = log_folder()
+    stale, fresh = folder / "dag_id=old" / "attempt=1.log", folder / "dag_id=new" / "today.log"
+    for path in (stale, fresh):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("a task's log")
+    os.utime(stale, (long_ago.timestamp(), long_ago.timestamp()))
+
+    run = dag.test()
+
+    assert str(run.state) == "success"
+    assert _states(run)[("airflow_history", -1)] == "success"
+    with create_session() as session:
+        runs = {r.run_id for r in session.query(DagRun).filter(DagRun.dag_id == dag.dag_id)}
+        old_tasks = session.query(TaskInstance).filter(TaskInstance.run_id == old.run_id).count()
+    assert old.run_id not in runs and run.run_id in runs
+    assert old_tasks == 0
+    assert not stale.exists() and not stale.parent.exists() and fresh.exists()
+
+
 # the web app inside Airflow's API server ---------------------------------------------------
 
 
