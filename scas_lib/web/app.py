@@ -89,7 +89,7 @@ def create_app(
         visitor_router,
         operator_router(operator),
         console_router(operator, airflow),
-        analyses_router(operator),
+        analyses_router(operator, airflow),
         live_router(operator),
         kiosk_pages,
         visitor_pages,
