@@ -86,9 +86,7 @@ def recognize(services: Services, run: AnalysisRun, piece: StoredPiece) -> str:
         found = VideoPiece(local, piece.start_s, piece.duration_s)
         tracks = recognize_piece(found, engine, gallery, config)
     key = keys.analysis_piece_key(run.analysis_id, piece.index, "tracks")
-    store.put_bytes(
-        bucket, key, tracks_to_json(tracks).encode(), content_type="application/json"
-    )
+    store.put_bytes(bucket, key, tracks_to_json(tracks).encode(), content_type="application/json")
     log.info("%s: %d face tracks", piece.key, len(tracks))
     return key
 
