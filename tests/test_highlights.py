@@ -31,8 +31,9 @@ from scas_lib.highlights.assembly import (
     source_file,
 )
 from scas_lib.highlights.cards import CardText, card_lines
-from scas_lib.highlights.framing import FacePath, crop_size
+from scas_lib.highlights.graph import crop_to, linear_expression
 from scas_lib.highlights.music import LOOP_S, soundtrack
+from scas_lib.highlights.punch_in import FramingRules, SubjectPath, follow_subject
 from scas_lib.highlights.records import EditPlan, PlanLimits, PlannedClip
 from scas_lib.highlights.render import write_card
 from scas_lib.highlights.selection import select_moments
@@ -239,15 +240,20 @@ def test_snapping_moves_cuts_onto_keyframes_by_at_most_a_second() -> None:
 
 
 def test_a_vertical_crop_follows_the_face_and_stays_in_the_frame() -> None:
-    faces = FacePath({"gate": [(at(s / 5), 0.1 + 0.8 * s / 50) for s in range(51)]})
-    path = faces.crop_path("gate", at(0), 10.0, frame_width=1920, crop_width=608)
-    lefts = [x for _, x in path]
-    assert lefts[0] == 0.0 and lefts[-1] == 1920 - 608  # clamped at both edges
+    # A face walking left to right across a 16:9 camera, seen five times a second.
+    centres = [1920 * (0.1 + 0.8 * s / 50) for s in range(51)]
+    boxes = [(at(s / 5), (x - 40, 400.0, x + 40, 500.0)) for s, x in enumerate(centres)]
+    subjects = SubjectPath({"gate": boxes}, {"gate": (1920, 1080)})
+    vertical = FramingRules((1080, 1920), fixed_size=True)
+    path = follow_subject(subjects, "gate", at(0), 10.0, vertical)
+    assert path is not None
+    lefts = [w.x for w in path.windows]
+    assert lefts[0] == 0.0 and lefts[-1] == pytest.approx(1920 - 607.5)  # clamped at both edges
     assert lefts == sorted(lefts)  # the face walks right, so does the crop
-    middle = dict(path)[5.0]
-    assert middle + 304 == pytest.approx(0.5 * 1920, abs=40)
-    unseen = FacePath().crop_path("hall", at(0), 2.0, frame_width=1920, crop_width=608)
-    assert {x for _, x in unseen} == {(1920 - 608) / 2}
+    middle = path.at(5.0)
+    assert middle.x + middle.width / 2 == pytest.approx(0.5 * 1920, abs=40)
+    unseen = follow_subject(SubjectPath({}, {"hall": (1920, 1080)}), "hall", at(0), 2.0, vertical)
+    assert unseen is not None and {w.x for w in unseen.windows} == {(1920 - 607.5) / 2}
 
 
 # templates and music ----------------------------------------------------------------------
@@ -393,9 +399,20 @@ def test_only_camera_like_streams_at_the_output_size_are_copied() -> None:
 
 
 def test_the_vertical_crop_keeps_the_full_height_and_even_sizes() -> None:
-    assert crop_size(1920, 1080, 1080, 1920) == (606, 1080)
-    assert crop_size(1281, 721, 1080, 1920) == (404, 720)
-    assert crop_size(1920, 1080, 1920, 1080) == (1920, 1080)
+    def cropped(width: int, height: int) -> str:
+        """The crop filter the vertical cut of a ``width`` x ``height`` camera gets."""
+        rules = FramingRules((1080, 1920), fixed_size=True)
+        path = follow_subject(SubjectPath({}, {"c": (width, height)}), "c", at(0), 1.0, rules)
+        assert path is not None
+        source = SourceFile("c", "c.mp4", at(0), 25, 25.0, (0,), False, width, height)
+        stream = crop_to(ffmpeg.input("c.mp4"), path.between(at(0), 1.0), source, (1080, 1920), 25)
+        return " ".join(ffmpeg.compile(stream.output("o.mp4")))
+
+    assert "crop=h=1080:w=606:" in cropped(1920, 1080)
+    assert "crop=h=720:w=404:" in cropped(1281, 721)
+    assert linear_expression([(0.0, 100.0), (2.0, 300.0)]) == (
+        "if(lt(t,2.000),100.0+(t-0.000)*100.0000,300.0)"
+    )
 
 
 def test_the_poster_is_the_middle_of_the_best_clip() -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -237,13 +237,15 @@ def assemble(
     min_copy_s: float = 1.0,
     stills: Sequence[tuple[float, float]] = (),
     min_hold: int = 2,
+    framed: Collection[PlannedClip] = (),
 ) -> list[Piece]:
     """The output as consecutive pieces, copied wherever a clip plays untouched for at
-    least ``min_copy_s`` between two keyframes of a copyable source. ``stills`` are spans
+    least ``min_copy_s`` between two keyframes of a copyable source; the ``framed`` clips
+    (cropped to a window: a punch-in) are encoded whole. ``stills`` are spans
     of output time (seconds) that show one unchanging picture: inside each, the first frame
     is encoded and the next ones, at least ``min_hold`` of them, hold it."""
     total = round(plan.duration_s * fps)
-    copies = _copy_pieces(plan, sources, fps, min_copy_s) if copy else []
+    copies = _copy_pieces(plan, sources, fps, min_copy_s, framed) if copy else []
     pieces: list[Piece] = []
     cursor = 0
     for piece in copies:
@@ -283,13 +285,17 @@ def _hold_inside(piece: Piece, shown: int, end: int, min_hold: int) -> list[Piec
 
 
 def _copy_pieces(
-    plan: EditPlan, sources: Sequence[SourceFile], fps: float, min_copy_s: float
+    plan: EditPlan,
+    sources: Sequence[SourceFile],
+    fps: float,
+    min_copy_s: float,
+    framed: Collection[PlannedClip] = (),
 ) -> list[CopyPiece]:
     items = timeline(plan)
     transition = plan.limits.transition_s
     copies = []
     for index, item in enumerate(items):
-        if item.clip is None:
+        if item.clip is None or item.clip in framed:
             continue
         # The stretch no transition touches.
         plain_from = item.out_start + (transition if index > 0 else 0.0)

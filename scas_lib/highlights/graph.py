@@ -5,7 +5,8 @@ nothing is decided: what to show comes from the edit plan and
 :mod:`~scas_lib.highlights.cards`.
 
 - footage is normalised to the output's rate, size and pixel format (fitted and padded, or
-  cropped around the face for the vertical version);
+  cropped to the window that follows the visitor: the vertical version's crop, a
+  punch-in);
 - neighbouring items are crossfaded;
 - a card is a blurred, darkened still of the footage next to it, under its text;
 - a piece is encoded as raw H.264 with SCAS's own parameter-set id, or copied;
@@ -14,6 +15,7 @@ nothing is decided: what to show comes from the edit plan and
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +43,7 @@ from scas_lib.highlights.cards import (
     still_width,
     text_alpha,
 )
-from scas_lib.highlights.framing import FacePath, crop_size, crop_x_expression
+from scas_lib.highlights.punch_in import Framing, Window, WindowPath
 from scas_lib.highlights.templates import Template
 
 #: Parameter-set id of everything SCAS encodes (cameras use 0).
@@ -174,9 +176,9 @@ class Inputs:
     one input (decoding from the keyframe before a cut is the costly part): it is opened
     for the longest of them and split."""
 
-    def __init__(self, template: Template, faces: FacePath | None = None) -> None:
+    def __init__(self, template: Template, framing: Framing | None = None) -> None:
         self.template = template
-        self.faces = faces
+        self.framing = framing or Framing()
         self.longest: dict[InputKey, float] = {}
         self.uses: Counter[InputKey] = Counter()
         self.counting = True
@@ -187,10 +189,12 @@ class Inputs:
     def freeze(self) -> None:
         self.counting = False
 
-    def stream(self, part: SourcePart, *, shared: bool = True) -> Stream:
-        """``part`` normalised; ``shared=False`` keeps it apart from the other uses of the
-        same frames by other items (they still share it among themselves: a card drawn in
-        several windows)."""
+    def stream(
+        self, part: SourcePart, *, shared: bool = True, window: WindowPath | None = None
+    ) -> Stream:
+        """``part`` normalised, cropped to ``window`` if given; ``shared=False`` keeps it
+        apart from the other uses of the same frames by other items (they still share it
+        among themselves: a card drawn in several windows)."""
         # An input of its own reads just past the part (a shared one a little further): a
         # read length of its own also keeps ffmpeg-python from merging it with a shared one.
         margin = 0.12 if shared else 0.06
@@ -203,10 +207,10 @@ class Inputs:
             opened = self._open(part, self.longest[key], margin)
             self.splits[key] = opened.split() if self.uses[key] > 1 else opened
         if self.uses[key] == 1:
-            return normalise(self.splits[key], self.template, part, self.faces)
+            return normalise(self.splits[key], self.template, part, window)
         index = self.handed[key]
         self.handed[key] += 1
-        return normalise(self.splits[key][index], self.template, part, self.faces)
+        return normalise(self.splits[key][index], self.template, part, window)
 
     @staticmethod
     def _open(part: SourcePart, length_s: float, margin_s: float) -> Stream:
@@ -303,7 +307,8 @@ class Painter:
         """The one frame a clip item shows at output time ``at``."""
         assert item.clip is not None
         part = frame_at(self.sources, item.clip.camera_id, item.source_time(at))
-        return self.inputs.stream(part, shared=shared).trim(end_frame=1)
+        window = self.inputs.framing.of(item.clip)
+        return self.inputs.stream(part, shared=shared, window=window).trim(end_frame=1)
 
     def _parts(
         self, item: TimelineItem, a: float, b: float, *, shared: bool = True
@@ -319,7 +324,8 @@ class Painter:
             for part in source_parts(self.sources, clip.camera_id, lo, hi)
             if part.length_s >= shortest
         ] or [frame_at(self.sources, clip.camera_id, lo)]
-        return [self.inputs.stream(part, shared=shared) for part in parts]
+        window = self.inputs.framing.of(clip)
+        return [self.inputs.stream(part, shared=shared, window=window) for part in parts]
 
     def _footage(self, item: TimelineItem, a: float, b: float) -> Stream:
         """Recording shown by a clip item between output times ``a`` and ``b``, at the
@@ -361,34 +367,86 @@ def crossfade(first: Stream, second: Stream, at: int, frames: int) -> Stream:
 
 
 def normalise(
-    stream: Stream, template: Template, part: SourcePart, faces: FacePath | None = None
+    stream: Stream, template: Template, part: SourcePart, window: WindowPath | None = None
 ) -> Stream:
     """A source part at the output's rate, size and pixel format (filters that would
     change nothing are left out: at 1080p each one costs a frame copy). Another shape is
-    fitted and padded, or, given ``faces``, cropped around the face."""
+    fitted and padded; given ``window`` (its clip's), the part is cropped to it and scaled
+    to the output instead."""
     source = part.source
     if abs(source.fps - template.fps) > 1e-3:
         stream = stream.filter("fps", template.fps)
     stream = stream.trim(duration=f"{part.length_s:.4f}")
     size = (template.width, template.height)
-    if (source.width, source.height) != size and faces is not None and source.width:
-        crop_width, crop_height = crop_size(source.width, source.height, *size)
+    if window is not None and source.width and source.height:
         start = source.start + timedelta(seconds=part.offset_s)
-        path = faces.crop_path(source.camera_id, start, part.length_s, source.width, crop_width)
-        stream = stream.filter(
-            "crop",
-            w=crop_width,
-            h=crop_height,
-            x=crop_x_expression(path),
-            y=(source.height - crop_height) // 2,
-        ).filter("scale", *size)
+        stream = crop_to(stream, window.between(start, part.length_s), source, size, template.fps)
     elif (source.width, source.height) != size:
         stream = stream.filter("scale", *size, force_original_aspect_ratio="decrease").filter(
             "pad", *size, "(ow-iw)/2", "(oh-ih)/2"
         )
-    if (source.width, source.height) != size:
+    if window is not None or (source.width, source.height) != size:
         stream = stream.filter("setsar", 1)
     return stream.filter("format", "yuv420p")
+
+
+def crop_to(
+    stream: Stream,
+    points: Sequence[tuple[float, Window]],
+    source: SourceFile,
+    size: tuple[int, int],
+    fps: int,
+) -> Stream:
+    """``stream`` cropped to the window moving through ``points`` (seconds from the
+    stream's start), scaled to ``size``.
+
+    A window of one size moves with ``crop`` (its size is set once, its position is an
+    expression of the time); a window that also zooms goes through ``zoompan``, whose
+    window has the source's shape: a zooming window of another shape keeps the largest
+    size it has here and only moves."""
+    widths = [w.width for _, w in points]
+    heights = [w.height for _, w in points]
+    same_shape = abs(widths[0] * source.height / (heights[0] * source.width) - 1) < 0.01
+    if max(widths) - min(widths) >= 1 and same_shape:
+        return stream.filter(
+            "zoompan",
+            z=linear_expression([(t, source.width / w.width) for t, w in points], "it", 5),
+            x=linear_expression([(t, w.x) for t, w in points], "it"),
+            y=linear_expression([(t, w.y) for t, w in points], "it"),
+            d=1,
+            s=f"{size[0]}x{size[1]}",
+            fps=fps,
+        )
+    width = min(int(max(widths)) // 2 * 2, source.width // 2 * 2)
+    height = min(int(max(heights)) // 2 * 2, source.height // 2 * 2)
+    # The window's centre is kept where the size was held.
+    xs = [(t, min(max(w.x + (w.width - width) / 2, 0), source.width - width)) for t, w in points]
+    ys = [
+        (t, min(max(w.y + (w.height - height) / 2, 0), source.height - height)) for t, w in points
+    ]
+    return stream.filter(
+        "crop", w=width, h=height, x=linear_expression(xs), y=linear_expression(ys)
+    ).filter("scale", *size)
+
+
+def linear_expression(
+    path: Sequence[tuple[float, float]], variable: str = "t", digits: int = 1
+) -> str:
+    """An ffmpeg expression of ``variable`` (seconds) that moves linearly between the
+    points ``(time, value)`` of ``path``, values written with ``digits`` decimals, and
+    holds the last one.
+
+    >>> linear_expression([(0.0, 1.0), (1.0, 1.5)], "it", digits=4)
+    'if(lt(it,1.000),1.0000+(it-0.000)*0.5000000,1.5000)'
+    """
+    if not path:
+        return "0"
+    expression = f"{path[-1][1]:.{digits}f}"
+    for (t0, x0), (t1, x1) in reversed(list(itertools.pairwise(path))):
+        slope = (x1 - x0) / (t1 - t0) if t1 > t0 else 0.0
+        segment = f"{x0:.{digits}f}+({variable}-{t0:.3f})*{slope:.{digits + 3}f}"
+        expression = f"if(lt({variable},{t1:.3f}),{segment},{expression})"
+    return expression
 
 
 def draw_text(

@@ -15,9 +15,9 @@ import ffmpeg
 from scas_lib.highlights import graph
 from scas_lib.highlights.assembly import SourceFile, for_output, timeline
 from scas_lib.highlights.cards import CardText
-from scas_lib.highlights.framing import FacePath
+from scas_lib.highlights.punch_in import SubjectPath
 from scas_lib.highlights.records import EditPlan
-from scas_lib.highlights.render import write_card
+from scas_lib.highlights.render import framing_of, write_card
 from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError, run_graph
 
@@ -33,20 +33,21 @@ def ssim_vs_drawn(
     video: Path,
     workdir: Path,
     *,
-    faces: FacePath | None = None,
+    subjects: SubjectPath | None = None,
 ) -> list[float]:
     """The SSIM (all planes) of each frame of ``video``, the render of ``plan``, against
     the same frame drawn from the sources without encoding."""
     workdir.mkdir(parents=True, exist_ok=True)
     fps = template.fps
     frames = round(plan.duration_s * fps)
+    fitting = for_output(sources, template.width, template.height)
     painter = graph.Painter(
         timeline(plan),
-        for_output(sources, template.width, template.height),
+        fitting,
         template,
         write_card(intro, template, workdir, "drawn-intro"),
         write_card(outro, template, workdir, "drawn-outro"),
-        graph.Inputs(template, faces),
+        graph.Inputs(template, framing_of(plan, fitting, template, subjects)),
     )
     painter.draw(0.0, frames / fps)
     painter.inputs.freeze()

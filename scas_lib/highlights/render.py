@@ -47,7 +47,7 @@ from scas_lib.highlights.assembly import (
     timeline,
 )
 from scas_lib.highlights.cards import CardText, card_lines, missing_glyphs, still_span
-from scas_lib.highlights.framing import FacePath
+from scas_lib.highlights.punch_in import Framing, SubjectPath, frame_clips
 from scas_lib.highlights.records import EditPlan
 from scas_lib.highlights.sound import make_soundtrack
 from scas_lib.highlights.templates import Template
@@ -91,13 +91,15 @@ def render(
     output: Path,
     poster: Path,
     *,
-    faces: FacePath | None = None,
+    subjects: SubjectPath | None = None,
     sound_cache: Path | None = None,
 ) -> RenderResult:
     """Render ``plan`` into ``output`` (MP4) and ``poster`` (JPEG); see the module doc.
 
-    Footage of another shape than the template's is fitted and padded; with ``faces``, it
-    is cropped instead, and the crop follows the visitor's face (the vertical version).
+    Footage of another shape than the template's is fitted and padded. With ``subjects``
+    (the visitor's boxes), it is cropped instead to a window that follows the visitor (the
+    vertical version), and footage of the template's shape punches in as the template
+    says (:func:`~scas_lib.highlights.punch_in.frame_clips`).
     Soundtracks are kept in ``sound_cache`` and taken from there for a video of the same
     length (:func:`~scas_lib.highlights.sound.make_soundtrack`)."""
     if not plan.clips:
@@ -105,15 +107,16 @@ def render(
     require_font(template.font)
     fps = template.fps
     sources = for_output(sources, template.width, template.height)
+    framing = framing_of(plan, sources, template, subjects)
     items = timeline(plan)
     workdir.mkdir(parents=True, exist_ok=True)
     intro_lines = write_card(intro, template, workdir, "intro")
     outro_lines = write_card(outro, template, workdir, "outro")
-    pieces = pieces_of(plan, sources, template, intro, outro)
+    pieces = pieces_of(plan, sources, template, intro, outro, framing)
     piece_files = [workdir / f"piece-{index:03d}.h264" for index in range(len(pieces))]
 
     def encode(group: Sequence[tuple[int, EncodePiece | HoldPiece]], name: str) -> None:
-        inputs = graph.Inputs(template, faces)
+        inputs = graph.Inputs(template, framing)
         painter = graph.Painter(items, sources, template, intro_lines, outro_lines, inputs)
         stream = workdir / f"{name}.h264"
         chosen = [piece for _, piece in group]
@@ -173,9 +176,10 @@ def pieces_of(
     template: Template,
     intro: CardText,
     outro: CardText,
+    framing: Framing | None = None,
 ) -> list[Piece]:
     """How the render of ``plan`` is made: the pieces copied, encoded and held (the cards'
-    still stretches)."""
+    still stretches); the clips ``framing`` crops are encoded."""
     texts = {"intro": intro, "outro": outro}
     stills = [
         (item.out_start + lo, item.out_start + hi)
@@ -191,9 +195,22 @@ def pieces_of(
         ]
     ]
     fitting = for_output(sources, template.width, template.height)
+    framed = set(framing.windows) if framing else set()
     return assemble(
-        plan, fitting, template.fps, copy=template.copy_unchanged_footage, stills=stills
-    )
+        plan, fitting, template.fps, copy=template.copy_unchanged_footage, stills=stills,
+        framed=framed,
+    )  # fmt: skip
+
+
+def framing_of(
+    plan: EditPlan, sources: Sequence[SourceFile], template: Template,
+    subjects: SubjectPath | None,
+) -> Framing:  # fmt: skip
+    """The windows of the plan's clips (none without ``subjects``)."""
+    if subjects is None:
+        return Framing()
+    sizes = {s.camera_id: (s.width, s.height) for s in sources if s.width and s.height}
+    return frame_clips(plan, sizes, template, subjects)
 
 
 def encode_groups(pieces: Sequence[Piece], count: int) -> list[list[tuple[int, EncodePiece]]]:

@@ -38,7 +38,7 @@ from scas_lib.highlights.appearances import (
     without_corrected,
 )
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
-from scas_lib.highlights.framing import FacePath
+from scas_lib.highlights.punch_in import SubjectPath
 from scas_lib.highlights.records import EditPlan, PlanLimits, PublishedHighlight
 from scas_lib.highlights.render import CardText, RenderResult, probe_source, render
 from scas_lib.highlights.selection import select_moments
@@ -181,9 +181,11 @@ def render_highlight(
                        plan_digest=plan_digest(plan, template))  # fmt: skip
         catalog.outputs.upsert(replace(kept, status="rendering", error=None))
         segments = _segments_for(catalog.segments.for_event(event_id), plan)
-        faces = (
-            FacePath.from_tracks(corrected_tracks(catalog, event_id, visitor_id))
-            if template.vertical
+        # The window that follows the visitor (punch-in, vertical cut) follows their face
+        # tracks' boxes, each grown into an upper body.
+        subjects = (
+            SubjectPath.from_face_tracks(corrected_tracks(catalog, event_id, visitor_id))
+            if template.vertical or template.punch_in != "off"
             else None
         )
     try:
@@ -195,13 +197,14 @@ def render_highlight(
             sounds = soundtrack_cache(services.settings.data_dir)
             result = render(
                 plan, sources, template, *texts, work / "render",
-                work / "highlight.mp4", work / "poster.jpg", sound_cache=sounds,
+                work / "highlight.mp4", work / "poster.jpg", subjects=subjects,
+                sound_cache=sounds,
             )  # fmt: skip
             vertical = None
-            if faces is not None:
+            if template.vertical and subjects is not None:
                 vertical = render(
                     plan, sources, vertical_template(template), *texts, work / "vertical",
-                    work / "vertical.mp4", work / "vertical.jpg", faces=faces,
+                    work / "vertical.mp4", work / "vertical.jpg", subjects=subjects,
                     sound_cache=sounds,
                 ).video  # fmt: skip
             with services.catalog() as catalog, catalog.visitors.lock(event_id, visitor_id):

@@ -12,16 +12,18 @@ A shipped name wins over a venue's template of the same name.
 (20.0, 1920, 1080)
 >>> load_template("default").music
 'generated'
+>>> load_template("default", {"punch_in": False}).punch_in   # YAML's off
+'off'
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scas_lib.errors import ScasError, field_problems
 
@@ -95,6 +97,18 @@ class Template(BaseModel):
     #: visitor's face. It is encoded whole: it costs about a plain re-encode.
     vertical: bool = False
     crf: int = Field(20, ge=0, le=51)
+    #: Punch in: a window of the output's shape that follows the visitor (their upper body,
+    #: estimated from the face) is scaled up to the output, so that a wide camera's small
+    #: visitor fills the picture (:mod:`~scas_lib.highlights.punch_in`). ``auto`` punches
+    #: in on the cameras that show the visitor small (their box under a quarter of the
+    #: frame's height), ``on`` on every camera, ``off`` never. A clip where the visitor is
+    #: at the frame's edge is shown whole. A punched-in clip is encoded, not copied.
+    punch_in: Literal["auto", "on", "off"] = "auto"
+    #: The share of the window's height the visitor's box fills.
+    punch_in_subject_share: float = Field(0.5, ge=0.1, le=1)
+    #: Never more than this many output pixels per source pixel (2: a 1080p output shows
+    #: at least 960x540 of the camera's pixels).
+    punch_in_max_upscale: float = Field(2.0, ge=1, le=4)
     #: How much a smile adds to a moment's score (face quality x identity similarity): a
     #: stretch whose faces all smile counts ``1 + smile_weight`` times one where none do,
     #: so at 0.5 a smiling moment wins over a neutral one unless the neutral one's face is
@@ -102,6 +116,12 @@ class Template(BaseModel):
     #: shots for smiles; 0 ignores expressions (and a pack without an expression model has
     #: no smiles to weigh).
     smile_weight: float = Field(0.5, ge=0, le=4)
+
+    @field_validator("punch_in", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        # YAML reads an unquoted on / off as true / false.
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _coherent(self) -> Template:
