@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.matching import Gallery
 from scas_lib.media.ffmpeg import MediaError
-from scas_lib.media.probe import VideoInfo, probe
+from scas_lib.media.probe import VideoInfo, probe, video_packet_after
 from scas_lib.media.split import VideoPiece, split_video
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.pipeline import ReadProgress, recognize_video
@@ -197,14 +197,27 @@ def annotate_video(
     return AnalysisOutcome(analysis, annotated, record, thumbnail, written)
 
 
-def probe_upload(path: Path) -> VideoInfo:
-    """The video stream of a file to analyse; :class:`AnalysisRefused` if there is none."""
+def probe_upload(path: Path, shown_as: str | None = None) -> VideoInfo:
+    """The video stream of a file to analyse; :class:`AnalysisRefused` if there is none or
+    the file is cut short. ``shown_as``: the file's name in the refusal (an upload's own
+    name, not the name it was kept under)."""
+    name = shown_as or path.name
     if not path.is_file():
         raise AnalysisRefused(f"{path}: no such file")
     try:
-        return probe(path)
+        info = probe(path)
+        # A file cut short (an upload that stopped) keeps a header that promises the whole
+        # video: near the promised end there must be video, else the file is refused
+        # rather than analysed for hours it does not have.
+        near_end = info.start_time + max(0.0, min(info.duration - 10, 0.9 * info.duration))
+        if info.duration > 0 and video_packet_after(path, near_end) is None:
+            raise AnalysisRefused(
+                f"{name}: the file is cut short: its header says"
+                f" {timedelta(seconds=round(info.duration))} but its video ends before that"
+            )
+        return info
     except MediaError as error:
-        raise AnalysisRefused(f"{path}: not a video file ({error})") from None
+        raise AnalysisRefused(f"{name}: not a video file ({error})") from None
 
 
 def analyze_file(

@@ -90,6 +90,18 @@ def probe(path: Path, *, packets: bool = False) -> VideoInfo:
     )
 
 
+def video_packet_after(path: Path, at_s: float) -> float | None:
+    """The time (seconds) of the video packet ffprobe finds on seeking ``path`` to
+    ``at_s`` (the keyframe at or before it); None when the file holds no video there: a
+    file cut short whose header still promises the rest."""
+    args = ["-v", "error", "-select_streams", "v:0", "-read_intervals", f"{at_s:.3f}%+#1"]
+    entries = ["-show_entries", "packet=pts_time", "-of", "json", str(path)]
+    finished = run_program("ffprobe", [*args, *entries], f"cannot read {path.name}")
+    packets = json.loads(finished.stdout or b"{}").get("packets") or []
+    times = [float(packet["pts_time"]) for packet in packets if "pts_time" in packet]
+    return times[0] if times else None
+
+
 _RECORDING_ENTRIES = "stream=codec_name:format=duration:format_tags=creation_time"
 
 

@@ -40,7 +40,7 @@ from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from scas_lib.analysis.annotate import HLS_PLAYLIST, write_hls
 from scas_lib.analysis.folders import RECORD, analyses_root, operator_folder
 from scas_lib.analysis.records import Analysis, AnalysisProgress
-from scas_lib.analysis.stage import analyze_file, event_gallery, probe_upload
+from scas_lib.analysis.stage import AnalysisRefused, analyze_file, event_gallery, probe_upload
 from scas_lib.deploy.api import AirflowApi
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
@@ -135,8 +135,9 @@ class AnalysisJobs:
         event_id: str | None,
         airflow: AirflowApi | None = None,
     ) -> AnalysisEntry:
-        """Keep the upload (refused past ``max_bytes``, 413) and queue its analysis (a long
-        one on ``airflow``, when given and it has the analysis DAG)."""
+        """Keep the upload (refused past ``max_bytes``, 413; refused if it is no video or
+        is cut short, 422) and queue its analysis (a long one on ``airflow``, when given
+        and it has the analysis DAG)."""
         analysis_id = uuid.uuid4().hex[:16]
         folder = self._folder(operator, analysis_id)
         folder.mkdir(parents=True)
@@ -151,6 +152,12 @@ class AnalysisJobs:
                     shutil.rmtree(folder)
                     raise ApiError(413, "too_large", f"the video is over {max_bytes >> 20} MB")
                 kept.write(chunk)
+        try:
+            # Refused at once, with nothing kept: a history entry is for a video.
+            probe_upload(source, shown_as=Path(name).name or source.name)
+        except AnalysisRefused as refused:
+            shutil.rmtree(folder)
+            raise ApiError(422, "not_a_video", str(refused)) from None
         entry = AnalysisEntry(
             analysis_id, Path(name).name[:200] or source.name, datetime.now(UTC), event_id,
             AnalysisProgress("queued", 0.0, 0, 0), [], None,

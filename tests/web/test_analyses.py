@@ -5,25 +5,33 @@ recognition and real ffmpeg."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from pydantic import SecretStr
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from scas_lib.analysis.folders import analyses_root
 from scas_lib.events import ConsentText
 from scas_lib.faces.engine import FaceEngine
+from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.media.probe import probe
 from scas_lib.provisioning.samples import SamplePhoto
+from scas_lib.services.runtime import Services
 from scas_lib.visitors.stage import enroll_visitor, forget_visitor
+from scas_lib.web.app import URL_PREFIX, standalone_app
+from scas_lib.web.context import WebContext
 
 from ..test_analysis import _scenes_video
-from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
+from .conftest import EVENT, OPERATOR_TOKEN, WebServer, run_uvicorn, wait_for
 from .test_screen import BEARER
 
 
@@ -100,10 +108,15 @@ def test_an_uploaded_video_is_analysed_with_live_progress_and_its_results_kept(
         thumbnail.headers["content-type"] == "image/jpeg" and thumbnail.content[:2] == b"\xff\xd8"
     )
 
-    # A file that is no video fails with its reason, and the next analysis still runs.
+    # A file that is no video is refused at once (see the bad-upload test), and the next
+    # analysis still runs.
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
-    failed = _upload(web, bad)
+    with open(bad, "rb") as file:
+        refused = requests.post(
+            web.api("/analyses"), headers=BEARER, files={"file": (bad.name, file)}, timeout=30
+        )
+    assert refused.status_code == 422 and "not a video file" in refused.json()["message"]
     again = _upload(web, scenes)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -112,10 +125,8 @@ def test_an_uploaded_video_is_analysed_with_live_progress_and_its_results_kept(
         if phases[again["id"]] in ("done", "failed"):  # type: ignore[index]
             break
         time.sleep(0.5)
-    assert [item["id"] for item in history] == [again["id"], failed["id"], entry["id"]]
-    assert phases == {entry["id"]: "done", failed["id"]: "failed", again["id"]: "done"}
-    reason = next(item for item in history if item["id"] == failed["id"])["progress"]["error"]
-    assert "not a video file" in reason and "\n" not in reason
+    assert [item["id"] for item in history] == [again["id"], entry["id"]]
+    assert phases == {entry["id"]: "done", again["id"]: "done"}
 
     # Without the operator's token nothing is there; deleted, it is gone.
     assert requests.get(web.api("/analyses"), timeout=10).status_code == 401
@@ -203,3 +214,89 @@ def test_forgetting_a_visitor_deletes_the_analyses_that_named_them(
     assert kept.status_code == 200
     on_disk = analyses_root(services.settings.data_dir)
     assert not [p for p in on_disk.rglob("*") if named["id"] in str(p)]
+
+
+def _ten_hours_cut_short(target: Path) -> Path:
+    """A real ten-hour video (64x64, a frame a second) whose upload stopped halfway: its
+    header (written first, faststart) still says ten hours."""
+    whole = target.with_name("ten-hours.mp4")
+    run_ffmpeg(
+        ["-y", "-f", "lavfi", "-i", "color=c=gray:s=64x64:r=1", "-t", "36000",
+         "-c:v", "libx264", "-preset", "ultrafast", "-g", "600", "-movflags", "+faststart",
+         str(whole)],
+        "ten-hour video",
+    )  # fmt: skip
+    data = whole.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+    assert probe(target).duration == pytest.approx(36000, abs=1)
+    return target
+
+
+def _raw_upload(base: str, path: Path, share: float) -> bytes:
+    """Send an upload of ``path`` by hand: the request's headers promise the whole body,
+    ``share`` of it is sent, and the connection is closed; the server's first answer
+    line (none when the upload was cut)."""
+    boundary = "scas-cut-upload"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"'
+        "\r\nContent-Type: video/mp4\r\n\r\n"
+    ).encode()
+    body = head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    url = urlsplit(base)
+    request = (
+        f"POST {url.path}/api/analyses HTTP/1.1\r\nHost: {url.netloc}\r\n"
+        f"Authorization: {BEARER['Authorization']}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((url.hostname, url.port), timeout=10) as connection:
+        connection.sendall(request + body[: round(len(body) * share)])
+        if share < 1:
+            time.sleep(0.5)
+            return b""
+        return connection.makefile("rb").readline()
+
+
+def test_bad_uploads_are_one_clear_line_each_and_leave_nothing(
+    services: Services, engine: FaceEngine, events_dir: Path, scenes: Path, tmp_path: Path
+) -> None:
+    limit_mb = 1
+    settings = services.settings.model_copy(
+        update={"operator_token": SecretStr(OPERATOR_TOKEN), "analysis_max_mb": limit_mb}
+    )
+    context = WebContext.ready(settings, replace(services, settings=settings), engine)
+    text = tmp_path / "notes.mp4"
+    text.write_text("a shopping list, not a video\n")
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    cut = _ten_hours_cut_short(tmp_path / "cut.mp4")
+    big = tmp_path / "big.mp4"
+    big.write_bytes(scenes.read_bytes() * (1 + (limit_mb << 20) // scenes.stat().st_size))
+    expected = {
+        text: (422, "notes.mp4: not a video file"),
+        empty: (422, "empty.mp4: not a video file"),
+        cut: (422, "cut.mp4: the file is cut short: its header says 10:00:00"),
+        big: (413, f"the video is over {limit_mb} MB"),
+    }
+    root = analyses_root(settings.data_dir)
+    with run_uvicorn(standalone_app(context)) as base:
+        api = f"{base}{URL_PREFIX}/api/analyses"
+        history = requests.get(api, headers=BEARER, timeout=10).json()
+        files = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+        for path, (status, message) in expected.items():
+            with open(path, "rb") as file:
+                answer = requests.post(
+                    api, headers=BEARER, files={"file": (path.name, file)}, timeout=60
+                )
+            assert answer.status_code == status, (path.name, answer.text)
+            said = answer.json()["message"]
+            assert said.startswith(message) and "\n" not in said, said
+        assert _raw_upload(base + URL_PREFIX, scenes, 0.5) == b""
+        time.sleep(1.0)
+        # The history is unchanged and nothing of any upload is kept.
+        assert requests.get(api, headers=BEARER, timeout=10).json() == history
+        assert {p for p in root.rglob("*") if p.is_file()} == files
+        # The same upload sent whole is taken: the cut one failed for being cut.
+        assert _raw_upload(base + URL_PREFIX, scenes, 1.0).startswith(b"HTTP/1.1 202")
+        now = requests.get(api, headers=BEARER, timeout=10).json()
+        assert [item["name"] for item in now] == [scenes.name] + [i["name"] for i in history]
