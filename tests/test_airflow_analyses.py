@@ -92,10 +92,15 @@ def test_a_long_upload_in_the_console_inside_airflow_is_analysed_by_the_dag(
     import requests
     from airflow.api_fastapi.app import create_app, get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.plugins_manager import get_fastapi_plugins
 
     from .web.conftest import run_uvicorn
 
     monkeypatch.setenv("SCAS_ANALYSIS_PIECE_S", str(PIECE_S))
+    # The plugin builds its app once per process, at its first request: an earlier test's
+    # request built it with that test's settings and servers, so it is built anew here.
+    (scas_app,) = [app["app"] for app in get_fastapi_plugins()[0] if app["name"] == "SCAS"]
+    monkeypatch.setattr(scas_app, "_app", None)
     _serialize_dags()
     jwt = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
     signed_in = {"Authorization": f"Bearer {jwt}"}
