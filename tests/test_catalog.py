@@ -122,6 +122,48 @@ def test_embeddings_round_trip_with_and_without_pgvector(database_url: str, pgve
         assert centroid is not None and centroid.tolist() == pytest.approx([0.25, -0.5, 1.0])
 
 
+@pytest.mark.parametrize("pgvector", [True, False], ids=["pgvector", "real-arrays"])
+def test_earlier_visits_are_the_same_nearest_neighbours_with_and_without_pgvector(
+    database_url: str, pgvector: bool
+) -> None:
+    with Catalog.connect(database_url) as catalog:
+        upgrade(catalog.connection, pgvector=pgvector)
+        if pgvector and not _server_has_pgvector(catalog):
+            pytest.skip("this PostgreSQL server has no pgvector")
+        consent = Consent("scas-2026-11", "en", T0)
+        people = {  # (event, visitor): (embedding, remember)
+            ("fair", "near"): ((1.0, 0.1, 0.0), True),
+            ("fair", "nearer"): ((1.0, 0.0, 0.0), True),
+            ("fair", "far"): ((0.0, 1.0, 0.0), True),
+            ("fair", "not-asked"): ((1.0, 0.0, 0.0), False),
+            ("expo", "v1"): ((1.0, 0.0, 0.0), True),
+        }
+        for (event, visitor), (embedding, remember) in people.items():
+            catalog.events.ensure(event)
+            catalog.visitors.upsert(Visitor(event, visitor, visitor, consent, remember))
+            catalog.visitors.upsert_enrollment(
+                Enrollment(event, visitor, f"{event}/{visitor}/0.jpg", "sface", embedding, 0.9)
+            )
+
+        offered = catalog.people.earlier_visits("expo", "v1", "sface", threshold=0.9)
+
+        assert [(v.visitor_id, round(v.similarity, 3)) for v in offered] == [
+            ("nearer", 1.0),
+            ("near", 0.995),
+        ]
+        assert catalog.people.earlier_visits("expo", "v1", "other-pack", threshold=0.9) == []
+        person = catalog.people.link("expo", "v1", [("fair", "nearer"), ("fair", "not-asked")])
+        assert person is not None
+        # Oldest first: the fair's visitor was enrolled first (the events have no start).
+        assert catalog.people.linked("expo", "v1") == [("fair", "nearer"), ("expo", "v1")]
+        assert [
+            v.visitor_id for v in catalog.people.earlier_visits("expo", "v1", "sface", 0.9)
+        ] == ["near"]
+        # Withdrawing the second consent undoes the link it allowed.
+        catalog.visitors.upsert(Visitor("fair", "nearer", "nearer", consent, remember=False))
+        assert catalog.people.linked("expo", "v1") == [("expo", "v1")]
+
+
 # idempotent writes --------------------------------------------------------------------------
 
 

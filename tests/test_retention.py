@@ -105,6 +105,26 @@ def test_each_kind_of_data_goes_when_its_time_comes(
     assert again.deleted == 0
 
 
+def test_a_remembered_visitors_embedding_stays_as_long_as_they_do_but_not_their_photo(
+    services: Services, done_event: datetime, store: ObjectStore, catalog: Catalog,
+    engine: FaceEngine, photos: dict[str, SamplePhoto],
+) -> None:  # fmt: skip
+    enroll_visitor(
+        services, engine, consent=CONSENT, event_id="expo", display_name="Barack",
+        photos=[photos["obama"].path.read_bytes()], visitor_id="v-remembered", remember=True,
+    )  # fmt: skip
+    bucket = services.settings.bucket_enrollments
+
+    purge_event(services, "expo", RetentionPolicy(), done_event + timedelta(days=8))
+
+    kept = catalog.visitors.enrollments("expo", "default")
+    assert [e.visitor_id for e in kept] == ["v-remembered"]  # v1's went
+    assert store.list(bucket, keys.visitor_enrollment_prefix("expo", "v-remembered")) == []
+    purge_event(services, "expo", RetentionPolicy(), done_event + timedelta(days=91))
+    assert catalog.visitors.enrollments("expo", "default") == []
+    assert catalog.visitors.for_event("expo") == []
+
+
 def test_an_event_not_done_keeps_everything(
     services: Services, done_event: datetime, store: ObjectStore, catalog: Catalog
 ) -> None:

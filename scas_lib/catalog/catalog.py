@@ -23,6 +23,7 @@ from scas_lib.catalog.database import Database
 from scas_lib.catalog.events import EventRepository
 from scas_lib.catalog.kiosks import KioskRepository
 from scas_lib.catalog.outputs import OutputRepository
+from scas_lib.catalog.people import PeopleRepository
 from scas_lib.catalog.segments import SegmentRepository
 from scas_lib.catalog.tracks import TrackRepository
 from scas_lib.catalog.visitor_pages import VisitorPageRepository
@@ -50,16 +51,9 @@ class Catalog(Database):
         self.kiosks = KioskRepository(self, self.events)
         #: Operators' "not this person" corrections.
         self.corrections = CorrectionRepository(self)
+        #: Returning visitors: who consented to be remembered, and their links across events.
+        self.people = PeopleRepository(self)
 
     @classmethod
     def connect(cls, url: str, *, timeout_s: float = 5.0) -> Self:
         return cls(connect(url, timeout_s=timeout_s))
-
-    @property
-    def uses_pgvector(self) -> bool:
-        """True when embeddings are stored in pgvector columns."""
-        rows = self.execute(
-            """SELECT udt_name FROM information_schema.columns
-               WHERE table_name = 'enrollments' AND column_name = 'embedding'"""
-        )
-        return bool(rows) and rows[0][0] == "vector"

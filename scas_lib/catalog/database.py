@@ -34,6 +34,15 @@ class Database:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @property
+    def uses_pgvector(self) -> bool:
+        """True when embeddings are stored in pgvector columns."""
+        rows = self.execute(
+            """SELECT udt_name FROM information_schema.columns
+               WHERE table_name = 'enrollments' AND column_name = 'embedding'"""
+        )
+        return bool(rows) and rows[0][0] == "vector"
+
     def execute(
         self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
     ) -> list[tuple[Any, ...]]:

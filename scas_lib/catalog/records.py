@@ -58,6 +58,21 @@ class Visitor:
     id: str
     display_name: str
     consent: Consent
+    #: The second, separate consent (migration 0014): remember me for future events. Off
+    #: unless the visitor ticked it; only then is the visitor ever matched across events.
+    remember: bool = False
+
+
+@dataclass(frozen=True)
+class EarlierVisit:
+    """A visitor of another event who may be the same person: they too consented to be
+    remembered, and their enrollment is within the calibrated match threshold."""
+
+    event_id: str
+    visitor_id: str
+    display_name: str
+    #: Cosine similarity of the closest pair of enrollments (higher is closer).
+    similarity: float
 
 
 @dataclass(frozen=True)

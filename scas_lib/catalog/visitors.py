@@ -25,12 +25,15 @@ class VisitorRepository:
         consent = visitor.consent
         self._db.execute(
             """INSERT INTO visitors (event_id, id, display_name, consent_at, consent_version,
-                   consent_language)
-               VALUES (%s, %s, %s, %s, %s, %s)
+                   consent_language, remember)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (event_id, id) DO UPDATE SET display_name = EXCLUDED.display_name,
                    consent_at = EXCLUDED.consent_at,
                    consent_version = EXCLUDED.consent_version,
-                   consent_language = EXCLUDED.consent_language""",
+                   consent_language = EXCLUDED.consent_language,
+                   remember = EXCLUDED.remember,
+                   -- Withdrawing the second consent undoes the links it allowed.
+                   person_id = CASE WHEN EXCLUDED.remember THEN visitors.person_id END""",
             (
                 visitor.event_id,
                 visitor.id,
@@ -38,6 +41,7 @@ class VisitorRepository:
                 consent.given_at,
                 consent.version,
                 consent.language,
+                visitor.remember,
             ),
         )
 
@@ -51,13 +55,13 @@ class VisitorRepository:
     def _select(self, where: str, params: Sequence[Any]) -> list[Visitor]:
         rows = self._db.execute(
             f"""SELECT event_id, id, display_name, consent_version, consent_language,
-                       consent_at
+                       consent_at, remember
                 FROM visitors WHERE {where} ORDER BY id""",
             params,
         )
         return [
-            Visitor(event_id, visitor_id, name, Consent(version, language, given_at))
-            for event_id, visitor_id, name, version, language, given_at in rows
+            Visitor(event_id, visitor_id, name, Consent(version, language, given_at), remember)
+            for event_id, visitor_id, name, version, language, given_at, remember in rows
         ]
 
     @contextmanager
@@ -117,9 +121,16 @@ class VisitorRepository:
         ]
 
     def delete_enrollments(self, event_id: str) -> int:
-        """Delete the event's enrollment rows (the embeddings of kiosk photos)."""
+        """Delete the event's enrollment rows (the embeddings of kiosk photos), but those of
+        visitors who consented to be remembered: theirs go with the visitor (the event's
+        ``highlights`` retention step, or their own deletion)."""
         return len(
             self._db.execute(
-                "DELETE FROM enrollments WHERE event_id = %s RETURNING id", (event_id,)
+                """DELETE FROM enrollments e WHERE e.event_id = %s
+                   AND NOT EXISTS (SELECT 1 FROM visitors v
+                                   WHERE v.event_id = e.event_id AND v.id = e.visitor_id
+                                     AND v.remember)
+                   RETURNING e.id""",
+                (event_id,),
             )
         )

@@ -6,6 +6,8 @@ The defaults keep what a visitor still needs and nothing longer:
 - the mean embeddings of **bystanders** (tracks that are nobody enrolled): gone as soon as
   the event is done, since they only served to tell people apart during the event;
 - **kiosk photos and visitor embeddings**: 7 days (a visitor may ask for a re-render);
+  the embeddings of a visitor who consented to be remembered at future events stay as
+  long as the visitor (:mod:`scas_lib.visitors.returning`), their photos do not;
 - **recordings**: 30 days (an operator may re-process a camera);
 - **highlight videos**, and with them the visitors' names and every row about them: 90
   days.

@@ -52,6 +52,7 @@ class EnrollmentResult:
 
 @dataclass(frozen=True)
 class ForgetResult:
+    event_id: str
     visitor_id: str
     objects_deleted: int
     catalog_rows: bool
@@ -72,10 +73,12 @@ def enroll_visitor(
     consent: Consent,
     visitor_id: str | None = None,
     policy: EnrollmentPolicy | None = None,
+    remember: bool = False,
 ) -> EnrollmentResult:
     """Check the photos, store them and the visitor with the consent they gave (see
-    :meth:`scas_lib.events.ConsentText.agreed`); raise :class:`EnrollmentError` naming the
-    first bad photo (1-based) before storing anything."""
+    :meth:`scas_lib.events.ConsentText.agreed`) and, when ``remember``, the second consent:
+    to be known at future events (:mod:`scas_lib.visitors.returning`); raise
+    :class:`EnrollmentError` naming the first bad photo (1-based) before storing anything."""
     if not photos:
         raise ScasError("give at least one photo")
     if not display_name.strip():
@@ -103,7 +106,7 @@ def enroll_visitor(
             )
     check_one_person(visitor_id, enrolled, earlier, engine.pack.manifest.thresholds)
 
-    visitor = Visitor(event_id, visitor_id, display_name.strip(), consent)
+    visitor = Visitor(event_id, visitor_id, display_name.strip(), consent, remember)
     photo_keys = _store_photos(services, event_id, visitor_id, photos, enrolled)
     with services.catalog() as catalog:
         catalog.events.ensure(event_id)
@@ -198,4 +201,4 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
     forget_in_analyses(analyses_root(settings.data_dir), event_id, visitor_id)
     if services.seaweed_master:
         vacuum(services.seaweed_master)
-    return ForgetResult(visitor_id, deleted, removed)
+    return ForgetResult(event_id, visitor_id, deleted, removed)

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
-from scas_lib.catalog.records import Kiosk, Output
+from scas_lib.catalog.records import Kiosk, Output, VisitorPage
 from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.auth import Context, CurrentKiosk, CurrentVisitorPage
@@ -33,9 +33,13 @@ from scas_lib.web.visits import (
     delete_my_data,
     enroll_at_kiosk,
     event_consent,
+    link_visit,
     media_key,
     visitor_status,
 )
+
+#: The visitor's media files, by name in their URLs.
+MediaKind = Literal["video", "poster", "vertical"]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422, 429, 500)
@@ -81,6 +85,9 @@ async def kiosk_enroll(
     language: Annotated[str, Form(description="The visitor's language (zh, en).")] = "",
     consent: Annotated[bool, Form(description="The visitor ticked the consent box.")] = False,
     consent_version: Annotated[str, Form(description="The consent text version shown.")] = "",
+    remember: Annotated[
+        bool, Form(description="The second, separate consent: to be known at future events.")
+    ] = False,
     photo: Annotated[UploadFile | None, File(description="The selfie (JPEG, PNG, WebP).")] = None,
 ) -> KioskEnrollment:
     """Enroll a visitor (multipart: photo, name, consent). A refusal of the enrollment gates
@@ -103,6 +110,7 @@ async def kiosk_enroll(
         consent_version=consent_version,
         photo=data,
         base_url=app_base_url(request),
+        remember=remember,
     )
 
 
@@ -118,14 +126,51 @@ def visitor_get(token: str, page: CurrentVisitorPage, context: Context) -> Visit
 @visitor_router.get("/{token}/media/{kind}")
 def visitor_media(
     request: Request,
-    kind: Literal["video", "poster", "vertical"],
+    kind: MediaKind,
     page: CurrentVisitorPage,
     context: Context,
     download: bool = False,
 ) -> Any:
     """The video, its poster or its vertical version; ``?download=1`` as an attachment.
     Answers HTTP ranges (206)."""
-    key = media_key(context, page, kind)
+    return _media_response(request, context, page, kind, page.event_id, download)
+
+
+@visitor_router.post("/{token}/visits/{event_id}")
+def visitor_link(
+    token: str, event_id: str, page: CurrentVisitorPage, context: Context
+) -> VisitorStatus:
+    """The visitor says an earlier visit offered on their page is theirs: it is linked
+    (409 without the consent to be remembered, 404 if it was not offered) and the page's
+    new state returned."""
+    link_visit(context, page, event_id)
+    return visitor_status(context, page, token)
+
+
+@visitor_router.get("/{token}/visits/{event_id}/media/{kind}")
+def visitor_visit_media(
+    request: Request,
+    event_id: str,
+    kind: MediaKind,
+    page: CurrentVisitorPage,
+    context: Context,
+    download: bool = False,
+) -> Any:
+    """A linked visit's video, poster or vertical version (404 unless that visit is
+    linked to the page's visitor)."""
+    return _media_response(request, context, page, kind, event_id, download)
+
+
+def _media_response(
+    request: Request,
+    context: Context,
+    page: VisitorPage,
+    kind: MediaKind,
+    event_id: str,
+    download: bool,
+) -> Any:
+    """The object of one of the visitor's media files, in ranges, maybe as an attachment."""
+    key = media_key(context, page, kind, event_id)
     extension = "jpg" if kind == "poster" else "mp4"
     suffix = "-vertical" if kind == "vertical" else ""
     return object_response(
@@ -133,7 +178,7 @@ def visitor_media(
         context.settings.bucket_highlights,
         key,
         range_header=request.headers.get("range"),
-        download_name=f"{page.event_id}-highlight{suffix}.{extension}" if download else None,
+        download_name=f"{event_id}-highlight{suffix}.{extension}" if download else None,
     )
 
 
@@ -148,9 +193,10 @@ class Deleted:
 @visitor_router.delete("/{token}")
 def visitor_delete(page: CurrentVisitorPage, context: Context) -> Deleted:
     """Delete the visitor's photos, face data, detections and videos everywhere (the same
-    deletion as ``scas forget``); the page's token stops working."""
-    result = delete_my_data(context, page)
-    return Deleted(result.catalog_rows, result.objects_deleted)
+    deletion as ``scas forget --everywhere``: their linked visits of other events too); the
+    page's token stops working."""
+    results = delete_my_data(context, page)
+    return Deleted(results[-1].catalog_rows, sum(r.objects_deleted for r in results))
 
 
 # operator --------------------------------------------------------------------------------

@@ -101,6 +101,10 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     },
     "name_label": {"en": "Your name (shown in your video)", "zh": "您的名字（显示在视频中）"},  # noqa: RUF001
     "consent_label": {"en": "I agree", "zh": "我同意"},
+    "remember_label": {
+        "en": "Also remember me for future events, so that my page shows all my videos (optional)",
+        "zh": "在以后的活动中也记住我，让我的页面显示我的所有视频（可选）",  # noqa: RUF001
+    },
     "capture": {"en": "Take photo", "zh": "拍照"},
     "retake": {"en": "Retake", "zh": "重拍"},
     "choose_file": {"en": "Choose a photo", "zh": "选择照片"},
@@ -132,11 +136,20 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     },
     "download": {"en": "Download", "zh": "下载"},
     "download_vertical": {"en": "Download (vertical)", "zh": "下载（竖屏版）"},  # noqa: RUF001
+    "other_visits_title": {"en": "Your other events", "zh": "您参加过的其他活动"},
+    "offered_title": {"en": "Were you here too?", "zh": "您也参加过这些活动吗？"},  # noqa: RUF001
+    "offered_explain": {
+        "en": "You asked to be remembered. We may have seen you at these events: if it was "
+        "you, your page will show those videos too.",
+        "zh": "您选择了被记住。我们可能在这些活动中见过您：如果是您，页面也会显示那些视频。",  # noqa: RUF001
+    },
+    "offered_accept": {"en": "This was me", "zh": "是我"},
     "delete_title": {"en": "Delete my data", "zh": "删除我的数据"},
     "delete_explain": {
-        "en": "Deletes your photo, your face data and your video everywhere. This cannot be "
-        "undone.",
-        "zh": "将在所有地方删除您的照片、面部数据和视频。此操作无法撤销。",
+        "en": "Deletes your photo, your face data and your video everywhere, at every event "
+        "linked to this page. This cannot be undone.",
+        "zh": "将在所有地方删除您的照片、面部数据和视频，包括与此页面关联的所有活动。"  # noqa: RUF001
+        "此操作无法撤销。",
     },
     "delete_confirm": {
         "en": "Yes, delete everything now",

@@ -43,20 +43,6 @@ class KioskEnrollment:
     qr_svg: str
 
 
-@dataclass(frozen=True)
-class VisitorStatus:
-    """What a visitor's page shows."""
-
-    event_id: str
-    event_name: str
-    display_name: str
-    state: VideoState
-    #: App-relative paths (under the page's token); None when there is no such file.
-    video_path: str | None
-    poster_path: str | None
-    vertical_path: str | None
-
-
 def event_consent(event_id: str) -> ConsentText:
     """The consent text of the event's file (the default text for an event without one),
     read once per change of the file (:func:`~scas_lib.event_files.find_event`)."""
@@ -87,10 +73,12 @@ def enroll_at_kiosk(
     consent_version: str,
     photo: bytes,
     base_url: str,
+    remember: bool = False,
 ) -> KioskEnrollment:
     """Enroll a visitor from a kiosk photo: rate limit, consent, the enrollment gates (each
     refusal in the visitor's language), then their page. ``base_url`` is the app's address
-    as the kiosk reached it (``SCAS_PUBLIC_URL`` wins)."""
+    as the kiosk reached it (``SCAS_PUBLIC_URL`` wins); ``remember`` is the second, separate
+    consent: to be known again at future events."""
     consent = event_consent(kiosk.event_id)
     if not consent_given:
         raise _refusal(422, "consent_missing", language)
@@ -122,6 +110,7 @@ def enroll_at_kiosk(
             display_name=name,
             photos=[photo],
             consent=consent.agreed(read_in, datetime.now(UTC)),
+            remember=remember,
         )
     except InvalidName as error:
         raise _refusal(422, "invalid_name", language, str(error)) from None
@@ -141,58 +130,169 @@ def enroll_at_kiosk(
     )
 
 
+@dataclass(frozen=True)
+class VideoFiles:
+    """A visit's video state and where its files are (app-relative; None: no such file)."""
+
+    state: VideoState
+    video_path: str | None
+    poster_path: str | None
+    vertical_path: str | None
+
+
+def _video_files(context: WebContext, event_id: str, visitor_id: str, prefix: str) -> VideoFiles:
+    """The state of a visitor's video in one event, with its files under ``prefix``."""
+    with context.services.catalog() as catalog:
+        event = catalog.events.get(event_id)
+        output = catalog.outputs.get(event_id, visitor_id)
+    state = video_state(event.status if event else None, shown_status(output))
+    if state != "ready" or output is None or not output.object_key:
+        return VideoFiles(state, None, None, None)
+    store = context.services.object_store()
+    vertical = store.exists(
+        context.settings.bucket_highlights, keys.vertical_key(event_id, visitor_id)
+    )
+    return VideoFiles(
+        state,
+        f"{prefix}/video",
+        f"{prefix}/poster" if output.poster_key else None,
+        f"{prefix}/vertical" if vertical else None,
+    )
+
+
+@dataclass(frozen=True)
+class OtherVisit:
+    """The same person's visit of another event (they linked it), on their page."""
+
+    event_id: str
+    event_name: str
+    files: VideoFiles
+
+
+@dataclass(frozen=True)
+class OfferedVisit:
+    """An earlier visit that may be the visitor's: offered on their page, linked only if
+    they say it is theirs. Its name is not shown: the event's is."""
+
+    event_id: str
+    event_name: str
+
+
+@dataclass(frozen=True)
+class VisitorStatus:
+    """What a visitor's page shows."""
+
+    event_id: str
+    event_name: str
+    display_name: str
+    state: VideoState
+    #: App-relative paths (under the page's token); None when there is no such file.
+    video_path: str | None
+    poster_path: str | None
+    vertical_path: str | None
+    #: The second consent: to be known again at future events.
+    remembered: bool = False
+    #: Their linked visits of other events, oldest first, and the ones offered to link.
+    other_visits: tuple[OtherVisit, ...] = ()
+    offered_visits: tuple[OfferedVisit, ...] = ()
+
+
 def visitor_status(context: WebContext, page: VisitorPage, token: str) -> VisitorStatus:
-    """The state of the visitor's video and where its files are."""
-    settings = context.settings
+    """The state of the visitor's video and where its files are; for a visitor who
+    consented to be remembered, also their other events' videos and the earlier visits
+    that may be theirs."""
+    from scas_lib.visitors.returning import earlier_visits, every_visit
+
     with context.services.catalog() as catalog:
         visitor = catalog.visitors.get(page.event_id, page.visitor_id)
-        event = catalog.events.get(page.event_id)
-        output = catalog.outputs.get(page.event_id, page.visitor_id)
     if visitor is None:  # forgotten between the page lookup and now
         raise ApiError(404, "page_not_found", "this page's visitor was deleted")
-    state = video_state(event.status if event else None, shown_status(output))
-    prefix = f"/api/visitor/{token}/media"
-    video = poster = vertical = None
-    if state == "ready" and output is not None and output.object_key:
-        video = f"{prefix}/video"
-        poster = f"{prefix}/poster" if output.poster_key else None
-        store = context.services.object_store()
-        vertical_key = keys.vertical_key(page.event_id, page.visitor_id)
-        if store.exists(settings.bucket_highlights, vertical_key):
-            vertical = f"{prefix}/vertical"
+    prefix = f"/api/visitor/{token}"
+    files = _video_files(context, page.event_id, page.visitor_id, f"{prefix}/media")
+    others: list[OtherVisit] = []
+    offered: list[OfferedVisit] = []
+    if visitor.remember:
+        for event_id, visitor_id in every_visit(context.services, page.event_id, page.visitor_id):
+            if event_id != page.event_id:
+                other = _video_files(
+                    context, event_id, visitor_id, f"{prefix}/visits/{event_id}/media"
+                )
+                others.append(OtherVisit(event_id, event_name(context, event_id), other))
+        offered = [
+            OfferedVisit(visit.event_id, event_name(context, visit.event_id))
+            for visit in earlier_visits(
+                context.services, context.engine, page.event_id, page.visitor_id
+            )
+        ]
     return VisitorStatus(
         event_id=page.event_id,
         event_name=event_name(context, page.event_id),
         display_name=visitor.display_name,
-        state=state,
-        video_path=video,
-        poster_path=poster,
-        vertical_path=vertical,
+        state=files.state,
+        video_path=files.video_path,
+        poster_path=files.poster_path,
+        vertical_path=files.vertical_path,
+        remembered=visitor.remember,
+        other_visits=tuple(others),
+        offered_visits=tuple(offered),
     )
 
 
-def media_key(context: WebContext, page: VisitorPage, kind: str) -> str:
-    """The object key of the visitor's video, poster or vertical video (404 if none)."""
+def link_visit(context: WebContext, page: VisitorPage, event_id: str) -> None:
+    """The visitor says an offered earlier visit is theirs: link it (404 if it was not
+    offered to them)."""
+    from scas_lib.visitors.returning import link_earlier_visits
+
+    try:
+        linked = link_earlier_visits(
+            context.services, context.engine, page.event_id, page.visitor_id, [event_id]
+        )
+    except ScasError as error:
+        raise ApiError(409, "not_remembered", str(error)) from None
+    if not linked:
+        raise ApiError(404, "not_offered", f"no earlier visit in {event_id} is offered")
+
+
+def _visit_of(context: WebContext, page: VisitorPage, event_id: str | None) -> tuple[str, str]:
+    """The ``(event, visitor)`` of the page's person in ``event_id`` (default: the page's
+    own); 404 unless that visit is linked to the page's visitor."""
+    from scas_lib.visitors.returning import every_visit
+
+    if event_id is None or event_id == page.event_id:
+        return page.event_id, page.visitor_id
+    for visit in every_visit(context.services, page.event_id, page.visitor_id):
+        if visit[0] == event_id:
+            return visit
+    raise ApiError(404, "not_found", f"no visit of yours in {event_id}")
+
+
+def media_key(
+    context: WebContext, page: VisitorPage, kind: str, event_id: str | None = None
+) -> str:
+    """The object key of the visitor's video, poster or vertical video (404 if none), in
+    the page's event or in a linked visit's ``event_id``."""
+    visit_event, visitor_id = _visit_of(context, page, event_id)
     with context.services.catalog() as catalog:
-        output = catalog.outputs.get(page.event_id, page.visitor_id)
+        output = catalog.outputs.get(visit_event, visitor_id)
     key = None
     if output is not None and shown_status(output) == "done":
         key = {
             "video": output.object_key,
             "poster": output.poster_key,
-            "vertical": keys.vertical_key(page.event_id, page.visitor_id),
+            "vertical": keys.vertical_key(visit_event, visitor_id),
         }.get(kind)
     if key is None:
         raise ApiError(404, "not_found", f"there is no {kind} for this visitor (yet)")
     return key
 
 
-def delete_my_data(context: WebContext, page: VisitorPage) -> ForgetResult:
-    """The visitor's "delete my data": the same deletion as ``scas forget``."""
-    from scas_lib.visitors.stage import forget_visitor
+def delete_my_data(context: WebContext, page: VisitorPage) -> list[ForgetResult]:
+    """The visitor's "delete my data": the same deletion as ``scas forget --everywhere``
+    (their visits of other events too, when they linked any); this visit's result last."""
+    from scas_lib.visitors.returning import forget_everywhere
 
     try:
-        return forget_visitor(context.services, page.event_id, page.visitor_id)
+        return forget_everywhere(context.services, page.event_id, page.visitor_id)
     except ScasError as error:
         raise ApiError(
             503, "delete_failed", f"deleting did not finish, please try again: {error}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import requests
 
+from scas_lib.catalog.records import Output
 from scas_lib.catalog.tokens import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -19,8 +20,10 @@ from scas_lib.events import ConsentText
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.storage import keys
+from scas_lib.visitors.stage import enroll_visitor
 from scas_lib.web.texts import VISITOR_ERRORS
 
+from ..conftest import CONSENT
 from .conftest import EVENT, OPERATOR_TOKEN, WebServer, no_face_photo, portrait
 
 VERSION = ConsentText().version
@@ -29,12 +32,16 @@ VERSION = ConsentText().version
 def enroll(
     web: WebServer, photo: bytes, *, name: str = "王小明", language: str = "zh",
     token: str | None = None, consent: bool = True, version: str = VERSION,
+    remember: bool | None = None,
 ) -> requests.Response:  # fmt: skip
+    data = {"name": name, "language": language, "consent": str(consent).lower(),
+            "consent_version": version}  # fmt: skip
+    if remember is not None:
+        data["remember"] = str(remember).lower()
     return requests.post(
         web.api("/kiosk/enroll"),
         headers={"Authorization": f"Bearer {token or web.kiosk.token}"},
-        data={"name": name, "language": language, "consent": str(consent).lower(),
-              "consent_version": version},
+        data=data,
         files={"photo": ("selfie.jpg", photo, "image/jpeg")},
         timeout=60,
     )  # fmt: skip
@@ -221,6 +228,64 @@ def test_delete_my_data_forgets_the_visitor_everywhere(
         assert catalog.visitors.enrollments(EVENT, "default") == []
     assert requests.get(web.api(f"/visitor/{token}"), timeout=10).status_code == 404
     assert requests.get(body["page_url"], timeout=10).status_code == 404
+
+
+def test_a_returning_visitor_links_an_earlier_visit_and_their_page_shows_both_videos(
+    web: WebServer, engine: FaceEngine, photos: dict[str, SamplePhoto]
+) -> None:
+    # She was at last year's fair, asked to be remembered, and got a video there.
+    earlier, store = "fair-2025", web.services.object_store()
+    enroll_visitor(
+        web.services, engine, consent=CONSENT, event_id=earlier, display_name="Jacinda",
+        photos=[photos["ardern1"].path.read_bytes()], visitor_id="v-fair", remember=True,
+    )  # fmt: skip
+    bucket = web.services.settings.bucket_highlights
+    store.put_bytes(bucket, keys.highlight_key(earlier, "v-fair"), b"last year's video")
+    with web.services.catalog() as catalog:
+        catalog.outputs.upsert(
+            Output(earlier, "v-fair", "done", keys.highlight_key(earlier, "v-fair"))
+        )
+
+    # Today's kiosk, with another photo of her: without the second consent nothing is offered.
+    selfie = photos["ardern2"].path.read_bytes()
+    plain = enroll(web, selfie, name="Jacinda", language="en").json()
+    plain_token = plain["page_url"].rsplit("/v/", 1)[1]
+    status = requests.get(web.api(f"/visitor/{plain_token}"), timeout=30).json()
+    assert (status["remembered"], status["offered_visits"]) == (False, [])
+    refused = requests.post(web.api(f"/visitor/{plain_token}/visits/{earlier}"), timeout=30)
+    assert refused.status_code == 409 and refused.json()["code"] == "not_remembered"
+
+    # With it, the fair is offered; nothing is linked until she says it was her.
+    body = enroll(web, selfie, name="Jacinda", language="en", remember=True).json()
+    token = body["page_url"].rsplit("/v/", 1)[1]
+    status = requests.get(web.api(f"/visitor/{token}"), timeout=30).json()
+    assert status["remembered"] and status["other_visits"] == []
+    assert [v["event_id"] for v in status["offered_visits"]] == [earlier]
+    other_media = web.api(f"/visitor/{token}/visits/{earlier}/media/video")
+    assert requests.get(other_media, timeout=30).status_code == 404
+    not_offered = requests.post(web.api(f"/visitor/{token}/visits/{EVENT}"), timeout=30)
+    assert not_offered.status_code == 404 and not_offered.json()["code"] == "not_offered"
+
+    linked = requests.post(web.api(f"/visitor/{token}/visits/{earlier}"), timeout=30)
+
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["offered_visits"] == []
+    (other,) = linked.json()["other_visits"]
+    assert other["event_id"] == earlier and other["files"]["state"] == "ready"
+    assert requests.get(web.url + other["files"]["video_path"], timeout=30).content == (
+        b"last year's video"
+    )
+    page = requests.get(body["page_url"], timeout=30).text
+    assert 'id="other-visits"' in page and other["files"]["video_path"] in page
+
+    # "Delete my data" forgets her at both events; the visitor who did not link stays.
+    deleted = requests.delete(web.api(f"/visitor/{token}"), timeout=60)
+    assert deleted.status_code == 200 and deleted.json()["deleted"]
+    assert deleted.json()["objects_deleted"] == 3  # two photos and last year's video
+    with web.services.catalog() as catalog:
+        assert catalog.visitors.for_event(earlier) == []
+        assert [v.id for v in catalog.visitors.for_event(EVENT)] == [plain["visitor_id"]]
+    assert store.list(bucket, f"{earlier}/") == []
 
 
 def test_the_docs_describe_the_api_and_errors_never_show_a_traceback(web: WebServer) -> None:

@@ -14,6 +14,7 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from scas_lib.catalog.records import Event, Output
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
 from scas_lib.highlights.templates import load_template
@@ -22,9 +23,10 @@ from scas_lib.recognition.stage import recognize_segment
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
+from scas_lib.visitors.stage import enroll_visitor
 from scas_lib.web.texts import VISITOR_ERRORS
 
-from ..conftest import enroll_event_visitors
+from ..conftest import CONSENT, enroll_event_visitors
 from .conftest import (
     EVENT,
     KIOSK_SIZE,
@@ -60,7 +62,7 @@ def assert_fits_the_screen(driver: WebDriver) -> None:
         "return [e.scrollHeight - window.innerHeight, e.scrollWidth - window.innerWidth];"
     )
     assert overflow[0] <= 0 and overflow[1] <= 0, overflow
-    for element_id in ("submit", "consent", "name"):
+    for element_id in ("submit", "consent", "remember", "name"):
         box = driver.execute_script(
             "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
             "return [r.top, r.bottom, window.innerHeight];", element_id,
@@ -125,13 +127,61 @@ def test_the_kiosk_enrolls_from_the_camera_and_its_qr_code_opens_the_visitors_pa
     with web.services.catalog() as catalog:
         (visitor,) = catalog.visitors.for_event(EVENT)
     assert visitor.display_name == "王小明" and visitor.consent.language == "zh"
+    assert not visitor.remember  # the second consent is off unless ticked
 
     # The next visitor starts from nothing.
     driver.find_element(By.ID, "next").click()
     wait_for(driver, "return !document.getElementById('enroll-step').hidden")
     assert driver.find_element(By.ID, "name").get_attribute("value") == ""
     assert not driver.find_element(By.ID, "consent").is_selected()
+    assert not driver.find_element(By.ID, "remember").is_selected()
     assert driver.find_element(By.ID, "qr").get_attribute("src") in (None, "")
+
+
+def test_a_returning_visitor_ticks_remember_me_and_finds_last_years_video_on_their_page(
+    web: WebServer, browser: Browser, screenshots: Screenshots,
+    photos: dict[str, SamplePhoto], engine: FaceEngine,
+) -> None:  # fmt: skip
+    earlier, store = "fair-2025", web.services.object_store()
+    enroll_visitor(
+        web.services, engine, consent=CONSENT, event_id=earlier, display_name="Jacinda",
+        photos=[photos["ardern1"].path.read_bytes()], visitor_id="v-fair", remember=True,
+    )  # fmt: skip
+    video = keys.highlight_key(earlier, "v-fair")
+    store.put_bytes(web.services.settings.bucket_highlights, video, b"last year's video")
+    with web.services.catalog() as catalog:
+        catalog.events.upsert(Event(id=earlier, name="Fair 2025"))
+        catalog.outputs.upsert(Output(earlier, "v-fair", "done", video))
+
+    driver = browser(TABLET_SIZE)
+    open_kiosk(driver, web)
+    driver.find_element(By.CSS_SELECTOR, "[data-lang=en]").click()
+    fill_in(driver, "Jacinda")
+    driver.find_element(By.ID, "remember").click()
+    assert_fits_the_screen(driver)
+    driver.find_element(By.ID, "file").send_keys(str(photos["ardern2"].path))
+    driver.find_element(By.ID, "submit").click()
+    wait_for(driver, "return !document.getElementById('done-step').hidden", 60)
+    page_url = driver.find_element(By.ID, "qr").get_attribute("data-url")
+
+    phone = browser(PHONE_SIZE)
+    phone.get(page_url)
+    offered = phone.find_element(By.ID, "offered-visits")
+    assert "Fair 2025" in offered.text
+    screenshots(phone, "visitor-returning-offered")
+    offered.find_element(By.CSS_SELECTOR, ".accept-visit").click()
+    wait_for(phone, "return document.getElementById('other-visits') !== null", 30)
+
+    other = phone.find_element(By.CSS_SELECTOR, "#other-visits .other-visit")
+    assert other.get_attribute("data-event") == earlier and "Fair 2025" in other.text
+    assert not phone.find_elements(By.ID, "offered-visits")
+    source = other.find_element(By.TAG_NAME, "video").get_attribute("src")
+    assert requests.get(source, timeout=30).content == b"last year's video"
+    screenshots(phone, "visitor-returning")
+    with web.services.catalog() as catalog:
+        (today,) = catalog.visitors.for_event(EVENT)
+        assert today.remember
+        assert catalog.people.linked(EVENT, today.id) == [(earlier, "v-fair"), (EVENT, today.id)]
 
 
 def test_a_photo_without_a_face_is_refused_kindly_in_chinese_and_in_english(

@@ -106,6 +106,8 @@
     body.append("name", $("name").value);
     body.append("language", language);
     body.append("consent", "true");
+    // The second, separate consent: off unless the visitor ticks it.
+    body.append("remember", $("remember").checked ? "true" : "false");
     body.append("consent_version", config.consentVersion);
     try {
       const response = await fetch(config.enrollUrl, {
