@@ -1021,9 +1021,10 @@ def test_the_web_app_in_airflows_api_server_needs_an_airflow_login_and_its_conso
         anonymous = requests.get(f"{api}/events", timeout=10)
         assert anonymous.status_code == 401
         assert anonymous.json() == {"code": "not_authenticated", "message": "Not authenticated"}
-        assert requests.get(f"{base}/scas/", timeout=10).status_code == 401
-        home = requests.get(f"{base}/scas/", cookies={"_token": jwt}, timeout=10)
-        assert home.status_code == 200 and 'id="events"' in home.text
+        # The front door is open to anyone; it offers Airflow's sign-in, not a token form.
+        home = requests.get(f"{base}/scas/", timeout=10)
+        assert home.status_code == 200 and 'id="sign-in-link"' in home.text
+        assert 'id="token"' not in home.text
         paired = requests.post(f"{api}/events/expo/kiosks", headers=signed_in, timeout=10)
         assert paired.status_code == 201, paired.text
         # The kiosk's own token, not an Airflow login, enrolls.

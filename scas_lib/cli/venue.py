@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -41,7 +42,21 @@ def serve(
             f"serving http://{host}:{port}{URL_PREFIX}/ (API docs at {URL_PREFIX}/docs); "
             "Ctrl-C stops"
         )
+        console.print(_sign_in_hint(settings, f"http://{host}:{port}{URL_PREFIX}"), soft_wrap=True)
         serve(WebContext.ready(settings, services), host, port)
+
+
+def _sign_in_hint(settings: Settings, url: str) -> str:
+    """How an operator signs in: the link with the token on a terminal (it is the
+    operator's own), else without it (a service's output goes to a log)."""
+    if settings.operator_token is None:
+        return "operators: set SCAS_OPERATOR_TOKEN to sign in to the console"
+    token = (
+        settings.operator_token.get_secret_value()
+        if sys.stdout.isatty()
+        else "$SCAS_OPERATOR_TOKEN"
+    )
+    return f"operators: open {url}/sign-in?token={token} once (or sign in on {url}/)"
 
 
 def _app_url(settings: Settings) -> str:

@@ -31,6 +31,7 @@ from scas_lib.web.errors import install_error_handlers
 from scas_lib.web.live import live_router
 from scas_lib.web.pages import (
     kiosk_pages,
+    landing_pages,
     operator_pages,
     page_policy,
     sign_in_pages,
@@ -56,6 +57,8 @@ def create_app(
     ``get_user`` in the plugin); by default the ``SCAS_OPERATOR_TOKEN`` bearer token.
     ``airflow``: the Airflow the console triggers DAG runs on (the plugin's is the API
     server itself); by default ``SCAS_AIRFLOW_URL``'s, if set."""
+    # The front door offers the sign-in that admits operators here.
+    sign_in = "airflow" if operator else "token"
     operator = operator or operator_token
     app = FastAPI(
         title="SCAS",
@@ -66,6 +69,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.scas = context
+    app.state.operator_sign_in = sign_in
     app.state.analyses = AnalysisJobs(context)
     install_error_handlers(app)
     app.middleware("http")(_security_headers)
@@ -91,6 +95,7 @@ def create_app(
         console_router(operator, airflow),
         analyses_router(operator, airflow),
         live_router(operator),
+        landing_pages,
         kiosk_pages,
         visitor_pages,
         operator_pages(operator),
@@ -158,7 +163,7 @@ def standalone_app(context: WebContext) -> FastAPI:
 
     @root.get("/", include_in_schema=False)
     def _to_app() -> RedirectResponse:
-        return RedirectResponse(f"{URL_PREFIX}/v/")
+        return RedirectResponse(f"{URL_PREFIX}/")
 
     return root
 

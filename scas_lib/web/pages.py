@@ -4,7 +4,9 @@
   Opening ``/kiosk/<event>?pair=<token>`` once pairs the browser: the token goes into an
   HttpOnly cookie and the address bar loses it.
 - ``/v/<token or code>``: the visitor's page; ``/v/`` asks for the short code.
-- ``/``: the operators' start page (behind the operator dependency), linked from Airflow.
+- ``/``: the front door: the visitor code box and the operators' sign-in for anyone; a
+  signed-in operator's browser also lists the events with their links (static/home.js
+  asks the operator API, so it works with either way of signing in). Linked from Airflow.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from scas_lib.web.auth import (
 )
 from scas_lib.web.errors import ApiError
 from scas_lib.web.playback import media_origin
-from scas_lib.web.rendering import app_root, render, script_json
+from scas_lib.web.rendering import app_root, render, request_language, script_json
 from scas_lib.web.texts import LANGUAGES, Language, all_texts, page_texts, pick_language
 from scas_lib.web.visits import event_consent, event_name, visitor_status
 
 #: A paired kiosk stays paired this long without being paired again.
 KIOSK_COOKIE_AGE_S = 365 * 24 * 3600
 
+landing_pages = APIRouter(include_in_schema=False)
 kiosk_pages = APIRouter(include_in_schema=False)
 visitor_pages = APIRouter(include_in_schema=False)
 sign_in_pages = APIRouter(include_in_schema=False)
@@ -61,6 +64,23 @@ def _keep_in_cookie(request: Request, target: str, cookie: str, token: str) -> R
         httponly=True, samesite="strict", secure=request.url.scheme == "https",
     )  # fmt: skip
     return response
+
+
+# landing ---------------------------------------------------------------------------------
+
+
+@landing_pages.get("/")
+def home(request: Request) -> HTMLResponse:
+    """The front door (module docstring). How an operator signs in depends on the app:
+    ``token`` standalone (a form for ``SCAS_OPERATOR_TOKEN``), ``airflow`` in the plugin."""
+    language = request_language(request)
+    return render(
+        request,
+        "home.html",
+        language=language,
+        sign_in=getattr(request.app.state, "operator_sign_in", "token"),
+        texts_json=script_json(page_texts(language)),
+    )
 
 
 # kiosk -----------------------------------------------------------------------------------
@@ -147,19 +167,27 @@ def sign_in(request: Request, context: Context, token: str = "", next: str = "/"
     the address bar loses it."""
     if not token or not is_operator_token(context, token):
         raise ApiError(401, "not_authenticated", "this sign-in link is not valid")
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    return _keep_in_cookie(request, target, OPERATOR_COOKIE, token)
+    return _keep_in_cookie(request, _app_path(next), OPERATOR_COOKIE, token)
+
+
+@sign_in_pages.post("/sign-in")
+def sign_in_form(
+    request: Request, context: Context, token: Annotated[str, Form()] = "", next: str = "/"
+) -> Response:
+    """The front door's sign-in form: the same as :func:`sign_in`, the token in the form's
+    body instead of an address (no history, no log keeps it)."""
+    return sign_in(request, context, token, next)
+
+
+def _app_path(target: str) -> str:
+    """``target`` when it is a path of this app, else its root: a sign-in link never
+    sends anyone to another site."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
 def operator_pages(operator: Callable[..., Any]) -> APIRouter:
     """The operators' pages, behind the operator dependency."""
     router = APIRouter(include_in_schema=False, dependencies=[Depends(operator)])
-
-    @router.get("/")
-    def home(request: Request, context: Context) -> HTMLResponse:
-        with context.services.catalog() as catalog:
-            events = catalog.events.all()
-        return render(request, "home.html", events=events, language="en")
 
     @router.get("/screen/{event_id}")
     def screen(request: Request, event_id: str, context: Context) -> HTMLResponse:

@@ -121,6 +121,26 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     },
     "next_visitor": {"en": "Next visitor", "zh": "下一位"},
     "visitor_title": {"en": "Your highlight video", "zh": "您的精彩视频"},
+    "home_title": {"en": "SCAS highlights", "zh": "SCAS 精彩视频"},
+    "home_events": {"en": "Events", "zh": "活动"},
+    "home_event": {"en": "Event", "zh": "活动"},
+    "home_state": {"en": "State", "zh": "状态"},
+    "home_open": {"en": "Open", "zh": "打开"},
+    "home_console": {"en": "Console", "zh": "控制台"},
+    "home_screen": {"en": "Big screen", "zh": "大屏幕"},
+    "home_no_events": {
+        "en": "No events yet: add an event file (config/events/) or run `scas simulate`.",
+        "zh": "还没有活动：请添加活动文件（config/events/）或运行 `scas simulate`。",  # noqa: RUF001
+    },
+    "home_api": {"en": "The REST API is described at", "zh": "REST API 文档："},  # noqa: RUF001
+    "home_open_page": {"en": "Open my page", "zh": "打开我的页面"},
+    "home_operators": {"en": "Operators", "zh": "工作人员"},
+    "home_token": {
+        "en": "Operator token (SCAS_OPERATOR_TOKEN)",
+        "zh": "操作员令牌（SCAS_OPERATOR_TOKEN）",  # noqa: RUF001
+    },
+    "home_sign_in": {"en": "Sign in", "zh": "登录"},
+    "home_sign_in_airflow": {"en": "Sign in to Airflow", "zh": "登录 Airflow"},
     "state_waiting": {
         "en": "The event is still on. Your video is made after it ends.",
         "zh": "活动仍在进行中。视频将在活动结束后制作。",
