@@ -213,7 +213,6 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     "console_template": {"en": "Template", "zh": "模板"},
     "console_confirm_delete": {"en": "delete everywhere?", "zh": "从所有地方删除？"},  # noqa: RUF001
     "console_confirm_not_this": {"en": "not this person?", "zh": "不是此人？"},  # noqa: RUF001
-    "console_has_ended": {"en": "ended", "zh": "已结束"},
     "console_video_waiting": {"en": "waiting", "zh": "等待中"},
     "console_video_making": {"en": "being made", "zh": "制作中"},
     "console_video_ready": {"en": "ready", "zh": "已完成"},

@@ -198,8 +198,13 @@ def test_the_console_page_starts_and_ends_the_event(web: WebServer, browser: Bro
     driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}")
     assert driver.current_url == f"{web.url}/console/{EVENT}"
     wait_for(driver, "return document.getElementById('count-enrolled').textContent === '0'")
-    driver.find_element(By.ID, "start").click()
+    status, start, end = (driver.find_element(By.ID, i) for i in ("event-status", "start", "end"))
+    # Only the action that can come next is offered, with the event's state as a badge.
+    assert (status.text, start.is_displayed(), end.is_displayed()) == ("scheduled", True, False)
+    start.click()
     wait_for(driver, "return document.getElementById('started-at').textContent !== '\u2013'", 10)
+    wait_for(driver, "return document.getElementById('event-status').dataset.status === 'running'")
+    assert (start.is_displayed(), end.is_displayed()) == (False, True)
     assert waves.marker_times(web.services, EVENT)["start"] is not None
     assert not waves.end_marker_seen(web.services, EVENT)
     assert "Airflow" in driver.find_element(By.ID, "message").text  # said, not hidden
@@ -207,6 +212,8 @@ def test_the_console_page_starts_and_ends_the_event(web: WebServer, browser: Bro
     driver.find_element(By.ID, "end").click()
     wait_for(driver, "return document.getElementById('ended-at').textContent !== '\u2013'", 10)
     assert waves.end_marker_seen(web.services, EVENT)
+    wait_for(driver, "return document.getElementById('event-status').dataset.status === 'ended'")
+    assert status.text == "ended" and not start.is_displayed() and not end.is_displayed()
 
 
 def test_the_screen_feed_is_server_sent_events_documented_in_openapi(web: WebServer) -> None:

@@ -73,11 +73,24 @@
     }));
   }
 
+  // The event as the operator knows it: its markers say it ran or ended before the
+  // catalog's status (written by the DAG) catches up; "done" once its videos are out.
+  function shownStatus(state) {
+    if (state.status === "done") return "done";
+    if (state.ended || state.status === "ended") return "ended";
+    if (state.started_at || state.status === "running") return "running";
+    return state.status;
+  }
+
   function show(state) {
     const status = document.getElementById("event-status");
-    status.dataset.status = state.status;
-    status.textContent = (t["event_" + state.status] || state.status) +
-      (state.ended && state.status !== "ended" ? " (" + t.console_has_ended + ")" : "");
+    const shown = shownStatus(state);
+    status.dataset.status = shown;
+    status.className = "badge badge-" + shown;
+    status.textContent = t["event_" + shown] || shown;
+    // Only the action that can come next: start before it runs, end while it runs.
+    document.getElementById("start").hidden = shown !== "scheduled";
+    document.getElementById("end").hidden = shown !== "running";
     document.getElementById("started-at").textContent = when(state.started_at);
     document.getElementById("ended-at").textContent = when(state.ended_at);
     document.getElementById("count-enrolled").textContent = state.counts.visitors_enrolled;
