@@ -36,6 +36,8 @@ class CameraHealth:
     #: Finished segments waiting in ingest's spool (the object store was unreachable).
     spooled: int
     updated_at: datetime | None
+    #: Segments that arrived: pushed by ``scas ingest`` or in the catalog another way
+    #: (``scas upload``, ``scas replay``).
     segments_pushed: int
     last_segment_key: str | None
     last_segment_end: datetime | None
@@ -159,16 +161,26 @@ def camera_health(catalog: Catalog, event_id: str) -> list[CameraHealth]:
     with catalog.connection as conn, conn.cursor() as cur:
         cur.execute(
             """
-            WITH pushed AS (
+            -- What arrived: the segments ingest pushed and those that reached the catalog
+            -- another way (scas upload, scas replay), each once (ingest's row first).
+            WITH arrived AS (
+                SELECT DISTINCT ON (object_key) camera_id, object_key, start_time, duration_s
+                FROM (SELECT camera_id, object_key, start_time, duration_s, 0 AS preference
+                      FROM pushed_segments WHERE event_id = %(event)s
+                      UNION ALL
+                      SELECT camera_id, object_key, start_time, coalesce(duration_s, 0), 1
+                      FROM segments WHERE event_id = %(event)s) AS either
+                ORDER BY object_key, preference),
+            pushed AS (
                 SELECT p.camera_id, count(*) AS pushed,
                        max(p.start_time + p.duration_s * interval '1 second') AS pushed_end,
                        (array_agg(p.object_key ORDER BY p.start_time DESC))[1] AS last_key,
                        count(*) FILTER (WHERE s.status IN ('done', 'failed')) AS recognized,
                        max(p.start_time + p.duration_s * interval '1 second')
                            FILTER (WHERE s.status IN ('done', 'failed')) AS recognized_end
-                FROM pushed_segments p
+                FROM arrived p
                 LEFT JOIN segments s ON s.object_key = p.object_key
-                WHERE p.event_id = %(event)s GROUP BY p.camera_id),
+                GROUP BY p.camera_id),
             gaps AS (
                 SELECT camera_id, count(*) AS gaps,
                        sum(extract(epoch FROM end_time - start_time)) AS gap_s
@@ -180,8 +192,7 @@ def camera_health(catalog: Catalog, event_id: str) -> list[CameraHealth]:
                    coalesce(p.pushed - p.recognized, 0),
                    coalesce(extract(epoch FROM p.pushed_end
                             - coalesce(p.recognized_end, (SELECT min(start_time)
-                              FROM pushed_segments WHERE event_id = %(event)s
-                              AND camera_id = c.id))), 0)
+                              FROM arrived WHERE camera_id = c.id))), 0)
             FROM cameras c
             LEFT JOIN camera_health h ON h.event_id = c.event_id AND h.camera_id = c.id
             LEFT JOIN pushed p ON p.camera_id = c.id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -15,6 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from scas_lib.services import Services
+from scas_lib.storage import keys
 from scas_lib.web.texts import page_texts
 
 from .. import test_ingest
@@ -104,3 +106,39 @@ def test_the_console_shows_a_live_camera_its_lag_and_its_going_offline_and_pairs
     assert zh["console_revoked"] in driver.find_element(By.CSS_SELECTOR, item).text
     refused = requests.get(web.api("/kiosk/session"), headers=kiosk, timeout=10)
     assert refused.status_code == 401
+
+
+def test_the_camera_table_shows_footage_that_arrived_without_ingest_and_a_camera_that_sent_none(
+    web: WebServer, browser: Browser, screenshots: Screenshots
+) -> None:
+    # A replay or an upload: segments in the catalog, no report from `scas ingest`; two of
+    # cam1's three recognized, cam3 configured and silent.
+    start = datetime(2026, 12, 6, 10, tzinfo=UTC)
+    with web.services.catalog() as catalog:
+        catalog.events.ensure(EVENT)
+        for camera in ("cam1", "cam3"):
+            catalog.events.ensure_camera(EVENT, camera)
+        for index in range(3):
+            begins = start + timedelta(seconds=4 * index)
+            key = keys.segment_key(EVENT, "cam1", begins)
+            segment = catalog.segments.register(EVENT, "cam1", key, begins, duration_s=4.0)
+            if index < 2:
+                catalog.segments.save_tracks(segment.id, [], duration_s=4.0)
+
+    driver = browser((1280, 1000))
+    driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}?lang=en")
+    wait_for(driver, "return document.querySelector(\"#cameras tr[data-camera='cam3']\")", 20)
+
+    assert camera_state(driver, "cam1") == "uploaded" and camera_state(driver, "cam3") == "never"
+    cam1 = driver.find_element(By.CSS_SELECTOR, "#cameras tr[data-camera='cam1']")
+    cam3 = driver.find_element(By.CSS_SELECTOR, "#cameras tr[data-camera='cam3']")
+    assert cam1.find_element(By.CSS_SELECTOR, ".arrived").text == "2 / 3 recognized"
+    assert cam1.find_element(By.CSS_SELECTOR, ".lag").text.startswith("1 segments · 4 s")
+    assert cam1.find_element(By.CSS_SELECTOR, ".last").text != "\u2013"
+    playback = cam1.find_element(By.CSS_SELECTOR, ".playback")
+    assert playback.is_displayed()
+    assert f"/playback/{EVENT}/cam1?start=" in playback.get_attribute("href")
+    assert cam3.find_element(By.CSS_SELECTOR, ".state").text == "no footage"
+    assert cam3.find_element(By.CSS_SELECTOR, ".arrived").text == "0 / 0 recognized"
+    assert not cam3.find_element(By.CSS_SELECTOR, ".playback").is_displayed()
+    screenshots(driver, "console-uploaded-footage")

@@ -39,7 +39,9 @@
     cameraRows.replaceChildren(...cameras.map((camera) => {
       const row = template("camera-row").cloneNode(true);
       const health = camera.health;
-      const state = camera.state || "never";
+      // No report from `scas ingest`: footage that arrived another way (an upload, a
+      // replay), or a configured camera that sent none.
+      const state = camera.state || (health.segments_pushed > 0 ? "uploaded" : "never");
       row.dataset.camera = camera.camera_id;
       row.dataset.state = state;
       row.dataset.behind = camera.behind ? "1" : "";
@@ -48,6 +50,9 @@
       stateCell.textContent = t["camera_" + state] || state;
       stateCell.className = "state camera-" + state;
       if (health.detail) stateCell.title = health.detail;
+      const recognized = health.segments_pushed - health.lag_segments;
+      row.querySelector(".arrived").textContent =
+        recognized + " / " + health.segments_pushed + " " + t.console_recognized;
       row.querySelector(".last").textContent = clock(health.last_segment_end);
       const lag = row.querySelector(".lag");
       lag.textContent = health.lag_segments + " " + t.console_segments + " · " +
