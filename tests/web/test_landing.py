@@ -56,7 +56,7 @@ def test_anyone_gets_the_code_box_and_a_sign_in_an_operator_gets_the_events(
     wrong = operator.find_element(By.ID, "token")
     wrong.send_keys("not-the-token")
     wrong.submit()
-    assert "not valid" in operator.page_source
+    wait_for(operator, "return document.body.innerText.includes('not valid')", 10)
     operator.get(f"{web.url}/?lang=en")
     operator.find_element(By.ID, "token").send_keys(OPERATOR_TOKEN)
     operator.find_element(By.ID, "token").submit()

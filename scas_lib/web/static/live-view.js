@@ -21,6 +21,8 @@
   const stats = {
     received: 0, drawn: 0, overlays: 0, fps: 0, lagS: null, faces: [], frameTime: null,
     drawnTimes: [],
+    // The faces drawn over the picture now on the canvas (faces: the newest received).
+    drawnFaces: [],
   };
   window.scasLiveStats = stats;
   let pending = null;
@@ -34,9 +36,11 @@
   }
 
   function drawFaces(now) {
+    stats.drawnFaces = [];
     if (!overlay || now / 1000 - overlay.read_at > HOLD_S) {
       return;
     }
+    stats.drawnFaces = overlay.faces;
     const height = canvas.height;
     const font = Math.max(12, Math.floor(height / 40));
     context.font = `bold ${font}px "Noto Sans CJK SC", sans-serif`;
