@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -111,8 +112,13 @@ def generate_event(
     segments: list[SegmentRecord] = []
     preview: list[NDArray[np.uint8]] = []
     # Rendering is one Python thread per camera and leaves a core idle while ffmpeg
-    # encodes: cameras recorded in parallel processes keep both busy.
-    with ProcessPoolExecutor(max_workers=min(len(plan.cameras), os.cpu_count() or 1)) as pool:
+    # encodes: cameras recorded in parallel processes keep both busy. The workers are
+    # spawned, not forked: a fork copies whatever lock another thread of the caller holds
+    # (a logging handler's, onnxruntime's), and a child that then logs waits forever.
+    with ProcessPoolExecutor(
+        max_workers=min(len(plan.cameras), os.cpu_count() or 1),
+        mp_context=multiprocessing.get_context("spawn"),
+    ) as pool:
         recorded = pool.map(
             _record_camera,
             *zip(
