@@ -197,7 +197,8 @@ def test_the_console_page_starts_and_ends_the_event(web: WebServer, browser: Bro
     driver = browser((1280, 900))
     driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}")
     assert driver.current_url == f"{web.url}/console/{EVENT}"
-    wait_for(driver, "return document.getElementById('count-enrolled').textContent === '0'")
+    # The count reads 0 before the state arrives too: wait for the state's badge.
+    wait_for(driver, "return document.getElementById('event-status').dataset.status !== undefined")
     status, start, end = (driver.find_element(By.ID, i) for i in ("event-status", "start", "end"))
     # Only the action that can come next is offered, with the event's state as a badge.
     assert (status.text, start.is_displayed(), end.is_displayed()) == ("scheduled", True, False)
