@@ -92,7 +92,9 @@ def main() -> None:
         "tracks_across_cuts": recognized.tracks_across_cuts,
         # People the cameras saw: counted from the tracks, and by the ground truth (anyone
         # with any of their face in a frame).
-        "people_counted": count_people(tracks, pack.manifest.thresholds.match).people,
+        "people_counted": count_people(
+            tracks, pack.manifest.thresholds.match, min_quality=recognition.probe_min_quality
+        ).people,
         "people_in_footage": sum(
             any(intervals for intervals in cameras.values()) for cameras in event.presence.values()
         ),

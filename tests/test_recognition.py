@@ -28,7 +28,7 @@ from scas_lib.media.decode import DecodeError, sample_frames
 from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.recognition import search
 from scas_lib.recognition.config import RecognitionConfig
-from scas_lib.recognition.headcount import Headcount, count_people
+from scas_lib.recognition.headcount import AT_ONCE_S, Headcount, count_people
 from scas_lib.recognition.identity import (
     attributed_runs,
     decide_identity,
@@ -44,6 +44,7 @@ from scas_lib.simulation.generate import GeneratedEvent, SegmentRecord
 from scas_lib.simulation.people import SourcePhoto
 from scas_lib.simulation.replay import replay_event
 from scas_lib.simulation.scene import face_states
+from scas_lib.simulation.truth import person_at
 from scas_lib.storage import ObjectStore, keys
 from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
 
@@ -183,57 +184,74 @@ def test_two_tracks_sharing_a_frame_are_never_the_same_visitor() -> None:
 
 def _greedy_headcount(tracks: list[FaceTrack], same_person: float) -> int:
     """The grouping rule of :mod:`scas_lib.recognition.headcount` in its plainest form:
-    every pair of tracks, most alike first, groups joined unless two of their tracks were
-    in front of one camera at once. Slow (every pair, in Python) and plainly right."""
+    each visitor's tracks one group, then every pair of tracks, most alike first, groups
+    joined unless both have a visitor or two of their tracks were in front of one camera
+    together for longer than ``AT_ONCE_S``. Slow (every pair, in Python) and plainly
+    right. The groups without a visitor."""
     vectors = np.stack([t.identity.centroid for t in tracks])
     similarities = vectors @ vectors.T
-    group = list(range(len(tracks)))
-    pairs = sorted(
-        ((float(similarities[a, b]), a, b) for a, b in itertools.combinations(group, 2)),
-        reverse=True,
-    )
+    group = [t.visitor_id or index for index, t in enumerate(tracks)]
+    every_pair = itertools.combinations(range(len(tracks)), 2)
+    pairs = sorted(((float(similarities[a, b]), a, b) for a, b in every_pair), reverse=True)
+
+    def together_s(one: FaceTrack, other: FaceTrack) -> float:
+        return (
+            min(one.end_time, other.end_time) - max(one.start_time, other.start_time)
+        ).total_seconds()
+
     for similarity, a, b in pairs:
         if similarity < same_person or group[a] == group[b]:
             continue
         left = [i for i, g in enumerate(group) if g == group[a]]
         right = [i for i, g in enumerate(group) if g == group[b]]
+        if isinstance(group[a], str) and isinstance(group[b], str):
+            continue  # two visitors
         if any(
             tracks[i].camera_id == tracks[j].camera_id
-            and tracks[i].start_time <= tracks[j].end_time
-            and tracks[j].start_time <= tracks[i].end_time
+            and together_s(tracks[i], tracks[j]) > AT_ONCE_S
             for i in left
             for j in right
         ):
             continue
-        joined = group[b]
-        group = [group[a] if g == joined else g for g in group]
-    return len(set(group))
+        joined, kept = (group[a], group[b]) if isinstance(group[a], int) else (group[b], group[a])
+        group = [kept if g == joined else g for g in group]
+    return sum(isinstance(g, int) for g in set(group))
 
 
 def test_the_headcount_groups_faces_as_the_plain_pairwise_rule_does() -> None:
-    # 400 unknown tracks of 50 people on 3 cameras within 2 minutes: many pairs alike and
-    # many at once, so groups are joined, kept apart, and kept apart again as they grow.
+    # 400 tracks of 50 people on 3 cameras within 2 minutes, some of 5 visitors recognised:
+    # many pairs alike and many at once, so groups are joined, kept apart, and kept apart
+    # again as they grow, and unrecognised tracks join their visitor.
     rng = np.random.default_rng(7)
     people = rng.normal(size=(50, 64))
     tracks = []
     for index in range(400):
-        face = people[rng.integers(50)] + rng.normal(scale=0.09, size=64)
+        person = int(rng.integers(50))
+        face = people[person] + rng.normal(scale=0.09, size=64)
         start = float(rng.uniform(0, 120))
         samples = tuple(
             FaceSample(start + t, (0, 0, 50, 60), 0.9, 0.8) for t in (0.0, rng.uniform(1, 6))
         )
-        identity = TrackIdentity(None, 0.2, (face / np.linalg.norm(face)).astype(np.float32))
+        visitor = f"visitor-{person}" if person < 5 and rng.random() < 0.5 else None
+        identity = TrackIdentity(visitor, 0.2, (face / np.linalg.norm(face)).astype(np.float32))
         camera = f"cam{rng.integers(3)}"
         tracks.append(
             FaceTrack(camera, EVENT_START, index, samples, (1920, 1080), "default", identity)
         )
+    visitors = {t.visitor_id for t in tracks if t.visitor_id}
     ana = dataclasses.replace(tracks[0], identity=TrackIdentity("ana", 0.7, None))
 
     counted = count_people([*tracks, ana], 0.48)
 
     expected = _greedy_headcount(tracks, 0.48)
-    assert counted == Headcount(1, expected)
+    assert counted == Headcount(len(visitors) + 1, expected)
     assert 50 < expected < 300  # some kept apart, most joined: the rule was exercised
+    # The unrecognised tracks of a visitor are theirs: without the visitors, more others.
+    unknown = [
+        dataclasses.replace(t, identity=TrackIdentity(None, 0.2, t.identity.centroid))
+        for t in tracks
+    ]
+    assert count_people(unknown, 0.48).others > expected
 
 
 # decoding ---------------------------------------------------------------------------------
@@ -493,6 +511,42 @@ def test_enrolled_visitors_are_found_at_the_right_times(
     assert checked >= 2
 
 
+def test_the_people_counted_are_the_people_the_plan_put_in_the_footage(
+    event: GeneratedEvent, recognized: dict, engine: FaceEngine
+) -> None:
+    """The headcount of the whole event is one per planned person with a face clear
+    enough to compare, however many cameras and tracks they were on: the background
+    video's far-off passers-by, faces too poor to compare, count as no one, and a visitor's
+    track that was not recognised is not one more person."""
+    tracks = [track for _segment, result in recognized.values() for track in result.tracks]
+    same_person = engine.pack.manifest.thresholds.match
+    floor = RecognitionConfig().probe_min_quality
+    counted = count_people(tracks, same_person, min_quality=floor)
+    clear = [t for t in tracks if t.visitor_id is not None or t.quality >= floor]
+    # Whose each clear track is, by the plan (None: a face the plan did not put there).
+    owners = {_planned_person(event, track) for track in clear}
+    assert counted.people == len(owners - {None})
+    present = sum(any(cameras.values()) for cameras in event.presence.values())
+    assert counted.people <= present
+    # Every face counted, however poor, would make more people than there were.
+    assert count_people(tracks, same_person).people > present
+
+
+def _planned_person(event: GeneratedEvent, track: FaceTrack) -> str | None:
+    """The person the plan put at most of the track's faces."""
+    people = Counter(
+        person_at(
+            event.plan,
+            track.camera_id,
+            _seconds(track.time_of(sample)),
+            sample.box,
+            event.sprite_geometry,
+        )
+        for sample in track.samples
+    )
+    return people.most_common(1)[0][0]
+
+
 def _face_height(event: GeneratedEvent, person: str, camera: str, t: float) -> float:
     states = face_states(event.plan, camera, t, event.sprite_geometry)
     return next(state.height for state in states if state.person_id == person)
@@ -557,17 +611,21 @@ def test_recognizing_a_segment_twice_leaves_one_set_of_rows(
     # The people seen are counted from the catalog: the visitors recognised once each, and
     # the others by their faces, but only while their embeddings are kept.
     counted = people_seen(services, "expo")
-    assert counted == count_people(found, engine.pack.manifest.thresholds.match)
+    assert counted == count_people(
+        found, engine.pack.manifest.thresholds.match,
+        min_quality=RecognitionConfig().probe_min_quality,
+    )  # fmt: skip
     assert counted.enrolled_seen == len({t.visitor_id for t in found if t.visitor_id})
     assert counted.others >= 1
-    # It reads only each track's first and last face: its camera and times all the same.
+    # It reads only each track's first, best and last face: its camera, times and quality
+    # all the same.
     whole, ends = (
         catalog.tracks.for_event("expo"),
         catalog.tracks.for_event("expo", ends_only=True),
     )
-    assert max(len(t.samples) for t in whole) > 2 >= max(len(t.samples) for t in ends)
-    assert [(t.camera_id, t.start_time, t.end_time, t.visitor_id) for t in ends] == [
-        (t.camera_id, t.start_time, t.end_time, t.visitor_id) for t in whole
+    assert max(len(t.samples) for t in whole) > 3 >= max(len(t.samples) for t in ends)
+    assert [(t.camera_id, t.start_time, t.end_time, t.visitor_id, t.quality) for t in ends] == [
+        (t.camera_id, t.start_time, t.end_time, t.visitor_id, t.quality) for t in whole
     ]
     # The console's counter counts again only when the tracks changed.
     console = PeopleSeenCounter(spacing=0)

@@ -33,12 +33,19 @@ class TrackRepository:
     def for_event(self, event_id: str, *, ends_only: bool = False) -> list[FaceTrack]:
         """Every track of the event, known or not, with its mean embedding where it is kept
         (the retention policy clears bystanders'), by camera and time. ``ends_only``: each
-        with only its first and last face, so its camera and times but not its path: what
-        a count of people needs, read in about half the time (docs/benchmarks-history.md)."""
+        with only its first, best (highest quality, the path's 7th value) and last face, so
+        its camera, times and quality but not its path: what a count of people needs, read
+        in about half the time (docs/benchmarks-history.md)."""
         path = "t.path"
         if ends_only:
-            path = """CASE WHEN jsonb_array_length(t.path) > 2
-                           THEN jsonb_build_array(t.path -> 0, t.path -> -1) ELSE t.path END"""
+            path = """CASE WHEN jsonb_array_length(t.path) > 3 THEN jsonb_build_array(
+                           t.path -> 0,
+                           (SELECT face FROM jsonb_array_elements(t.path) WITH ORDINALITY
+                                AS inner_faces(face, n)
+                            WHERE n > 1 AND n < jsonb_array_length(t.path)
+                            ORDER BY (face ->> 6)::real DESC LIMIT 1),
+                           t.path -> -1)
+                       ELSE t.path END"""
         columns = TRACK_COLUMNS.replace("t.path", path)
         # The embeddings in PostgreSQL's binary form: 512 floats a track parsed from text
         # were most of the time of reading the tracks.

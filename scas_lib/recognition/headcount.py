@@ -6,6 +6,15 @@ groups unknown faces, greedily: the two most alike groups (by the mean embedding
 tracks, single link) become one while they are at least ``same_person`` similar (the
 pack's match threshold: from there two faces are taken for one person) and no two of their
 tracks are in front of one camera at the same time (two faces at once are two people).
+The alike pairs come from scikit-learn's radius neighbours; the merging is written here,
+because no library clustering keeps two tracks seen at once apart (a cannot-link
+constraint) and the greedy merge needs only the alike pairs, not an N x N matrix.
+
+An unknown track counts only if its best face is at least ``min_quality`` (recognition's
+``probe_min_quality``): a face that small, blurred or turned away says too little to tell
+a new person from one already counted. Without this floor every far-off passer-by of the
+background, never recognisable, was a person of their own: 11 people counted for 6 on
+the shared faces (docs/benchmarks.md, people counted).
 
 >>> from datetime import UTC, datetime
 >>> from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
@@ -16,20 +25,30 @@ tracks are in front of one camera at the same time (two faces at once are two pe
 ...     return FaceTrack("cam1", datetime(2026, 1, 1, tzinfo=UTC), index, samples,
 ...                      (1920, 1080), "default", identity)
 >>> tracks = [track(0, 0, "ana", [1, 0, 0]), track(1, 5, None, [0, 1, 0]),
-...           track(2, 9, None, [0, 0.99, 0.14]), track(3, 9.5, None, [0, 0.98, 0.2])]
->>> count_people(tracks, same_person=0.48)   # 2 and 3 overlap in time: two people
+...           track(2, 9, None, [0, 0.99, 0.14]), track(3, 9.2, None, [0, 0.98, 0.2])]
+>>> count_people(tracks, same_person=0.48)   # 2 and 3 at once for 0.8 s: two people
 Headcount(enrolled_seen=1, others=2)
+>>> count_people(tracks, same_person=0.48, min_quality=0.9)   # faces too poor to tell apart
+Headcount(enrolled_seen=1, others=0)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
+from sklearn.neighbors import NearestNeighbors
 
 from scas_lib.tracks import FaceTrack
+
+#: Two tracks in front of one camera together for longer than this are two people. Not
+#: from 0: the tracker sometimes follows one fast face twice for a frame or two (a track
+#: that ends on the frame where the next one began), and that face would count twice.
+AT_ONCE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,11 +62,24 @@ class Headcount:
         return self.enrolled_seen + self.others
 
 
-def count_people(tracks: Sequence[FaceTrack], same_person: float) -> Headcount:
-    """The people in ``tracks`` (see the module docstring). Unknown tracks without a mean
-    embedding (purged by the retention policy) cannot be grouped and are left out."""
+def count_people(
+    tracks: Sequence[FaceTrack], same_person: float, *, min_quality: float = 0.0
+) -> Headcount:
+    """The people in ``tracks`` (see the module docstring). A track nobody was recognised
+    in that is alike a visitor's tracks is that visitor (recognition compares faces with
+    the selfie; here footage is compared with footage), not one more person. Unknown
+    tracks without a mean embedding (purged by the retention policy) cannot be grouped and
+    are left out, as are those whose best face is below ``min_quality``."""
     enrolled = {track.visitor_id for track in tracks if track.visitor_id is not None}
-    return Headcount(len(enrolled), len(group_unknown(tracks, same_person)))
+    clear = [
+        t
+        for t in tracks
+        if t.identity.centroid is not None
+        and (t.visitor_id is not None or t.quality >= min_quality)
+    ]
+    people = _people(clear, same_person)
+    others = sum(all(clear[index].visitor_id is None for index in person) for person in people)
+    return Headcount(len(enrolled), others)
 
 
 def group_unknown(tracks: Sequence[FaceTrack], same_person: float) -> list[list[int]]:
@@ -59,20 +91,41 @@ def group_unknown(tracks: Sequence[FaceTrack], same_person: float) -> list[list[
         for position, t in enumerate(tracks)
         if t.visitor_id is None and t.identity.centroid is not None
     ]
-    unknown = [tracks[position] for position in positions]
-    if not unknown:
+    people = _people([tracks[position] for position in positions], same_person)
+    return [[positions[index] for index in person] for person in people]
+
+
+def _people(tracks: Sequence[FaceTrack], same_person: float) -> list[list[int]]:
+    """``tracks`` (each with a mean embedding) grouped into people, greedily (the module
+    docstring's rule): each visitor's tracks start as one group, and two groups with a
+    visitor each are never joined. Each group the indices of its tracks, ascending, the
+    groups in the order of their first track."""
+    if not tracks:
         return []
-    vectors = np.stack([np.asarray(t.identity.centroid, np.float32) for t in unknown])
-    moments = _Moments.of(unknown)
-    group = list(range(len(unknown)))
+    vectors = np.stack([np.asarray(t.identity.centroid, np.float32) for t in tracks])
+    moments = _Moments.of(tracks)
+    group = list(range(len(tracks)))
     members = {index: [index] for index in group}
+    visitor: dict[int, str] = {}  # the group's visitor, if it has one
+    first_of: dict[str, int] = {}  # each visitor's group
+    for index, track in enumerate(tracks):
+        if track.visitor_id is None:
+            continue
+        first = first_of.setdefault(track.visitor_id, index)
+        if first == index:
+            visitor[index] = track.visitor_id
+        else:
+            group[index] = first
+            members[first] += members.pop(index)
     #: Groups found in front of one camera at once: they stay two people as they grow.
     apart: dict[int, set[int]] = {}
     for a, b in _alike_pairs(vectors, same_person):
         first, second = group[a], group[b]
         if first == second or second in apart.get(first, ()):
             continue
-        if moments.at_once(members[first], members[second]):
+        if (first in visitor and second in visitor) or moments.at_once(
+            members[first], members[second]
+        ):
             apart.setdefault(first, set()).add(second)
             apart.setdefault(second, set()).add(first)
             continue
@@ -81,34 +134,29 @@ def group_unknown(tracks: Sequence[FaceTrack], same_person: float) -> list[list[
         for index in members[second]:
             group[index] = first
         members[first] += members.pop(second)
+        if second in visitor:
+            visitor[first] = visitor.pop(second)
         for other in apart.pop(second, set()):
             apart[other].discard(second)
             apart[other].add(first)
             apart.setdefault(first, set()).add(other)
-    return sorted([positions[i] for i in sorted(person)] for person in members.values())
-
-
-#: Similarities computed at once, at most: ``rows x tracks`` float32 values (64 MB).
-_SIMILARITY_BLOCK = 16_000_000
+    return sorted(sorted(person) for person in members.values())
 
 
 def _alike_pairs(vectors: NDArray[np.float32], same_person: float) -> Iterator[tuple[int, int]]:
     """The pairs ``(a, b)``, ``a < b``, at least ``same_person`` alike, most alike first
-    (ties: the higher indices first). Only those pairs are kept and sorted: the others,
-    nearly all of them at a crowded event, are dropped block by block."""
-    count = len(vectors)
-    rows = max(1, _SIMILARITY_BLOCK // count)
-    firsts, seconds, similarities = [], [], []
-    for top in range(0, count, rows):
-        block = vectors[top : top + rows] @ vectors.T
-        row, column = np.nonzero(block >= same_person)
-        above_diagonal = column > row + top
-        row, column = row[above_diagonal], column[above_diagonal]
-        firsts.append(row + top)
-        seconds.append(column)
-        similarities.append(block[row, column])
-    first, second = np.concatenate(firsts), np.concatenate(seconds)
-    order = np.lexsort((second, first, np.concatenate(similarities)))[::-1]
+    (ties: the higher indices first). scikit-learn's radius neighbours keep only those
+    pairs, computing the distances a block at a time: the others, nearly all of them at a
+    crowded event, are never stored."""
+    # Unit vectors: squared distance is 2 - 2 x similarity, so "alike enough" is a radius.
+    # Euclidean, not cosine: scikit-learn's euclidean is one matrix product a block (its
+    # cosine normalises again, about 1.5x slower here).
+    radius = math.sqrt(2.0 * (1.0 - same_person))
+    search = NearestNeighbors(radius=radius, metric="euclidean", algorithm="brute")
+    alike = sparse.triu(search.fit(vectors).radius_neighbors_graph(mode="distance"), k=1).tocoo()
+    first, second = alike.row.astype(np.int64), alike.col.astype(np.int64)
+    similarity = 1.0 - np.square(alike.data) / 2.0
+    order = np.lexsort((second, first, similarity))[::-1]
     return zip(first[order].tolist(), second[order].tolist(), strict=True)
 
 
@@ -130,10 +178,11 @@ class _Moments:
         )
 
     def at_once(self, left: list[int], right: list[int]) -> bool:
-        """Whether a track of ``left`` and one of ``right`` share a camera and a moment."""
+        """Whether a track of ``left`` and one of ``right`` were in front of one camera
+        together for longer than :data:`AT_ONCE_S`."""
         one, other = np.asarray(left), np.asarray(right)
         same_camera = self.cameras[one][:, None] == self.cameras[other][None, :]
-        overlap = (self.starts[one][:, None] <= self.ends[other][None, :]) & (
-            self.starts[other][None, :] <= self.ends[one][:, None]
+        together = np.minimum(self.ends[one][:, None], self.ends[other][None, :]) - np.maximum(
+            self.starts[one][:, None], self.starts[other][None, :]
         )
-        return bool((same_camera & overlap).any())
+        return bool((same_camera & (together > AT_ONCE_S)).any())

@@ -138,16 +138,18 @@ def _release(services: Services, segment_id: int, key: str, reason: str) -> None
 def people_seen(services: Services, event_id: str) -> Headcount:
     """How many different people the event's cameras have seen so far: the visitors
     recognised, and the others grouped by their faces (:mod:`scas_lib.recognition.headcount`,
-    at the model pack's match threshold). Tracks of another model pack than most of them
-    cannot be compared with those and are left out, as are bystanders' tracks whose mean
-    embedding the retention policy has cleared."""
+    at the model pack's match threshold, those with a face good enough to compare). Tracks
+    of another model pack than most of them cannot be compared with those and are left
+    out, as are bystanders' tracks whose mean embedding the retention policy has cleared."""
     with services.catalog() as catalog:
         tracks = catalog.tracks.for_event(event_id, ends_only=True)
     if not tracks:
         return Headcount(0, 0)
     (pack, _), *_ = Counter(track.model_pack for track in tracks).most_common(1)
     comparable = [track for track in tracks if track.model_pack == pack]
-    return count_people(comparable, thresholds_for(pack).match)
+    return count_people(
+        comparable, thresholds_for(pack).match, min_quality=RecognitionConfig().probe_min_quality
+    )
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ def generate_event(
     """Plan, render, encode and describe an event in ``directory`` (replaced if present).
 
     ``background_video`` True looks for ``vtest.avi``; a path uses that video; None or
-    False draws a venue instead.
+    False draws a venue instead. The cameras are recorded in spawned processes: a script
+    that calls this runs it under ``if __name__ == "__main__":``, as multiprocessing asks.
     """
     if start.tzinfo is None:
         raise ValueError("the event start must be timezone-aware")
