@@ -161,42 +161,57 @@ def camera_health(catalog: Catalog, event_id: str) -> list[CameraHealth]:
     with catalog.connection as conn, conn.cursor() as cur:
         cur.execute(
             """
-            -- What arrived: the segments ingest pushed and those that reached the catalog
-            -- another way (scas upload, scas replay), each once (ingest's row first).
-            WITH arrived AS (
-                SELECT DISTINCT ON (object_key) camera_id, object_key, start_time, duration_s
-                FROM (SELECT camera_id, object_key, start_time, duration_s, 0 AS preference
-                      FROM pushed_segments WHERE event_id = %(event)s
-                      UNION ALL
-                      SELECT camera_id, object_key, start_time, coalesce(duration_s, 0), 1
-                      FROM segments WHERE event_id = %(event)s) AS either
-                ORDER BY object_key, preference),
-            pushed AS (
-                SELECT p.camera_id, count(*) AS pushed,
-                       max(p.start_time + p.duration_s * interval '1 second') AS pushed_end,
-                       (array_agg(p.object_key ORDER BY p.start_time DESC))[1] AS last_key,
+            -- What arrived: the segments ingest pushed, and those that reached the catalog
+            -- another way (scas upload, scas replay: in segments, never pushed). Summed per
+            -- camera without sorting every key of the day (docs/benchmarks.md, the console
+            -- on a day's catalog): a segment is recognized once it is done or failed, and
+            -- every segment the catalog has arrived.
+            WITH pushed AS (
+                SELECT camera_id, count(*) AS arrived,
+                       max(start_time + duration_s * interval '1 second') AS arrived_end,
+                       min(start_time) AS first_start
+                FROM pushed_segments WHERE event_id = %(event)s GROUP BY camera_id),
+            registered AS (
+                SELECT coalesce(s.camera_id, p.camera_id) AS camera_id,
                        count(*) FILTER (WHERE s.status IN ('done', 'failed')) AS recognized,
-                       max(p.start_time + p.duration_s * interval '1 second')
-                           FILTER (WHERE s.status IN ('done', 'failed')) AS recognized_end
-                FROM arrived p
-                LEFT JOIN segments s ON s.object_key = p.object_key
-                GROUP BY p.camera_id),
+                       max(coalesce(p.start_time + p.duration_s * interval '1 second',
+                                    s.start_time + coalesce(s.duration_s, 0) * interval '1 second'))
+                           FILTER (WHERE s.status IN ('done', 'failed')) AS recognized_end,
+                       count(*) FILTER (WHERE p.object_key IS NULL) AS arrived,
+                       max(s.start_time + coalesce(s.duration_s, 0) * interval '1 second')
+                           FILTER (WHERE p.object_key IS NULL) AS arrived_end,
+                       min(s.start_time) AS first_start
+                FROM segments s LEFT JOIN pushed_segments p ON p.object_key = s.object_key
+                WHERE s.event_id = %(event)s
+                GROUP BY coalesce(s.camera_id, p.camera_id)),
             gaps AS (
                 SELECT camera_id, count(*) AS gaps,
                        sum(extract(epoch FROM end_time - start_time)) AS gap_s
                 FROM camera_gaps WHERE event_id = %(event)s GROUP BY camera_id)
             SELECT c.id, h.state, coalesce(h.source, ''), coalesce(h.detail, ''),
                    coalesce(h.reconnects, 0), coalesce(h.spooled, 0), h.updated_at,
-                   coalesce(p.pushed, 0), p.last_key, p.pushed_end,
+                   coalesce(p.arrived, 0) + coalesce(r.arrived, 0), newest.object_key,
+                   greatest(p.arrived_end, r.arrived_end),
                    coalesce(g.gaps, 0), coalesce(g.gap_s, 0),
-                   coalesce(p.pushed - p.recognized, 0),
-                   coalesce(extract(epoch FROM p.pushed_end
-                            - coalesce(p.recognized_end, (SELECT min(start_time)
-                              FROM arrived WHERE camera_id = c.id))), 0)
+                   coalesce(p.arrived, 0) + coalesce(r.arrived, 0) - coalesce(r.recognized, 0),
+                   coalesce(extract(epoch FROM greatest(p.arrived_end, r.arrived_end)
+                            - coalesce(r.recognized_end, least(p.first_start, r.first_start))), 0)
             FROM cameras c
             LEFT JOIN camera_health h ON h.event_id = c.event_id AND h.camera_id = c.id
             LEFT JOIN pushed p ON p.camera_id = c.id
+            LEFT JOIN registered r ON r.camera_id = c.id
             LEFT JOIN gaps g ON g.camera_id = c.id
+            -- The newest segment that arrived, from the two (event, camera, start) indexes.
+            LEFT JOIN LATERAL (
+                SELECT object_key FROM (
+                    (SELECT object_key, start_time FROM pushed_segments
+                     WHERE event_id = c.event_id AND camera_id = c.id
+                     ORDER BY start_time DESC LIMIT 1)
+                    UNION ALL
+                    (SELECT object_key, start_time FROM segments
+                     WHERE event_id = c.event_id AND camera_id = c.id
+                     ORDER BY start_time DESC LIMIT 1)) AS latest
+                ORDER BY start_time DESC LIMIT 1) AS newest ON true
             WHERE c.event_id = %(event)s ORDER BY c.id""",
             {"event": event_id},
         )
