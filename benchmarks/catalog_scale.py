@@ -14,8 +14,14 @@ records every statement the poll sends to PostgreSQL, and runs each again under
 - per statement: its execution time with the catalog's indexes and, as the baseline in
   the same run, with index scans turned off (``enable_indexscan``, ``enable_bitmapscan``,
   ``enable_indexonlyscan``), and the scans of its plan (table, kind, index);
-- ``people_seen_recount_s``: :func:`scas_lib.recognition.stage.people_seen` once, the count
-  the console makes when the tracks changed.
+- ``people_seen_first_count_s``: the console's people-seen counter
+  (:class:`scas_lib.recognition.stage.PeopleSeenCounter`) counting the day for the first
+  time (the first poll after the console's server starts);
+- ``people_seen_update_s``: the same counter once ``--new-tracks`` tracks came in (a
+  segment of each camera, as recognition adds them during the day), counting only those
+  against the others, and as the baseline ``people_seen_recount_s``, the same count from
+  scratch (:func:`scas_lib.recognition.stage.people_seen`); ``people_seen_update_agrees``
+  says whether the two counts are the same.
 
 Goal (issue 28): each statement of a poll under 50 ms at 1,000,000 faces.
 
@@ -25,12 +31,13 @@ SQL: a million faces stored one segment at a time would take longer than the day
 queries are worth measuring. Only the amounts and the indexes matter to the plans.
 
     .venv/bin/python benchmarks/catalog_scale.py [--json] [--faces 1000000] [--cameras 24]
-        [--hours 12] [--visitors 2000] [--polls 9]
+        [--hours 12] [--visitors 2000] [--polls 9] [--new-tracks 24]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -156,6 +163,37 @@ def fill(services: Any, args: argparse.Namespace) -> dict[str, int]:
     return {"segments": segments, "tracks": track_rows, "faces": faces}
 
 
+def add_tracks(services: Any, count: int, args: argparse.Namespace) -> None:
+    """``count`` more tracks in a new segment of each camera after the day's last, copies of
+    the day's first tracks: what recognition adds as the day goes on."""
+    after = START + timedelta(seconds=round(args.hours * 3600 / SEGMENT_S) * SEGMENT_S)
+    with services.catalog() as catalog, catalog.connection.cursor() as cur:
+        cur.execute(
+            """INSERT INTO segments (event_id, camera_id, object_key, start_time, duration_s,
+                   status, attempts)
+               SELECT %(event)s, 'cam' || c, %(event)s || '/cam' || c || '/late.mp4',
+                      %(after)s, 10, 'done', 1
+               FROM generate_series(0, %(cameras)s - 1) c""",
+            {"event": EVENT_ID, "after": after, "cameras": args.cameras},
+        )
+        cur.execute(
+            """WITH late AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS r
+                             FROM segments WHERE event_id = %(event)s AND start_time = %(after)s),
+                    first AS (SELECT t.*, row_number() OVER (ORDER BY id) - 1 AS r
+                              FROM tracks t WHERE event_id = %(event)s ORDER BY id LIMIT %(n)s)
+               INSERT INTO tracks (segment_id, track_index, event_id, visitor_id, start_time,
+                   end_time, similarity, quality, model_pack, centroid, path, frame_width,
+                   frame_height)
+               SELECT late.id, first.r, %(event)s, first.visitor_id,
+                      %(after)s, %(after)s + (first.end_time - first.start_time),
+                      first.similarity, first.quality, first.model_pack, first.centroid,
+                      first.path, first.frame_width, first.frame_height
+               FROM first JOIN late ON late.r = first.r %% %(cameras)s""",
+            {"event": EVENT_ID, "after": after, "n": count, "cameras": args.cameras},
+        )  # fmt: skip
+        catalog.connection.commit()
+
+
 def analyze(services: Any) -> None:
     """Fresh planner statistics, as autovacuum would have them after a day."""
     with services.catalog() as catalog:
@@ -250,6 +288,7 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=2000)
     parser.add_argument("--templates", type=int, default=3000, help="people, one track each")
     parser.add_argument("--polls", type=int, default=9)
+    parser.add_argument("--new-tracks", type=int, default=24, help="for people_seen_update_s")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -267,9 +306,13 @@ def main() -> None:
         started = time.perf_counter()
         amounts = fill(services, args)
         fill_s = time.perf_counter() - started
-        _, recount_s = timed(people_seen, services, EVENT_ID)
         context = WebContext.ready(services.settings, services)
-        console_state(context, EVENT_ID)  # the people-seen counter's first count
+        counter = context.people_seen
+        counter.spacing = 0  # counted again as soon as the tracks change
+        _, first_count_s = timed(counter, services, EVENT_ID)
+        add_tracks(services, args.new_tracks, args)
+        updated, update_s = timed(counter, services, EVENT_ID)
+        whole, recount_s = timed(people_seen, services, EVENT_ID)
         polls = [timed(console_state, context, EVENT_ID)[1] for _ in range(args.polls)]
         statements, _ = recorded_poll(services, context)
         plans = explained(services, statements)
@@ -282,7 +325,11 @@ def main() -> None:
         **amounts,
         "fill_s": round(fill_s, 1),
         "poll_s": statistics.median(polls),
+        "people_seen_first_count_s": first_count_s,
+        "people_seen_update_s": update_s,
         "people_seen_recount_s": recount_s,
+        "people_seen_update_agrees": updated == whole,
+        "people_seen": dataclasses.asdict(whole),
         "statements": plans,
         "slowest_statement_ms": slowest["ms"],
         "slowest_without_indexes_ms": slowest["ms_without_indexes"],

@@ -28,7 +28,7 @@ from scas_lib.media.decode import DecodeError, sample_frames
 from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.recognition import search
 from scas_lib.recognition.config import RecognitionConfig
-from scas_lib.recognition.headcount import AT_ONCE_S, Headcount, count_people
+from scas_lib.recognition.headcount import AT_ONCE_S, GrowingHeadcount, Headcount, count_people
 from scas_lib.recognition.identity import (
     attributed_runs,
     decide_identity,
@@ -218,10 +218,9 @@ def _greedy_headcount(tracks: list[FaceTrack], same_person: float) -> int:
     return sum(isinstance(g, int) for g in set(group))
 
 
-def test_the_headcount_groups_faces_as_the_plain_pairwise_rule_does() -> None:
-    # 400 tracks of 50 people on 3 cameras within 2 minutes, some of 5 visitors recognised:
-    # many pairs alike and many at once, so groups are joined, kept apart, and kept apart
-    # again as they grow, and unrecognised tracks join their visitor.
+def _crowd_tracks() -> list[FaceTrack]:
+    """400 tracks of 50 people on 3 cameras within 2 minutes, some of 5 visitors
+    recognised: many pairs alike and many at once."""
     rng = np.random.default_rng(7)
     people = rng.normal(size=(50, 64))
     tracks = []
@@ -238,6 +237,14 @@ def test_the_headcount_groups_faces_as_the_plain_pairwise_rule_does() -> None:
         tracks.append(
             FaceTrack(camera, EVENT_START, index, samples, (1920, 1080), "default", identity)
         )
+    return tracks
+
+
+def test_the_headcount_groups_faces_as_the_plain_pairwise_rule_does() -> None:
+    # 400 tracks of 50 people on 3 cameras within 2 minutes, some of 5 visitors recognised:
+    # many pairs alike and many at once, so groups are joined, kept apart, and kept apart
+    # again as they grow, and unrecognised tracks join their visitor.
+    tracks = _crowd_tracks()
     visitors = {t.visitor_id for t in tracks if t.visitor_id}
     ana = dataclasses.replace(tracks[0], identity=TrackIdentity("ana", 0.7, None))
 
@@ -252,6 +259,23 @@ def test_the_headcount_groups_faces_as_the_plain_pairwise_rule_does() -> None:
         for t in tracks
     ]
     assert count_people(unknown, 0.48).others > expected
+
+
+def test_a_growing_headcount_counts_as_a_whole_count_comparing_only_new_tracks() -> None:
+    tracks = sorted(_crowd_tracks(), key=lambda t: t.start_time)  # as recognition adds them
+    counter = GrowingHeadcount(0.48)
+    given: dict[int, FaceTrack] = {}
+    for step, first in enumerate(range(0, len(tracks), 50)):
+        given.update(enumerate(tracks[first : first + 50], start=first))
+        if step == 3:  # a visitor deleted, one bystander's embedding cleared by retention
+            for key in [k for k, t in given.items() if t.visitor_id == "visitor-0"]:
+                del given[key]
+            given[first] = dataclasses.replace(
+                given[first], identity=TrackIdentity(None, 0.2, None)
+            )
+        assert counter.count(given) == count_people(list(given.values()), 0.48), step
+    # Each track compared once with those there at its count, not every pair at every count.
+    assert counter.compared < len(tracks) ** 2 * 0.6
 
 
 # decoding ---------------------------------------------------------------------------------

@@ -36,6 +36,28 @@ class TrackRepository:
         with only its first, best (highest quality, the path's 7th value) and last face, so
         its camera, times and quality but not its path: what a count of people needs, read
         in about half the time (docs/benchmarks-history.md)."""
+        return list(self._read(event_id, None, ends_only=ends_only).values())
+
+    def by_id(
+        self, event_id: str, ids: Sequence[int], *, ends_only: bool = False
+    ) -> dict[int, FaceTrack]:
+        """The event's tracks of ``ids`` (those still there), as :meth:`for_event` reads
+        them, by id."""
+        return self._read(event_id, list(ids), ends_only=ends_only)
+
+    def count_keys(self, event_id: str) -> dict[int, tuple[str | None, str, bool]]:
+        """Each track's id and what a count of people depends on (what :meth:`fingerprint`
+        digests): its visitor, model pack and whether its mean embedding is kept."""
+        rows = self._db.execute(
+            """SELECT id, visitor_id, model_pack, centroid IS NOT NULL FROM tracks
+               WHERE event_id = %s""",
+            (event_id,),
+        )
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    def _read(
+        self, event_id: str, ids: list[int] | None, *, ends_only: bool
+    ) -> dict[int, FaceTrack]:
         path = "t.path"
         if ends_only:
             path = """CASE WHEN jsonb_array_length(t.path) > 3 THEN jsonb_build_array(
@@ -50,13 +72,14 @@ class TrackRepository:
         # The embeddings in PostgreSQL's binary form: 512 floats a track parsed from text
         # were most of the time of reading the tracks.
         rows = self._db.execute(
-            f"""SELECT {columns}, array_send(t.centroid::real[])
+            f"""SELECT {columns}, array_send(t.centroid::real[]), t.id
                 FROM tracks t JOIN segments s ON s.id = t.segment_id
-                WHERE t.event_id = %s ORDER BY s.camera_id, t.start_time, t.track_index""",
-            (event_id,),
+                WHERE t.event_id = %s AND (%s::bigint[] IS NULL OR t.id = ANY(%s::bigint[]))
+                ORDER BY s.camera_id, t.start_time, t.track_index""",
+            (event_id, ids, ids),
         )
-        return [face_track(row[:-1], None if row[-1] is None else float4_array(row[-1]))
-                for row in rows]  # fmt: skip
+        return {row[-1]: face_track(row[:-2], None if row[-2] is None else float4_array(row[-2]))
+                for row in rows}  # fmt: skip
 
     def identified(self, event_id: str, visitor_id: str | None = None) -> list[FaceTrack]:
         """Every track of the event given to a visitor (only ``visitor_id``'s, if given),

@@ -35,7 +35,7 @@ Headcount(enrolled_seen=1, others=0)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,16 +70,83 @@ def count_people(
     the selfie; here footage is compared with footage), not one more person. Unknown
     tracks without a mean embedding (purged by the retention policy) cannot be grouped and
     are left out, as are those whose best face is below ``min_quality``."""
-    enrolled = {track.visitor_id for track in tracks if track.visitor_id is not None}
-    clear = [
-        t
-        for t in tracks
-        if t.identity.centroid is not None
-        and (t.visitor_id is not None or t.quality >= min_quality)
-    ]
-    people = _people(clear, same_person)
-    others = sum(all(clear[index].visitor_id is None for index in person) for person in people)
-    return Headcount(len(enrolled), others)
+    counter = GrowingHeadcount(same_person, min_quality=min_quality)
+    return counter.count(dict(enumerate(tracks)))
+
+
+class GrowingHeadcount:
+    """:func:`count_people` for an event whose tracks grow between counts (the console's):
+    the alike pairs found are kept, so a count compares only the tracks new since the last
+    one with the others, instead of every pair again (60,000 tracks of a day: a minute).
+    Tracks are given by a key that stays theirs (the catalog's id); a track whose key is
+    gone, or that comes as another object under its key (its embedding cleared, another
+    visitor), is forgotten with its pairs, and compared again if still there. Counts as
+    :func:`count_people` does.
+
+    >>> from datetime import UTC, datetime
+    >>> from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
+    >>> def track(start_s, centroid):
+    ...     samples = (FaceSample(start_s, (0, 0, 50, 60), 0.9, 0.8),)
+    ...     identity = TrackIdentity(None, 0.1, np.array(centroid, np.float32))
+    ...     return FaceTrack("cam1", datetime(2026, 1, 1, tzinfo=UTC), 0, samples,
+    ...                      (1920, 1080), "default", identity)
+    >>> counter = GrowingHeadcount(same_person=0.48)
+    >>> ana, bo = track(0, [1, 0]), track(5, [0, 1])
+    >>> counter.count({1: ana, 2: bo}), counter.compared
+    (Headcount(enrolled_seen=0, others=2), 4)
+    >>> counter.count({1: ana, 2: bo, 3: track(9, [0.99, 0.14])}), counter.compared
+    (Headcount(enrolled_seen=0, others=2), 7)
+
+    The second count compared the new track with the three (3 more), not every pair again.
+    """
+
+    def __init__(self, same_person: float, *, min_quality: float = 0.0) -> None:
+        self.same_person = same_person
+        self.min_quality = min_quality
+        #: Pairs of tracks compared so far (a new track with every track there then).
+        self.compared = 0
+        self._tracks: dict[int, FaceTrack] = {}  # the clear tracks kept, by key
+        self._alike: dict[tuple[int, int], float] = {}  # (key, key), lower key first
+
+    def count(self, tracks: Mapping[int, FaceTrack]) -> Headcount:
+        """The people in ``tracks`` (key -> track): the module docstring's rule."""
+        clear = {
+            key: t
+            for key, t in tracks.items()
+            if t.identity.centroid is not None
+            and (t.visitor_id is not None or t.quality >= self.min_quality)
+        }
+        gone = {key for key, kept in self._tracks.items() if clear.get(key) is not kept}
+        if gone:
+            self._alike = {
+                pair: value
+                for pair, value in self._alike.items()
+                if pair[0] not in gone and pair[1] not in gone
+            }
+        new = [key for key in clear if key not in self._tracks or key in gone]
+        self._tracks = clear
+        self._compare(new)
+        keys = sorted(clear)
+        position = {key: index for index, key in enumerate(keys)}
+        pairs = sorted(
+            ((value, position[a], position[b]) for (a, b), value in self._alike.items()),
+            reverse=True,  # most alike first (ties: the higher positions first)
+        )
+        ordered = [clear[key] for key in keys]
+        people = _people(ordered, self.same_person, ((a, b) for _value, a, b in pairs))
+        others = sum(all(ordered[i].visitor_id is None for i in person) for person in people)
+        enrolled = {t.visitor_id for t in tracks.values() if t.visitor_id is not None}
+        return Headcount(len(enrolled), others)
+
+    def _compare(self, new: list[int]) -> None:
+        """The alike pairs of each of ``new`` with every clear track, kept."""
+        if not new:
+            return
+        keys = list(self._tracks)
+        vectors = _unit_rows([self._tracks[key] for key in keys])
+        for key_a, key_b, similarity in _alike_to(vectors, keys, new, self.same_person):
+            self._alike[(key_a, key_b)] = similarity
+        self.compared += len(new) * len(keys)
 
 
 def group_unknown(tracks: Sequence[FaceTrack], same_person: float) -> list[list[int]]:
@@ -95,14 +162,20 @@ def group_unknown(tracks: Sequence[FaceTrack], same_person: float) -> list[list[
     return [[positions[index] for index in person] for person in people]
 
 
-def _people(tracks: Sequence[FaceTrack], same_person: float) -> list[list[int]]:
+def _people(
+    tracks: Sequence[FaceTrack],
+    same_person: float,
+    alike: Iterable[tuple[int, int]] | None = None,
+) -> list[list[int]]:
     """``tracks`` (each with a mean embedding) grouped into people, greedily (the module
     docstring's rule): each visitor's tracks start as one group, and two groups with a
     visitor each are never joined. Each group the indices of its tracks, ascending, the
-    groups in the order of their first track."""
+    groups in the order of their first track. ``alike``: the alike pairs, most alike
+    first, if already known."""
     if not tracks:
         return []
-    vectors = np.stack([np.asarray(t.identity.centroid, np.float32) for t in tracks])
+    if alike is None:
+        alike = _alike_pairs(_unit_rows(tracks), same_person)
     moments = _Moments.of(tracks)
     group = list(range(len(tracks)))
     members = {index: [index] for index in group}
@@ -119,7 +192,7 @@ def _people(tracks: Sequence[FaceTrack], same_person: float) -> list[list[int]]:
             members[first] += members.pop(index)
     #: Groups found in front of one camera at once: they stay two people as they grow.
     apart: dict[int, set[int]] = {}
-    for a, b in _alike_pairs(vectors, same_person):
+    for a, b in alike:
         first, second = group[a], group[b]
         if first == second or second in apart.get(first, ()):
             continue
@@ -158,6 +231,27 @@ def _alike_pairs(vectors: NDArray[np.float32], same_person: float) -> Iterator[t
     similarity = 1.0 - np.square(alike.data) / 2.0
     order = np.lexsort((second, first, similarity))[::-1]
     return zip(first[order].tolist(), second[order].tolist(), strict=True)
+
+
+def _alike_to(
+    vectors: NDArray[np.float32], keys: list[int], new: list[int], same_person: float
+) -> Iterator[tuple[int, int, float]]:
+    """``(lower key, higher key, similarity)`` of each track of ``new`` with every track of
+    ``keys`` (rows of ``vectors``) at least ``same_person`` alike, each pair once."""
+    row_of = {key: row for row, key in enumerate(keys)}
+    radius = math.sqrt(2.0 * (1.0 - same_person))
+    search = NearestNeighbors(radius=radius, metric="euclidean", algorithm="brute").fit(vectors)
+    distances, neighbours = search.radius_neighbors(vectors[[row_of[key] for key in new]])
+    for key, near, far in zip(new, neighbours, distances, strict=True):
+        for row, distance in zip(near.tolist(), far.tolist(), strict=True):
+            other = keys[row]
+            if other != key:
+                yield min(key, other), max(key, other), 1.0 - distance * distance / 2.0
+
+
+def _unit_rows(tracks: Sequence[FaceTrack]) -> NDArray[np.float32]:
+    """The tracks' mean embeddings, one row each."""
+    return np.stack([np.asarray(t.identity.centroid, np.float32) for t in tracks])
 
 
 @dataclass(frozen=True)

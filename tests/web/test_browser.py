@@ -71,27 +71,33 @@ def assert_fits_the_screen(driver: WebDriver) -> None:
 
 
 def decode_qr(png: bytes) -> str:
-    """The text of the QR code in a screenshot; tried again inside a white border and
-    enlarged, since OpenCV's detector may miss a code cropped to its edge (no quiet zone)."""
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    """The text of the QR code in a screenshot; tried again inside a white border,
+    black-and-white and enlarged, and with OpenCV's second detector: one detector may miss
+    a code cropped to its edge (no quiet zone) or drawn with modules of unequal widths (a
+    pixelated image scaled by a fraction)."""
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     border = max(8, image.shape[0] // 5)
-    framed = cv2.copyMakeBorder(
-        image, border, border, border, border, cv2.BORDER_CONSTANT, value=(255, 255, 255)
-    )
-    enlarged = cv2.resize(framed, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
-    for candidate in (image, framed, enlarged):
-        text, _points, _ = cv2.QRCodeDetector().detectAndDecode(candidate)
-        if text:
-            return text
+    framed = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
+                                value=255)  # fmt: skip
+    _, black_white = cv2.threshold(framed, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    enlarged = cv2.resize(black_white, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+        for candidate in (image, framed, black_white, enlarged):
+            text, _points, _ = detector.detectAndDecode(candidate)
+            if text:
+                return text
     return ""
 
 
-def read_qr(driver: WebDriver, element_id: str = "qr", timeout_s: float = 5.0) -> str:
+def read_qr(driver: WebDriver, element_id: str = "qr", timeout_s: float = 10.0) -> str:
     """What the QR code on the page says, read from a screenshot of it; looked at again for
     a few seconds, as a loaded machine may paint the image a frame after it is shown."""
     deadline = time.monotonic() + timeout_s
+    image = driver.find_element(By.ID, element_id)
+    wait_for(driver, "const e = arguments[0]; return e.tagName !== 'IMG' || "
+             "(e.complete && e.naturalWidth > 0)", timeout_s, image)  # fmt: skip
     while True:
-        text = decode_qr(driver.find_element(By.ID, element_id).screenshot_as_png)
+        text = decode_qr(image.screenshot_as_png)
         if text or time.monotonic() > deadline:
             return text
         time.sleep(0.2)
