@@ -8,6 +8,7 @@ since nothing in ingest depends on those lengths beyond the back-off cap (2 s he
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import logging
@@ -395,6 +396,80 @@ def test_a_stalled_camera_is_restarted_by_the_watchdog(
     assert before[-1].end.timestamp() == pytest.approx(frozen_at, abs=1.0)
     after = health_of(ingest_services, "stall")["cam1"]
     assert after.gaps >= 1 and after.reconnects >= 1
+
+
+@pytest.fixture
+def small_spool_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 300 MiB disk (tmpfs) for the spool, so that it can be filled. Mounting needs
+    root, which this project's machines have; elsewhere the test is skipped, saying why."""
+    mount_point = tmp_path / "spool-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=300m,mode=0700", "tmpfs", str(mount_point)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"a small disk for the spool cannot be mounted here: {mounted.stderr}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill_disk(filler: Path) -> None:
+    """Write to ``filler`` until the disk refuses (ENOSPC)."""
+    chunk = b"\0" * 2**20
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(chunk)
+                out.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC, error
+
+
+def test_a_full_spool_pauses_the_camera_and_it_records_again_once_there_is_room(
+    ingest_services: Services,
+    store: ObjectStore,
+    bucket: str,
+    rtsp_camera: RtspCamera,
+    small_spool_disk: Path,
+) -> None:
+    """The spool's disk fills up (another program's file): the camera goes offline saying
+    so, what was recorded before is uploaded, and once the file is removed the camera
+    records again by itself (before: it stopped for good, until ``scas ingest`` restarted)."""
+    settings = ingest_services.settings.model_copy(update={"ingest_spool_dir": small_spool_disk})
+    services = Services(settings=settings, database_url=ingest_services.database_url,
+                        s3=ingest_services.s3)  # fmt: skip
+    ingest = Ingest(services, event_config("full", {"cam1": rtsp_camera.url}))
+    wait_for(lambda: len(store.list(bucket, "full/cam1/")) >= 2, 30, "two segments")
+    filled_at = time.time()
+    filler = small_spool_disk / "someone-elses-file"
+    fill_disk(filler)
+    wait_for(lambda: health_of(services, "full")["cam1"].state == "offline", 30, "offline")
+    full = health_of(services, "full")["cam1"]
+    time.sleep(3.0)  # still full: the camera stays offline, the recorder alive
+    still = health_of(services, "full")["cam1"]
+    filler.unlink()
+    freed_at = time.time()
+    wait_for(
+        lambda: any(s.start.timestamp() > freed_at for s in stored_segments(store, bucket, "full")),
+        30, "a segment after the disk had room again",
+    )  # fmt: skip
+    report = ingest.finish()
+
+    assert "is full" in full.detail and "SCAS_INGEST_SPOOL_DIR" in full.detail, full.detail
+    assert still.state == "offline"
+    assert health_of(services, "full")["cam1"].state == "stopped"
+    segments = stored_segments(store, bucket, "full")
+    before = [s for s in segments if s.start.timestamp() < filled_at]
+    after = [s for s in segments if s.start.timestamp() > freed_at]
+    assert len(before) >= 2 and after
+    assert_contiguous(before)
+    assert_contiguous(after)
+    assert report.spooled == 0
+    for segment in [before[0], after[0]]:
+        assert decoded_frames(store, bucket, segment.key, small_spool_disk) >= 40
 
 
 def test_http_rtmp_and_mjpeg_cameras_and_cameras_added_and_removed_while_ingesting(

@@ -4,7 +4,8 @@ restart and what state the camera is in come from :class:`~scas_lib.ingest.polic
 The thread starts ffmpeg (:func:`scas_lib.media.ffmpeg.start_recorder`) into a fresh run
 directory of the spool, reads its messages (masked: they contain the camera's URL), moves
 each finished segment to the spool's ``ready/`` and hands it to ``on_segment``, and
-restarts ffmpeg when it ends or stalls, with back-off, until it is told to stop.
+restarts ffmpeg when it ends or stalls, with back-off, until it is told to stop. When the
+spool's disk is full it waits, offline, until there is room again.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: How often the supervisor looks at its ffmpeg (segments finished, signs of life).
 LOOK_S = 0.25
+#: How often a recorder whose spool is full looks for room again.
+ROOM_LOOK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,12 @@ class CameraRecorder(threading.Thread):
         self._report("starting")
         try:
             while not self._stopping.is_set():
-                produced, detail, switch = self._run_once()
+                try:
+                    produced, detail, switch = self._run_once()
+                except SpoolFull as error:
+                    # Uploads and the operator free the disk; the camera goes on then.
+                    self._wait_for_room(error)
+                    continue
                 if self._stopping.is_set():
                     break
                 if switch:  # same camera, now encoded: no failure, no wait
@@ -108,11 +116,6 @@ class CameraRecorder(threading.Thread):
                 )  # fmt: skip
                 self._report(state, detail)
                 self._stopping.wait(delay)
-        except SpoolFull as error:
-            self.failure = error
-            log.error("%s: %s", self.camera_id, error)
-            self._report("stopped", str(error))
-            return
         except Exception as error:  # a bug must not leave the camera silently dead
             self.failure = error
             log.exception("%s: recorder failed", self.camera_id)
@@ -120,12 +123,31 @@ class CameraRecorder(threading.Thread):
             return
         self._report("stopped")
 
+    def _wait_for_room(self, full: SpoolFull) -> None:
+        """Wait, offline and saying why, until the spool has room for a segment again
+        (or the recorder is told to stop). What the camera sends meanwhile is not recorded:
+        there is nowhere to put it; it is a gap, as an outage is."""
+        log.error("%s: %s; recording again once there is room", self.camera_id, full)
+        self._report("offline", str(full))
+        while not self._stopping.wait(ROOM_LOOK_S):
+            try:
+                self.spool.check_room(self._segment_bytes)
+            except SpoolFull:
+                continue
+            log.info("%s: the spool has room again; recording", self.camera_id)
+            self._report("starting")
+            return
+
+    @property
+    def _segment_bytes(self) -> int:
+        return int(self.segment_s * 2_000_000)  # 16 Mbit/s worth
+
     def _report(self, state: CameraState, detail: str = "") -> None:
         self.on_state(StateChange(self.camera_id, state, detail, self.reconnects))
 
     def _run_once(self) -> tuple[bool, str, bool]:
         """One ffmpeg run: ``(produced a segment, why it ended, switch to encoding)``."""
-        self.spool.check_room(int(self.segment_s * 2_000_000))  # 16 Mbit/s worth
+        self.spool.check_room(self._segment_bytes)
         run = self.spool.new_run(self.camera_id)
         args = recorder_args(self.source, self.segment_s, str(run), copy=self._copy)
         process = ffmpeg.start_recorder(args)

@@ -309,7 +309,7 @@ def ingest_event(
             for camera_id in to_start:
                 camera = wanted[camera_id]
                 if camera_id in gone and recorders[camera_id].failure is not None:
-                    continue  # a spool error: reported; not retried at every poll
+                    continue  # a bug in the recorder: reported; not retried at every poll
                 try:
                     source = resolve_source(camera_id, camera.url or "", environ)
                 except ConfigurationError as error:

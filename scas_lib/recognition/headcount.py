@@ -106,7 +106,11 @@ class GrowingHeadcount:
         #: Pairs of tracks compared so far (a new track with every track there then).
         self.compared = 0
         self._tracks: dict[int, FaceTrack] = {}  # the clear tracks kept, by key
-        self._alike: dict[tuple[int, int], float] = {}  # (key, key), lower key first
+        # The alike pairs kept, as three arrays: lower key, higher key, similarity (a day's
+        # million pairs as Python tuples took seconds to filter and sort on every count).
+        self._lower = np.empty(0, np.int64)
+        self._higher = np.empty(0, np.int64)
+        self._similarity = np.empty(0, np.float64)
 
     def count(self, tracks: Mapping[int, FaceTrack]) -> Headcount:
         """The people in ``tracks`` (key -> track): the module docstring's rule."""
@@ -118,22 +122,22 @@ class GrowingHeadcount:
         }
         gone = {key for key, kept in self._tracks.items() if clear.get(key) is not kept}
         if gone:
-            self._alike = {
-                pair: value
-                for pair, value in self._alike.items()
-                if pair[0] not in gone and pair[1] not in gone
-            }
+            gone_keys = np.fromiter(gone, np.int64)
+            kept = ~(np.isin(self._lower, gone_keys) | np.isin(self._higher, gone_keys))
+            self._lower, self._higher = self._lower[kept], self._higher[kept]
+            self._similarity = self._similarity[kept]
         new = [key for key in clear if key not in self._tracks or key in gone]
         self._tracks = clear
         self._compare(new)
         keys = sorted(clear)
-        position = {key: index for index, key in enumerate(keys)}
-        pairs = sorted(
-            ((value, position[a], position[b]) for (a, b), value in self._alike.items()),
-            reverse=True,  # most alike first (ties: the higher positions first)
-        )
+        # Positions follow keys, so pairs sort as by position: most alike first (ties: the
+        # higher positions first).
+        order = np.lexsort((self._higher, self._lower, self._similarity))[::-1]
+        sorted_keys = np.array(keys, np.int64)
+        first = np.searchsorted(sorted_keys, self._lower[order]).tolist()
+        second = np.searchsorted(sorted_keys, self._higher[order]).tolist()
         ordered = [clear[key] for key in keys]
-        people = _people(ordered, self.same_person, ((a, b) for _value, a, b in pairs))
+        people = _people(ordered, self.same_person, zip(first, second, strict=True))
         others = sum(all(ordered[i].visitor_id is None for i in person) for person in people)
         enrolled = {t.visitor_id for t in tracks.values() if t.visitor_id is not None}
         return Headcount(len(enrolled), others)
@@ -144,8 +148,10 @@ class GrowingHeadcount:
             return
         keys = list(self._tracks)
         vectors = _unit_rows([self._tracks[key] for key in keys])
-        for key_a, key_b, similarity in _alike_to(vectors, keys, new, self.same_person):
-            self._alike[(key_a, key_b)] = similarity
+        lower, higher, similarity = _alike_to(vectors, keys, new, self.same_person)
+        self._lower = np.concatenate([self._lower, lower])
+        self._higher = np.concatenate([self._higher, higher])
+        self._similarity = np.concatenate([self._similarity, similarity])
         self.compared += len(new) * len(keys)
 
 
@@ -235,18 +241,26 @@ def _alike_pairs(vectors: NDArray[np.float32], same_person: float) -> Iterator[t
 
 def _alike_to(
     vectors: NDArray[np.float32], keys: list[int], new: list[int], same_person: float
-) -> Iterator[tuple[int, int, float]]:
-    """``(lower key, higher key, similarity)`` of each track of ``new`` with every track of
-    ``keys`` (rows of ``vectors``) at least ``same_person`` alike, each pair once."""
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The lower key, higher key and similarity of each track of ``new`` with every track
+    of ``keys`` (rows of ``vectors``) at least ``same_person`` alike, each pair once."""
     row_of = {key: row for row, key in enumerate(keys)}
     radius = math.sqrt(2.0 * (1.0 - same_person))
     search = NearestNeighbors(radius=radius, metric="euclidean", algorithm="brute").fit(vectors)
     distances, neighbours = search.radius_neighbors(vectors[[row_of[key] for key in new]])
-    for key, near, far in zip(new, neighbours, distances, strict=True):
-        for row, distance in zip(near.tolist(), far.tolist(), strict=True):
-            other = keys[row]
-            if other != key:
-                yield min(key, other), max(key, other), 1.0 - distance * distance / 2.0
+    all_keys = np.array(keys, np.int64)
+    found = [len(near) for near in neighbours]
+    query = np.repeat(np.array(new, np.int64), found)
+    other = all_keys[np.concatenate(neighbours).astype(np.int64)] if query.size else query
+    # A pair of two new tracks is found from both: kept from its lower key's side.
+    once = (other != query) & (~np.isin(other, query) | (query < other))
+    distance = np.concatenate(distances).astype(np.float64)[once] if query.size else query
+    query, other = query[once], other[once]
+    return (
+        np.minimum(query, other),
+        np.maximum(query, other),
+        1.0 - distance * distance / 2.0,
+    )
 
 
 def _unit_rows(tracks: Sequence[FaceTrack]) -> NDArray[np.float32]:

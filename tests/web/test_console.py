@@ -21,7 +21,7 @@ from scas_lib.web.texts import page_texts
 
 from .. import test_ingest
 from ..test_ingest import Ingest, RtspCamera, event_config
-from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
+from .conftest import EVENT, OPERATOR_TOKEN, PHONE_SIZE, WebServer, wait_for
 from .test_browser import read_qr
 
 # The RTSP camera of the ingest tests, with its clip and its password variable.
@@ -142,3 +142,22 @@ def test_the_camera_table_shows_footage_that_arrived_without_ingest_and_a_camera
     assert cam3.find_element(By.CSS_SELECTOR, ".arrived").text == "0 / 0 recognized"
     assert not cam3.find_element(By.CSS_SELECTOR, ".playback").is_displayed()
     screenshots(driver, "console-uploaded-footage")
+
+    # On a phone the table fits: no sideways scroll, cam1's playback link inside its card.
+    # (Mobile emulation widens the window to a page that overflows, so widths are compared
+    # with the phone's and the card's, not with innerWidth.)
+    phone = browser(PHONE_SIZE)
+    phone.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}?lang=en")
+    wait_for(phone, "return document.querySelector(\"#cameras tr[data-camera='cam3']\")", 20)
+    page_width, table_over, link_over = phone.execute_script(
+        "const table = document.getElementById('cameras'), card = table.parentElement;"
+        "const link = table.querySelector(\"tr[data-camera='cam1'] .playback\");"
+        "return [document.scrollingElement.scrollWidth, table.scrollWidth - card.clientWidth,"
+        " link.getBoundingClientRect().right - card.getBoundingClientRect().right];"
+    )
+    assert page_width <= PHONE_SIZE[0] and table_over <= 0 and link_over <= 0, (
+        page_width,
+        table_over,
+        link_over,
+    )
+    screenshots(phone, "console-uploaded-footage-phone")
