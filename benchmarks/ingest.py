@@ -22,7 +22,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -57,32 +56,26 @@ def make_clip(path: Path, seconds: float) -> Path:
 
 
 class Cameras:
-    """N RTSP servers, one per camera, each serving the clip once from its start."""
+    """N RTSP servers, one per camera, each serving the clip from its start."""
 
     def __init__(self, clip: Path, count: int) -> None:
         from scas_lib.services.embedded import free_ports
+        from scas_lib.simulation.rtsp_camera import CameraServerError, LoopbackCamera
 
-        self.ports = free_ports(count)
-        self.processes = []
-        for port in self.ports:
-            process = subprocess.Popen(
-                ["/usr/bin/python3", str(ROOT / "scripts" / "rtsp-camera.py"), str(clip),
-                 str(port)],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            )  # fmt: skip
-            assert process.stdout is not None
-            line = process.stdout.readline()
-            if not line.startswith("serving"):
-                sys.exit(f"the RTSP server did not start (make system-deps): {line.strip()}")
-            self.processes.append(process)
+        self.cameras = [LoopbackCamera(clip, port) for port in free_ports(count)]
+        try:
+            for camera in self.cameras:
+                camera.start()
+        except CameraServerError as error:
+            self.stop()
+            sys.exit(str(error))
 
     def urls(self) -> list[str]:
-        return [f"rtsp://127.0.0.1:{port}/cam" for port in self.ports]
+        return [camera.url for camera in self.cameras]
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-            process.wait(timeout=10)
+        for camera in self.cameras:
+            camera.stop()
 
 
 def bare_ffmpeg(urls: list[str], seconds: float, work: Path) -> dict:

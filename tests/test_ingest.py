@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from scas_lib.run import waves
 from scas_lib.services import EmbeddedSeaweedFS, Services
 from scas_lib.services.embedded import free_ports
 from scas_lib.settings import Settings
+from scas_lib.simulation.rtsp_camera import LoopbackCamera
 from scas_lib.storage import ObjectStore, S3Config, keys
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,46 +66,16 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@dataclass
-class RtspCamera:
-    """GStreamer's RTSP server on loopback, which can be stopped and started again."""
-
-    clip: Path
-    port: int
-    playing: list[float] = field(default_factory=list)
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"rtsp://operator:${{CAM_PASSWORD}}@127.0.0.1:{self.port}/cam"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["/usr/bin/python3", str(ROOT / "scripts" / "rtsp-camera.py"), str(self.clip),
-             str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        assert self.process.stdout is not None
-        first = self.process.stdout.readline()
-        if not first.startswith("serving"):
-            pytest.fail(f"the RTSP server did not start (make system-deps?): {first}")
-
-        def read(stdout) -> None:
-            for line in stdout:
-                if line.startswith("playing "):
-                    self.playing.append(float(line.split()[1]))
-
-        threading.Thread(target=read, args=(self.process.stdout,), daemon=True).start()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+def camera_url(camera: LoopbackCamera) -> str:
+    """The camera's URL as an event file gives it: the password from the environment."""
+    return f"rtsp://operator:${{CAM_PASSWORD}}@{camera.address}"
 
 
 @pytest.fixture
-def rtsp_camera(clip: Path) -> Iterator[RtspCamera]:
-    camera = RtspCamera(clip, free_ports(1)[0])
+def rtsp_camera(clip: Path) -> Iterator[LoopbackCamera]:
+    """The clip on GStreamer's RTSP server; its URL with the credentials ingest expands
+    from the environment is ``camera_url(rtsp_camera)``."""
+    camera = LoopbackCamera(clip, free_ports(1)[0])
     camera.start()
     yield camera
     camera.stop()
@@ -269,13 +240,13 @@ def test_rtsp_camera_is_recorded_into_whole_segments_on_the_servers_clock(
     ingest_services: Services,
     store: ObjectStore,
     bucket: str,
-    rtsp_camera: RtspCamera,
+    rtsp_camera: LoopbackCamera,
     catalog: Catalog,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    config = event_config("rtsp", {"cam1": rtsp_camera.url})
+    config = event_config("rtsp", {"cam1": camera_url(rtsp_camera)})
     seen: dict[str, int] = {}
     watching = threading.Event()
 
@@ -329,9 +300,9 @@ def test_rtsp_camera_is_recorded_into_whole_segments_on_the_servers_clock(
 
 
 def test_a_camera_that_drops_goes_on_in_new_segments_and_the_outage_is_a_gap(
-    ingest_services: Services, store: ObjectStore, bucket: str, rtsp_camera: RtspCamera
+    ingest_services: Services, store: ObjectStore, bucket: str, rtsp_camera: LoopbackCamera
 ) -> None:
-    config = event_config("drop", {"cam1": rtsp_camera.url})
+    config = event_config("drop", {"cam1": camera_url(rtsp_camera)})
     ingest = Ingest(ingest_services, config)
     wait_for(lambda: len(store.list(bucket, "drop/cam1/")) >= 2, 30, "two segments")
     rtsp_camera.stop()
@@ -363,12 +334,12 @@ def test_a_camera_that_drops_goes_on_in_new_segments_and_the_outage_is_a_gap(
 
 
 def test_a_stalled_camera_is_restarted_by_the_watchdog(
-    ingest_services: Services, store: ObjectStore, bucket: str, rtsp_camera: RtspCamera
+    ingest_services: Services, store: ObjectStore, bucket: str, rtsp_camera: LoopbackCamera
 ) -> None:
     """The server freezes (SIGSTOP): the connection stays open and nothing comes, which
     ffmpeg alone would wait out; the watchdog (stall_s 4 here, 20 by default) restarts the
     recorder, and the camera goes on once the server runs again."""
-    ingest = Ingest(ingest_services, event_config("stall", {"cam1": rtsp_camera.url}))
+    ingest = Ingest(ingest_services, event_config("stall", {"cam1": camera_url(rtsp_camera)}))
     wait_for(lambda: len(store.list(bucket, "stall/cam1/")) >= 2, 30, "two segments")
     assert rtsp_camera.process is not None
     os.kill(rtsp_camera.process.pid, signal.SIGSTOP)
@@ -432,7 +403,7 @@ def test_a_full_spool_pauses_the_camera_and_it_records_again_once_there_is_room(
     ingest_services: Services,
     store: ObjectStore,
     bucket: str,
-    rtsp_camera: RtspCamera,
+    rtsp_camera: LoopbackCamera,
     small_spool_disk: Path,
 ) -> None:
     """The spool's disk fills up (another program's file): the camera goes offline saying
@@ -441,7 +412,7 @@ def test_a_full_spool_pauses_the_camera_and_it_records_again_once_there_is_room(
     settings = ingest_services.settings.model_copy(update={"ingest_spool_dir": small_spool_disk})
     services = Services(settings=settings, database_url=ingest_services.database_url,
                         s3=ingest_services.s3)  # fmt: skip
-    ingest = Ingest(services, event_config("full", {"cam1": rtsp_camera.url}))
+    ingest = Ingest(services, event_config("full", {"cam1": camera_url(rtsp_camera)}))
     wait_for(lambda: len(store.list(bucket, "full/cam1/")) >= 2, 30, "two segments")
     filled_at = time.time()
     filler = small_spool_disk / "someone-elses-file"
@@ -526,7 +497,7 @@ def test_http_rtmp_and_mjpeg_cameras_and_cameras_added_and_removed_while_ingesti
 
 
 def test_segments_wait_in_the_spool_while_s3_is_down_and_arrive_in_order_once(
-    database_url: str, catalog: Catalog, rtsp_camera: RtspCamera, tmp_path: Path
+    database_url: str, catalog: Catalog, rtsp_camera: LoopbackCamera, tmp_path: Path
 ) -> None:
     server = EmbeddedSeaweedFS(tmp_path / "s3")
     server.acquire(persistent=True)
@@ -536,7 +507,7 @@ def test_segments_wait_in_the_spool_while_s3_is_down_and_arrive_in_order_once(
         ObjectStore(s3).ensure_bucket(bucket)
         settings = Settings(bucket_recordings=bucket, data_dir=tmp_path / "data")
         services = Services(settings=settings, database_url=database_url, s3=s3)
-        config = event_config("spool", {"cam1": rtsp_camera.url})
+        config = event_config("spool", {"cam1": camera_url(rtsp_camera)})
         store = ObjectStore(s3)
         ingest = Ingest(services, config, drain_s=1.0)
         wait_for(lambda: len(store.list(bucket, "spool/")) >= 2, 30, "two segments")

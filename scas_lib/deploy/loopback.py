@@ -44,7 +44,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import psutil
 import psycopg2
@@ -105,6 +105,8 @@ class _ComponentState(TypedDict):
 
     pid: int
     started: float
+    #: The size of its log when it started: what it writes comes after.
+    log_offset: NotRequired[int]
 
 
 def component_names() -> list[str]:
@@ -146,10 +148,12 @@ class LoopbackDeployment:
     # up -------------------------------------------------------------------------------------
 
     def up(self, timeout_s: float = 300.0) -> list[str]:
-        """Start everything (what runs already is kept); return what was done."""
+        """Start everything (what runs already is kept); return what was done. On a
+        deployment that runs, start again what has stopped (a server or component that
+        crashed or was killed), as a supervisor restarting a container would."""
         private_dir(self.home)
         if self._running():
-            return ["already running"]
+            return self._start_stopped(timeout_s) or ["already running"]
         try:
             steps = self._start_all(timeout_s)
         except BaseException:
@@ -176,6 +180,24 @@ class LoopbackDeployment:
         self._wait_until_ready(started, timeout_s)
         steps.append(f"Airflow on {self.api_url} ({', '.join(started)})")
         return steps
+
+    def _start_stopped(self, timeout_s: float) -> list[str]:
+        """Start the servers and components of a running deployment that have stopped."""
+        steps = runtime.up(self.settings)
+        if EmbeddedPostgres(self.settings.data_dir).acquire(persistent=True):
+            steps.append("started PostgreSQL for Airflow's metadata")
+        if EmbeddedRedis(self.settings.data_dir).acquire(persistent=True):
+            steps.append("started Redis")
+        state = self._read_state()
+        stopped = [name for name in component_names()
+                   if name not in state or not self._alive(state[name])]  # fmt: skip
+        if not stopped:
+            return steps
+        environment = self.environment()
+        started = {name: self._spawn(name, environment) for name in stopped}
+        self._write_state({**state, **started})
+        self._wait_until_ready(started, timeout_s)
+        return [*steps, f"started again: {', '.join(stopped)}"]
 
     def environment(self) -> dict[str, str]:
         """The environment of every Airflow process of this deployment (no secret in it:
@@ -319,6 +341,7 @@ class LoopbackDeployment:
             command = [sys.executable, "-m", "airflow", name, *extra]
         fd = os.open(self.logs_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as log:
+            offset = log.seek(0, os.SEEK_END)
             process = subprocess.Popen(
                 command,
                 env=environment,
@@ -329,7 +352,11 @@ class LoopbackDeployment:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        return {"pid": process.pid, "started": psutil.Process(process.pid).create_time()}
+        return {
+            "pid": process.pid,
+            "started": psutil.Process(process.pid).create_time(),
+            "log_offset": offset,
+        }
 
     def _wait_until_ready(self, started: dict[str, _ComponentState], timeout_s: float) -> None:
         """Until the API answers, the scheduler, dag-processor and triggerer heartbeat and
@@ -342,23 +369,28 @@ class LoopbackDeployment:
                     raise EmbeddedServiceError(
                         f"{name} exited while starting:\n{_tail(self.logs_dir / f'{name}.log')}"
                     )
-            waiting -= {name for name in waiting if self._ready(name)}
+            waiting -= {name for name in waiting if self._ready(name, started[name])}
             if waiting and time.monotonic() > deadline:
                 raise EmbeddedServiceError(
                     f"not ready after {timeout_s:.0f} s: {', '.join(sorted(waiting))}"
                 )
             time.sleep(1.0)
 
-    def _ready(self, name: str) -> bool:
+    def _ready(self, name: str, entry: _ComponentState) -> bool:
+        """Whether the component started as ``entry`` is ready (not an earlier process of
+        it: a component started again finds its predecessor's log lines and job row)."""
         if name == "api-server":
             return _http_ok(f"{self.api_url}/api/v2/version")
         if name.startswith("worker-"):
-            text = (self.logs_dir / f"{name}.log").read_text(errors="replace")
+            with (self.logs_dir / f"{name}.log").open("rb") as log:
+                log.seek(entry.get("log_offset", 0))
+                text = log.read().decode(errors="replace")
             return f"{name.removeprefix('worker-')}@" in text and " ready." in text
-        return _JOB_TYPES[name] in self._heartbeating_jobs()
+        return _JOB_TYPES[name] in self._heartbeating_jobs(started_after=entry["started"] - 1.0)
 
-    def _heartbeating_jobs(self) -> set[str]:
-        """Job types with a heartbeat in the last minute (Airflow's ``job`` table)."""
+    def _heartbeating_jobs(self, started_after: float = 0.0) -> set[str]:
+        """Job types with a heartbeat in the last minute (Airflow's ``job`` table), of jobs
+        started after ``started_after`` (a Unix time)."""
         url = (self.secrets_dir / "result_backend").read_text().strip().removeprefix("db+")
         try:
             conn = psycopg2.connect(url, connect_timeout=5)
@@ -368,7 +400,9 @@ class LoopbackDeployment:
             with conn.cursor() as cur:
                 cur.execute(
                     "SELECT DISTINCT job_type FROM job WHERE state = 'running' "
-                    "AND latest_heartbeat > now() - interval '60 seconds'"
+                    "AND latest_heartbeat > now() - interval '60 seconds' "
+                    "AND start_date >= to_timestamp(%s)",
+                    (started_after,),
                 )
                 return {row[0] for row in cur.fetchall()}
         except psycopg2.Error:
@@ -450,6 +484,12 @@ class LoopbackDeployment:
                 )
             )
         return found
+
+    def component_pid(self, name: str) -> int | None:
+        """The pid of component ``name`` (``scheduler``, ``worker-gpu``...) if it runs."""
+        entry = self._read_state().get(name)
+        process = self._alive(entry) if entry else None
+        return process.pid if process else None
 
     # state ----------------------------------------------------------------------------------
 

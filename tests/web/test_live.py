@@ -26,9 +26,10 @@ from scas_lib.faces.engine import FaceEngine
 from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.services.embedded import free_ports
+from scas_lib.simulation.rtsp_camera import LoopbackCamera
 from scas_lib.visitors.stage import enroll_visitor
 
-from ..test_ingest import RtspCamera
+from ..test_ingest import camera_url
 from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
 
 BEARER = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -80,21 +81,21 @@ def face_clip(photos: dict[str, SamplePhoto], tmp_path_factory: pytest.TempPathF
 @pytest.fixture
 def camera(
     face_clip: Path, events_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[RtspCamera]:
+) -> Iterator[LoopbackCamera]:
     """The RTSP camera, as cam1 of the web test's event (its password from the
     environment, as `scas ingest` takes it)."""
     monkeypatch.setenv("CAM_PASSWORD", CAMERA_PASSWORD)
-    served = RtspCamera(face_clip, free_ports(1)[0])
+    served = LoopbackCamera(face_clip, free_ports(1)[0])
     served.start()
     (events_dir / f"{EVENT}.yaml").write_text(
         f"id: {EVENT}\nname: Expo 2026 (live test)\n"
-        f"cameras: [{{id: cam1, url: '{served.url}'}}, {{id: cam2}}]\n"
+        f"cameras: [{{id: cam1, url: '{camera_url(served)}'}}, {{id: cam2}}]\n"
     )
     yield served
     served.stop()
 
 
-def _viewer_processes(camera: RtspCamera) -> list[int]:
+def _viewer_processes(camera: LoopbackCamera) -> list[int]:
     """The ffmpeg processes reading the camera (the password in their command line is
     the expanded one: the URL's host and port find them)."""
     found = []
@@ -141,7 +142,7 @@ def _parts(response: requests.Response, count: int) -> list[tuple[str, dict[str,
 
 
 def test_viewers_of_a_camera_share_one_ffmpeg_which_stops_when_the_last_leaves(
-    web: WebServer, camera: RtspCamera
+    web: WebServer, camera: LoopbackCamera
 ) -> None:
     stream = web.api(f"/events/{EVENT}/cameras/cam1/live")
     # No operator, no picture: neither the stream nor the page.
@@ -189,7 +190,7 @@ window.scasLiveHook = (context, frame) => {{
 
 
 def test_the_live_page_shows_the_camera_at_its_rate_with_names_and_looks(
-    web: WebServer, camera: RtspCamera, engine: FaceEngine, photos: dict[str, SamplePhoto],
+    web: WebServer, camera: LoopbackCamera, engine: FaceEngine, photos: dict[str, SamplePhoto],
     browser: Callable[..., WebDriver], screenshots: Callable[[WebDriver, str], Path],
 ) -> None:  # fmt: skip
     consent = ConsentText().agreed("en", datetime.now(UTC))
