@@ -16,11 +16,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from scas_lib.services import Services
+from scas_lib.simulation.rtsp_camera import LoopbackCamera
 from scas_lib.storage import keys
 from scas_lib.web.texts import page_texts
 
 from .. import test_ingest
-from ..test_ingest import Ingest, RtspCamera, event_config
+from ..test_ingest import Ingest, camera_url, event_config
 from .conftest import EVENT, OPERATOR_TOKEN, PHONE_SIZE, WebServer, wait_for
 from .test_browser import read_qr
 
@@ -45,7 +46,7 @@ def camera_state(driver: WebDriver, camera: str) -> str | None:
 
 
 def test_the_console_shows_a_live_camera_its_lag_and_its_going_offline_and_pairs_a_kiosk(
-    web: WebServer, browser: Browser, screenshots: Screenshots, rtsp_camera: RtspCamera,
+    web: WebServer, browser: Browser, screenshots: Screenshots, rtsp_camera: LoopbackCamera,
     events_dir: Path, tmp_path: Path,
 ) -> None:  # fmt: skip
     # 2 s segments in the event file too: the console's "behind" is in segments of it.
@@ -64,7 +65,7 @@ def test_the_console_shows_a_live_camera_its_lag_and_its_going_offline_and_pairs
     assert driver.find_element(By.ID, "start").text == zh["console_start"]
     assert driver.find_element(By.ID, "no-cameras").is_displayed()
 
-    ingest = Ingest(services, event_config(EVENT, {"cam1": rtsp_camera.url}))
+    ingest = Ingest(services, event_config(EVENT, {"cam1": camera_url(rtsp_camera)}))
     # Recording, segments arriving, nothing recognizing them: the lag grows past two
     # segments and the console warns, live.
     wait_for(driver, "return document.querySelector(\"#cameras tr[data-behind='1']\")", 40)
