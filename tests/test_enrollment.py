@@ -319,12 +319,13 @@ def test_forgetting_a_visitor_removes_them_everywhere(
     bucket = services.settings.bucket_highlights
     store.put_bytes(bucket, keys.highlight_key("expo", "v1"), b"video")
     store.put_bytes(bucket, keys.poster_key("expo", "v1"), b"poster")
+    store.put_bytes(bucket, keys.moment_key("expo", "v1", 0), b"a moment's thumbnail")
     with services.catalog() as catalog:
         catalog.outputs.upsert(Output("expo", "v1", "done", keys.highlight_key("expo", "v1")))
 
     result = forget_visitor(services, "expo", "v1")
 
-    assert result.objects_deleted == 3 and result.catalog_rows
+    assert result.objects_deleted == 4 and result.catalog_rows
     assert [o.key for o in store.list(bucket)] == ["expo/v2/0.jpg"]
     with services.catalog() as catalog:
         assert [v.id for v in catalog.visitors.for_event("expo")] == ["v2"]

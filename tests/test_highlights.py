@@ -487,7 +487,7 @@ def _streams(video: Path) -> dict[str, dict]:
         run_program(
             "ffprobe",
             ["-v", "error", "-show_entries",
-             "stream=codec_type,codec_name,width,height,duration:format=duration",
+             "stream=codec_type,codec_name,width,height,duration,r_frame_rate:format=duration",
              "-of", "json", str(video)],
             "streams",
         ).stdout
@@ -584,12 +584,18 @@ def test_a_seen_visitor_gets_a_published_highlight_and_an_unseen_one_none(
     poster = cv2.imread(str(store.download_file(bucket, output.poster_key, tmp_path / "p.jpg")))
     assert poster.shape == (1080, 1920, 3)
 
-    # Rendering again replaces: one row, one set of objects (no vertical version now).
+    # Rendering again replaces: one row, one set of objects (no vertical version now),
+    # with a thumbnail of each moment.
     render_highlight(services, EVENT, visitor, template)
     assert [o.visitor_id for o in catalog.outputs.for_event(EVENT)].count(visitor) == 1
+    moments = [keys.moment_key(EVENT, visitor, i) for i in range(len(plan.clips))]
     assert sorted(o.key for o in store.list(bucket, f"{EVENT}/{visitor}.")) == sorted(
-        set(keys.highlight_keys(EVENT, visitor)) - {keys.vertical_key(EVENT, visitor)}
+        (set(keys.highlight_keys(EVENT, visitor)) - {keys.vertical_key(EVENT, visitor)})
+        | set(moments)
     )
+    thumbnail = cv2.imdecode(np.frombuffer(store.get_bytes(bucket, moments[0]), np.uint8),
+                             cv2.IMREAD_COLOR)  # fmt: skip
+    assert thumbnail.shape == (180, 320, 3)
     published = {p.visitor_id: p for p in publish_event(services, EVENT)}
     assert published[visitor].url and published[absent].url is None
     assert catalog.events.get(EVENT).status == "done"
@@ -818,3 +824,46 @@ def test_a_visitor_forgotten_during_their_render_gets_no_video(
     assert store.list(bucket, f"{EVENT}/{visitor}.") == []
     assert all(o.visitor_id != visitor for o in catalog.outputs.for_event(EVENT))
     assert list(scratch.iterdir()) == []
+
+
+def test_footage_with_a_recorded_streams_jittery_timestamps_renders_at_the_templates_rate(
+    event: GeneratedEvent, tmp_path: Path
+) -> None:
+    """A camera recorded from RTSP stamps frames as they arrived, not every 1/25 s. In the
+    soak (benchmarks/soak.py, 2026-12-07) one visitor's render of such 720p recordings made
+    an MP4 whose video lasted 0.6 ms at "1,200,000 fps": x264 had taken the rate of the
+    frames' time base, and the poster at 15 s was never written. The encoder now gets one
+    frame every 1/fps, declared as 25 fps. This footage (jitter, a fast clock, 720p) did not
+    bring the old code down here; it holds the rate and the length on footage like it."""
+    from scas_lib.highlights.render import CardText, probe_source, render
+
+    own = [s for s in event.segments if s.camera_id == "cam1"][:2]
+    # Frames late by 0 to 2 ticks in turn (25 fps on average: used as they are), then a
+    # clock a little fast (25.002 fps: converted to 25), as two segments of the soak were.
+    timings = ("N*512+mod(N\\,3)*20", "floor(N*511.95)")
+    sources = []
+    for segment, timing in zip(own, timings, strict=True):
+        jittery = tmp_path / Path(segment.path).name
+        run_ffmpeg(
+            ["-i", str(event.directory / segment.path), "-an", "-vf", "scale=1280:720",
+             "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-bf", "0",
+             "-bsf:v", f"setts=ts={timing}:time_base=1/12800", str(jittery)],
+            "a camera's jittery recording",
+        )  # fmt: skip
+        sources.append(probe_source(jittery, "cam1", datetime.fromisoformat(segment.start_time)))
+    assert abs(sources[0].fps - 25) < 1e-3 < abs(sources[1].fps - 25)
+    start = sources[0].start
+    clip = PlannedClip("cam1", start + timedelta(seconds=2), start + timedelta(seconds=14), 1)
+    plan = EditPlan("expo", "ana", (clip,), limits_of(intro_s=2, outro_s=2, transition_s=0.5))
+    template = load_template("default", {"intro_s": 2, "outro_s": 2, "transition_s": 0.5,
+                                         "copy_unchanged_footage": False})  # fmt: skip
+
+    result = render(
+        plan, sources, template, CardText("Ana", "Expo"), CardText("Bye", ""),
+        tmp_path / "work", tmp_path / "out.mp4", tmp_path / "out.jpg", with_moments=False,
+    )  # fmt: skip
+
+    video = _streams(result.video)["video"]
+    assert video["r_frame_rate"] == f"{template.fps}/1"
+    assert float(video["duration"]) == pytest.approx(plan.duration_s, abs=0.1)
+    assert result.poster.is_file()

@@ -102,6 +102,29 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class RecognitionProgress:
+    """How far recognition is with an event's footage: the segments that arrived (pushed by
+    ``scas ingest``, or in the catalog another way) and those of them recognized (done, or
+    failed for good).
+
+    >>> RecognitionProgress(40, 10).percent, RecognitionProgress(0, 0).finished
+    (25, True)
+    """
+
+    arrived: int
+    recognized: int
+
+    @property
+    def finished(self) -> bool:
+        return self.recognized >= self.arrived
+
+    @property
+    def percent(self) -> int:
+        """Rounded down: 100 only once every segment is recognized."""
+        return 100 if self.finished else self.recognized * 100 // self.arrived
+
+
+@dataclass(frozen=True)
 class Appearance:
     visitor_id: str
     camera_id: str

@@ -14,7 +14,7 @@ from datetime import datetime
 import psycopg2.extras
 
 from scas_lib.catalog.database import Database
-from scas_lib.catalog.records import Segment, SegmentStatus
+from scas_lib.catalog.records import RecognitionProgress, Segment, SegmentStatus
 from scas_lib.catalog.rows import SEGMENT_COLUMNS, path_json, vector
 from scas_lib.tracks import FaceTrack
 
@@ -96,6 +96,24 @@ class SegmentRepository:
             (event_id, status, status),
         )
         return [Segment(*row) for row in rows]
+
+    def recognition_progress(self, event_id: str) -> RecognitionProgress:
+        """The event's segments that arrived and those recognized, counted as the console's
+        camera table counts them (:func:`scas_lib.ingest.health.camera_health`: a segment
+        pushed by ingest or registered another way, each once) but for the whole event,
+        from two index scans: every waiting visitor's page asks for it."""
+        rows = self._db.execute(
+            """SELECT
+                   (SELECT count(*) FROM pushed_segments WHERE event_id = %(event)s)
+                 + (SELECT count(*) FROM segments s WHERE s.event_id = %(event)s
+                      AND NOT EXISTS (SELECT 1 FROM pushed_segments p
+                                      WHERE p.object_key = s.object_key)),
+                   (SELECT count(*) FROM segments
+                    WHERE event_id = %(event)s AND status IN ('done', 'failed'))""",
+            {"event": event_id},
+        )
+        arrived, recognized = rows[0]
+        return RecognitionProgress(int(arrived), int(recognized))
 
     def mark_processing(self, segment_id: int) -> None:
         self._db.execute(

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import ffmpeg
 
@@ -126,6 +126,10 @@ def encode_pieces(
             .filter("setsar", 1)
         )
     chain = chains[0] if len(chains) == 1 else ffmpeg.concat(*chains, v=1, a=0)
+    # One frame every 1/fps, declared as such: a camera's jittery timestamps (a recorded
+    # RTSP stream at 24.998 fps) would otherwise set x264's timing to a rate like
+    # 1,000,000 fps, and the MP4 built on it would last a millisecond.
+    chain = chain.filter("settb", f"1/{fps}").setpts("N").filter("fps", fps)
     starts, position = [], 0
     for piece in pieces:
         starts.append(position)
@@ -169,6 +173,18 @@ def poster(video: Path, at_s: float, target: Path) -> Output:
     return ffmpeg.input(str(video), ss=f"{at_s:.3f}").video.output(
         str(target), vframes=1, **{"q:v": 3}
     )
+
+
+def thumbnails(video: Path, at_s: Sequence[float], targets: Sequence[Path], width: int) -> Any:
+    """The frames of ``video`` at each of ``at_s`` as small JPEGs ``width`` pixels wide, in
+    one ffmpeg run (each input seeks to its own frame: no decoding of what lies between)."""
+    outputs = [
+        ffmpeg.input(str(video), ss=f"{at:.3f}")
+        .video.filter("scale", width, -2)
+        .output(str(target), vframes=1, **{"q:v": 4})
+        for at, target in zip(at_s, targets, strict=True)
+    ]
+    return ffmpeg.merge_outputs(*outputs)
 
 
 class Inputs:

@@ -87,11 +87,19 @@ class EditPlan:
             position += length - self.limits.transition_s
         return starts
 
+    def clip_middles_s(self) -> list[float]:
+        """Where the middle of each clip is in the rendered video: the frame that stands for
+        it (the poster, the moments' thumbnails on the visitor's page)."""
+        return [
+            start + clip.length_s / 2
+            for start, clip in zip(self.clip_output_starts(), self.clips, strict=True)
+        ]
+
     @property
     def poster_s(self) -> float:
         """Where the poster frame is in the rendered video: the middle of the best clip."""
         best = max(range(len(self.clips)), key=lambda index: self.clips[index].score)
-        return self.clip_output_starts()[best] + self.clips[best].length_s / 2
+        return self.clip_middles_s()[best]
 
     def to_json(self) -> str:
         data = {

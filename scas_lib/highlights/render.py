@@ -22,7 +22,8 @@ How the file is made:
    lists every set (a standard ``avc1`` file);
 4. meanwhile the soundtrack is made (or taken from the cache of soundtracks); both streams
    are muxed into an MP4 with ``+faststart``, so a player starts before the download ends;
-5. the poster is the plan's poster frame (:attr:`EditPlan.poster_s`).
+5. the poster is the plan's poster frame (:attr:`EditPlan.poster_s`), and each clip's
+   middle frame becomes a small thumbnail of that moment (the visitor's page shows them).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ log = logging.getLogger(__name__)
 #: one-threaded decoding and filtering busy more than x264, so two use both cores of a
 #: small machine.
 PARALLEL_PIECES = 2
+#: Width of a moment's thumbnail: a third of a phone's width at twice its pixel density.
+MOMENT_WIDTH = 320
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class RenderResult:
     encoded_frames: int
     #: Frames that repeat the one before them (a card standing still): not encoded.
     held_frames: int = 0
+    #: One small JPEG per clip of the plan, in its order: the middle frame of that moment.
+    moments: tuple[Path, ...] = ()
 
 
 def probe_source(path: Path, camera_id: str, start: datetime) -> SourceFile:
@@ -93,6 +98,7 @@ def render(
     *,
     subjects: SubjectPath | None = None,
     sound_cache: Path | None = None,
+    with_moments: bool = True,
 ) -> RenderResult:
     """Render ``plan`` into ``output`` (MP4) and ``poster`` (JPEG); see the module doc.
 
@@ -101,7 +107,8 @@ def render(
     vertical version), and footage of the template's shape punches in as the template
     says (:func:`~scas_lib.highlights.punch_in.frame_clips`).
     Soundtracks are kept in ``sound_cache`` and taken from there for a video of the same
-    length (:func:`~scas_lib.highlights.sound.make_soundtrack`)."""
+    length (:func:`~scas_lib.highlights.sound.make_soundtrack`). ``with_moments``: also the
+    moments' thumbnails (the vertical twin of a video needs none of its own)."""
     if not plan.clips:
         raise ValueError(f"the plan of {plan.visitor_id!r} has no clip: nothing to render")
     require_font(template.font)
@@ -165,9 +172,16 @@ def render(
     _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video, held=held > 0)
     run_graph(graph.mux(video, audio, template, duration, output), "mux")
     run_graph(graph.poster(output, plan.poster_s, poster), "poster")
+    moments: tuple[Path, ...] = ()
+    if with_moments:
+        moments = tuple(
+            poster.with_name(f"{poster.stem}.moment-{index:02d}.jpg")
+            for index in range(len(plan.clips))
+        )
+        run_graph(graph.thumbnails(output, plan.clip_middles_s(), moments, MOMENT_WIDTH), "moments")
     copied = sum(p.frames for p in pieces if isinstance(p, CopyPiece))
     encoded = round(duration * fps) - copied - held
-    return RenderResult(output, poster, duration, copied, encoded, held)
+    return RenderResult(output, poster, duration, copied, encoded, held, moments)
 
 
 def pieces_of(

@@ -205,7 +205,7 @@ def render_highlight(
                 vertical = render(
                     plan, sources, vertical_template(template), *texts, work / "vertical",
                     work / "vertical.mp4", work / "vertical.jpg", subjects=subjects,
-                    sound_cache=sounds,
+                    sound_cache=sounds, with_moments=False,
                 ).video  # fmt: skip
             with services.catalog() as catalog, catalog.visitors.lock(event_id, visitor_id):
                 if catalog.visitors.get(event_id, visitor_id) is None:
@@ -292,6 +292,7 @@ def _remove_published(services: Services, event_id: str, visitor_id: str) -> Non
     for key in keys.highlight_keys(event_id, visitor_id):
         if store.exists(bucket, key):
             store.remove(bucket, key)
+    store.remove_prefix(bucket, keys.moments_prefix(event_id, visitor_id))
 
 
 def _published_part(previous: Output | None, event_id: str, visitor_id: str) -> Output:
@@ -371,6 +372,13 @@ def _upload(
     poster_key = keys.poster_key(event_id, visitor_id)
     metadata = {"event": event_id, "visitor": visitor_id, "template": template.name}
     store.put_file(bucket, poster_key, result.poster, content_type="image/jpeg", metadata=metadata)
+    moment_keys = [keys.moment_key(event_id, visitor_id, i) for i in range(len(result.moments))]
+    for key, thumbnail in zip(moment_keys, result.moments, strict=True):
+        store.put_file(bucket, key, thumbnail, content_type="image/jpeg", metadata=metadata)
+    # An earlier render's plan may have had more clips: their thumbnails go with it.
+    for stale in store.list(bucket, keys.moments_prefix(event_id, visitor_id)):
+        if stale.key not in moment_keys:
+            store.remove(bucket, stale.key)
     store.put_bytes(
         bucket, keys.edit_plan_key(event_id, visitor_id), plan.to_json().encode(),
         content_type="application/json", metadata=metadata,

@@ -174,8 +174,28 @@ def vertical_key(event_id: str, visitor_id: str) -> str:
     )
 
 
+def moments_prefix(event_id: str, visitor_id: str) -> str:
+    """The prefix of a highlight's moment thumbnails (:func:`moment_key`): as many as its
+    plan has clips, so they are found, and deleted, by this prefix.
+
+    >>> moments_prefix("expo", "ana"), moment_key("expo", "ana", 2)
+    ('expo/ana.moment-', 'expo/ana.moment-02.jpg')
+    >>> moment_key("expo", "ana2", 0).startswith(moments_prefix("expo", "ana"))
+    False
+    """
+    return f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}.moment-"
+
+
+def moment_key(event_id: str, visitor_id: str, index: int) -> str:
+    """Key of the thumbnail of the ``index``-th clip (from 0) of a visitor's highlight."""
+    if not 0 <= index < 100:
+        raise ValueError(f"moment index {index} out of range")
+    return f"{moments_prefix(event_id, visitor_id)}{index:02d}.jpg"
+
+
 def highlight_keys(event_id: str, visitor_id: str) -> list[str]:
-    """Every object the highlights bucket may hold for a visitor (for privacy deletion).
+    """The objects of known name the highlights bucket may hold for a visitor (for privacy
+    deletion; their moments' thumbnails are under :func:`moments_prefix`).
 
     >>> highlight_keys("expo", "ana")
     ['expo/ana.mp4', 'expo/ana.jpg', 'expo/ana.plan.json', 'expo/ana.vertical.mp4']

@@ -194,6 +194,9 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
                 if store.exists(settings.bucket_highlights, key):
                     store.remove(settings.bucket_highlights, key)
                     deleted += 1
+            deleted += store.remove_prefix(
+                settings.bucket_highlights, keys.moments_prefix(event_id, visitor_id)
+            )
         removed = catalog.visitors.delete(event_id, visitor_id)
     root = scratch.scratch_root(settings.data_dir)
     scratch.remove_stale(root)

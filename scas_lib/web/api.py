@@ -35,6 +35,7 @@ from scas_lib.web.visits import (
     event_consent,
     link_visit,
     media_key,
+    moment_thumbnail_key,
     visitor_status,
 )
 
@@ -134,6 +135,16 @@ def visitor_media(
     """The video, its poster or its vertical version; ``?download=1`` as an attachment.
     Answers HTTP ranges (206)."""
     return _media_response(request, context, page, kind, page.event_id, download)
+
+
+@visitor_router.get("/{token}/moments/{index}")
+def visitor_moment(request: Request, index: int, page: CurrentVisitorPage, context: Context) -> Any:
+    """The thumbnail (JPEG) of one moment of the visitor's video, from 0 in its order."""
+    key = moment_thumbnail_key(context, page, index)
+    return object_response(
+        context.services.object_store(), context.settings.bucket_highlights, key,
+        range_header=request.headers.get("range"),
+    )  # fmt: skip
 
 
 @visitor_router.post("/{token}/visits/{event_id}")

@@ -147,6 +147,7 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         outputs = {o.visitor_id: o for o in catalog.outputs.for_event(event_id)}
         seen = catalog.tracks.sightings(event_id)
     markers = waves.marker_times(services, event_id)
+    ended = waves.run_state(markers["start"], markers["end"], None)[0]
     segment_s = parameters.resolve_run(event_id).config.segment_s
     now = datetime.now(UTC)
     cameras = [console_camera(h, now, segment_s) for h in ingest.cameras(services, event_id)]
@@ -158,7 +159,7 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
             ConsoleVisitor(
                 id=visitor.id,
                 display_name=visitor.display_name,
-                state=video_state(event.status, shown_status(output)),
+                state=video_state(event.status, shown_status(output), run_ended=ended),
                 output_status=output.status if output else None,
                 tracks=sighting.tracks if sighting else 0,
                 cameras=sighting.cameras if sighting else [],
@@ -173,7 +174,7 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         status=event.status,
         started_at=markers["start"],
         ended_at=markers["end"],
-        ended=waves.run_state(markers["start"], markers["end"], None)[0],
+        ended=ended,
         counts=Counts(
             len(visitors), len(seen), ready, context.people_seen(services, event_id).people
         ),

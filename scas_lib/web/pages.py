@@ -32,8 +32,15 @@ from scas_lib.web.auth import (
 from scas_lib.web.errors import ApiError
 from scas_lib.web.playback import media_origin
 from scas_lib.web.rendering import app_root, render, request_language, script_json
-from scas_lib.web.texts import LANGUAGES, Language, all_texts, page_texts, pick_language
-from scas_lib.web.visits import event_consent, event_name, visitor_status
+from scas_lib.web.texts import (
+    LANGUAGES,
+    Language,
+    all_texts,
+    format_date,
+    page_texts,
+    pick_language,
+)
+from scas_lib.web.visits import VisitorStatus, event_consent, event_name, visitor_status
 
 #: A paired kiosk stays paired this long without being paired again.
 KIOSK_COOKIE_AGE_S = 365 * 24 * 3600
@@ -140,13 +147,47 @@ def code_submit(request: Request, code: Annotated[str, Form()] = "") -> Redirect
 def visitor_page(
     request: Request, token: str, page: CurrentVisitorPage, context: Context
 ) -> HTMLResponse:
-    """The visitor's page: their video's state, the video, download, delete my data."""
+    """The visitor's page, phone first: the video (its poster until it plays), share and
+    download, the event's name and day, the video's moments, delete my data; before the
+    video is there, its state and how far the event's footage is looked at."""
     status = visitor_status(context, page, token)
+    language = request_language(request)
+    texts = page_texts(language)
     return render(
         request,
         "visitor.html",
+        language=language,
         status=status,
+        event_date=format_date(status.event_date, language) if status.event_date else "",
+        state_text=texts[_state_text(status)],
+        progress_text=_progress_text(status, texts),
         api_url=f"{app_root(request)}/api/visitor/{token}",
+        # What the script says, in the page's language (it updates the progress in place).
+        texts_json=script_json({name: texts[name] for name in VISITOR_SCRIPT_TEXTS}),
+    )
+
+
+#: The texts static/visitor.js shows.
+VISITOR_SCRIPT_TEXTS = (
+    "progress_segments", "share_preparing", "share_again", "share_downloading",
+)  # fmt: skip
+
+
+def _state_text(status: VisitorStatus) -> str:
+    """The name of the text that says the state: a video being made says what it waits for."""
+    if status.state == "making" and status.making_step:
+        return f"state_{status.making_step}"
+    return f"state_{status.state}"
+
+
+def _progress_text(status: VisitorStatus, texts: dict[str, str]) -> str:
+    """How much of the event's footage is looked at, while that is what the video waits
+    for (empty once it is all looked at, or before any arrived)."""
+    progress = status.progress
+    if progress is None or progress.arrived == 0 or status.making_step == "rendering":
+        return ""
+    return texts["progress_segments"].format(
+        recognized=progress.recognized, arrived=progress.arrived
     )
 
 

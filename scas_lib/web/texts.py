@@ -9,11 +9,15 @@ the pages take all their texts from :func:`page_texts`, so there is one place to
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 Language = Literal["en", "zh"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 DEFAULT_LANGUAGE: Language = "en"
+#: Written out, not from the C library's locale: the server's locale is not the visitor's.
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")  # fmt: skip
 
 #: Refusals and other errors a visitor can meet, by error code.
 VISITOR_ERRORS: dict[str, dict[Language, str]] = {
@@ -149,7 +153,35 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
         "en": "Your video is being made. Come back in a few minutes.",
         "zh": "您的视频正在制作中。请几分钟后再来。",
     },
+    "state_recognizing": {
+        "en": "The event has ended. We are finding you in the cameras' footage.",
+        "zh": "活动已结束。我们正在摄像机的录像中寻找您。",
+    },
+    "state_rendering": {
+        "en": "The event has ended and your video is being made. It is ready in a few minutes.",
+        "zh": "活动已结束，您的视频正在制作中，几分钟后即可观看。",  # noqa: RUF001
+    },
+    "progress_segments": {
+        "en": "{recognized} of {arrived} pieces of footage looked at",
+        "zh": "已查看 {arrived} 段录像中的 {recognized} 段",
+    },
     "state_ready": {"en": "Your video is ready.", "zh": "您的视频已完成。"},
+    "share": {"en": "Share", "zh": "分享"},
+    "share_preparing": {
+        "en": "Getting your video ready to share…",
+        "zh": "正在准备分享视频……",
+    },
+    "share_again": {
+        "en": "Your video is ready to share: tap Share again.",
+        "zh": "视频已准备好：请再点一次“分享”。",  # noqa: RUF001
+    },
+    "share_downloading": {
+        "en": "This browser cannot share a video, so it is being downloaded: share it from "
+        "your downloads or photos.",
+        "zh": "此浏览器无法直接分享视频，已为您下载：请从下载内容或相册中分享。",  # noqa: RUF001
+    },
+    "moments_title": {"en": "Your moments", "zh": "您的精彩瞬间"},
+    "moment_alt": {"en": "You at {time}", "zh": "{time} 的您"},
     "state_not_seen": {
         "en": "The cameras did not find you, so there is no video. We are sorry.",
         "zh": "摄像机没有拍到您，所以没有视频。非常抱歉。",  # noqa: RUF001
@@ -296,6 +328,17 @@ def pick_language(wanted: str | None, accept_language: str | None = None) -> Lan
         if base in LANGUAGES:
             return base
     return DEFAULT_LANGUAGE
+
+
+def format_date(day: date, language: Language) -> str:
+    """A day as a visitor reads it.
+
+    >>> format_date(date(2026, 11, 2), "en"), format_date(date(2026, 11, 2), "zh")
+    ('2 November 2026', '2026年11月2日')
+    """
+    if language == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
 
 
 def visitor_error(code: str, language: Language) -> str | None:

@@ -8,26 +8,40 @@ dependencies found), then calls the same stage functions as the ``scas`` command
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import segno
 
-from scas_lib.catalog.records import Kiosk, VisitorPage
+from scas_lib.catalog.records import Event, Kiosk, RecognitionProgress, VisitorPage
 from scas_lib.catalog.tokens import format_code
-from scas_lib.errors import ScasError
+from scas_lib.errors import ObjectNotFound, ScasError
 from scas_lib.event_files import find_event
 from scas_lib.events import ConsentText
+from scas_lib.highlights.records import EditPlan
+from scas_lib.run import waves
 from scas_lib.storage import keys
 from scas_lib.visitors.names import InvalidName
-from scas_lib.visitors.page import VideoState, shown_status, video_state
+from scas_lib.visitors.page import (
+    MakingStep,
+    Moment,
+    VideoState,
+    making_step,
+    plan_moments,
+    shown_status,
+    video_state,
+)
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
 from scas_lib.web.texts import Language, visitor_error
 
 if TYPE_CHECKING:
     from scas_lib.visitors.stage import ForgetResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,11 @@ def _video_files(context: WebContext, event_id: str, visitor_id: str, prefix: st
         event = catalog.events.get(event_id)
         output = catalog.outputs.get(event_id, visitor_id)
     state = video_state(event.status if event else None, shown_status(output))
+    if state == "waiting":
+        # The catalog says the event ended only after its last segment is recognized; the
+        # end marker says so as soon as it is written (a look at two objects' names).
+        ended = waves.end_marker_seen(context.services, event_id)
+        state = video_state(event.status if event else None, None, run_ended=ended)
     if state != "ready" or output is None or not output.object_key:
         return VideoFiles(state, None, None, None)
     store = context.services.object_store()
@@ -179,6 +198,18 @@ class OfferedVisit:
 
 
 @dataclass(frozen=True)
+class MomentOnPage:
+    """A moment of the visitor's highlight, as their page shows it: a thumbnail that
+    plays the video from there."""
+
+    moment: Moment
+    #: When it was filmed, ``HH:MM`` in the event's time zone.
+    local_time: str
+    #: App-relative; None for a video rendered before moments had thumbnails.
+    thumbnail_path: str | None
+
+
+@dataclass(frozen=True)
 class VisitorStatus:
     """What a visitor's page shows."""
 
@@ -195,6 +226,71 @@ class VisitorStatus:
     #: Their linked visits of other events, oldest first, and the ones offered to link.
     other_visits: tuple[OtherVisit, ...] = ()
     offered_visits: tuple[OfferedVisit, ...] = ()
+    #: The event's day, in its time zone (None: not known yet).
+    event_date: date | None = None
+    #: While the video is waited for: how far recognition is with the event's footage,
+    #: and (being made) what the video waits for now.
+    progress: RecognitionProgress | None = None
+    making_step: MakingStep | None = None
+    #: The clips of the ready video, in its order.
+    moments: tuple[MomentOnPage, ...] = ()
+
+
+def _event_zone(event: Event | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(event.timezone if event else "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _event_date(
+    context: WebContext, event: Event | None, moments: tuple[Moment, ...]
+) -> date | None:
+    """The event's day: when it starts as the catalog or its file says, else when the
+    visitor's first moment was filmed, else when its run was started (the start marker;
+    a replay's is the day of the replay, not of its footage)."""
+    starts_at = event.starts_at if event else None
+    if starts_at is None and event is not None:
+        starts_at = find_event(event.id).config.starts_at
+    if starts_at is None and moments:
+        starts_at = moments[0].filmed_at
+    if starts_at is None and event is not None:
+        starts_at = waves.marker_times(context.services, event.id)["start"]
+    if starts_at is None:
+        return None
+    if starts_at.tzinfo is None:  # an event file's local time
+        return starts_at.date()
+    return starts_at.astimezone(_event_zone(event)).date()
+
+
+def _moments(
+    context: WebContext, event: Event | None, visitor_id: str, prefix: str
+) -> tuple[MomentOnPage, ...]:
+    """The moments of a ready video, from the edit plan it was rendered from (kept beside
+    it), with the thumbnails the render made of them."""
+    if event is None:
+        return ()
+    store = context.services.object_store()
+    bucket = context.settings.bucket_highlights
+    try:
+        plan = EditPlan.from_json(
+            store.get_bytes(bucket, keys.edit_plan_key(event.id, visitor_id)).decode()
+        )
+    except ObjectNotFound as error:  # a video published before plans were kept
+        log.info("%s/%s: no edit plan to list moments from: %s", event.id, visitor_id, error)
+        return ()
+    thumbnails = {o.key for o in store.list(bucket, keys.moments_prefix(event.id, visitor_id))}
+    zone = _event_zone(event)
+    return tuple(
+        MomentOnPage(
+            moment,
+            moment.filmed_at.astimezone(zone).strftime("%H:%M"),
+            f"{prefix}/moments/{moment.index}"
+            if keys.moment_key(event.id, visitor_id, moment.index) in thumbnails
+            else None,
+        )
+        for moment in plan_moments(plan)
+    )
 
 
 def visitor_status(context: WebContext, page: VisitorPage, token: str) -> VisitorStatus:
@@ -224,6 +320,14 @@ def visitor_status(context: WebContext, page: VisitorPage, token: str) -> Visito
                 context.services, context.engine, page.event_id, page.visitor_id
             )
         ]
+    with context.services.catalog() as catalog:
+        event = catalog.events.get(page.event_id)
+        progress = (
+            catalog.segments.recognition_progress(page.event_id)
+            if files.state in ("waiting", "making")
+            else None
+        )
+    moments = _moments(context, event, page.visitor_id, prefix) if files.video_path else ()
     return VisitorStatus(
         event_id=page.event_id,
         event_name=event_name(context, page.event_id),
@@ -235,6 +339,10 @@ def visitor_status(context: WebContext, page: VisitorPage, token: str) -> Visito
         remembered=visitor.remember,
         other_visits=tuple(others),
         offered_visits=tuple(offered),
+        event_date=_event_date(context, event, tuple(m.moment for m in moments)),
+        progress=progress,
+        making_step=making_step(progress) if progress and files.state == "making" else None,
+        moments=moments,
     )
 
 
@@ -284,6 +392,18 @@ def media_key(
     if key is None:
         raise ApiError(404, "not_found", f"there is no {kind} for this visitor (yet)")
     return key
+
+
+def moment_thumbnail_key(context: WebContext, page: VisitorPage, index: int) -> str:
+    """The object key of the thumbnail of the ``index``-th moment of the visitor's video
+    (404 while there is no video, or no such thumbnail)."""
+    with context.services.catalog() as catalog:
+        output = catalog.outputs.get(page.event_id, page.visitor_id)
+    if output is not None and shown_status(output) == "done" and 0 <= index < 100:
+        key = keys.moment_key(page.event_id, page.visitor_id, index)
+        if context.services.object_store().exists(context.settings.bucket_highlights, key):
+            return key
+    raise ApiError(404, "not_found", f"there is no moment {index} for this visitor")
 
 
 def delete_my_data(context: WebContext, page: VisitorPage) -> list[ForgetResult]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -16,15 +17,23 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from scas_lib.catalog.records import Event, Output
 from scas_lib.faces.engine import FaceEngine
-from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
+from scas_lib.highlights.records import EditPlan
+from scas_lib.highlights.stage import (
+    edit_plan,
+    plan_highlights,
+    publish_event,
+    render_highlight,
+)
 from scas_lib.highlights.templates import load_template
+from scas_lib.ingest.health import record_push
+from scas_lib.ingest.spool import SpooledSegment
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
 from scas_lib.visitors.stage import enroll_visitor
-from scas_lib.web.texts import VISITOR_ERRORS
+from scas_lib.web.texts import PAGE_TEXTS, VISITOR_ERRORS
 
 from ..conftest import CONSENT, enroll_event_visitors
 from .conftest import (
@@ -217,41 +226,164 @@ def test_a_photo_without_a_face_is_refused_kindly_in_chinese_and_in_english(
         assert catalog.visitors.for_event(EVENT) == []
 
 
-def test_the_visitors_page_plays_their_highlight_and_deletes_them_everywhere(
+def poll_visitor_page(driver: WebDriver, expected_state: str, expected_step: str = "") -> None:
+    """Let the page ask for its state now (it asks every 20 s) and wait for what it shows."""
+    driver.execute_script("window.scasVisitorPoll()")
+    wait_for(driver, "const c = document.getElementById('content');"
+             "return c && c.dataset.state === arguments[0] && c.dataset.step === arguments[1]",
+             30, expected_state, expected_step)  # fmt: skip
+
+
+def assert_no_sideways_scroll(driver: WebDriver) -> None:
+    overflow = driver.execute_script(
+        "return document.scrollingElement.scrollWidth - window.innerWidth"
+    )
+    assert overflow <= 0, overflow
+
+
+def image_difference(png: bytes, image: np.ndarray) -> float:
+    """Mean absolute difference (0-255) of the top half of a screenshot of the player and
+    the same part of ``image`` scaled to it: the player's controls cover its foot."""
+    shown = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    scaled = cv2.resize(image, (shown.shape[1], shown.shape[0]))
+    half = shown.shape[0] // 2
+    return float(np.mean(cv2.absdiff(shown[:half], scaled[:half])))
+
+
+def test_the_visitors_page_shows_progress_then_plays_shares_and_deletes_them_everywhere(
     web: WebServer, browser: Browser, screenshots: Screenshots, event: GeneratedEvent,
-    engine: FaceEngine, footage: FaceEngine,
+    engine: FaceEngine, footage: FaceEngine, tmp_path: Path,
 ) -> None:  # fmt: skip
     services = web.services
     store = services.object_store()
-    enroll_event_visitors(services, event, engine, name_suffix=" 访客")
+    bucket = services.settings.bucket_highlights
+    visitors = enroll_event_visitors(services, event, engine, name_suffix=" 访客")
+    with services.catalog() as catalog:
+        pages = {v: catalog.visitor_pages.issue(EVENT, v) for v in visitors}
+
+    # Before the event: waiting, nothing looked at yet.
+    driver = browser(PHONE_SIZE)
+    driver.get(f"{web.url}/v/{pages[visitors[0]].token}?lang=en")
+    assert driver.find_element(By.ID, "state").get_attribute("data-state") == "waiting"
+    assert driver.find_element(By.ID, "state-text").text == PAGE_TEXTS["state_waiting"]["en"]
+    assert not driver.find_element(By.ID, "progress-text").is_displayed()
+
+    # The cameras' footage arrives as `scas ingest` pushes it, and the event ends (the
+    # replay writes its end marker last); half of it is recognized.
     replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
-    for segment in event.segments:
+    with services.catalog() as catalog:
+        for segment in event.segments:
+            record_push(catalog, SpooledSegment(
+                EVENT, segment.camera_id, datetime.fromisoformat(segment.start_time),
+                segment.duration_s, event.directory / segment.path,
+            ))  # fmt: skip
+    half = len(event.segments) // 2
+    for segment in event.segments[:half]:
         recognize_segment(services, footage, segment.key)
+    with services.catalog() as catalog:
+        # The catalog does not know yet: it says ended once the last segment is recognized.
+        assert catalog.events.get(EVENT).status in ("scheduled", "running")
+    poll_visitor_page(driver, "making", "recognizing")
+    assert driver.find_element(By.ID, "state-text").text == PAGE_TEXTS["state_recognizing"]["en"]
+    progress_text = PAGE_TEXTS["progress_segments"]["en"].format(
+        recognized=half, arrived=len(event.segments)
+    )
+    assert driver.find_element(By.ID, "progress-text").text == progress_text
+    bar = driver.find_element(By.ID, "progress")
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == (
+        str(half),
+        str(len(event.segments)),
+    )
+    assert_no_sideways_scroll(driver)
+    screenshots(driver, "visitor-progress")
+
+    # Everything looked at: the video is being made.
+    for segment in event.segments[half:]:
+        recognize_segment(services, footage, segment.key)
+    poll_visitor_page(driver, "making", "rendering")
+    assert driver.find_element(By.ID, "state-text").text == PAGE_TEXTS["state_rendering"]["en"]
+    assert not driver.find_element(By.ID, "progress-text").is_displayed()
+
     template = load_template("default", {"vertical": True})
     seen = plan_highlights(services, EVENT, template)
-    visitor = seen[0]
+    with services.catalog() as catalog:  # the visitor with the most moments
+        visitor = max(seen, key=lambda v: len(edit_plan(catalog, EVENT, v, template).clips))
     assert render_highlight(services, EVENT, visitor, template).status == "done"
     publish_event(services, EVENT)
     with services.catalog() as catalog:
-        issued = catalog.visitor_pages.issue(EVENT, visitor)
         assert catalog.outputs.appearances(EVENT, visitor)
+        output = catalog.outputs.get(EVENT, visitor)
+    plan = EditPlan.from_json(store.get_bytes(bucket, keys.edit_plan_key(EVENT, visitor)).decode())
+    moment_keys = sorted(o.key for o in store.list(bucket, keys.moments_prefix(EVENT, visitor)))
+    assert moment_keys == [keys.moment_key(EVENT, visitor, i) for i in range(len(plan.clips))]
 
-    driver = browser(PHONE_SIZE)
-    driver.get(f"{web.url}/v/{issued.token}")
+    driver.get(f"{web.url}/v/{pages[visitor].token}?lang=en")
     state = driver.find_element(By.ID, "state")
     assert state.get_attribute("data-state") == "ready"
+    assert driver.find_element(By.ID, "event-name").text == "Expo 2026 (web test)"
+    # The footage's day (the event file gives no start): the generated event's.
+    assert driver.find_element(By.ID, "event-date").text == "22 November 2026"
     video = driver.find_element(By.ID, "video")
-    wait_for(driver, "return arguments[0].readyState === 4", 60, video)
+    wait_for(driver, "return arguments[0].readyState >= 1", 60, video)
     assert driver.execute_script("return arguments[0].duration", video) > 5
+    # The video is the first thing on the page, and it shows its poster, not a frame of
+    # its own (the intro card it starts with).
+    assert driver.execute_script("return arguments[0].getBoundingClientRect().top", video) <= 0
+    poster_url = video.get_attribute("poster")
+    assert poster_url.endswith(f"/api/visitor/{pages[visitor].token}/media/poster")
+    poster = cv2.imdecode(np.frombuffer(store.get_bytes(bucket, output.poster_key), np.uint8),
+                          cv2.IMREAD_COLOR)  # fmt: skip
+    video_file = tmp_path / "highlight.mp4"
+    video_file.write_bytes(store.get_bytes(bucket, keys.highlight_key(EVENT, visitor)))
+    capture = cv2.VideoCapture(str(video_file))
+    ok, first_frame = capture.read()
+    capture.release()
+    assert ok
+    wait_for(driver, "return arguments[0].getBoundingClientRect().height > 100", 10, video)
+    time.sleep(0.5)  # the poster is painted a frame after it loads
+    shown = video.screenshot_as_png
+    assert image_difference(shown, poster) < 20 < image_difference(shown, first_frame)
     assert driver.find_element(By.ID, "download-vertical").is_displayed()
+
+    # The moments: one thumbnail per clip, in the video's order, at the time it was filmed.
+    moments = driver.find_elements(By.CSS_SELECTOR, "#moments .moment")
+    assert len(moments) == len(plan.clips) >= 1
+    for element, clip in zip(moments, plan.clips, strict=True):
+        image = element.find_element(By.TAG_NAME, "img")
+        wait_for(driver, "return arguments[0].complete && arguments[0].naturalWidth === 320",
+                 10, image)  # fmt: skip
+        assert element.text == clip.start.strftime("%H:%M")
+    assert_no_sideways_scroll(driver)
     screenshots(driver, "visitor-phone")
+    # A moment plays the video from where that clip starts (after the intro card).
+    assert plan.clip_output_starts()[-1] > 1
+    moments[-1].click()
+    wait_for(driver, "return Math.abs(arguments[0].currentTime - arguments[1]) < 1.0", 10,
+             video, plan.clip_output_starts()[-1])  # fmt: skip
+    driver.execute_script("arguments[0].pause()", video)
+
+    # Share: this Chromium has no Web Share (navigator.share), so the video is downloaded
+    # instead, and the visitor is told to share it from there.
+    assert driver.execute_script("return typeof navigator.share") == "undefined"
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    driver.find_element(By.ID, "share").click()
+    message = driver.find_element(By.ID, "share-message")
+    assert message.is_displayed() and message.text == PAGE_TEXTS["share_downloading"]["en"]
+    stored = store.get_bytes(bucket, keys.highlight_key(EVENT, visitor))
+    deadline = time.monotonic() + 30
+    while not (done := [f for f in downloads.iterdir() if f.suffix == ".mp4"]):
+        assert time.monotonic() < deadline, list(downloads.iterdir())
+        time.sleep(0.2)
+    assert done[0].name == f"{EVENT}-highlight.mp4" and done[0].read_bytes() == stored
+
     download = requests.get(
         driver.find_element(By.ID, "download").get_attribute("href"), timeout=30
     )
     assert download.headers["content-disposition"].startswith("attachment")
-    stored = store.get_bytes(
-        services.settings.bucket_highlights, keys.highlight_key(EVENT, visitor)
-    )
     assert download.content == stored
     # A player seeks with ranges: the exact bytes asked for.
     part = requests.get(
@@ -260,7 +392,28 @@ def test_the_visitors_page_plays_their_highlight_and_deletes_them_everywhere(
     assert part.status_code == 206 and part.content == stored[1000:2000]
     assert part.headers["content-range"] == f"bytes 1000-1999/{len(stored)}"
 
+    # In the phone's language: a phone set to Chinese gets the page in Chinese; a big
+    # screen (a laptop) the same page, wider.
+    desktop = browser((1920, 1080))
+    desktop.execute_cdp_cmd("Emulation.setUserAgentOverride", {
+        "userAgent": desktop.execute_script("return navigator.userAgent"),
+        "acceptLanguage": "zh-CN,zh",
+    })  # fmt: skip
+    desktop.get(f"{web.url}/v/{pages[visitor].token}")
+    assert desktop.find_element(By.ID, "share").text == PAGE_TEXTS["share"]["zh"]
+    assert desktop.find_element(By.ID, "event-date").text == "2026年11月22日"
+    assert (
+        desktop.find_element(By.CSS_SELECTOR, "#moments h2").text
+        == (PAGE_TEXTS["moments_title"]["zh"])
+    )
+    # Loaded as far as a page opened unasked loads it (no spinner over the poster).
+    wait_for(desktop, "return arguments[0].readyState >= 1 && arguments[0].networkState === 1",
+             60, desktop.find_element(By.ID, "video"))  # fmt: skip
+    assert_no_sideways_scroll(desktop)
+    screenshots(desktop, "visitor-desktop")
+
     driver.find_element(By.ID, "delete").click()
+    assert driver.find_element(By.ID, "confirm").is_displayed()
     driver.find_element(By.ID, "confirm-delete").click()
     wait_for(driver, "return !document.getElementById('deleted').hidden", 60)
     screenshots(driver, "visitor-deleted")
@@ -277,8 +430,9 @@ def test_the_visitors_page_plays_their_highlight_and_deletes_them_everywhere(
             for track in catalog.tracks.of_segment(segment.id)
         ]
         assert tracks and not any(t.identity.visitor_id == visitor for t in tracks)
-    assert not [o.key for o in store.list(services.settings.bucket_highlights) if visitor in o.key]
-    assert requests.get(f"{web.url}/v/{issued.token}", timeout=10).status_code == 404
+    # The video, its poster, plan, vertical version and moments' thumbnails: all gone.
+    assert not [o.key for o in store.list(bucket) if visitor in o.key]
+    assert requests.get(f"{web.url}/v/{pages[visitor].token}", timeout=10).status_code == 404
 
 
 def test_pages_refuse_a_missing_wrong_or_revoked_token(
