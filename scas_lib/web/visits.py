@@ -159,12 +159,13 @@ def _video_files(context: WebContext, event_id: str, visitor_id: str, prefix: st
     with context.services.catalog() as catalog:
         event = catalog.events.get(event_id)
         output = catalog.outputs.get(event_id, visitor_id)
-    state = video_state(event.status if event else None, shown_status(output))
+    event_status, output_status = event.status if event else None, shown_status(output)
+    state = video_state(event_status, output_status)
     if state == "waiting":
         # The catalog says the event ended only after its last segment is recognized; the
         # end marker says so as soon as it is written (a look at two objects' names).
         ended = waves.end_marker_seen(context.services, event_id)
-        state = video_state(event.status if event else None, None, run_ended=ended)
+        state = video_state(event_status, output_status, run_ended=ended)
     if state != "ready" or output is None or not output.object_key:
         return VideoFiles(state, None, None, None)
     store = context.services.object_store()
