@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,7 @@ from scas_lib.catalog import (
 )
 from scas_lib.errors import CatalogUnavailable
 from scas_lib.services.embedded import free_ports
+from scas_lib.storage import keys
 from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -380,3 +382,195 @@ def test_the_arrivals_lock_is_seen_taken_from_another_connection_while_held(
         assert not catalog.segments.arrivals_taken("expo")  # released, and looking took no lock
         with recognizer.segments.arrivals_lock("expo"):
             assert catalog.segments.arrivals_taken("expo")
+
+
+# The per-camera counts the catalog keeps (migration 0016_camera_arrivals). ---------------
+
+
+def _camera_counts(catalog: Catalog) -> list[tuple[object, ...]]:
+    with catalog.connection.cursor() as cur:
+        cur.execute(
+            """SELECT camera_id, arrived, first_start, arrived_end, recognized, recognized_end
+               FROM camera_arrivals WHERE event_id = 'expo' ORDER BY camera_id"""
+        )
+        rows = cur.fetchall()
+    catalog.connection.commit()
+    return rows
+
+
+def _counted_from_scratch(catalog: Catalog) -> list[tuple[object, ...]]:
+    """The same rows counted afresh from the segments and push records (the recount the
+    migration backfills with), kept in the table as the triggers keep it."""
+    with catalog.connection.cursor() as cur:
+        cur.execute("SELECT camera_arrivals_recount('expo', NULL)")
+    catalog.connection.commit()
+    return _camera_counts(catalog)
+
+
+def _push(catalog: Catalog, camera: str, start: datetime) -> str:
+    """Record a 10 s segment as ingest does once it is in the bucket; its object key."""
+    from pathlib import Path
+
+    from scas_lib.ingest.health import record_push
+    from scas_lib.ingest.spool import SpooledSegment
+
+    segment = SpooledSegment("expo", camera, start, 10.0, Path("spooled.mp4"))
+    record_push(catalog, segment)
+    return segment.key
+
+
+def _recognize(catalog: Catalog, segment_id: int, failure: str | None = None) -> None:
+    catalog.segments.mark_processing(segment_id)
+    catalog.segments.save_tracks(segment_id, [], duration_s=10.0, failure=failure)
+
+
+def test_the_camera_counts_follow_pushes_registrations_progress_and_deletes(
+    catalog: Catalog,
+) -> None:
+    """Every way a segment arrives, progresses, moves or goes: the counts the triggers
+    keep are the counts from scratch, and they say what the camera table shows."""
+    _seed(catalog)
+    catalog.events.upsert_camera(Camera("expo", "cam2", "Hall"))
+    at = [T0 + timedelta(seconds=10 * n) for n in range(8)]
+    # Pushed, then registered by the sensor; registered (no duration yet), then pushed.
+    first = catalog.segments.register("expo", "cam1", _push(catalog, "cam1", at[0]), at[0])
+    second = catalog.segments.register(
+        "expo", "cam1", keys.segment_key("expo", "cam1", at[1]), at[1]
+    )
+    assert _push(catalog, "cam1", at[1]) == second.object_key
+    # Uploaded (never pushed) to cam2: one done, one failed, one still pending.
+    done = catalog.segments.register("expo", "cam2", "expo/cam2/2.mp4", at[2], duration_s=10.0)
+    failed = catalog.segments.register("expo", "cam2", "expo/cam2/3.mp4", at[3])
+    catalog.segments.register("expo", "cam2", "expo/cam2/4.mp4", at[4])
+    _recognize(catalog, done.id)
+    _recognize(catalog, failed.id, failure="moov atom not found")
+    _recognize(catalog, first.id)
+    kept = _camera_counts(catalog)
+    assert kept == _counted_from_scratch(catalog)
+    end = timedelta(seconds=10)
+    assert kept == [
+        ("cam1", 2, at[0], at[1] + end, 1, at[0] + end),
+        ("cam2", 3, at[2], at[4], 2, at[3] + end),
+    ]
+
+    # A segment with an invalid camera id counts nowhere; a re-upload moves one to cam2.
+    catalog.segments.reject("expo", "expo/cam9/5.mp4", at[5], "no camera cam9")
+    catalog.segments.register("expo", "cam1", "expo/cam2/6.mp4", at[6])
+    catalog.segments.register("expo", "cam2", "expo/cam2/6.mp4", at[6], etag="second")
+    kept = _camera_counts(catalog)
+    assert kept == _counted_from_scratch(catalog)
+    assert kept[1] == ("cam2", 4, at[2], at[6], 2, at[3] + end)
+    assert catalog.segments.recognition_progress("expo").arrived == 6
+    assert _count(catalog, "segments") == 7
+
+    # A retention sweep of cam2's recognized segments, and a push record removed.
+    with catalog.connection.cursor() as cur:
+        cur.execute("DELETE FROM segments WHERE id IN (%s, %s)", (done.id, failed.id))
+        cur.execute("DELETE FROM pushed_segments WHERE object_key = %s", (second.object_key,))
+    catalog.connection.commit()
+    kept = _camera_counts(catalog)
+    assert kept == _counted_from_scratch(catalog)
+    assert [row[1] for row in kept] == [2, 2]
+    assert [row[4] for row in kept] == [1, 0]
+
+
+def test_a_push_and_a_registration_of_one_segment_committing_together_count_it_once(
+    catalog: Catalog, database_url: str
+) -> None:
+    """Ingest's push record and the sensor's registration of the same segment, from two
+    connections at once: the second waits for the first's commit and sees it."""
+    _seed(catalog)
+    key = "expo/cam1/race.mp4"
+    with Catalog.connect(database_url) as sensor:
+        with catalog.connection.cursor() as cur:  # ingest's push, not committed yet
+            cur.execute(
+                """INSERT INTO pushed_segments (object_key, event_id, camera_id, start_time,
+                       duration_s) VALUES (%s, 'expo', 'cam1', %s, 10)""",
+                (key, T0),
+            )
+        registered = threading.Event()
+
+        def register() -> None:
+            sensor.segments.register("expo", "cam1", key, T0)
+            registered.set()
+
+        thread = threading.Thread(target=register)
+        thread.start()
+        assert not registered.wait(1.0), "the registration waits for the push to commit"
+        catalog.connection.commit()
+        thread.join(timeout=30)
+        assert registered.is_set()
+
+    assert [row[1] for row in _camera_counts(catalog)] == [1]
+    assert _camera_counts(catalog) == _counted_from_scratch(catalog)
+
+
+def _sightings_from_scratch(catalog: Catalog) -> dict[str, tuple[object, ...]]:
+    """Each visitor's tracks counted from the tracks and their segments (the query the
+    kept rows replace)."""
+    with catalog.connection.cursor() as cur:
+        cur.execute(
+            """SELECT t.visitor_id, count(*), array_agg(DISTINCT s.camera_id ORDER BY s.camera_id),
+                      min(s.start_time), max(s.start_time)
+               FROM tracks t JOIN segments s ON s.id = t.segment_id
+               WHERE t.event_id = 'expo' AND t.visitor_id IS NOT NULL GROUP BY t.visitor_id"""
+        )
+        rows = cur.fetchall()
+    catalog.connection.commit()
+    return {row[0]: tuple(row) for row in rows}
+
+
+def _sightings(catalog: Catalog) -> dict[str, tuple[object, ...]]:
+    return {
+        visitor: (seen.visitor_id, seen.tracks, seen.cameras, seen.first_seen, seen.last_seen)
+        for visitor, seen in catalog.tracks.sightings("expo").items()
+    }
+
+
+def test_sightings_follow_tracks_saved_again_visitors_forgotten_and_segments_removed(
+    catalog: Catalog,
+) -> None:
+    _seed(catalog)
+    catalog.events.upsert_camera(Camera("expo", "cam2", "Hall"))
+    at = [T0 + timedelta(seconds=10 * n) for n in range(3)]
+    segments = [
+        catalog.segments.register("expo", camera, f"expo/{camera}/{n}.mp4", at[n])
+        for n, camera in enumerate(["cam1", "cam2", "cam1"])
+    ]
+    for segment, visitors in zip(segments, [["v1", "v2"], ["v1", None], ["v1"]], strict=True):
+        catalog.segments.mark_processing(segment.id)
+        tracks = [
+            dataclasses.replace(
+                _track(n, v, 2.0 * n),
+                camera_id=segment.camera_id,
+                segment_start=segment.start_time,
+            )
+            for n, v in enumerate(visitors)
+        ]
+        catalog.segments.save_tracks(segment.id, tracks, duration_s=10.0)
+    assert (
+        _sightings(catalog)
+        == _sightings_from_scratch(catalog)
+        == {
+            "v1": ("v1", 3, ["cam1", "cam2"], at[0], at[2]),
+            "v2": ("v2", 1, ["cam1"], at[0], at[0]),
+        }
+    )
+
+    # A retry of the last segment finds nobody this time; v2 is forgotten; cam2's segment
+    # goes (retention).
+    nobody = dataclasses.replace(_track(0, None), segment_start=at[2])
+    catalog.segments.save_tracks(segments[2].id, [nobody], duration_s=10.0)
+    assert _sightings(catalog) == _sightings_from_scratch(catalog)
+    assert _sightings(catalog)["v1"] == ("v1", 2, ["cam1", "cam2"], at[0], at[1])
+    catalog.visitors.delete("expo", "v2")
+    with catalog.connection.cursor() as cur:
+        cur.execute("DELETE FROM segments WHERE id = %s", (segments[1].id,))
+    catalog.connection.commit()
+    assert (
+        _sightings(catalog)
+        == _sightings_from_scratch(catalog)
+        == {
+            "v1": ("v1", 1, ["cam1"], at[0], at[0]),
+        }
+    )

@@ -98,19 +98,14 @@ class SegmentRepository:
         return [Segment(*row) for row in rows]
 
     def recognition_progress(self, event_id: str) -> RecognitionProgress:
-        """The event's segments that arrived and those recognized, counted as the console's
-        camera table counts them (:func:`scas_lib.ingest.health.camera_health`: a segment
-        pushed by ingest or registered another way, each once) but for the whole event,
-        from two index scans: every waiting visitor's page asks for it."""
+        """The event's segments that arrived and those recognized: the sum of the per-camera
+        counts the console's camera table shows (:func:`scas_lib.ingest.health.camera_health`),
+        which the catalog keeps up to date (migration 0016_camera_arrivals); every waiting
+        visitor's page asks for it."""
         rows = self._db.execute(
-            """SELECT
-                   (SELECT count(*) FROM pushed_segments WHERE event_id = %(event)s)
-                 + (SELECT count(*) FROM segments s WHERE s.event_id = %(event)s
-                      AND NOT EXISTS (SELECT 1 FROM pushed_segments p
-                                      WHERE p.object_key = s.object_key)),
-                   (SELECT count(*) FROM segments
-                    WHERE event_id = %(event)s AND status IN ('done', 'failed'))""",
-            {"event": event_id},
+            """SELECT coalesce(sum(arrived), 0), coalesce(sum(recognized), 0)
+               FROM camera_arrivals WHERE event_id = %s""",
+            (event_id,),
         )
         arrived, recognized = rows[0]
         return RecognitionProgress(int(arrived), int(recognized))

@@ -143,16 +143,17 @@ class TrackRepository:
 
     def sightings(self, event_id: str) -> dict[str, Sightings]:
         """Each recognized visitor's tracks: how many, on which cameras, first and last
-        segment start (visitors never recognized are absent)."""
+        segment start (visitors never recognized are absent), from the per-camera rows the
+        catalog keeps as tracks come and go (migration 0017_visitor_sightings)."""
         rows = self._db.execute(
-            """SELECT t.visitor_id, count(*), array_agg(DISTINCT s.camera_id ORDER BY s.camera_id),
-                      min(s.start_time), max(s.start_time)
-               FROM tracks t JOIN segments s ON s.id = t.segment_id
-               WHERE t.event_id = %s AND t.visitor_id IS NOT NULL
-               GROUP BY t.visitor_id""",
+            """SELECT visitor_id, sum(tracks), array_agg(camera_id ORDER BY camera_id),
+                      min(first_seen), max(last_seen)
+               FROM visitor_sightings WHERE event_id = %s GROUP BY visitor_id""",
             (event_id,),
         )
-        return {row[0]: Sightings(row[0], row[1], list(row[2]), row[3], row[4]) for row in rows}
+        return {
+            row[0]: Sightings(row[0], int(row[1]), list(row[2]), row[3], row[4]) for row in rows
+        }
 
     def last_seen(self, event_id: str) -> dict[str, datetime]:
         """Each visitor's latest moment on any camera: the end of their last track (what

@@ -161,45 +161,24 @@ def camera_health(catalog: Catalog, event_id: str) -> list[CameraHealth]:
     with catalog.connection as conn, conn.cursor() as cur:
         cur.execute(
             """
-            -- What arrived: the segments ingest pushed, and those that reached the catalog
-            -- another way (scas upload, scas replay: in segments, never pushed). Summed per
-            -- camera without sorting every key of the day (docs/benchmarks.md, the console
-            -- on a day's catalog): a segment is recognized once it is done or failed, and
-            -- every segment the catalog has arrived.
-            WITH pushed AS (
-                SELECT camera_id, count(*) AS arrived,
-                       max(start_time + duration_s * interval '1 second') AS arrived_end,
-                       min(start_time) AS first_start
-                FROM pushed_segments WHERE event_id = %(event)s GROUP BY camera_id),
-            registered AS (
-                SELECT coalesce(s.camera_id, p.camera_id) AS camera_id,
-                       count(*) FILTER (WHERE s.status IN ('done', 'failed')) AS recognized,
-                       max(coalesce(p.start_time + p.duration_s * interval '1 second',
-                                    s.start_time + coalesce(s.duration_s, 0) * interval '1 second'))
-                           FILTER (WHERE s.status IN ('done', 'failed')) AS recognized_end,
-                       count(*) FILTER (WHERE p.object_key IS NULL) AS arrived,
-                       max(s.start_time + coalesce(s.duration_s, 0) * interval '1 second')
-                           FILTER (WHERE p.object_key IS NULL) AS arrived_end,
-                       min(s.start_time) AS first_start
-                FROM segments s LEFT JOIN pushed_segments p ON p.object_key = s.object_key
-                WHERE s.event_id = %(event)s
-                GROUP BY coalesce(s.camera_id, p.camera_id)),
-            gaps AS (
+            -- What arrived and what is recognized: the per-camera counts the catalog keeps
+            -- up to date as segments come and go (migration 0016_camera_arrivals: a
+            -- segment pushed by ingest or registered another way arrived once; it is
+            -- recognized once done or failed), not a count of the day's segments each poll.
+            WITH gaps AS (
                 SELECT camera_id, count(*) AS gaps,
                        sum(extract(epoch FROM end_time - start_time)) AS gap_s
                 FROM camera_gaps WHERE event_id = %(event)s GROUP BY camera_id)
             SELECT c.id, h.state, coalesce(h.source, ''), coalesce(h.detail, ''),
                    coalesce(h.reconnects, 0), coalesce(h.spooled, 0), h.updated_at,
-                   coalesce(p.arrived, 0) + coalesce(r.arrived, 0), newest.object_key,
-                   greatest(p.arrived_end, r.arrived_end),
+                   coalesce(a.arrived, 0), newest.object_key, a.arrived_end,
                    coalesce(g.gaps, 0), coalesce(g.gap_s, 0),
-                   coalesce(p.arrived, 0) + coalesce(r.arrived, 0) - coalesce(r.recognized, 0),
-                   coalesce(extract(epoch FROM greatest(p.arrived_end, r.arrived_end)
-                            - coalesce(r.recognized_end, least(p.first_start, r.first_start))), 0)
+                   coalesce(a.arrived, 0) - coalesce(a.recognized, 0),
+                   coalesce(extract(epoch FROM a.arrived_end
+                                    - coalesce(a.recognized_end, a.first_start)), 0)
             FROM cameras c
             LEFT JOIN camera_health h ON h.event_id = c.event_id AND h.camera_id = c.id
-            LEFT JOIN pushed p ON p.camera_id = c.id
-            LEFT JOIN registered r ON r.camera_id = c.id
+            LEFT JOIN camera_arrivals a ON a.event_id = c.event_id AND a.camera_id = c.id
             LEFT JOIN gaps g ON g.camera_id = c.id
             -- The newest segment that arrived, from the two (event, camera, start) indexes.
             LEFT JOIN LATERAL (
