@@ -37,6 +37,12 @@ class ObjectStoreUnavailable(ObjectStoreError):
     """The S3 server cannot be reached."""
 
 
+class LocalFileError(ObjectStoreError):
+    """The local side of a transfer failed (the file to upload is missing or unreadable,
+    the folder to download into is not there, the disk is full): the store is not at
+    fault, and trying it again as if it were out of reach would not help."""
+
+
 class ObjectStoreAccessDenied(ObjectStoreError):
     """The S3 server refused the credentials or the request."""
 

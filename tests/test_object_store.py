@@ -14,6 +14,7 @@ import requests
 
 from scas_lib.errors import (
     BucketNotFound,
+    LocalFileError,
     ObjectNotFound,
     ObjectStoreAccessDenied,
     ObjectStoreUnavailable,
@@ -124,6 +125,15 @@ def test_missing_object_gives_a_clear_error(store: ObjectStore, bucket: str) -> 
     with pytest.raises(ObjectNotFound):
         store.stat(bucket, "missing.mp4")
     assert store.exists(bucket, "missing.mp4") is False
+
+
+def test_a_missing_local_file_is_named_as_such_not_as_an_unreachable_store(
+    store: ObjectStore, bucket: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "gone.mp4"
+    with pytest.raises(LocalFileError, match=r"gone\.mp4: No such file or directory"):
+        store.put_file(bucket, "cam1/gone.mp4", missing)
+    assert not store.exists(bucket, "cam1/gone.mp4")
 
 
 def test_unreachable_server_gives_a_clear_error() -> None:

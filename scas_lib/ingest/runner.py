@@ -204,9 +204,7 @@ class Uploader(threading.Thread):
             except ObjectStoreError as error:
                 failures += 1
                 delay = min(self.retry_max_s, 0.5 * 2**failures)
-                log.warning(
-                    "object store unreachable, %d segments spooled: %s", len(waiting), error
-                )
+                log.warning("could not push, %d segments spooled: %s", len(waiting), error)
                 self.wake.wait(delay)
                 self.wake.clear()
 

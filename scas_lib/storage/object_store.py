@@ -32,6 +32,7 @@ from minio.error import MinioException, S3Error, ServerError
 
 from scas_lib.errors import (
     BucketNotFound,
+    LocalFileError,
     ObjectNotFound,
     ObjectStoreAccessDenied,
     ObjectStoreError,
@@ -145,7 +146,16 @@ class ObjectStore:
             raise ObjectStoreUnavailable(
                 f"{self.endpoint} answered HTTP {error.status_code} on {where}"
             ) from None
-        except (urllib3.exceptions.HTTPError, OSError) as error:
+        except OSError as error:
+            if error.filename is None:  # a socket's error: the server is out of reach
+                raise ObjectStoreUnavailable(
+                    f"cannot reach the object store at {self.endpoint}: {_root_cause(error)} "
+                    "(check SCAS_S3_ENDPOINT, or run `scas up` for the embedded server)"
+                ) from None
+            raise LocalFileError(
+                f"{error.filename}: {error.strerror or error} (transferring {where})"
+            ) from None
+        except urllib3.exceptions.HTTPError as error:
             raise ObjectStoreUnavailable(
                 f"cannot reach the object store at {self.endpoint}: {_root_cause(error)} "
                 "(check SCAS_S3_ENDPOINT, or run `scas up` for the embedded server)"
