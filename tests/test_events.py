@@ -19,6 +19,7 @@ from scas_lib.event_files import (
 )
 from scas_lib.events import EventConfig
 from scas_lib.recognition.config import RecognitionConfig
+from scas_lib.recognition.lease import LeaseKeeper
 from scas_lib.run import parameters, publishing, recognition, records, waves
 from scas_lib.services import Services
 from scas_lib.settings import Settings
@@ -378,6 +379,33 @@ def test_a_segment_whose_worker_died_is_reclaimed_after_the_lease(
     found = {s.object_key: s for s in catalog.segments.for_event("expo")}
     assert (found[once].status, found[thrice].status) == ("pending", "failed")
     assert found[thrice].error == "given up: its worker stopped during each of 3 attempts"
+
+
+def test_a_working_worker_renews_its_lease_and_a_stopped_one_loses_it(
+    services: Services, store: ObjectStore, catalog: Catalog
+) -> None:
+    """While its worker recognizes, a segment's short lease is renewed on a connection of
+    the keeper's own; once renewals stop (the worker died), the next look takes it back."""
+    bucket = services.settings.bucket_recordings
+    key = _segment(store, bucket, "cam1", 0)
+    catalog.events.ensure("expo")
+    catalog.events.ensure_camera("expo", "cam1")
+    segment = catalog.segments.register("expo", "cam1", key, START)
+    catalog.segments.mark_processing(segment.id)
+
+    with LeaseKeeper(services, segment.id, renew_s=0.1) as keeper:
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:  # three times the lease, each look finds it kept
+            waves.pending_segments(services, "expo", 3, lease_s=1.0)
+            assert [s.status for s in catalog.segments.for_event("expo")] == ["processing"]
+            time.sleep(0.1)
+    assert keeper.renewals >= 10
+
+    time.sleep(1.1)
+    assert waves.pending_segments(services, "expo", 3, lease_s=1.0) == [key]
+    (reclaimed,) = catalog.segments.for_event("expo")
+    assert reclaimed.status == "pending"
+    assert not catalog.segments.renew_lease(segment.id)  # no longer its worker's
 
 
 def test_an_output_whose_render_died_is_failed_after_the_lease(catalog: Catalog) -> None:

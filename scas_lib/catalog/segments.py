@@ -117,6 +117,16 @@ class SegmentRepository:
             (segment_id,),
         )
 
+    def renew_lease(self, segment_id: int) -> bool:
+        """Note that the segment's worker is still at it (see :meth:`reclaim_stale`); False
+        if the segment is no longer ``processing``."""
+        rows = self._db.execute(
+            """UPDATE segments SET updated_at = now()
+               WHERE id = %s AND status = 'processing' RETURNING id""",
+            (segment_id,),
+        )
+        return bool(rows)
+
     def reclaim_stale(self, event_id: str, lease_s: float, max_attempts: int) -> list[Segment]:
         """Segments ``processing`` for longer than ``lease_s`` (their worker stopped without
         a word: killed, out of memory, its machine gone) go back to ``pending``, or to

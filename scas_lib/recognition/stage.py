@@ -28,6 +28,7 @@ from scas_lib.faces.matching import Gallery
 from scas_lib.faces.pack import thresholds_for
 from scas_lib.recognition.config import RecognitionConfig
 from scas_lib.recognition.headcount import GrowingHeadcount, Headcount, count_people
+from scas_lib.recognition.lease import LeaseKeeper
 from scas_lib.recognition.pipeline import recognize_video
 from scas_lib.recognition.records import SegmentOutcome, WorkTiming
 from scas_lib.services.runtime import Services
@@ -78,29 +79,30 @@ def recognize_segment(
         segment = catalog.segments.register(event_id, camera_id, key, start, etag=stored.etag)
         catalog.segments.mark_processing(segment.id)
         try:
-            gallery = Gallery.from_enrollments(
-                engine.model_pack, catalog.visitors.enrollments(event_id, engine.model_pack)
-            )
-            with scratch_dir(services.settings.data_dir, SEGMENT_PREFIX) as scratch:
-                local = store.download_file(bucket, key, scratch / Path(key).name)
-                started, started_cpu = time.perf_counter(), time.process_time()
-                started_at = time.time()
-                result = recognize_video(
-                    local, camera_id, start, engine, gallery, thresholds, config
+            with LeaseKeeper(services, segment.id):
+                gallery = Gallery.from_enrollments(
+                    engine.model_pack, catalog.visitors.enrollments(event_id, engine.model_pack)
                 )
-                timing = WorkTiming(
-                    setup_s=started - called,
-                    started_at=started_at,
-                    started_cpu_s=started_cpu,
-                    work_s=time.perf_counter() - started,
-                    work_cpu_s=time.process_time() - started_cpu,
+                with scratch_dir(services.settings.data_dir, SEGMENT_PREFIX) as scratch:
+                    local = store.download_file(bucket, key, scratch / Path(key).name)
+                    started, started_cpu = time.perf_counter(), time.process_time()
+                    started_at = time.time()
+                    result = recognize_video(
+                        local, camera_id, start, engine, gallery, thresholds, config
+                    )
+                    timing = WorkTiming(
+                        setup_s=started - called,
+                        started_at=started_at,
+                        started_cpu_s=started_cpu,
+                        work_s=time.perf_counter() - started,
+                        work_cpu_s=time.process_time() - started_cpu,
+                    )
+                catalog.segments.save_tracks(
+                    segment.id,
+                    result.tracks,
+                    duration_s=result.decoded_s,
+                    failure=result.error,
                 )
-            catalog.segments.save_tracks(
-                segment.id,
-                result.tracks,
-                duration_s=result.decoded_s,
-                failure=result.error,
-            )
         except Exception as error:
             reason = f"{type(error).__name__}: {error}".strip()
             if is_transient(error):

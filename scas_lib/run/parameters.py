@@ -21,6 +21,7 @@ from scas_lib.highlights.templates import (
     available_templates,
     load_template,
 )
+from scas_lib.recognition.lease import SEGMENT_LEASE_S
 from scas_lib.run.records import EventRun, Mode, RunRequest
 from scas_lib.run.waves import has_recordings
 from scas_lib.storage import keys
@@ -127,7 +128,7 @@ def run_request(
         visitor=visitor,
         camera=camera,
         max_attempts=config.max_attempts,
-        lease_s=config.recognize_timeout_s,
+        lease_s=SEGMENT_LEASE_S,
         leave_after_s=config.leave_after_s,
     )
 

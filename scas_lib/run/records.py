@@ -32,9 +32,10 @@ class RunRequest:
     max_attempts: int
     visitor: str | None = None
     camera: str | None = None
-    #: How long a segment may stay ``processing`` before its worker is taken for dead and
-    #: the segment reclaimed: one segment's time limit (0: never); a task recognizing a
-    #: batch marks each segment ``processing`` only while it works on it.
+    #: How long a segment may stay ``processing`` without its worker renewing the lease
+    #: before the worker is taken for dead and the segment reclaimed
+    #: (:data:`~scas_lib.recognition.lease.SEGMENT_LEASE_S`; 0: never); a task recognizing
+    #: a batch marks each segment ``processing`` only while it works on it.
     lease_s: float = 0.0
     #: Seconds of footage without a visitor after which they have left and get their video
     #: while the event runs (:attr:`EventConfig.leave_after_s`; None: only at the end).
