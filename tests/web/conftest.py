@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,9 +22,13 @@ from pydantic import SecretStr
 from scas_lib.catalog.records import KioskPairing
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.enrollment import NoFace, enroll_photo
+from scas_lib.ingest.health import record_push
+from scas_lib.ingest.spool import SpooledSegment
 from scas_lib.media.ffmpeg import run_ffmpeg
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.services import Services
+from scas_lib.simulation.generate import GeneratedEvent
+from scas_lib.simulation.replay import replay_event
 from scas_lib.web.app import URL_PREFIX, standalone_app
 from scas_lib.web.context import WebContext
 
@@ -94,6 +99,19 @@ def web(services: Services, engine: FaceEngine, events_dir: Path) -> Iterator[We
     context = WebContext.ready(settings, services, engine)
     with run_uvicorn(standalone_app(context)) as base:
         yield WebServer(base + URL_PREFIX, services, kiosk)
+
+
+def push_footage(services: Services, event: GeneratedEvent) -> None:
+    """The generated event's footage arrives as `scas ingest` pushes it: stored, each
+    segment's push recorded, and the event ends (the replay writes its end marker last)."""
+    replay_event(event.directory, services.object_store(), services.settings.bucket_recordings,
+                 speed=0)  # fmt: skip
+    with services.catalog() as catalog:
+        for segment in event.segments:
+            record_push(catalog, SpooledSegment(
+                EVENT, segment.camera_id, datetime.fromisoformat(segment.start_time),
+                segment.duration_s, event.directory / segment.path,
+            ))  # fmt: skip
 
 
 def portrait(photos: dict[str, SamplePhoto]) -> SamplePhoto:
