@@ -8,7 +8,8 @@ event's DAG a run through Airflow's REST API (:mod:`scas_lib.web.airflow`). The 
 :func:`scas_lib.ingest.stage.cameras`. Re-rendering and deleting a visitor call the stage
 functions of the ``scas`` command (:func:`scas_lib.run.publishing.render`,
 :func:`~scas_lib.visitors.stage.forget_visitor`). The console's live feed is the screen's
-kind of server-sent events (:func:`scas_lib.web.screen.live_feed`).
+kind of server-sent events (:func:`scas_lib.web.screen.live_feed`). The camera grid's
+thumbnails are :mod:`scas_lib.web.thumbnails`; a visitor's card shows their video's poster.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
-from scas_lib.catalog.records import MomentCorrection, Output
+from scas_lib.catalog.records import MomentCorrection, Output, RecognitionProgress
 from scas_lib.highlights.appearances import expression_timeline
 from scas_lib.highlights.records import ExpressionMoment
 from scas_lib.highlights.stage import corrected_tracks
@@ -37,14 +38,25 @@ from scas_lib.web.api import ERROR_RESPONSES, Deleted, app_base_url
 from scas_lib.web.auth import Context
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
+from scas_lib.web.media import object_response
 from scas_lib.web.playback import Playback, camera_playback
 from scas_lib.web.screen import ScreenVideo, feed_response, live_feed, screen_playlist
+from scas_lib.web.thumbnails import CameraThumbnails
+from scas_lib.web.visits import event_zone
 
 #: Recognition is behind real time when more footage than this many segments waits for
 #: it: the newest segment is always being recognized, and one more may wait its turn.
 BEHIND_SEGMENTS = 2.0
 #: How long the console's End waits for `scas ingest` to finish (as `scas event end`).
 END_WAIT_S = 60.0
+#: How long a browser may keep a camera thumbnail under its segment's address (a segment's
+#: first frame does not change).
+THUMBNAIL_CACHE_S = 3600
+
+#: How a camera's tile is coloured: ok (green: recording, recognition keeping up), warn
+#: (amber: starting, reconnecting, behind), bad (red: offline), idle (grey: no footage,
+#: stopped, or footage uploaded rather than recorded live).
+HealthLevel = Literal["ok", "warn", "bad", "idle"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,8 @@ class ConsoleVisitor:
     cameras: list[str]
     first_seen: datetime | None
     last_seen: datetime | None
+    #: The poster of their finished video (app-relative, behind the operator), or None.
+    poster_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,24 @@ class ConsoleCamera:
     #: Recognition is behind real time on this camera (see :data:`BEHIND_SEGMENTS`).
     behind: bool
     health: CameraHealth
+    level: HealthLevel = "idle"
+
+
+def health_level(state: str | None, behind: bool, segments_pushed: int) -> HealthLevel:
+    """The colour of a camera's tile.
+
+    >>> health_level("recording", False, 9), health_level("recording", True, 9)
+    ('ok', 'warn')
+    >>> health_level("offline", False, 9), health_level(None, False, 0)
+    ('bad', 'idle')
+    """
+    if state == "recording":
+        return "warn" if behind else "ok"
+    if state in ("starting", "reconnecting"):
+        return "warn"
+    if state == "offline":
+        return "bad"
+    return "idle"  # stopped, never ingested: nothing is wrong with what is not running
 
 
 def console_camera(health: CameraHealth, now: datetime, segment_s: float) -> ConsoleCamera:
@@ -90,7 +122,8 @@ def console_camera(health: CameraHealth, now: datetime, segment_s: float) -> Con
     if state in ACTIVE_STATES and not health.ingesting(now):
         state = "offline"
     behind = health.lag_s > BEHIND_SEGMENTS * segment_s
-    return ConsoleCamera(health.camera_id, state, behind, health)
+    level = health_level(state, behind, health.segments_pushed)
+    return ConsoleCamera(health.camera_id, state, behind, health, level)
 
 
 @dataclass(frozen=True)
@@ -103,20 +136,64 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class VideoProgress:
+    """How far the visitors' videos are: those planned (each visitor the cameras saw, or
+    whose video was started, unless planning found no footage of them), those ready and
+    those whose last render failed."""
+
+    planned: int
+    done: int
+    failed: int
+
+
+def video_progress(seen: set[str], outputs: dict[str, Output]) -> VideoProgress:
+    """The videos planned, ready and failed.
+
+    >>> out = {"a": Output("e", "a", "done"), "b": Output("e", "b", "not_seen"),
+    ...        "c": Output("e", "c", "failed")}
+    >>> video_progress({"a", "b", "d"}, out)
+    VideoProgress(planned=3, done=1, failed=1)
+    """
+    not_seen = {v for v, output in outputs.items() if output.status == "not_seen"}
+    planned = (seen | set(outputs)) - not_seen
+    statuses = [outputs[v].status for v in planned if v in outputs]
+    return VideoProgress(len(planned), statuses.count("done"), statuses.count("failed"))
+
+
+@dataclass(frozen=True)
 class ConsoleState:
     """The event as the console shows it."""
 
     event_id: str
     name: str
     status: str
+    #: The event's time zone (IANA name): the console shows its times in it.
+    timezone: str
     #: When the start and end markers were written (None: not there).
     started_at: datetime | None
     ended_at: datetime | None
     #: Whether the current run has ended (an end marker newer than the start marker).
     ended: bool
     counts: Counts
+    #: The segments recognized of those that arrived (as the visitors' pages count them).
+    recognition: RecognitionProgress
+    videos: VideoProgress
     cameras: list[ConsoleCamera]
     visitors: list[ConsoleVisitor]
+
+
+def poster_path(event_id: str, visitor_id: str, output: Output | None) -> str | None:
+    """The console's address of a finished video's poster; the plan's digest in it makes a
+    re-rendered video's poster a new address (the browser keeps none: no-store).
+
+    >>> poster_path("expo", "ana", Output("expo", "ana", "done", "k", "p", plan_digest="d1"))
+    '/api/events/expo/visitors/ana/poster?v=d1'
+    >>> poster_path("expo", "ana", Output("expo", "ana", "rendering", "k", "p")) is None
+    True
+    """
+    if output is None or output.status != "done" or not output.poster_key:
+        return None
+    return f"/api/events/{event_id}/visitors/{visitor_id}/poster?v={output.plan_digest or ''}"
 
 
 @dataclass(frozen=True)
@@ -146,6 +223,7 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         visitors = catalog.visitors.for_event(event_id)
         outputs = {o.visitor_id: o for o in catalog.outputs.for_event(event_id)}
         seen = catalog.tracks.sightings(event_id)
+        recognition = catalog.segments.recognition_progress(event_id)
     markers = waves.marker_times(services, event_id)
     ended = waves.run_state(markers["start"], markers["end"], None)[0]
     segment_s = parameters.resolve_run(event_id).config.segment_s
@@ -165,6 +243,7 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
                 cameras=sighting.cameras if sighting else [],
                 first_seen=sighting.first_seen if sighting else None,
                 last_seen=sighting.last_seen if sighting else None,
+                poster_path=poster_path(event_id, visitor.id, output),
             )
         )
     ready = sum(1 for o in outputs.values() if o.status == "done")
@@ -172,12 +251,15 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         event_id=event_id,
         name=event.name,
         status=event.status,
+        timezone=event_zone(event).key,
         started_at=markers["start"],
         ended_at=markers["end"],
         ended=ended,
         counts=Counts(
             len(visitors), len(seen), ready, context.people_seen(services, event_id).people
         ),
+        recognition=recognition,
+        videos=video_progress(set(seen), outputs),
         cameras=cameras,
         visitors=listed,
     )
@@ -267,6 +349,7 @@ def console_router(operator: Callable[..., Any], airflow: AirflowLink | None = N
     """The console's and the screen's routes, each behind the ``operator`` dependency;
     ``airflow``: how start and end reach Airflow (default: the configured one, if any)."""
     link = airflow or configured_airflow
+    thumbnails = CameraThumbnails()
     router = APIRouter(
         prefix="/api/events/{event_id}",
         tags=["console"],
@@ -320,12 +403,51 @@ def console_router(operator: Callable[..., Any], airflow: AirflowLink | None = N
         re-encoding), each with the face paths of its tracks and their visitors' names."""
         return camera_playback(context, event_id, camera_id, start, end)
 
+    @router.get(
+        "/cameras/{camera_id}/thumbnail",
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}, "description": "A JPEG."}},
+    )
+    def thumbnail(event_id: str, camera_id: str, context: Context, segment: str = "") -> Response:
+        """The first frame of the camera's newest segment, 320 px wide (made once per
+        segment); 404 when the camera sent no footage. ``segment``: the key the console
+        saw as the newest: the answer may be kept under it while it is the one given."""
+        picture = thumbnails.newest(context, event_id, camera_id)
+        kept = picture.segment_key == segment
+        headers = {
+            "Cache-Control": f"private, max-age={THUMBNAIL_CACHE_S}" if kept else "no-store",
+            "X-Segment-Key": picture.segment_key,
+        }
+        return Response(picture.jpeg, media_type="image/jpeg", headers=headers)
+
     @router.post("/visitors/{visitor_id}/render")
     def rerender(event_id: str, visitor_id: str, context: Context, template: str = "") -> Output:
         """Render the visitor's video again (with ``template``, else the event's), as
         ``scas highlights --visitor`` does; waits for the render."""
         request = _visitor_run(context, event_id, visitor_id, template)
         return publishing.render(context.services, request, visitor_id)
+
+    @router.get(
+        "/visitors/{visitor_id}/poster",
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}, "description": "A JPEG."}},
+    )
+    def poster(event_id: str, visitor_id: str, request: Request, context: Context) -> Response:
+        """The poster of the visitor's finished video (404 while there is none)."""
+        keys.validate_id(event_id, "event id")
+        keys.validate_id(visitor_id, "visitor id")
+        with context.services.catalog() as catalog:
+            output = catalog.outputs.get(event_id, visitor_id)
+        if (
+            output is None
+            or output.poster_key is None
+            or not poster_path(event_id, visitor_id, output)
+        ):
+            raise ApiError(404, "not_found", f"no poster for {visitor_id!r} yet")
+        return object_response(
+            context.services.object_store(), context.settings.bucket_highlights,
+            output.poster_key, range_header=request.headers.get("range"),
+        )  # fmt: skip
 
     @router.get("/visitors/{visitor_id}/moments")
     def moments(event_id: str, visitor_id: str, context: Context) -> list[ConsoleMoment]:

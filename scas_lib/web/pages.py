@@ -124,6 +124,8 @@ def kiosk_page(request: Request, event_id: str, context: Context, pair: str = ""
                 "texts": texts,
                 "languages": list(LANGUAGES),
                 "resetAfterS": 60,
+                # Seconds counted down before the photo: time to look up and smile.
+                "countdownS": 3,
             }
         ),
     )

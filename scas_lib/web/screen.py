@@ -23,7 +23,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from scas_lib.storage import keys
+from scas_lib.storage import ObjectStore, S3Config, keys
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
 
@@ -43,17 +43,45 @@ class ScreenVideo:
     updated_at: str
     video_path: str
     poster_path: str
+    #: The vertical (9:16) cut, where the template made one: a portrait screen plays it.
+    vertical_path: str | None
     #: The visitor's page (absolute: it is what the QR code holds).
     page_url: str
-    #: The QR code of ``page_url`` as an SVG ``data:`` URI.
+    #: The QR code of ``page_url`` as an SVG ``data:`` URI, :data:`QR_BORDER` modules of
+    #: quiet zone around it.
     qr_svg: str
+    #: The width of that code's symbol in modules (quiet zone not counted), and of the
+    #: whole image (quiet zone counted): the screen sizes the image by them, so that the
+    #: symbol has the same width whatever the link's length (docs/venue-day.md, "The big
+    #: screen").
+    qr_modules: int
+    qr_image_modules: int
+
+
+#: Medium error correction (the kiosk's look too); the quiet zone the standard asks for.
+QR_ERROR = "m"
+QR_BORDER = 4
 
 
 @functools.lru_cache(maxsize=1024)
 def qr_data_uri(url: str) -> str:
-    """A QR code of ``url`` for an ``<img>`` (the kiosk's look: medium error correction).
+    """A QR code of ``url`` for an ``<img>``.
     Kept: every screen's feed asks again each second for the same few hundred links."""
-    return segno.make(url, error="m").svg_data_uri(scale=8, border=4)
+    return segno.make(url, error=QR_ERROR).svg_data_uri(scale=8, border=QR_BORDER)
+
+
+@functools.lru_cache(maxsize=1024)
+def qr_modules(url: str) -> int:
+    """The width in modules of :func:`qr_data_uri`'s symbol, quiet zone not counted."""
+    return segno.make(url, error=QR_ERROR).symbol_size(border=0)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def has_vertical_cut(s3: S3Config, bucket: str, key: str, rendered_at: str) -> bool:
+    """Whether the render of ``rendered_at`` left a vertical cut at ``key``. Kept per
+    render: the cut is stored before the output is marked done (and a new render is a new
+    ``rendered_at``), while every screen's feed asks again each second."""
+    return ObjectStore(s3).exists(bucket, key)
 
 
 def screen_playlist(context: WebContext, event_id: str, base_url: str) -> list[ScreenVideo]:
@@ -65,19 +93,27 @@ def screen_playlist(context: WebContext, event_id: str, base_url: str) -> list[S
         if catalog.events.get(event_id) is None:
             raise ApiError(404, "not_found", f"no event {event_id!r}")
         entries = catalog.outputs.published(event_id)
+    bucket = context.settings.bucket_highlights
     videos = []
     for entry in entries:
         media = f"/api/visitor/{entry.token}/media"
         page_url = f"{base}/v/{entry.token}"
+        rendered_at = entry.updated_at.isoformat()
+        vertical_key = keys.vertical_key(event_id, entry.visitor_id)
+        vertical = has_vertical_cut(context.services.s3, bucket, vertical_key, rendered_at)
+        modules = qr_modules(page_url)
         videos.append(
             ScreenVideo(
                 visitor_id=entry.visitor_id,
                 display_name=entry.display_name,
-                updated_at=entry.updated_at.isoformat(),
+                updated_at=rendered_at,
                 video_path=f"{media}/video",
                 poster_path=f"{media}/poster",
+                vertical_path=f"{media}/vertical" if vertical else None,
                 page_url=page_url,
                 qr_svg=qr_data_uri(page_url),
+                qr_modules=modules,
+                qr_image_modules=modules + 2 * QR_BORDER,
             )
         )
     return videos

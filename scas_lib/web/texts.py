@@ -117,13 +117,30 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
         "zh": "没有摄像头：请选择一张照片。",  # noqa: RUF001
     },
     "submit": {"en": "Send", "zh": "提交"},
-    "working": {"en": "One moment…", "zh": "请稍候……"},
     "success_title": {"en": "You are in!", "zh": "登记成功！"},  # noqa: RUF001
     "success_hint": {
         "en": "Scan the code with your phone to open your page, or type the short code.",
         "zh": "用手机扫描二维码打开您的页面，或输入短码。",  # noqa: RUF001
     },
     "next_visitor": {"en": "Next visitor", "zh": "下一位"},
+    "face_guide": {
+        "en": "Put your face in the oval, then take the photo",
+        "zh": "请将脸放在椭圆内，然后拍照",  # noqa: RUF001
+    },
+    "countdown_hint": {"en": "Look at the camera", "zh": "请看镜头"},
+    # What the server checks, in its order (the kiosk paces them: one request answers).
+    "checking_face": {"en": "Looking for your face…", "zh": "正在查找您的面部……"},
+    "checking_quality": {"en": "Checking that the photo is sharp…", "zh": "正在检查照片是否清晰……"},
+    "checking_page": {"en": "Making your page…", "zh": "正在生成您的页面……"},
+    "next_steps_title": {"en": "What happens next", "zh": "接下来"},
+    "next_step_event": {
+        "en": "Enjoy the event: the cameras find you by this photo.",
+        "zh": "尽情享受活动：摄像机会根据这张照片找到您。",  # noqa: RUF001
+    },
+    "next_step_video": {
+        "en": "When your video is ready, it plays on your page and on the big screen at the exit.",
+        "zh": "视频制作完成后，会在您的页面和出口的大屏幕上播放。",  # noqa: RUF001
+    },
     "visitor_title": {"en": "Your highlight video", "zh": "您的精彩视频"},
     "home_title": {"en": "SCAS highlights", "zh": "SCAS 精彩视频"},
     "home_events": {"en": "Events", "zh": "活动"},
@@ -273,6 +290,54 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
     "console_moments": {"en": "Moments", "zh": "片段"},
     "console_not_this_person": {"en": "Not this person", "zh": "不是此人"},
     "console_smiles": {"en": "smiles", "zh": "微笑"},
+    # The console's header, camera grid, progress and visitor cards. {n}, {lag}, {age}
+    # are filled in by the page.
+    "console_clock": {"en": "Event time", "zh": "活动时间"},
+    "console_visitors": {"en": "Visitors", "zh": "访客"},
+    "console_elapsed": {"en": "Elapsed", "zh": "已进行"},
+    "console_progress": {"en": "Progress", "zh": "进度"},
+    "console_progress_recognition": {"en": "Footage recognized", "zh": "录像识别"},
+    "console_progress_videos": {"en": "Videos made", "zh": "视频制作"},
+    "console_progress_segments": {
+        "en": "{done} of {total} segments",
+        "zh": "{done} / {total} 个片段",
+    },
+    "console_progress_planned": {"en": "{done} of {total} videos", "zh": "{done} / {total} 个视频"},
+    "console_progress_failed": {"en": "{n} failed", "zh": "{n} 个失败"},
+    "console_eta": {"en": "ETA", "zh": "预计剩余"},
+    "console_eta_unknown": {"en": "—", "zh": "暂无"},
+    "console_eta_done": {"en": "all done", "zh": "全部完成"},
+    "console_health_live": {"en": "live · {lag} behind", "zh": "实时 · 延迟 {lag}"},
+    "console_health_behind": {
+        "en": "behind: {n} segments ({lag}) not recognized yet",
+        "zh": "落后：{n} 个片段（{lag}）待识别",  # noqa: RUF001
+    },
+    "console_health_offline": {
+        "en": "offline: no segment for {age}",
+        "zh": "离线：已有 {age} 没有新片段",  # noqa: RUF001
+    },
+    "console_health_offline_never": {"en": "offline: no segment yet", "zh": "离线：尚无片段"},  # noqa: RUF001
+    "console_health_reconnecting": {"en": "reconnecting to the camera", "zh": "正在重新连接摄像机"},
+    "console_health_starting": {"en": "starting", "zh": "启动中"},
+    "console_health_stopped": {"en": "stopped recording", "zh": "已停止录制"},
+    "console_health_uploaded": {
+        "en": "footage uploaded · {n} waiting",
+        "zh": "录像已上传 · {n} 个待识别",
+    },
+    "console_health_never": {"en": "no footage from this camera", "zh": "此摄像机没有录像"},
+    "console_no_thumbnail": {"en": "no picture yet", "zh": "暂无画面"},
+    "console_last_seen": {"en": "last seen", "zh": "最近拍到"},
+    "console_not_seen_yet": {"en": "not seen yet", "zh": "尚未拍到"},
+    "console_no_poster": {"en": "no video yet", "zh": "尚无视频"},
+    "console_menu": {"en": "Actions for {name}", "zh": "{name} 的操作"},
+    "console_just_now": {"en": "just now", "zh": "刚刚"},
+    "console_seconds_ago": {"en": "{n} s ago", "zh": "{n}秒前"},
+    "console_minutes_ago": {"en": "{n} min ago", "zh": "{n}分钟前"},
+    "console_hours_ago": {"en": "{n} h ago", "zh": "{n}小时前"},
+    "console_days_ago": {"en": "{n} d ago", "zh": "{n}天前"},
+    "console_duration_s": {"en": "{n} s", "zh": "{n}秒"},
+    "console_duration_min": {"en": "{n} min", "zh": "{n}分钟"},
+    "console_duration_h": {"en": "{h} h {m} min", "zh": "{h}小时{m}分钟"},
     "analyses_title": {"en": "Analyse a video", "zh": "分析视频"},
     "analyses_file": {"en": "Video", "zh": "视频"},
     "analyses_event": {"en": "Name the visitors of event", "zh": "识别活动的访客"},

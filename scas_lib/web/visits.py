@@ -237,7 +237,8 @@ class VisitorStatus:
     moments: tuple[MomentOnPage, ...] = ()
 
 
-def _event_zone(event: Event | None) -> ZoneInfo:
+def event_zone(event: Event | None) -> ZoneInfo:
+    """The event's time zone (the pages show its times in it); UTC where it names none."""
     try:
         return ZoneInfo(event.timezone if event else "UTC")
     except (KeyError, ValueError):
@@ -261,7 +262,7 @@ def _event_date(
         return None
     if starts_at.tzinfo is None:  # an event file's local time
         return starts_at.date()
-    return starts_at.astimezone(_event_zone(event)).date()
+    return starts_at.astimezone(event_zone(event)).date()
 
 
 def _moments(
@@ -281,7 +282,7 @@ def _moments(
         log.info("%s/%s: no edit plan to list moments from: %s", event.id, visitor_id, error)
         return ()
     thumbnails = {o.key for o in store.list(bucket, keys.moments_prefix(event.id, visitor_id))}
-    zone = _event_zone(event)
+    zone = event_zone(event)
     return tuple(
         MomentOnPage(
             moment,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -25,12 +24,9 @@ from scas_lib.highlights.stage import (
     render_highlight,
 )
 from scas_lib.highlights.templates import load_template
-from scas_lib.ingest.health import record_push
-from scas_lib.ingest.spool import SpooledSegment
 from scas_lib.provisioning.samples import SamplePhoto
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.simulation.generate import GeneratedEvent
-from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
 from scas_lib.visitors.stage import enroll_visitor
 from scas_lib.web.texts import PAGE_TEXTS, VISITOR_ERRORS
@@ -45,6 +41,7 @@ from .conftest import (
     fake_camera_video,
     no_face_photo,
     portrait,
+    push_footage,
     wait_for,
 )
 
@@ -112,6 +109,40 @@ def read_qr(driver: WebDriver, element_id: str = "qr", timeout_s: float = 10.0) 
         time.sleep(0.2)
 
 
+#: The kiosk counts this many seconds down before it takes the photo (pages.kiosk_page).
+COUNTDOWN_S = 3
+
+
+def watch_countdown(driver: WebDriver) -> None:
+    """Record each number the kiosk's countdown shows (``window.scasCounted``) and what
+    the checking panel shows when it opens (``window.scasChecking``: its step and whether
+    its scan line and spinner are moving)."""
+    driver.execute_script("""
+        const count = document.getElementById('shutter-count');
+        const checking = document.getElementById('checking');
+        const step = document.getElementById('checking-step');
+        window.scasCounted = [];
+        window.scasChecking = [];
+        new MutationObserver(() => {
+          const t = count.textContent, seen = window.scasCounted;
+          if (t && seen[seen.length - 1] !== t) seen.push(t);
+        }).observe(count, {childList: true, characterData: true, subtree: true});
+        const moving = (selector) => checking.querySelector(selector).getAnimations()
+          .some((a) => a.playState === 'running');
+        new MutationObserver(() => {
+          if (!checking.hidden) window.scasChecking.push({
+            step: step.textContent, moving: moving('.scan-line') && moving('.spinner')});
+        }).observe(checking, {attributes: true, childList: true, characterData: true,
+                              subtree: true});
+    """)  # fmt: skip
+
+
+def rect(driver: WebDriver, selector: str) -> dict[str, float]:
+    return driver.execute_script(
+        "return document.querySelector(arguments[0]).getBoundingClientRect().toJSON()", selector
+    )
+
+
 def test_the_kiosk_enrolls_from_the_camera_and_its_qr_code_opens_the_visitors_page(
     web: WebServer, browser: Browser, screenshots: Screenshots,
     photos: dict[str, SamplePhoto], tmp_path: Path,
@@ -122,14 +153,43 @@ def test_the_kiosk_enrolls_from_the_camera_and_its_qr_code_opens_the_visitors_pa
     wait_for(driver, "return document.getElementById('preview').videoWidth > 0")
     driver.find_element(By.CSS_SELECTOR, "[data-lang=zh]").click()
     assert "我同意本活动" in driver.find_element(By.ID, "consent-text").text
+    assert driver.find_element(By.CLASS_NAME, "event-name").text == "Expo 2026 (web test)"
+    # The face guide: an oval in the middle of the live preview, taller than wide.
+    assert driver.find_element(By.CSS_SELECTOR, "#face-guide .oval").is_displayed()
+    frame, oval = rect(driver, ".frame"), rect(driver, "#face-guide .oval")
+    assert frame["top"] < oval["top"] and oval["bottom"] < frame["bottom"], (frame, oval)
+    assert abs((frame["left"] + frame["right"]) - (oval["left"] + oval["right"])) < 2
+    assert oval["height"] > oval["width"] > frame["width"] / 4, oval
     fill_in(driver, "王小明")
     assert_fits_the_screen(driver)
     screenshots(driver, "kiosk-portrait")
 
+    # Take photo: 3, 2, 1, then the photo.
+    watch_countdown(driver)
+    clicked = time.monotonic()
     driver.find_element(By.ID, "capture").click()
+    wait_for(driver, "return document.getElementById('shutter-count').textContent === '2'", 10)
+    screenshots(driver, "kiosk-countdown")
+    assert driver.find_element(By.ID, "snapshot").get_attribute("hidden") is not None
     wait_for(driver, "return !document.getElementById('snapshot').hidden")
+    took = time.monotonic() - clicked
+    assert driver.execute_script("return window.scasCounted") == ["3", "2", "1"]
+    assert took >= COUNTDOWN_S, took
+    assert not driver.find_element(By.ID, "face-guide").is_displayed()
+    assert not driver.find_element(By.ID, "shutter").is_displayed()
+
+    # Send: the panel over the photo says what is checked, and moves, until the answer.
     driver.find_element(By.ID, "submit").click()
+    screenshots(driver, "kiosk-checking")
     wait_for(driver, "return !document.getElementById('done-step').hidden", 60)
+    checking = driver.execute_script("return window.scasChecking")
+    assert checking and checking[0] == {"step": PAGE_TEXTS["checking_face"]["zh"], "moving": True}
+    assert not driver.find_element(By.ID, "checking").is_displayed()
+    # The success screen uses its lower third (what comes next), all of it on screen.
+    steps, button = rect(driver, "#next-steps"), rect(driver, "#next")
+    height = driver.execute_script("return innerHeight")
+    assert steps["bottom"] > height * 2 / 3 and button["bottom"] <= height, (steps, button)
+    assert PAGE_TEXTS["next_step_video"]["zh"] in driver.find_element(By.ID, "next-steps").text
     screenshots(driver, "kiosk-success")
 
     qr = driver.find_element(By.ID, "qr")
@@ -215,6 +275,7 @@ def test_a_photo_without_a_face_is_refused_kindly_in_chinese_and_in_english(
         driver.find_element(By.ID, "submit").click()
         wait_for(driver, "return arguments[0].dataset.code === 'no_face'", 60, message)
         assert message.text == VISITOR_ERRORS["no_face"][language]
+        assert not driver.find_element(By.ID, "checking").is_displayed()
         assert_fits_the_screen(driver)
         if language == "zh":
             screenshots(driver, "kiosk-refusal-tablet")
@@ -268,15 +329,9 @@ def test_the_visitors_page_shows_progress_then_plays_shares_and_deletes_them_eve
     assert driver.find_element(By.ID, "state-text").text == PAGE_TEXTS["state_waiting"]["en"]
     assert not driver.find_element(By.ID, "progress-text").is_displayed()
 
-    # The cameras' footage arrives as `scas ingest` pushes it, and the event ends (the
-    # replay writes its end marker last); half of it is recognized.
-    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
-    with services.catalog() as catalog:
-        for segment in event.segments:
-            record_push(catalog, SpooledSegment(
-                EVENT, segment.camera_id, datetime.fromisoformat(segment.start_time),
-                segment.duration_s, event.directory / segment.path,
-            ))  # fmt: skip
+    # The cameras' footage arrives as `scas ingest` pushes it, and the event ends; half of
+    # it is recognized.
+    push_footage(services, event)
     half = len(event.segments) // 2
     for segment in event.segments[:half]:
         recognize_segment(services, footage, segment.key)

@@ -92,8 +92,9 @@ def test_not_this_person_removes_the_moment_and_survives_a_re_recognition(
     # The console draws that timeline: a mark per described face, and the smile share.
     driver = browser((1280, 1000))
     driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}")
-    row = f"#visitors tr[data-visitor='{visitor}']"
+    row = f"#visitors [data-visitor='{visitor}']"
     wait_for(driver, f'return document.querySelector("{row}")', 20)
+    driver.find_element(By.CSS_SELECTOR, f"{row} .menu summary").click()
     driver.find_element(By.CSS_SELECTOR, f"{row} .moments").click()
     wait_for(driver, f'return document.querySelector("{row} .expression")', 20)
     marks = driver.find_elements(By.CSS_SELECTOR, f"{row} .moment-list .expression")

@@ -5,22 +5,27 @@ refuses anonymous and wrong-token requests. Real servers, real chromium, real re
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
+import numpy as np
 import requests
+import segno
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.highlights.stage import plan_highlights, publish_event, render_highlight
-from scas_lib.highlights.templates import load_template
+from scas_lib.highlights.templates import Template, load_template
 from scas_lib.recognition.stage import recognize_segment
 from scas_lib.run import waves
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
+from scas_lib.web.screen import QR_BORDER, QR_ERROR
 from scas_lib.web.texts import page_texts
 
 from ..conftest import enroll_event_visitors
@@ -35,6 +40,15 @@ PORTRAIT = (1080, 1920)
 PICKUP_S = 10.0
 BEARER = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 SPAN = "2026-11-22T10:00:00Z&end=2026-11-22T10:01:00Z"
+#: The screen's QR code is scanned from 3 m; the usual rule reads a code from about ten
+#: times its width, so its symbol (quiet zone aside) must be 30 cm wide at least
+#: (docs/venue-day.md, "The big screen").
+SCAN_DISTANCE_MM = 3000.0
+MIN_SYMBOL_MM = SCAN_DISTANCE_MM / 10
+#: The screen assumed: 55 inches across, 16:9, 1920 pixels along its long side (1080p, CSS
+#: pixels as the browser lays out): 0.634 mm a pixel.
+SCREEN_INCHES = 55.0
+MM_PER_PX = SCREEN_INCHES * 25.4 * 16 / math.hypot(16, 9) / 1920
 
 
 def open_screen(driver: WebDriver, web: WebServer) -> None:
@@ -42,6 +56,58 @@ def open_screen(driver: WebDriver, web: WebServer) -> None:
     driver.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/screen/{EVENT}")
     assert driver.current_url == f"{web.url}/screen/{EVENT}"  # the token left the address
     wait_for(driver, "return document.getElementById('screen') !== null")
+
+
+def qr_module_px(driver: WebDriver, page_url: str) -> float:
+    """The size in CSS pixels of one module of the screen's QR code as it is drawn: the
+    image's width over its width in modules (the code of ``page_url`` made here, as the
+    server makes it), quiet zone counted; it must make a symbol :data:`MIN_SYMBOL_MM` wide
+    on the assumed screen."""
+    code = segno.make(page_url, error=QR_ERROR)
+    modules = code.symbol_size(border=0)[0]
+    image_modules = code.symbol_size(border=QR_BORDER)[0]
+    width, height, drawn = driver.execute_script(
+        "const q = document.getElementById('qr'), r = q.getBoundingClientRect();"
+        "return [r.width, r.height, [q.style.getPropertyValue('--qr-modules'),"
+        " q.style.getPropertyValue('--qr-image-modules')]];"
+    )
+    assert drawn == [str(modules), str(image_modules)]  # the server's counts are the code's
+    assert abs(width - height) < 0.5, (width, height)
+    module = width / image_modules
+    symbol_mm = module * modules * MM_PER_PX
+    print(
+        f"QR at {driver.execute_script('return [innerWidth, innerHeight]')}: {modules} modules "
+        f"(+{QR_BORDER} quiet each side), image {width:.1f} px, module {module:.2f} px; on a "
+        f'{SCREEN_INCHES:.0f}" screen {module * MM_PER_PX:.2f} mm, symbol {symbol_mm:.0f} mm '
+        f"(at least {MIN_SYMBOL_MM:.0f} mm: module >= {MIN_SYMBOL_MM / modules / MM_PER_PX:.2f} px)"
+    )
+    assert module >= MIN_SYMBOL_MM / (modules * MM_PER_PX), module
+    return module
+
+
+def video_box(driver: WebDriver) -> dict[str, object]:
+    """The playing video's source, frame size and rendered box against the viewport."""
+    return driver.execute_script(
+        "const v = document.getElementById('video'), r = v.getBoundingClientRect();"
+        "return {src: v.currentSrc, width: v.videoWidth, height: v.videoHeight,"
+        " fit: getComputedStyle(v).objectFit, cut: document.getElementById('screen').dataset.cut,"
+        " portrait: matchMedia('(orientation: portrait)').matches, size: [innerWidth, innerHeight],"
+        " covers: r.left <= 0 && r.top <= 0 && r.right >= innerWidth && r.bottom >= innerHeight};"
+    )
+
+
+def no_band(driver: WebDriver) -> bool:
+    """Whether the picture reaches above and below the screen's middle third, where a 16:9
+    video letterboxed into a 9:16 screen would leave black bands: the middle column at
+    12-20% and 60-70% of the height shows more than black."""
+    shot = cv2.imdecode(
+        np.frombuffer(driver.get_screenshot_as_png(), np.uint8), cv2.IMREAD_GRAYSCALE
+    )
+    rows, columns = shot.shape
+    middle = slice(int(columns * 0.4), int(columns * 0.6))
+    above = shot[int(rows * 0.12) : int(rows * 0.20), middle]
+    below = shot[int(rows * 0.60) : int(rows * 0.70), middle]
+    return bool(above.max() > 30 and below.max() > 30)
 
 
 def playing(driver: WebDriver) -> list[object]:
@@ -90,6 +156,21 @@ def loop_heap_growth(driver: WebDriver) -> None:
     assert nodes_after <= nodes_before + 10, (nodes_before, nodes_after)
 
 
+def first_seen_visitor(
+    web: WebServer, event: GeneratedEvent, engine: FaceEngine, footage: FaceEngine,
+    template: Template,
+) -> str:  # fmt: skip
+    """The generated event's visitors enrolled (names in two scripts), its footage stored
+    and recognized; the first visitor whose video ``template`` plans."""
+    services = web.services
+    enroll_event_visitors(services, event, engine, name_suffix=" 访客")
+    store = services.object_store()
+    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
+    for segment in event.segments:
+        recognize_segment(services, footage, segment.key)
+    return plan_highlights(services, EVENT, template)[0]
+
+
 def make_event(web: WebServer) -> None:
     """The test event in the catalog (the console and the screen need it)."""
     with web.services.catalog() as catalog:
@@ -101,13 +182,8 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     engine: FaceEngine, footage: FaceEngine,
 ) -> None:  # fmt: skip
     services = web.services
-    enroll_event_visitors(services, event, engine, name_suffix=" 访客")
-    store = services.object_store()
-    replay_event(event.directory, store, services.settings.bucket_recordings, speed=0)
-    for segment in event.segments:
-        recognize_segment(services, footage, segment.key)
-    template = load_template("default", {"vertical": False})
-    visitor = plan_highlights(services, EVENT, template)[0]
+    template = load_template("default", {"vertical": True})  # a 16:9 video and a 9:16 cut
+    visitor = first_seen_visitor(web, event, engine, footage, template)
 
     driver = browser(LANDSCAPE)
     open_screen(driver, web)
@@ -142,20 +218,31 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     # The page of the screen's link is the visitor's own: it plays their video.
     status = requests.get(page_url.replace("/v/", "/api/visitor/"), timeout=10).json()
     assert status["state"] == "ready" and status["display_name"] == name
+    # Landscape: the 16:9 video fills the screen, the QR code is big enough for 3 m.
+    box = video_box(driver)
+    assert box["cut"] == "wide" and box["covers"] and box["width"] > box["height"], box
+    qr_module_px(driver, page_url)
     wait_for(driver, "return document.getElementById('video').currentTime > 0.5", 10)
     screenshots(driver, "screen-landscape")
 
+    # Portrait: the template's vertical cut, filling the screen; no band anywhere.
     portrait = browser(PORTRAIT)
     open_screen(portrait, web)
     wait_for(portrait, "return document.getElementById('video').readyState >= 2", PICKUP_S)
+    box = video_box(portrait)
+    assert box["src"] == f"{web.url}/api/visitor/{token}/media/vertical", box
+    assert box["cut"] == "vertical" and box["covers"] and box["height"] / box["width"] > 1, box
     overflow = portrait.execute_script(
         "const e = document.scrollingElement;"
         "const q = document.getElementById('qr').getBoundingClientRect();"
-        "return [e.scrollHeight - innerHeight, e.scrollWidth - innerWidth, q.bottom - innerHeight];"
+        "return [e.scrollHeight - innerHeight, e.scrollWidth - innerWidth, q.bottom - innerHeight,"
+        " -q.left];"
     )
     assert all(value <= 0 for value in overflow), overflow  # all of it on the screen
     assert read_qr(portrait) == page_url
+    qr_module_px(portrait, page_url)
     wait_for(portrait, "return document.getElementById('video').currentTime > 0.5", 10)
+    assert no_band(portrait)
     screenshots(portrait, "screen-portrait")
     portrait.quit()
 
@@ -167,7 +254,7 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     # The console lists the visitors, their video's state and where they were seen.
     console = browser((1280, 900))
     console.get(f"{web.url}/sign-in?token={OPERATOR_TOKEN}&next=/console/{EVENT}")
-    row = f"#visitors tr[data-visitor='{visitor}']"
+    row = f"#visitors [data-visitor='{visitor}']"
     wait_for(console, f'return document.querySelector("{row}") !== null', 20)
     assert console.find_element(By.CSS_SELECTOR, f"{row} .name").text == name
     state = console.find_element(By.CSS_SELECTOR, f"{row} .state")
@@ -175,10 +262,10 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     assert state.text == page_texts("en")["console_video_ready"]  # in the page's language
     assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .seen").text
     assert int(console.find_element(By.ID, "count-ready").text) == 1
+    console.find_element(By.CSS_SELECTOR, f"{row} .menu summary").click()  # the card's menu
     console.find_element(By.CSS_SELECTOR, f"{row} .moments").click()
     wait_for(console, f'return document.querySelector("{row} .moment-list li") !== null', 10)
     assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .moment-list li").text
-    screenshots(console, "console")
 
     # Deleted from the console: gone from the screen (back to idle) and its link is dead.
     deleted = requests.delete(
@@ -190,6 +277,30 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     with services.catalog() as catalog, catalog.connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM screen_links WHERE visitor_id = %s", (visitor,))
         assert cursor.fetchone() == (0,)
+
+
+def test_a_portrait_screen_fills_itself_with_a_video_that_has_no_vertical_cut(
+    web: WebServer, browser: Browser, screenshots: Screenshots, event: GeneratedEvent,
+    engine: FaceEngine, footage: FaceEngine,
+) -> None:  # fmt: skip
+    services = web.services
+    template = load_template("default", {"vertical": False})  # a 16:9 video only
+    visitor = first_seen_visitor(web, event, engine, footage, template)
+    assert render_highlight(services, EVENT, visitor, template).status == "done"
+    publish_event(services, EVENT)
+    with services.catalog() as catalog:
+        token = catalog.visitor_pages.screen_link(EVENT, visitor)
+    driver = browser(PORTRAIT)
+    open_screen(driver, web)
+    wait_for(driver, "return document.getElementById('video').readyState >= 2", PICKUP_S)
+    # The 16:9 video, cropped to its middle to cover the whole 9:16 screen: no band.
+    box = video_box(driver)
+    assert box["src"] == f"{web.url}/api/visitor/{token}/media/video", box
+    assert box["cut"] == "wide" and box["fit"] == "cover" and box["covers"], box
+    assert box["width"] > box["height"], box
+    wait_for(driver, "return document.getElementById('video').currentTime > 0.5", 10)
+    assert no_band(driver)
+    screenshots(driver, "screen-portrait-wide")
 
 
 def test_the_console_page_starts_and_ends_the_event(web: WebServer, browser: Browser) -> None:

@@ -1,5 +1,6 @@
-// The entrance kiosk: camera preview and capture (or a file), name, consent, send; then
-// the QR code of the visitor's page, and back to the start for the next visitor.
+// The entrance kiosk: camera preview with a face guide, a countdown and the photo (or a
+// file), name, consent, send, and what is being checked while the server answers; then
+// the QR code of the visitor's page and what comes next, and back to the start.
 // Every text comes from the page's config (scas_lib/web/texts.py), in zh and en.
 (function () {
   "use strict";
@@ -11,7 +12,12 @@
   let photo = null;        // the Blob to send
   let snapshotUrl = null;  // its object URL, revoked when replaced
   let resetTimer = null, idleTimer = null, countdownTimer = null;
+  let shutterTimer = null, checkingTimer = null;
   let busy = false;
+  // The steps shown while the server checks, in the order it checks; the kiosk paces
+  // them (one request answers everything) and stays on the last until the answer.
+  const CHECKING_STEPS = ["checking_face", "checking_quality", "checking_page"];
+  const CHECKING_STEP_MS = 1500;
 
   function pickLanguage() {
     const wanted = new URLSearchParams(location.search).get("lang") || navigator.language || "";
@@ -34,7 +40,7 @@
   function showMessage(code, extra) {
     message.dataset.code = code || "";
     message.textContent = code ? (text("error_" + code) + (extra || "")) : "";
-    message.classList.toggle("error", !!code && code !== "working");
+    message.classList.toggle("error", !!code);
   }
 
   async function startCamera() {
@@ -46,6 +52,7 @@
       preview.srcObject = stream;
       await preview.play().catch(() => {});
       $("no-camera").hidden = true;
+      if (!photo) $("face-guide").hidden = false;
     } catch (error) {
       noCamera();
     }
@@ -54,16 +61,19 @@
   function noCamera() {
     preview.hidden = true;
     $("capture").hidden = true;
+    $("face-guide").hidden = true;
     $("no-camera").hidden = false;
   }
 
   function showPhoto(blob) {
+    stopShutter();  // a file chosen during the countdown wins over the camera
     photo = blob;
     if (snapshotUrl) URL.revokeObjectURL(snapshotUrl);
     snapshotUrl = URL.createObjectURL(blob);
     snapshot.src = snapshotUrl;
     snapshot.hidden = false;
     preview.hidden = true;
+    $("face-guide").hidden = true;
     $("capture").hidden = true;
     $("retake").hidden = !preview.srcObject;
     showMessage("");
@@ -71,6 +81,7 @@
   }
 
   function retake() {
+    stopShutter();
     photo = null;
     snapshot.hidden = true;
     snapshot.removeAttribute("src");
@@ -78,8 +89,54 @@
     if (preview.srcObject) {
       preview.hidden = false;
       $("capture").hidden = false;
+      $("face-guide").hidden = false;
     }
     $("retake").hidden = true;
+  }
+
+  // 3, 2, 1, then the photo: time to look up; the button waits meanwhile.
+  function countdown() {
+    if (!preview.videoWidth || shutterTimer) return;
+    const count = $("shutter-count");
+    let left = config.countdownS;
+    $("capture").disabled = true;
+    $("shutter").hidden = false;
+    const tick = () => {
+      if (left === 0) {
+        stopShutter();
+        capture();
+        return;
+      }
+      count.textContent = String(left);
+      count.classList.remove("tick");
+      void count.offsetWidth;  // restarts the number's animation
+      count.classList.add("tick");
+      left -= 1;
+      shutterTimer = setTimeout(tick, 1000);
+    };
+    tick();
+    touch();
+  }
+
+  function stopShutter() {
+    clearTimeout(shutterTimer);
+    shutterTimer = null;
+    $("shutter").hidden = true;
+    $("shutter-count").textContent = "";
+    $("capture").disabled = false;
+  }
+
+  function showChecking(on) {
+    clearInterval(checkingTimer);
+    $("checking").hidden = !on;
+    if (!on) return;
+    let step = 0;
+    const show = () => { $("checking-step").textContent = text(CHECKING_STEPS[step]); };
+    show();
+    checkingTimer = setInterval(() => {
+      step = Math.min(step + 1, CHECKING_STEPS.length - 1);
+      show();
+    }, CHECKING_STEP_MS);
   }
 
   function capture() {
@@ -98,9 +155,8 @@
     if (!$("consent").checked) return showMessage("consent_missing");
     busy = true;
     $("submit").disabled = true;
-    message.classList.remove("error");
-    message.dataset.code = "";
-    message.textContent = text("working");
+    showMessage("");
+    showChecking(true);
     const body = new FormData();
     body.append("photo", photo, "photo.jpg");
     body.append("name", $("name").value);
@@ -125,6 +181,7 @@
     } catch (error) {
       showMessage("unavailable");
     } finally {
+      showChecking(false);
       busy = false;
       $("submit").disabled = false;
     }
@@ -140,6 +197,9 @@
     $("short-code").textContent = answer.short_code;
     let left = config.resetAfterS;
     $("countdown").textContent = left + " s";
+    // The bar empties over the seconds left (scas.css, .reset-bar).
+    $("reset-bar").style.animationDuration = config.resetAfterS + "s";
+    $("reset-bar").classList.add("running");
     countdownTimer = setInterval(() => { left -= 1; $("countdown").textContent = left + " s"; }, 1000);
     resetTimer = setTimeout(reset, config.resetAfterS * 1000);
   }
@@ -148,6 +208,7 @@
   function reset() {
     clearTimeout(resetTimer);
     clearInterval(countdownTimer);
+    $("reset-bar").classList.remove("running");
     $("done-step").hidden = true;
     $("enroll-step").hidden = false;
     $("qr").removeAttribute("src");
@@ -172,7 +233,7 @@
     applyLanguage();
     touch();
   }));
-  $("capture").addEventListener("click", capture);
+  $("capture").addEventListener("click", countdown);
   $("retake").addEventListener("click", retake);
   $("file").addEventListener("change", (event) => {
     const file = event.target.files[0];

@@ -1,7 +1,9 @@
 // The big screen: plays the event's finished videos, newest first, in a loop; a video
 // published meanwhile plays next. The playlist comes from the server-sent events feed
 // (live.js, which reconnects). One <video> element
-// is reused, so a day of playing keeps the same few objects alive.
+// is reused, so a day of playing keeps the same few objects alive. A portrait screen plays
+// a video's vertical cut where its template made one; else the 16:9 video, which the CSS
+// crops to fill the screen (never a band in the middle third).
 (function () {
   "use strict";
   const main = document.getElementById("screen");
@@ -11,6 +13,7 @@
   const nameLine = document.getElementById("visitor-name");
   const qr = document.getElementById("qr");
   const root = main.dataset.root;
+  const portrait = window.matchMedia("(orientation: portrait)");
 
   let playlist = [];          // newest first, as the server sends it
   let played = new Set();     // keys played in this round of the loop
@@ -30,6 +33,7 @@
   function showIdle() {
     current = null;
     main.dataset.playing = "";
+    main.dataset.cut = "";
     video.removeAttribute("src");
     video.load();  // lets go of the last video's buffers
     show.hidden = true;
@@ -43,8 +47,13 @@
     nameLine.textContent = entry.display_name;
     qr.src = entry.qr_svg;
     qr.dataset.url = entry.page_url;
+    // The code's symbol keeps one width whatever the link's length (scas.css, .screen-qr).
+    qr.style.setProperty("--qr-modules", entry.qr_modules);
+    qr.style.setProperty("--qr-image-modules", entry.qr_image_modules);
+    const vertical = portrait.matches && entry.vertical_path;
+    main.dataset.cut = vertical ? "vertical" : "wide";
     video.poster = root + entry.poster_path;
-    video.src = root + entry.video_path;
+    video.src = root + (vertical ? entry.vertical_path : entry.video_path);
     idle.hidden = true;
     show.hidden = false;
     const started = video.play();
@@ -57,6 +66,8 @@
   }
 
   video.addEventListener("ended", advance);
+  // A screen turned on its side: the same video again, in the cut for its new shape.
+  portrait.addEventListener("change", () => { if (current) play(current); });
   video.addEventListener("error", () => setTimeout(advance, 2000));
 
   function update(list) {
