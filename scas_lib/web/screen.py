@@ -73,7 +73,7 @@ def qr_data_uri(url: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def qr_modules(url: str) -> int:
     """The width in modules of :func:`qr_data_uri`'s symbol, quiet zone not counted."""
-    return segno.make(url, error=QR_ERROR).symbol_size(border=0)[0]
+    return int(segno.make(url, error=QR_ERROR).symbol_size(border=0)[0])
 
 
 @functools.lru_cache(maxsize=4096)
