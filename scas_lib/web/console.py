@@ -89,12 +89,12 @@ class ConsoleCamera:
     level: HealthLevel = "idle"
 
 
-def health_level(state: str | None, behind: bool, segments_pushed: int) -> HealthLevel:
+def health_level(state: str | None, behind: bool) -> HealthLevel:
     """The colour of a camera's tile.
 
-    >>> health_level("recording", False, 9), health_level("recording", True, 9)
+    >>> health_level("recording", False), health_level("recording", True)
     ('ok', 'warn')
-    >>> health_level("offline", False, 9), health_level(None, False, 0)
+    >>> health_level("offline", False), health_level(None, False)
     ('bad', 'idle')
     """
     if state == "recording":
@@ -122,7 +122,7 @@ def console_camera(health: CameraHealth, now: datetime, segment_s: float) -> Con
     if state in ACTIVE_STATES and not health.ingesting(now):
         state = "offline"
     behind = health.lag_s > BEHIND_SEGMENTS * segment_s
-    level = health_level(state, behind, health.segments_pushed)
+    level = health_level(state, behind)
     return ConsoleCamera(health.camera_id, state, behind, health, level)
 
 

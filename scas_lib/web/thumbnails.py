@@ -5,21 +5,22 @@ and kept in the web process, one per camera, until a newer segment arrives. A co
 polls every second asks again only when its camera's newest segment changes (the page puts
 the segment's key in the address, and the answer may be cached under it).
 
-Only the newest segment's picture is kept, in memory: nothing is written to the object store
-or disk, and the segment is looked for in the store before its picture is handed out, so a
-frame of footage that retention deleted is not shown from the cache either.
+Only the newest segment's picture is kept, in memory: nothing is written to the object store,
+the segment is downloaded into a scratch folder removed at once (and after a crash, by the
+next scratch folder made: :mod:`scas_lib.services.scratch`), and the segment is looked for
+in the store before its picture is handed out, so a frame of footage that retention deleted
+is not shown from the cache either.
 """
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from scas_lib.highlights import graph
 from scas_lib.ingest import stage as ingest
 from scas_lib.media.ffmpeg import run_graph
+from scas_lib.services.scratch import SEGMENT_PREFIX, scratch_dir
 from scas_lib.storage import keys
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
@@ -51,9 +52,10 @@ def segment_picture(context: WebContext, segment_key: str) -> bytes:
     """The first frame of a stored segment as a JPEG :data:`THUMBNAIL_WIDTH` wide."""
     store = context.services.object_store()
     bucket = context.settings.bucket_recordings
-    with tempfile.TemporaryDirectory(prefix="scas-thumbnail-") as scratch:
-        video = store.download_file(bucket, segment_key, Path(scratch) / "segment")
-        target = Path(scratch) / "thumbnail.jpg"
+    # A segment's scratch folder, as recognition's: private, and removed even after a crash.
+    with scratch_dir(context.settings.data_dir, SEGMENT_PREFIX) as scratch:
+        video = store.download_file(bucket, segment_key, scratch / "segment")
+        target = scratch / "thumbnail.jpg"
         run_graph(graph.thumbnails(video, [0.0], [target], THUMBNAIL_WIDTH), "camera thumbnail")
         return target.read_bytes()
 
