@@ -276,6 +276,13 @@ def test_a_growing_headcount_counts_as_a_whole_count_comparing_only_new_tracks()
         assert counter.count(given) == count_people(list(given.values()), 0.48), step
     # Each track compared once with those there at its count, not every pair at every count.
     assert counter.compared < len(tracks) ** 2 * 0.6
+    # One more face of one person: only that person's tracks grouped again, not the crowd.
+    person = [t for t in given.values() if t.visitor_id == "visitor-1"]
+    again = dataclasses.replace(person[0])  # (another object: a track of its own)
+    grouped = counter.regrouped
+    given[len(tracks)] = again
+    assert counter.count(given) == count_people(list(given.values()), 0.48)
+    assert len(person) < counter.regrouped - grouped < len(given) / 10
 
 
 # decoding ---------------------------------------------------------------------------------

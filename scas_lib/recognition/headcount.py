@@ -34,6 +34,7 @@ Headcount(enrolled_seen=1, others=0)
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 from sklearn.neighbors import NearestNeighbors
 
 from scas_lib.tracks import FaceTrack
@@ -75,13 +77,18 @@ def count_people(
 
 
 class GrowingHeadcount:
-    """:func:`count_people` for an event whose tracks grow between counts (the console's):
-    the alike pairs found are kept, so a count compares only the tracks new since the last
-    one with the others, instead of every pair again (60,000 tracks of a day: a minute).
-    Tracks are given by a key that stays theirs (the catalog's id); a track whose key is
-    gone, or that comes as another object under its key (its embedding cleared, another
-    visitor), is forgotten with its pairs, and compared again if still there. Counts as
-    :func:`count_people` does.
+    """:func:`count_people` for an event whose tracks grow between counts (the console's).
+
+    A count compares only the tracks new since the last one with the others (not every
+    pair again), and groups again only the part of the event they touch: the greedy merge
+    never joins two tracks without a chain of alike pairs or one visitor between them, so
+    the event falls into *components* (tracks linked that way) grouped independently of
+    each other, and a day's 60,000 tracks need only the few components a new track is
+    alike to grouped again (a count of the whole day: a minute). Tracks are given by a key
+    that stays theirs (the catalog's id); a track whose key is gone, or that comes as
+    another object under its key (its embedding cleared, another visitor), is forgotten
+    with its pairs, its component grouped again, and compared again if still there.
+    Counts as :func:`count_people` does.
 
     >>> from datetime import UTC, datetime
     >>> from scas_lib.tracks import FaceSample, FaceTrack, TrackIdentity
@@ -92,12 +99,15 @@ class GrowingHeadcount:
     ...                      (1920, 1080), "default", identity)
     >>> counter = GrowingHeadcount(same_person=0.48)
     >>> ana, bo = track(0, [1, 0]), track(5, [0, 1])
-    >>> counter.count({1: ana, 2: bo}), counter.compared
-    (Headcount(enrolled_seen=0, others=2), 4)
-    >>> counter.count({1: ana, 2: bo, 3: track(9, [0.99, 0.14])}), counter.compared
-    (Headcount(enrolled_seen=0, others=2), 7)
+    >>> counter.count({1: ana, 2: bo}), counter.compared, counter.regrouped
+    (Headcount(enrolled_seen=0, others=2), 4, 2)
+    >>> counter.count({1: ana, 2: bo, 3: track(9, [0.99, 0.14])})
+    Headcount(enrolled_seen=0, others=2)
+    >>> counter.compared, counter.regrouped
+    (7, 4)
 
-    The second count compared the new track with the three (3 more), not every pair again.
+    The second count compared the new track with the three (3 more), and grouped again
+    only it and the track it is alike to (2 more): not Bo, alike to neither.
     """
 
     def __init__(self, same_person: float, *, min_quality: float = 0.0) -> None:
@@ -105,54 +115,108 @@ class GrowingHeadcount:
         self.min_quality = min_quality
         #: Pairs of tracks compared so far (a new track with every track there then).
         self.compared = 0
-        self._tracks: dict[int, FaceTrack] = {}  # the clear tracks kept, by key
+        #: Tracks grouped so far (those of the components a count touched, at each count).
+        self.regrouped = 0
+        self._given: dict[int, FaceTrack] = {}  # every track of the last count, by key
+        self._tracks: dict[int, FaceTrack] = {}  # the clear ones
+        self._embeddings = _Embeddings()
         # The alike pairs kept, as three arrays: lower key, higher key, similarity (a day's
         # million pairs as Python tuples took seconds to filter and sort on every count).
         self._lower = np.empty(0, np.int64)
         self._higher = np.empty(0, np.int64)
         self._similarity = np.empty(0, np.float64)
+        self._component: dict[int, int] = {}  # each clear track's component
+        self._members: dict[int, list[int]] = {}  # each component's tracks
+        self._others: dict[int, int] = {}  # each component's people without a visitor
+        self._of_visitor: dict[str, int] = {}  # the component of each visitor's tracks
+        self._next_label = 0  # labels are never used again: a stale one is in no map
 
     def count(self, tracks: Mapping[int, FaceTrack]) -> Headcount:
         """The people in ``tracks`` (key -> track): the module docstring's rule."""
-        clear = {
-            key: t
-            for key, t in tracks.items()
-            if t.identity.centroid is not None
-            and (t.visitor_id is not None or t.quality >= self.min_quality)
-        }
-        gone = {key for key, kept in self._tracks.items() if clear.get(key) is not kept}
-        if gone:
-            gone_keys = np.fromiter(gone, np.int64)
-            kept = ~(np.isin(self._lower, gone_keys) | np.isin(self._higher, gone_keys))
-            self._lower, self._higher = self._lower[kept], self._higher[kept]
-            self._similarity = self._similarity[kept]
-        new = [key for key in clear if key not in self._tracks or key in gone]
-        self._tracks = clear
-        self._compare(new)
-        keys = sorted(clear)
-        # Positions follow keys, so pairs sort as by position: most alike first (ties: the
-        # higher positions first).
-        order = np.lexsort((self._higher, self._lower, self._similarity))[::-1]
-        sorted_keys = np.array(keys, np.int64)
-        first = np.searchsorted(sorted_keys, self._lower[order]).tolist()
-        second = np.searchsorted(sorted_keys, self._higher[order]).tolist()
-        ordered = [clear[key] for key in keys]
-        people = _people(ordered, self.same_person, zip(first, second, strict=True))
-        others = sum(all(ordered[i].visitor_id is None for i in person) for person in people)
+        changed = {key for key, t in tracks.items() if self._given.get(key) is not t}
+        gone = [key for key in self._tracks if key in changed or key not in tracks]
+        self._given = dict(tracks)
+        new = [key for key in changed if self._is_clear(tracks[key])]
+        touched = {self._component.pop(key) for key in gone}
+        self._forget(gone)
+        for key in new:
+            self._tracks[key] = tracks[key]
+        partners = self._compare(new)
+        touched |= {self._component[key] for key in partners if key in self._component}
+        visitors = {v for key in new if (v := self._tracks[key].visitor_id) is not None}
+        touched |= {self._of_visitor[v] for v in visitors if v in self._of_visitor}
+        touched &= self._members.keys()  # (a visitor whose tracks all went has none)
+        self._regroup(touched, new)
         enrolled = {t.visitor_id for t in tracks.values() if t.visitor_id is not None}
-        return Headcount(len(enrolled), others)
+        return Headcount(len(enrolled), sum(self._others.values()))
 
-    def _compare(self, new: list[int]) -> None:
-        """The alike pairs of each of ``new`` with every clear track, kept."""
-        if not new:
+    def _is_clear(self, track: FaceTrack) -> bool:
+        """Whether ``track`` can be told apart from others (see :func:`count_people`)."""
+        return track.identity.centroid is not None and (
+            track.visitor_id is not None or track.quality >= self.min_quality
+        )
+
+    def _forget(self, gone: list[int]) -> None:
+        """``gone``'s tracks, embeddings and alike pairs, dropped."""
+        if not gone:
             return
-        keys = list(self._tracks)
-        vectors = _unit_rows([self._tracks[key] for key in keys])
-        lower, higher, similarity = _alike_to(vectors, keys, new, self.same_person)
+        gone_keys = np.array(gone, np.int64)
+        kept = ~(np.isin(self._lower, gone_keys) | np.isin(self._higher, gone_keys))
+        self._lower, self._higher = self._lower[kept], self._higher[kept]
+        self._similarity = self._similarity[kept]
+        for key in gone:
+            del self._tracks[key]
+            self._embeddings.remove(key)
+
+    def _compare(self, new: list[int]) -> set[int]:
+        """The alike pairs of each of ``new`` with every clear track, kept; the tracks
+        they pair ``new`` with."""
+        if not new:
+            return set()
+        for key in new:
+            self._embeddings.add(key, self._tracks[key].identity.centroid)
+        lower, higher, similarity = self._embeddings.alike_to(new, self.same_person)
         self._lower = np.concatenate([self._lower, lower])
         self._higher = np.concatenate([self._higher, higher])
         self._similarity = np.concatenate([self._similarity, similarity])
-        self.compared += len(new) * len(keys)
+        self.compared += len(new) * len(self._tracks)
+        return set(lower.tolist()) | set(higher.tolist())
+
+    def _regroup(self, touched: set[int], new: list[int]) -> None:
+        """The tracks of the ``touched`` components and the ``new`` tracks grouped again
+        (those still there), as components of their own, each with its people counted."""
+        region = set(new)
+        for label in touched:
+            region.update(self._members.pop(label))
+            del self._others[label]
+        keys = sorted(key for key in region if key in self._tracks)
+        if not keys:
+            return
+        self.regrouped += len(keys)
+        sorted_keys = np.array(keys, np.int64)
+        inside = np.isin(self._lower, sorted_keys)  # (a pair never leaves its component)
+        lower, higher = self._lower[inside], self._higher[inside]
+        # Positions follow keys, so pairs sort as by position: most alike first (ties: the
+        # higher positions first).
+        order = np.lexsort((higher, lower, self._similarity[inside]))[::-1]
+        first = np.searchsorted(sorted_keys, lower[order])
+        second = np.searchsorted(sorted_keys, higher[order])
+        ordered = [self._tracks[key] for key in keys]
+        people = _people(
+            ordered, self.same_person, zip(first.tolist(), second.tolist(), strict=True)
+        )
+        labels = (_components(ordered, first, second) + self._next_label).tolist()
+        self._next_label = max(labels) + 1
+        for key, label in zip(keys, labels, strict=True):
+            self._members.setdefault(label, []).append(key)
+            self._others[label] = 0
+            self._component[key] = label
+            visitor = self._tracks[key].visitor_id
+            if visitor is not None:
+                self._of_visitor[visitor] = label
+        for person in people:  # (a person never leaves their component)
+            if all(ordered[i].visitor_id is None for i in person):
+                self._others[labels[person[0]]] += 1
 
 
 def group_unknown(tracks: Sequence[FaceTrack], same_person: float) -> list[list[int]]:
@@ -239,30 +303,6 @@ def _alike_pairs(vectors: NDArray[np.float32], same_person: float) -> Iterator[t
     return zip(first[order].tolist(), second[order].tolist(), strict=True)
 
 
-def _alike_to(
-    vectors: NDArray[np.float32], keys: list[int], new: list[int], same_person: float
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """The lower key, higher key and similarity of each track of ``new`` with every track
-    of ``keys`` (rows of ``vectors``) at least ``same_person`` alike, each pair once."""
-    row_of = {key: row for row, key in enumerate(keys)}
-    radius = math.sqrt(2.0 * (1.0 - same_person))
-    search = NearestNeighbors(radius=radius, metric="euclidean", algorithm="brute").fit(vectors)
-    distances, neighbours = search.radius_neighbors(vectors[[row_of[key] for key in new]])
-    all_keys = np.array(keys, np.int64)
-    found = [len(near) for near in neighbours]
-    query = np.repeat(np.array(new, np.int64), found)
-    other = all_keys[np.concatenate(neighbours).astype(np.int64)] if query.size else query
-    # A pair of two new tracks is found from both: kept from its lower key's side.
-    once = (other != query) & (~np.isin(other, query) | (query < other))
-    distance = np.concatenate(distances).astype(np.float64)[once] if query.size else query
-    query, other = query[once], other[once]
-    return (
-        np.minimum(query, other),
-        np.maximum(query, other),
-        1.0 - distance * distance / 2.0,
-    )
-
-
 def _unit_rows(tracks: Sequence[FaceTrack]) -> NDArray[np.float32]:
     """The tracks' mean embeddings, one row each."""
     return np.stack([np.asarray(t.identity.centroid, np.float32) for t in tracks])
@@ -294,3 +334,84 @@ class _Moments:
             self.starts[one][:, None], self.starts[other][None, :]
         )
         return bool((same_camera & (together > AT_ONCE_S)).any())
+
+
+class _Embeddings:
+    """The clear tracks' mean embeddings as the rows of one matrix that grows by doubling,
+    so a count compares its few new tracks with a day's 60,000 without stacking them all
+    again. A forgotten track's row is left empty and reused once half of them are."""
+
+    def __init__(self) -> None:
+        self._matrix = np.empty((0, 0), np.float32)
+        self._keys = np.empty(0, np.int64)  # each row's track, -1 for none
+        self._rows = 0  # rows used, empty ones included
+        self._row_of: dict[int, int] = {}
+
+    def add(self, key: int, vector: NDArray[np.float32] | None) -> None:
+        vector = np.asarray(vector, np.float32)
+        if self._rows == len(self._matrix):
+            capacity = max(1024, 2 * len(self._row_of))
+            matrix = np.zeros((capacity, vector.size), np.float32)
+            keys = np.full(capacity, -1, np.int64)
+            live = self._keys[: self._rows] >= 0
+            count = int(live.sum())
+            if not count:  # the first: the vectors' size known from now
+                self._matrix = np.empty((0, vector.size), np.float32)
+            matrix[:count], keys[:count] = (
+                self._matrix[: self._rows][live],
+                self._keys[: self._rows][live],
+            )
+            self._matrix, self._keys, self._rows = matrix, keys, count
+            self._row_of = {int(k): row for row, k in enumerate(keys[:count].tolist())}
+        self._matrix[self._rows], self._keys[self._rows] = vector, key
+        self._row_of[key] = self._rows
+        self._rows += 1
+
+    def remove(self, key: int) -> None:
+        row = self._row_of.pop(key, None)
+        if row is not None:
+            self._keys[row] = -1
+
+    def alike_to(
+        self, new: list[int], same_person: float
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """The lower key, higher key and similarity of each track of ``new`` (added) with
+        every track kept at least ``same_person`` alike, each pair once. scikit-learn's
+        radius neighbours compute the distances a block at a time: the others, nearly all
+        of them at a crowded event, are never stored."""
+        vectors = self._matrix[: self._rows]
+        # Unit vectors: squared distance is 2 - 2 x similarity, so "alike enough" is a
+        # radius. Euclidean, not cosine: scikit-learn's euclidean is one matrix product a
+        # block (its cosine normalises again, about 1.5x slower here).
+        radius = math.sqrt(2.0 * (1.0 - same_person))
+        search = NearestNeighbors(radius=radius, metric="euclidean", algorithm="brute")
+        distances, neighbours = search.fit(vectors).radius_neighbors(
+            vectors[[self._row_of[key] for key in new]]
+        )
+        found = [len(near) for near in neighbours]
+        query = np.repeat(np.array(new, np.int64), found)
+        other = self._keys[: self._rows][np.concatenate(neighbours).astype(np.int64)]
+        distance = np.concatenate(distances).astype(np.float64)
+        # Not itself nor an empty row; a pair of two new tracks is found from both: kept
+        # from its lower key's side.
+        once = (other >= 0) & (other != query) & (~np.isin(other, query) | (query < other))
+        query, other, distance = query[once], other[once], distance[once]
+        return np.minimum(query, other), np.maximum(query, other), 1.0 - distance * distance / 2.0
+
+
+def _components(
+    tracks: Sequence[FaceTrack], first: NDArray[np.intp], second: NDArray[np.intp]
+) -> NDArray[np.int32]:
+    """Each of ``tracks``' component: tracks linked by a chain of alike pairs (positions
+    ``first[i]``, ``second[i]``) or of one visitor's tracks."""
+    by_visitor: dict[str, list[int]] = {}
+    for position, track in enumerate(tracks):
+        if track.visitor_id is not None:
+            by_visitor.setdefault(track.visitor_id, []).append(position)
+    chained = [(a, b) for same in by_visitor.values() for a, b in itertools.pairwise(same)]
+    rows = np.concatenate([first, np.array([a for a, _ in chained], np.intp)])
+    columns = np.concatenate([second, np.array([b for _, b in chained], np.intp)])
+    size = len(tracks)
+    graph = sparse.coo_matrix((np.ones(len(rows), np.int8), (rows, columns)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels, np.int32)
