@@ -291,16 +291,22 @@ def _alike_pairs(vectors: NDArray[np.float32], same_person: float) -> Iterator[t
     (ties: the higher indices first). scikit-learn's radius neighbours keep only those
     pairs, computing the distances a block at a time: the others, nearly all of them at a
     crowded event, are never stored."""
-    # Unit vectors: squared distance is 2 - 2 x similarity, so "alike enough" is a radius.
-    # Euclidean, not cosine: scikit-learn's euclidean is one matrix product a block (its
-    # cosine normalises again, about 1.5x slower here).
-    radius = math.sqrt(2.0 * (1.0 - same_person))
-    search = NearestNeighbors(radius=radius, metric="euclidean", algorithm="brute")
-    alike = sparse.triu(search.fit(vectors).radius_neighbors_graph(mode="distance"), k=1).tocoo()
+    search = _alike_search(same_person).fit(vectors)
+    alike = sparse.triu(search.radius_neighbors_graph(mode="distance"), k=1).tocoo()
     first, second = alike.row.astype(np.int64), alike.col.astype(np.int64)
     similarity = 1.0 - np.square(alike.data) / 2.0
     order = np.lexsort((second, first, similarity))[::-1]
     return zip(first[order].tolist(), second[order].tolist(), strict=True)
+
+
+def _alike_search(same_person: float) -> NearestNeighbors:
+    """scikit-learn's radius neighbours over unit vectors, finding those at least
+    ``same_person`` alike. A distance ``d`` is a similarity of ``1 - d * d / 2``."""
+    # Unit vectors: squared distance is 2 - 2 x similarity, so "alike enough" is a radius.
+    # Euclidean, not cosine: scikit-learn's euclidean is one matrix product a block (its
+    # cosine normalises again, about 1.5x slower here).
+    radius = math.sqrt(2.0 * (1.0 - same_person))
+    return NearestNeighbors(radius=radius, metric="euclidean", algorithm="brute")
 
 
 def _unit_rows(tracks: Sequence[FaceTrack]) -> NDArray[np.float32]:
@@ -380,13 +386,10 @@ class _Embeddings:
         radius neighbours compute the distances a block at a time: the others, nearly all
         of them at a crowded event, are never stored."""
         vectors = self._matrix[: self._rows]
-        # Unit vectors: squared distance is 2 - 2 x similarity, so "alike enough" is a
-        # radius. Euclidean, not cosine: scikit-learn's euclidean is one matrix product a
-        # block (its cosine normalises again, about 1.5x slower here).
-        radius = math.sqrt(2.0 * (1.0 - same_person))
-        search = NearestNeighbors(radius=radius, metric="euclidean", algorithm="brute")
-        distances, neighbours = search.fit(vectors).radius_neighbors(
-            vectors[[self._row_of[key] for key in new]]
+        distances, neighbours = (
+            _alike_search(same_person)
+            .fit(vectors)
+            .radius_neighbors(vectors[[self._row_of[key] for key in new]])
         )
         found = [len(near) for near in neighbours]
         query = np.repeat(np.array(new, np.int64), found)
