@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -32,7 +33,9 @@ from scas_lib.errors import ScasError
 from scas_lib.events import EventConfig
 from scas_lib.ingest import stage
 from scas_lib.ingest.runner import IngestOptions, IngestReport, ingest_event
-from scas_lib.media.ffmpeg import run_ffmpeg
+from scas_lib.ingest.sources import segment_output_args
+from scas_lib.ingest.spool import Spool
+from scas_lib.media.ffmpeg import MediaError, run_ffmpeg
 from scas_lib.media.probe import probe
 from scas_lib.run import waves
 from scas_lib.services import EmbeddedSeaweedFS, Services
@@ -441,6 +444,37 @@ def test_a_full_spool_pauses_the_camera_and_it_records_again_once_there_is_room(
     assert report.spooled == 0
     for segment in [before[0], after[0]]:
         assert decoded_frames(store, bucket, segment.key, small_spool_disk) >= 40
+
+
+def test_the_segment_being_closed_when_the_disk_fills_is_dropped_not_uploaded(
+    small_spool_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ffmpeg lists the segment it was closing when the disk filled, though it could not
+    write its index (the MP4's moov): unreadable. The spool drops it, saying so, and hands
+    on the whole ones (before: it was uploaded, and recognition failed on it: a short
+    soak's CI run lost three segments so)."""
+    spool = Spool(small_spool_disk, "full")
+    run = spool.new_run("cam1")
+    Spool.write_start(run, time.time())
+    # Room for about two and a half of the segments below, then the disk is full.
+    room = 2_600_000
+    with (small_spool_disk / "someone-elses-file").open("wb") as filler:
+        filler.write(b"\0" * (shutil.disk_usage(small_spool_disk).free - room))
+    recording = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-t", "12",
+                 *segment_output_args(2, str(run), copy=False)]  # fmt: skip
+    with pytest.raises(MediaError, match="No space left"):
+        run_ffmpeg(recording, "record into a disk that fills")
+    listed = (run / "segments.csv").read_text().splitlines()
+    (small_spool_disk / "someone-elses-file").unlink()
+
+    with caplog.at_level(logging.WARNING, logger="scas_lib.ingest.spool"):
+        moved = spool.close_run("cam1", run)
+
+    assert len(listed) >= 2 and len(moved) == len(listed) - 1, (listed, moved)
+    for segment in moved:
+        assert probe(segment.path).duration == pytest.approx(2.0, abs=0.05)
+    assert [s.path for s in spool.ready()] == [s.path for s in moved]
+    assert "is unreadable" in caplog.text and "are a gap" in caplog.text, caplog.text
 
 
 def test_http_rtmp_and_mjpeg_cameras_and_cameras_added_and_removed_while_ingesting(

@@ -13,7 +13,8 @@ store. An adapter: it moves files and makes no decisions (the upload order is
 A finished segment is *renamed* into ``ready/`` (same file system: atomic), its ``.json``
 written first, so ``ready/`` never holds half a segment; everything there survives a restart
 of ``scas ingest`` and is uploaded then. A half-written segment of a run that was killed is
-never listed in its ``segments.csv`` and is dropped (its time is a gap).
+never listed in its ``segments.csv`` and is dropped (its time is a gap); so is a listed
+one that cannot be read (ffmpeg lists the segment it was closing when the disk filled).
 """
 
 from __future__ import annotations
@@ -75,15 +76,6 @@ def _disk_full(path: Path, error: OSError) -> SpoolFull:
     )
 
 
-def _file_duration(path: Path) -> float | None:
-    """The video duration ffprobe reads from a finished segment, or None."""
-    try:
-        return probe(path).duration or None
-    except MediaError as error:
-        log.warning("%s: duration not read: %s", path, error)
-        return None
-
-
 class Spool:
     """One event's spool directory."""
 
@@ -137,10 +129,19 @@ class Spool:
                 source.unlink()
                 continue
             begin = datetime.fromtimestamp(start + item.start_s, UTC)
-            # The duration the file itself gives (what the renderer will find in it): the
-            # list's end is the next segment's first frame, and a wall-clock-stamped last
-            # frame has no duration of its own in the file.
-            duration = _file_duration(source) or item.duration_s
+            try:
+                # The duration the file itself gives (what the renderer will find in it):
+                # the list's end is the next segment's first frame, and a wall-clock-stamped
+                # last frame has no duration of its own in the file.
+                duration = probe(source).duration or item.duration_s
+            except MediaError as error:
+                # Listed, yet unreadable: ffmpeg lists the segment it was closing when the
+                # disk filled, without the index it could not write (the MP4's moov). No
+                # one can play it; uploading it would only fail recognition.
+                log.warning("%s: %s is unreadable (%s); dropped, its %.1f s are a gap",
+                            camera_id, source.name, error, item.duration_s)  # fmt: skip
+                source.unlink()
+                continue
             target = self._ready / camera_id / f"{keys.format_utc(begin)}.mp4"
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
