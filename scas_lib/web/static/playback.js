@@ -7,7 +7,9 @@
 // A segment's timestamps rarely start at 0 (a camera's clock runs on; the browser's
 // currentTime is the frame's own timestamp), while a sample's offset_s counts from the
 // segment's first frame: the boxes follow the frame on screen (requestVideoFrameCallback's
-// mediaTime) minus the first frame's.
+// mediaTime) minus the first frame's. The first frame's is the element's clock while it
+// stands on that frame, before it plays: a busy browser's frame callbacks may skip the
+// first frames of a segment (a CI run's did, two frames: every box 80 ms late).
 (function () {
   "use strict";
   const main = document.getElementById("playback");
@@ -26,22 +28,23 @@
 
   let segments = [];
   let current = -1;
-  let firstFrame = null;  // media time of the segment's first frame shown
+  let firstFrame = null;  // media time of the segment's first frame
   let shownFrame = null;  // media time of the frame on screen
   window.scasOverlay = { segment: -1, key: null, time: 0, mediaTime: 0, boxes: [], drawn: 0 };
 
   function watchFrames() {
     video.requestVideoFrameCallback((now, frame) => {
-      if (firstFrame === null || frame.mediaTime < firstFrame) firstFrame = frame.mediaTime;
       shownFrame = frame.mediaTime;
       watchFrames();
     });
   }
-  if (video.requestVideoFrameCallback) {
-    watchFrames();
-  } else {  // no frame callbacks: the element's clock, from its first timestamp on
-    video.addEventListener("loadeddata", () => { firstFrame = video.currentTime; });
-  }
+  if (video.requestVideoFrameCallback) watchFrames();  // else the element's clock is used
+  // A new segment stands on its first frame: its time is the segment's zero; then it plays.
+  video.addEventListener("loadeddata", () => {
+    firstFrame = video.currentTime;
+    const started = video.play();
+    if (started) started.catch(() => {});  // autoplay refused: the controls are there
+  });
 
   function boxAt(track, time) {
     // The track's box at ``time`` (seconds from the segment's first frame), or null.
@@ -119,8 +122,6 @@
     document.querySelectorAll("#segments li").forEach((item, i) => {
       item.classList.toggle("current", i === index);
     });
-    const started = video.play();
-    if (started) started.catch(() => {});  // autoplay refused: the controls are there
   }
 
   video.addEventListener("ended", () => {
