@@ -12,6 +12,7 @@ of tables, each in the module named after its data:
 ``catalog.kiosks``          paired kiosks and their enrollment buckets
 ``catalog.visitor_pages``   visitor page credentials, short code tries, screen links
 ``catalog.corrections``     "not this person" corrections
+``catalog.people``          returning visitors, their nearest earlier visits and links
 ==========================  =====================================================
 
 The records they take and return are in :mod:`~scas_lib.catalog.records`; tokens and token
@@ -26,12 +27,14 @@ from scas_lib.catalog.records import (
     Appearance,
     Camera,
     Consent,
+    EarlierVisit,
     Enrollment,
     Event,
     Kiosk,
     KioskPairing,
     MomentCorrection,
     Output,
+    RecognitionProgress,
     ScreenEntry,
     Segment,
     SegmentTrack,
@@ -46,12 +49,14 @@ __all__ = [
     "Camera",
     "Catalog",
     "Consent",
+    "EarlierVisit",
     "Enrollment",
     "Event",
     "Kiosk",
     "KioskPairing",
     "MomentCorrection",
     "Output",
+    "RecognitionProgress",
     "ScreenEntry",
     "Segment",
     "SegmentTrack",

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # imported for real inside the functions (see scas_lib.run: n
 
 log = logging.getLogger(__name__)
 
-#: The DAG that analyses uploads in pieces (dags/scas_analyses.py).
+#: The DAG that analyses uploads in pieces (dags/scas_analysis.py).
 ANALYSIS_DAG_ID = "scas_analysis"
 #: The results of an analysis, under its prefix.
 RESULT = "result/"
