@@ -1,9 +1,11 @@
-"""``scas ingest``, ``scas upload``, ``scas event start | end`` and ``scas cameras``: the
-cameras, recorded files, the event's start and end."""
+"""Getting the event's footage in: ``scas simulate`` and ``scas replay`` (a generated event),
+``scas ingest`` (the cameras recorded), ``scas upload`` (files recorded elsewhere) and
+``scas cameras`` (how each camera is doing)."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -20,16 +22,91 @@ from scas_lib.cli.common import (
 from scas_lib.errors import ScasError
 from scas_lib.event_files import find_event_file, read_event_config
 from scas_lib.events import EventConfig, events_dir
-from scas_lib.ingest.health import CameraHealth
+from scas_lib.faces.engine import FaceEngine
 from scas_lib.ingest.runner import IngestOptions, check_sources, ingest_event
 from scas_lib.ingest.stage import cameras as camera_status
-from scas_lib.ingest.stage import end_event, open_for_ingest, start_event, upload_files
+from scas_lib.ingest.stage import open_for_ingest, upload_files
 from scas_lib.run import waves
 from scas_lib.services import runtime
+from scas_lib.settings import Settings
+from scas_lib.simulation.generate import generate_event
+from scas_lib.simulation.people import folder_photos, sample_photos
+from scas_lib.simulation.plan import SimulationConfig
+from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
 
-event_app = typer.Typer(help="Start and end an event's run.", no_args_is_help=True)
-app.add_typer(event_app, name="event")
+
+@app.command()
+@friendly_errors
+def simulate(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Where to write it (default: <data dir>/events/<event>).")
+    ] = None,
+    event: Annotated[str, typer.Option(help="Event id.")] = "demo",
+    cameras: Annotated[int, typer.Option(min=1, help="Number of cameras.")] = 3,
+    duration: Annotated[float, typer.Option(help="Seconds of footage per camera.")] = 60.0,
+    segment: Annotated[float, typer.Option(help="Seconds per segment (a multiple of 2).")] = 10.0,
+    strangers: Annotated[int, typer.Option(min=0, help="People who are not enrolled.")] = 12,
+    seed: Annotated[int, typer.Option(help="Same seed, same event.")] = 0,
+    faces: Annotated[
+        Path | None, typer.Option(help="Folder with one sub-folder of photos per person.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Event start, ISO 8601 with time zone (default: now).")
+    ] = None,
+    corrupt: Annotated[bool, typer.Option(help="Cut one segment short.")] = False,
+    live: Annotated[bool, typer.Option(help="Then replay it to the recordings bucket.")] = False,
+    speed: Annotated[float, typer.Option(help="Replay speed; 0 uploads at once.")] = 1.0,
+) -> None:
+    """Generate a synthetic multi-camera event with ground truth (and replay it live)."""
+    settings = load_settings()
+    config = SimulationConfig(
+        event_id=keys.validate_id(event, "event id"),
+        cameras=cameras,
+        duration_s=duration,
+        segment_s=segment,
+        strangers=strangers,
+        corrupt_segment=corrupt,
+        seed=seed,
+    )
+    begin = parse_start(start)
+    target = directory or settings.data_dir / "events" / event
+    photos = (
+        folder_photos(faces)
+        if faces
+        else sample_photos(settings.data_dir / "samples", settings.package_index_url)
+    )
+    engine = FaceEngine.from_settings(settings)
+    clock = time.monotonic()
+    generated = generate_event(target, config, begin, engine, photos)
+    visitors = [p.id for p in generated.plan.people if p.role == "visitor"]
+    console.print(
+        f"event [bold]{event}[/] written to {target} in {time.monotonic() - clock:.0f} s: "
+        f"{len(generated.segments)} segments, visitors {', '.join(visitors)}, "
+        f"{len(generated.plan.people) - len(visitors)} strangers"
+    )
+    if live:
+        _replay(settings, target, speed)
+
+
+@app.command()
+@friendly_errors
+def replay(
+    directory: Annotated[Path, typer.Argument(help="A directory written by `scas simulate`.")],
+    speed: Annotated[float, typer.Option(help="Replay speed; 0 uploads at once.")] = 1.0,
+) -> None:
+    """Upload a generated event's segments at real-time pace, the end marker last."""
+    _replay(load_settings(), directory, speed)
+
+
+def _replay(settings: Settings, directory: Path, speed: float) -> None:
+    if not (directory / "event.json").exists():
+        raise ScasError(f"{directory} is not an event written by `scas simulate`")
+    with runtime.open_services(settings) as services:
+        uploads = replay_event(
+            directory, services.object_store(), settings.bucket_recordings, speed=speed
+        )
+    console.print(f"replayed {len(uploads)} objects to {settings.bucket_recordings}")
 
 
 def _event_config(event: str) -> EventConfig:
@@ -108,41 +185,6 @@ def upload(
             f"{event}'s videos were published before these segments came: trigger its DAG "
             "(or wait for its next scheduled run) to recognize them and publish again"
         )
-
-
-@event_app.command("start")
-@friendly_errors
-def event_start(event: Annotated[str, typer.Option(help="Event id.")]) -> None:
-    """Write the event's start marker (opens a run)."""
-    with runtime.open_services(load_settings()) as services:
-        since = start_event(services, keys.validate_id(event, "event id"))
-    console.print(f"{event} is running since {since:%H:%M:%S} UTC" if since else f"started {event}")
-
-
-@event_app.command("end")
-@friendly_errors
-def event_end(
-    event: Annotated[str, typer.Option(help="Event id.")],
-    wait: Annotated[float, typer.Option(help="Seconds to wait for ingest to finish.")] = 120.0,
-) -> None:
-    """Let `scas ingest` finish the last segments, then write the end marker. Refuses to
-    end an event that has ended."""
-    shown: set[str] = set()
-
-    def waiting(busy: list[CameraHealth]) -> None:
-        line = ", ".join(f"{h.camera_id} ({h.state}, {h.spooled} spooled)" for h in busy)
-        if line not in shown:
-            shown.add(line)
-            console.print(f"  still ingesting: {line}", highlight=False)
-
-    with runtime.open_services(load_settings()) as services:
-        result = end_event(services, keys.validate_id(event, "event id"), wait_s=wait,
-                           on_wait=waiting)  # fmt: skip
-    if result.still_ingesting:
-        names = ", ".join(h.camera_id for h in result.still_ingesting)
-        console.print(f"[yellow]ended {event}, but still ingesting: {names}[/]", highlight=False)
-    else:
-        console.print(f"ended {event}: end marker written")
 
 
 @app.command()
