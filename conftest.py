@@ -1,6 +1,9 @@
 """The fast tier (``make test-fast``, ``pytest -m fast``): the doctests and every test that
-needs no server, no model, no sample photo and no browser, marked here from the fixtures it
-asks for, so a new test joins the tier of what it really uses without a marker to forget."""
+needs no server, no model, no sample photo and no browser and starts no program of its own,
+marked here. What a test needs is read from the fixtures it asks for, so a new test joins
+the tier of what it really uses without a marker to forget; a test that starts a program
+(ffmpeg, Airflow, an RTSP camera, the ``scas`` command) says so itself with
+``@pytest.mark.programs`` (or a module's ``pytestmark``)."""
 
 from __future__ import annotations
 
@@ -12,26 +15,14 @@ import pytest
 SLOW_FIXTURES = frozenset(
     {"services_dir", "asset_cache", "events_dir", "web", "browser", "screenshots"}
 )
-#: Test modules whose tests start programs of their own (ffmpeg, Airflow, an RTSP camera)
-#: without a fixture saying so.
-SLOW_MODULES = frozenset(
-    {
-        "test_cli.py",
-        "test_deployment.py",
-        "test_embedded_services.py",
-        "test_ingest.py",
-        "test_real_footage.py",
-        "test_serve.py",
-    }
-)
 
 
 def is_fast(item: pytest.Item) -> bool:
-    """A doctest, or a test that asks for no slow fixture and lives in no slow module."""
+    """A doctest, or a test that asks for no slow fixture and is not marked ``programs``."""
     if isinstance(item, pytest.DoctestItem):
         return True
     fixtures = set(getattr(item, "fixturenames", ()))
-    return not fixtures & SLOW_FIXTURES and item.path.name not in SLOW_MODULES
+    return not fixtures & SLOW_FIXTURES and item.get_closest_marker("programs") is None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -181,6 +181,7 @@ def test_a_new_event_file_is_a_new_dag_and_a_bad_one_hides_nothing(event_file: P
         (_EVENTS / "broken.yaml").unlink()
 
 
+@pytest.mark.programs
 def test_parsing_the_dag_folder_loads_no_model_runtime_decoder_or_opencv() -> None:
     """The dag-processor parses the folder every few seconds: onnxruntime, OpenCV and PyAV
     load only inside the tasks. A fresh interpreter, so other tests' imports do not count."""
@@ -206,6 +207,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[1:
 """
 
 
+@pytest.mark.programs
 def test_a_task_process_loading_the_plugins_loads_no_web_app_or_model_runtime() -> None:
     """Every task's process loads the plugins (its listeners come from them): the SCAS web
     app is built at its first request in the API server, not there, so a task pays for

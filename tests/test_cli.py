@@ -23,6 +23,9 @@ from scas_lib.storage import ObjectStore
 
 from .conftest import EVENT_CONFIG, EVENT_START, enroll_event_visitors, use_test_servers
 
+# Starts programs of its own (ffmpeg, an RTSP camera, Airflow, the scas command): not fast.
+pytestmark = pytest.mark.programs
+
 runner = CliRunner()
 
 

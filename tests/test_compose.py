@@ -11,6 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from scas_lib.deploy.config import ENV_FILE, WORKERS, read_env_file, scas_connections, worker_spec
@@ -274,6 +275,7 @@ def test_the_ingest_service_records_the_event_from_the_event_files() -> None:
     assert ingest["depends_on"]["scas-init"]["condition"] == "service_completed_successfully"
 
 
+@pytest.mark.programs
 def test_the_secrets_check_refuses_the_placeholders_and_accepts_real_secrets() -> None:
     example = dict(
         line.split("=", 1)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 import yaml
 
 from scas_lib.deploy.api import AirflowApi, TaskInstanceRecord
@@ -28,6 +29,9 @@ from scas_lib.simulation.replay import replay_event
 from scas_lib.storage import keys
 
 from .conftest import enroll_event_visitors
+
+# Starts programs of its own (ffmpeg, an RTSP camera, Airflow, the scas command): not fast.
+pytestmark = pytest.mark.programs
 
 ROOT = Path(__file__).parents[1]
 EVENT_FILE = """\

@@ -15,6 +15,9 @@ from scas_lib.services import resolve
 from scas_lib.services.embedded import free_ports
 from scas_lib.settings import Settings, setting_names
 
+# Starts programs of its own (ffmpeg, an RTSP camera, Airflow, the scas command): not fast.
+pytestmark = pytest.mark.programs
+
 
 def scas(data_dir: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in setting_names()}

@@ -277,6 +277,7 @@ def test_the_generated_soundtrack_is_deterministic_and_not_silent() -> None:
     assert float(np.sqrt(np.mean(first**2))) > 0.05
 
 
+@pytest.mark.programs
 def test_a_soundtrack_is_made_once_per_length_and_loops_the_music_seamlessly(
     tmp_path: Path,
 ) -> None:
@@ -345,6 +346,7 @@ def _ink_columns(picture: np.ndarray) -> tuple[int, int]:
     return int(columns[0]), int(columns[-1])
 
 
+@pytest.mark.programs
 def test_names_are_drawn_on_the_cards_as_typed(tmp_path: Path) -> None:
     percent, plain = _drawn_card("100% Fan", tmp_path), _drawn_card("100 Fan", tmp_path)
     # The '%' is drawn: the line is wider by one glyph (it used to draw nothing at all).
@@ -361,6 +363,7 @@ def test_names_are_drawn_on_the_cards_as_typed(tmp_path: Path) -> None:
     assert _ink_columns(quoted)[1] - _ink_columns(quoted)[0] > 100
 
 
+@pytest.mark.programs
 def test_names_in_scripts_the_title_font_lacks_are_drawn_in_a_font_that_has_them(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -427,6 +430,7 @@ def test_the_poster_is_the_middle_of_the_best_clip() -> None:
 # the one ffmpeg runner ----------------------------------------------------------------------
 
 
+@pytest.mark.programs
 def test_an_ffmpeg_run_that_stalls_fails_after_the_timeout() -> None:
     # Paced at real time, an endless test source never ends by itself.
     started = time.monotonic()
@@ -436,6 +440,7 @@ def test_an_ffmpeg_run_that_stalls_fails_after_the_timeout() -> None:
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.programs
 def test_a_failing_ffmpeg_says_why_in_one_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all" * 100)

@@ -44,6 +44,9 @@ from scas_lib.settings import Settings
 from scas_lib.simulation.rtsp_camera import LoopbackCamera
 from scas_lib.storage import ObjectStore, S3Config, keys
 
+# Starts programs of its own (ffmpeg, an RTSP camera, Airflow, the scas command): not fast.
+pytestmark = pytest.mark.programs
+
 ROOT = Path(__file__).resolve().parents[1]
 VTEST = Path("/usr/local/share/scas/vtest.avi")
 SEGMENT_S = 2.0

@@ -158,6 +158,7 @@ def hold_scratch(data_dir: Path, prefix: str) -> tuple[subprocess.Popen[str], Pa
     return child, Path(child.stdout.readline().strip())
 
 
+@pytest.mark.programs
 def test_a_killed_tasks_scratch_folder_is_removed_and_a_live_ones_kept(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     killed, stale = hold_scratch(data_dir, SEGMENT_PREFIX)

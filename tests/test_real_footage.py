@@ -24,6 +24,9 @@ from scas_lib.recognition.headcount import Headcount, count_people
 from scas_lib.recognition.pipeline import SegmentResult, recognize_video
 from scas_lib.simulation.background import find_background_video
 
+# Starts programs of its own (ffmpeg, an RTSP camera, Airflow, the scas command): not fast.
+pytestmark = pytest.mark.programs
+
 SIZE = (640, 360)
 FPS = 25
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

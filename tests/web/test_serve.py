@@ -19,6 +19,9 @@ from scas_lib.services import Services
 from ..conftest import use_test_servers
 from .conftest import EVENT
 
+# Starts programs of its own (ffmpeg, an RTSP camera, Airflow, the scas command): not fast.
+pytestmark = pytest.mark.programs
+
 ROOT = Path(__file__).parents[2]
 
 
