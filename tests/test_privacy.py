@@ -93,7 +93,7 @@ def private_servers() -> Iterator[PrivateServers]:
                 bucket_enrollments="enrollments",
                 bucket_highlights="highlights",
             )
-            services = Services(settings, postgres.url(), seaweed.s3_config(), seaweed.master_url())
+            services = Services(settings, postgres.url(), seaweed.s3_config(), seaweed.master())
             with services.catalog() as catalog:
                 upgrade(catalog.connection)
             for bucket in services.buckets:

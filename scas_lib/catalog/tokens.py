@@ -64,13 +64,37 @@ def format_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+#: What a short code may be typed with: its letters and digits, in either case, and the
+#: spaces and dashes people put between groups.
+_CODE_AS_TYPED = re.compile(r"[A-Za-z0-9 -]+")
+
+
+def short_code(credential: str) -> str | None:
+    """The short code a visitor page's credential is, in its one canonical form (the form
+    that is stored, looked up and counted against the tries), or None for a long token.
+
+    Every spelling of a code (case, spaces, dashes, however many) is the same code, so it
+    opens the same page and takes from the same bucket of tries; anything else (another
+    character anywhere) is a long token, looked up exactly as given.
+
+    >>> short_code("abcd-efgh"), short_code("ABCD-EFGH---------"), short_code("ABCD_EFGH")
+    ('ABCDEFGH', 'ABCDEFGH', None)
+    >>> short_code("x" * 43) is None
+    True
+    """
+    code = normalize_code(credential)
+    if len(code) == CODE_LENGTH and _CODE_AS_TYPED.fullmatch(credential):
+        return code
+    return None
+
+
 def is_short_code(credential: str) -> bool:
-    """Whether a visitor page's credential is a short code as typed (not a long token).
+    """Whether a visitor page's credential is a short code (:func:`short_code`).
 
     >>> is_short_code("abcd-efgh"), is_short_code("x" * 43)
     (True, False)
     """
-    return len(credential) <= 2 * CODE_LENGTH and len(normalize_code(credential)) == CODE_LENGTH
+    return short_code(credential) is not None
 
 
 def _refilled(per_minute: str, burst: str) -> str:

@@ -19,7 +19,7 @@ from scas_lib.catalog.tokens import (
     CODE_LENGTH,
     CODE_TRIES_BURST,
     CODE_TRIES_PER_MINUTE,
-    normalize_code,
+    short_code,
     take_token,
     token_hash,
 )
@@ -53,8 +53,8 @@ class VisitorPageRepository:
     def for_credential(self, credential: str) -> VisitorPage | None:
         """The page opened by a long token, a short code (as typed) or a screen link
         (:meth:`screen_link`), else None."""
-        code = normalize_code(credential)
-        code_digest = token_hash(code) if len(code) == CODE_LENGTH else None
+        code = short_code(credential)
+        code_digest = token_hash(code) if code else None
         rows = self._db.execute(
             """SELECT event_id, visitor_id, kiosk_id, created_at FROM visitor_pages
                WHERE token_sha256 = %s OR code_sha256 = %s

@@ -21,7 +21,7 @@ from scas_lib.catalog import Catalog, describe_url, migrate
 from scas_lib.errors import ConfigurationError
 from scas_lib.services.embedded import EmbeddedService
 from scas_lib.services.postgres import EmbeddedPostgres
-from scas_lib.services.seaweedfs import EmbeddedSeaweedFS
+from scas_lib.services.seaweedfs import EmbeddedSeaweedFS, SeaweedMaster
 from scas_lib.settings import Settings
 from scas_lib.storage import ObjectStore, S3Config
 
@@ -35,7 +35,7 @@ class Services:
     s3: S3Config
     #: The embedded SeaweedFS master, whose volumes must be compacted after a deletion
     #: (:func:`~scas_lib.services.seaweedfs.vacuum`); None for another S3 server.
-    seaweed_master: str | None = None
+    seaweed_master: SeaweedMaster | None = None
 
     def catalog(self) -> Catalog:
         return Catalog.connect(self.database_url, timeout_s=self.settings.connect_timeout_s)
@@ -97,7 +97,7 @@ def resolve(settings: Settings) -> Services:
         settings=settings,
         database_url=database_url,
         s3=s3,
-        seaweed_master=seaweed.master_url() if seaweed else None,
+        seaweed_master=seaweed.master() if seaweed else None,
     )
 
 

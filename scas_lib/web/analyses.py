@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 
@@ -56,6 +56,7 @@ from scas_lib.web.errors import ApiError
 from scas_lib.web.rendering import render, request_language, script_json
 from scas_lib.web.screen import feed_response, live_feed
 from scas_lib.web.texts import page_texts
+from scas_lib.web.uploads import form_file, form_text, multipart_body, read_form
 
 log = logging.getLogger(__name__)
 
@@ -296,23 +297,37 @@ def analyses_router(operator: Callable[..., Any], airflow: AirflowLink | None = 
     # this module's globals, where a local alias is not.
     signed_in = Depends(operator)
 
-    @router.post("/api/analyses", status_code=202, tags=["analyses"])
-    def upload(
-        request: Request,
-        context: Context,
-        jobs: Jobs,
-        file: Annotated[UploadFile, File(description="A recorded video (any file ffmpeg reads).")],
-        event: Annotated[str, Form(description="Name this event's enrolled visitors.")] = "",
-        who: Any = signed_in,
+    @router.post(
+        "/api/analyses",
+        status_code=202,
+        tags=["analyses"],
+        openapi_extra=multipart_body(
+            fields={"event": "Name this event's enrolled visitors."},
+            files={"file": "A recorded video (any file ffmpeg reads)."},
+            required=["file"],
+        ),
+    )
+    async def upload(
+        request: Request, context: Context, jobs: Jobs, who: Any = signed_in
     ) -> AnalysisEntry:
-        """Upload a video to analyse; its progress is at ``/api/analyses/{id}/progress``."""
-        if event:
-            keys.validate_id(event, "event id")
-        max_bytes = context.settings.analysis_max_mb << 20
-        return jobs.submit(
-            operator_name(who), file.filename or "video.mp4", file.file, max_bytes,
-            event or None, link(request, context),
-        )  # fmt: skip
+        """Upload a video to analyse (multipart ``file``, optional ``event``); its progress
+        is at ``/api/analyses/{id}/progress``. The form is read only once the operator is
+        known, and never past the limit (:mod:`scas_lib.web.uploads`)."""
+        form = await read_form(request)
+        try:
+            file, event = form_file(form, "file"), form_text(form, "event")
+            if file is None:
+                raise ApiError(422, "invalid_request", "file: a video file is required")
+            if event:
+                keys.validate_id(event, "event id")
+            max_bytes = context.settings.analysis_max_mb << 20
+            return await run_in_threadpool(
+                jobs.submit,
+                operator_name(who), file.filename or "video.mp4", file.file, max_bytes,
+                event or None, link(request, context),
+            )  # fmt: skip
+        finally:
+            await form.close()
 
     @router.get("/api/analyses", tags=["analyses"])
     def history(jobs: Jobs, who: Any = signed_in) -> list[AnalysisEntry]:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 
 from scas_lib.catalog.records import Kiosk, Output, VisitorPage
 from scas_lib.storage import keys
@@ -27,6 +27,7 @@ from scas_lib.web.errors import ApiError, ErrorBody
 from scas_lib.web.media import object_response
 from scas_lib.web.screen import qr_data_uri
 from scas_lib.web.texts import pick_language
+from scas_lib.web.uploads import form_file, form_flag, form_text, multipart_body, read_form
 from scas_lib.web.visits import (
     KioskEnrollment,
     VisitorStatus,
@@ -77,30 +78,40 @@ def kiosk_session(kiosk: CurrentKiosk) -> KioskSession:
     return KioskSession(kiosk.id, kiosk.event_id, consent.version, dict(consent.texts))
 
 
-@kiosk_router.post("/enroll", status_code=201)
-async def kiosk_enroll(
-    request: Request,
-    context: Context,
-    kiosk: CurrentKiosk,
-    name: Annotated[str, Form(description="The visitor's name, any script.")] = "",
-    language: Annotated[str, Form(description="The visitor's language (zh, en).")] = "",
-    consent: Annotated[bool, Form(description="The visitor ticked the consent box.")] = False,
-    consent_version: Annotated[str, Form(description="The consent text version shown.")] = "",
-    remember: Annotated[
-        bool, Form(description="The second, separate consent: to be known at future events.")
-    ] = False,
-    photo: Annotated[UploadFile | None, File(description="The selfie (JPEG, PNG, WebP).")] = None,
-) -> KioskEnrollment:
+@kiosk_router.post(
+    "/enroll",
+    status_code=201,
+    openapi_extra=multipart_body(
+        fields={
+            "name": "The visitor's name, any script.",
+            "language": "The visitor's language (zh, en).",
+            "consent": "true: the visitor ticked the consent box.",
+            "consent_version": "The consent text version shown.",
+            "remember": "true: the second, separate consent, to be known at future events.",
+        },
+        files={"photo": "The selfie (JPEG, PNG, WebP)."},
+        required=[],
+    ),
+)
+async def kiosk_enroll(request: Request, context: Context, kiosk: CurrentKiosk) -> KioskEnrollment:
     """Enroll a visitor (multipart: photo, name, consent). A refusal of the enrollment gates
     is 422 with the gate's ``code`` and a kind message in ``language``; over the kiosk's
-    rate limit 429 with ``Retry-After``."""
+    rate limit 429 with ``Retry-After``. The form is read only once the kiosk is known
+    (:mod:`scas_lib.web.uploads`)."""
     from starlette.concurrency import run_in_threadpool
 
     from scas_lib.faces.enrollment import EnrollmentPolicy
 
-    chosen = pick_language(language, request.headers.get("accept-language"))
-    # One byte over the limit is enough for the size gate to refuse it.
-    data = await photo.read(EnrollmentPolicy().max_bytes + 1) if photo else b""
+    form = await read_form(request)
+    try:
+        chosen = pick_language(form_text(form, "language"), request.headers.get("accept-language"))
+        photo = form_file(form, "photo")
+        # One byte over the limit is enough for the size gate to refuse it.
+        data = await photo.read(EnrollmentPolicy().max_bytes + 1) if photo else b""
+    finally:
+        await form.close()
+    name, remember = form_text(form, "name"), form_flag(form, "remember")
+    consent, consent_version = form_flag(form, "consent"), form_text(form, "consent_version")
     return await run_in_threadpool(
         enroll_at_kiosk,
         context,

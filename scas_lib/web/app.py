@@ -9,7 +9,6 @@ same both ways.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,8 @@ from scas_lib.web.pages import (
     sign_in_pages,
     visitor_pages,
 )
+from scas_lib.web.redaction import without_credentials
+from scas_lib.web.uploads import BodyLimit, UploadLimit
 
 #: Where the app is mounted, standalone and in Airflow.
 URL_PREFIX = "/scas"
@@ -74,6 +75,7 @@ def create_app(
     install_error_handlers(app)
     app.middleware("http")(_security_headers)
     app.add_middleware(CredentialsOutOfAccessLogs)
+    app.add_middleware(BodyLimit, uploads=lambda: _upload_limits(context))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs-static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs-static")
 
@@ -119,21 +121,14 @@ async def _security_headers(request: Request, call_next: Callable[..., Any]) -> 
     return response
 
 
-#: Where a request's address holds a credential: a visitor page's token or short code (in
-#: the path) and a kiosk's pairing token (``?pair=``).
-_CREDENTIAL_IN_PATH = re.compile(r"(/v/|/api/visitor/)[^/]+")
-_CREDENTIAL_IN_QUERY = re.compile(rb"(^|&)pair=[^&]*")
+def _upload_limits(context: WebContext) -> dict[str, UploadLimit]:
+    """The routes that take a file, and the largest each takes (any other body: 1 MB)."""
+    from scas_lib.faces.enrollment import EnrollmentPolicy
 
-
-def without_credentials(path: str, query: bytes = b"") -> tuple[str, bytes]:
-    """A request's path and query string with their credentials replaced by ``***``.
-
-    >>> without_credentials("/scas/api/visitor/Xy_9/media/video")
-    ('/scas/api/visitor/***/media/video', b'')
-    >>> without_credentials("/scas/kiosk/expo", b"lang=zh&pair=scask_abc")
-    ('/scas/kiosk/expo', b'lang=zh&pair=***')
-    """
-    return _CREDENTIAL_IN_PATH.sub(r"\1***", path), _CREDENTIAL_IN_QUERY.sub(rb"\1pair=***", query)
+    return {
+        "/api/kiosk/enroll": UploadLimit(EnrollmentPolicy().max_bytes, "the photo"),
+        "/api/analyses": UploadLimit(context.settings.analysis_max_mb << 20, "the video"),
+    }
 
 
 class CredentialsOutOfAccessLogs:

@@ -1,7 +1,8 @@
 """Errors of the web app: JSON ``{code, message}`` under ``/api``, a short page elsewhere.
 
 No response ever carries a stack trace: an unexpected exception is logged with its
-traceback on the server and answered with ``internal_error`` and a sentence.
+traceback on the server and answered with ``internal_error`` and a sentence. A logged
+request's path never holds its credential (:func:`~scas_lib.web.redaction.loggable_path`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scas_lib.errors import CatalogUnavailable, ObjectNotFound, ObjectStoreError, ScasError
+from scas_lib.web.redaction import loggable_path
 from scas_lib.web.rendering import error_page, request_language
 from scas_lib.web.texts import visitor_error
 
@@ -47,6 +49,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    413: "too_large",
 }
 
 
@@ -92,7 +95,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(error, ObjectNotFound):
             return _respond(request, 404, "not_found", "there is no such file (any more)", None)
         if isinstance(error, CatalogUnavailable | ObjectStoreError):
-            log.error("web request %s %s: %s", request.method, request.url.path, error)
+            log.error(
+                "web request %s %s: %s", request.method, loggable_path(request.url.path), error
+            )
             message = visitor_error("unavailable", request_language(request)) or str(error)
             return _respond(request, 503, "unavailable", message, None)
         code = getattr(error, "code", "invalid")
@@ -101,6 +106,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
-        log.exception("web request %s %s failed", request.method, request.url.path)
+        log.exception("web request %s %s failed", request.method, loggable_path(request.url.path))
         message = visitor_error("unavailable", request_language(request))
         return _respond(request, 500, "internal_error", message or "internal error", None)
