@@ -7,9 +7,13 @@ signed-in operator's browser pair a kiosk or end the event. So every POST, PUT, 
 DELETE that a browser marks as coming from another origin is refused with 403
 ``cross_origin`` before the app sees it:
 
-- its ``Origin`` header (which browsers send with every such request) must be the app's
-  own: the host and port the request was sent to, or those of ``SCAS_PUBLIC_URL``;
-- without ``Origin``, ``Sec-Fetch-Site`` must not say ``cross-site`` or ``same-site``.
+- its ``Sec-Fetch-Site`` header, which browsers send with every request, must say
+  ``same-origin`` (or ``none``: the user's own doing). ``same-site`` is refused: it is what
+  another port of the same host gets;
+- a browser without ``Sec-Fetch-Site``: its ``Origin`` must be the app's own (the host and
+  port the request was sent to, or those of ``SCAS_PUBLIC_URL``). The pages' own forms send
+  ``Origin: null`` (their ``Referrer-Policy`` is ``no-referrer``), so ``Sec-Fetch-Site``
+  decides first.
 
 A request with an ``Authorization`` header passes: a page of another origin cannot add one
 without a CORS preflight, which the app never grants. A client that is no browser (curl,
@@ -51,21 +55,27 @@ def is_cross_origin(method: str, headers: Mapping[str, str], public_url: str | N
     (False, False)
     >>> is_cross_origin("POST", {**own, "origin": "http://127.0.0.1:9000"}, None)
     True
+    >>> is_cross_origin("POST", {"origin": "null", "sec-fetch-site": "same-origin"}, None)
+    False
+    >>> is_cross_origin("DELETE", {**own, "sec-fetch-site": "same-site"}, None)
+    True
     >>> is_cross_origin("POST", {"host": "a", "origin": "https://venue.example"},
     ...                 "https://venue.example/scas")
     False
     """
     if method.upper() not in STATE_CHANGING or "authorization" in headers:
         return False
-    origin = headers.get("origin")
-    if origin is not None:
-        own = {_host_port(headers.get("host", ""))}
-        if public_url:
-            own.add(_host_port(public_url))
-        own.discard("")
-        return origin == "null" or _host_port(origin) not in own
     site = headers.get("sec-fetch-site")
-    return site is not None and site not in _OWN_FETCH_SITES
+    if site is not None:
+        return site not in _OWN_FETCH_SITES
+    origin = headers.get("origin")
+    if origin is None:
+        return False  # no browser: it sends only the cookies it was given
+    own = {_host_port(headers.get("host", ""))}
+    if public_url:
+        own.add(_host_port(public_url))
+    own.discard("")
+    return origin == "null" or _host_port(origin) not in own
 
 
 class SameOriginActions:
