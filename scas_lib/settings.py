@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         description="Bearer token for the web app's operator endpoints under `scas serve` "
         "(inside Airflow they take an Airflow login instead). Unset: they refuse everyone.",
     )
+    operator_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 366,
+        description="How long an operator's browser stays signed in under `scas serve` after "
+        "signing in with SCAS_OPERATOR_TOKEN (the console, the big screen), in hours.",
+    )
     public_url: str | None = Field(
         default=None,
         description="The web app's address as visitors' phones reach it "

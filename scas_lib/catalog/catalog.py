@@ -22,6 +22,7 @@ from scas_lib.catalog.corrections import CorrectionRepository
 from scas_lib.catalog.database import Database
 from scas_lib.catalog.events import EventRepository
 from scas_lib.catalog.kiosks import KioskRepository
+from scas_lib.catalog.operator_sessions import OperatorSessionRepository
 from scas_lib.catalog.outputs import OutputRepository
 from scas_lib.catalog.people import PeopleRepository
 from scas_lib.catalog.segments import SegmentRepository
@@ -53,6 +54,8 @@ class Catalog(Database):
         self.corrections = CorrectionRepository(self)
         #: Returning visitors: who consented to be remembered, and their links across events.
         self.people = PeopleRepository(self)
+        #: Standalone operators' signed-in sessions.
+        self.operator_sessions = OperatorSessionRepository(self)
 
     @classmethod
     def connect(cls, url: str, *, timeout_s: float = 5.0) -> Self:

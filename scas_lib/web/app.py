@@ -28,6 +28,7 @@ from scas_lib.web.console import console_router
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import install_error_handlers
 from scas_lib.web.live import live_router
+from scas_lib.web.origin import SameOriginActions
 from scas_lib.web.pages import (
     kiosk_pages,
     landing_pages,
@@ -76,6 +77,8 @@ def create_app(
     app.middleware("http")(_security_headers)
     app.add_middleware(CredentialsOutOfAccessLogs)
     app.add_middleware(BodyLimit, uploads=lambda: _upload_limits(context))
+    # Operator and kiosk actions only from the app's own pages (cookies cross ports).
+    app.add_middleware(SameOriginActions, public_url=context.settings.public_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs-static", StaticFiles(directory=SWAGGER_UI_DIR), name="docs-static")
 

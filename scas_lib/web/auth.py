@@ -6,9 +6,11 @@
 - an **operator**: inside Airflow an Airflow user (the plugin passes
   ``airflow.api_fastapi.core_api.security.get_user``, which reads the bearer JWT or the UI's
   cookie); under ``scas serve`` the ``SCAS_OPERATOR_TOKEN`` bearer token
-  (:func:`operator_token`), or that token in the ``scas_operator`` cookie which opening
-  ``/sign-in?token=...`` sets once (a big screen or a browser cannot send a bearer header
-  when it opens a page). An operator never gets in with a kiosk token or the reverse.
+  (:func:`operator_token`), or the ``scas_operator`` cookie of a session that signing in
+  with that token opens (``/sign-in``: a big screen or a browser cannot send a bearer
+  header when it opens a page). The cookie holds the session's own token, never the
+  operator token; the session expires (``SCAS_OPERATOR_SESSION_HOURS``) and *Sign out*
+  ends it. An operator never gets in with a kiosk token or the reverse.
 
 Every check looks the token up again, so a revoked kiosk stops at its next request.
 """
@@ -29,8 +31,8 @@ from scas_lib.web.texts import pick_language, visitor_error
 
 #: The cookie a paired kiosk's browser keeps its token in (HttpOnly, path of the app).
 KIOSK_COOKIE = "scas_kiosk"
-#: The cookie a standalone operator's browser (the console, the big screen) keeps the
-#: operator token in (HttpOnly, path of the app).
+#: The cookie a standalone operator's browser (the console, the big screen) keeps its
+#: session's token in (HttpOnly, path of the app).
 OPERATOR_COOKIE = "scas_operator"
 
 _kiosk_bearer = HTTPBearer(auto_error=False, scheme_name="kiosk token")
@@ -100,11 +102,18 @@ def operator_token(
     context: Context,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_bearer)],
 ) -> str:
-    """Standalone operator check: the bearer token (or the ``scas_operator`` cookie) must be
-    ``SCAS_OPERATOR_TOKEN``."""
-    given = bearer.credentials if bearer else request.cookies.get(OPERATOR_COOKIE, "")
-    if not is_operator_token(context, given):
-        raise ApiError(401, "not_authenticated", "an operator token is needed (Bearer)")
+    """Standalone operator check: the bearer token must be ``SCAS_OPERATOR_TOKEN``, or the
+    ``scas_operator`` cookie an open session's token."""
+    if bearer is not None:
+        signed_in = is_operator_token(context, bearer.credentials)
+    else:
+        is_operator_token(context, "")  # 403 when no operator token is configured
+        with context.services.catalog() as catalog:
+            signed_in = catalog.operator_sessions.is_open(request.cookies.get(OPERATOR_COOKIE, ""))
+    if not signed_in:
+        raise ApiError(
+            401, "not_authenticated", "sign in as an operator (a session, or the token as Bearer)"
+        )
     return "operator"
 
 

@@ -62,12 +62,14 @@ def page_policy(media_origin: str = "") -> str:
     )
 
 
-def _keep_in_cookie(request: Request, target: str, cookie: str, token: str) -> Response:
+def _keep_in_cookie(
+    request: Request, target: str, cookie: str, token: str, max_age_s: int = KIOSK_COOKIE_AGE_S
+) -> Response:
     """Redirect to ``target`` (app-relative) with ``token`` kept in an HttpOnly cookie of
     the app's path: the address bar (and its history) loses the token."""
     response = RedirectResponse(f"{app_root(request)}{target}", status_code=303)
     response.set_cookie(
-        cookie, token, max_age=KIOSK_COOKIE_AGE_S, path=app_root(request) or "/",
+        cookie, token, max_age=max_age_s, path=app_root(request) or "/",
         httponly=True, samesite="strict", secure=request.url.scheme == "https",
     )  # fmt: skip
     return response
@@ -206,11 +208,15 @@ def _event_language(request: Request, event_id: str) -> Language:
 @sign_in_pages.get("/sign-in")
 def sign_in(request: Request, context: Context, token: str = "", next: str = "/") -> Response:
     """Standalone (`scas serve`): open ``/sign-in?token=<SCAS_OPERATOR_TOKEN>&next=/screen/E``
-    once on a screen or an operator's browser; the token goes into an HttpOnly cookie and
-    the address bar loses it."""
+    once on a screen or an operator's browser; that opens a session of its own
+    (``SCAS_OPERATOR_SESSION_HOURS``), whose token goes into an HttpOnly cookie, and the
+    address bar loses the operator token."""
     if not token or not is_operator_token(context, token):
         raise ApiError(401, "not_authenticated", "this sign-in link is not valid")
-    return _keep_in_cookie(request, _app_path(next), OPERATOR_COOKIE, token)
+    lifetime_s = round(context.settings.operator_session_hours * 3600)
+    with context.services.catalog() as catalog:
+        session = catalog.operator_sessions.open(lifetime_s)
+    return _keep_in_cookie(request, _app_path(next), OPERATOR_COOKIE, session, lifetime_s)
 
 
 @sign_in_pages.post("/sign-in")
@@ -220,6 +226,22 @@ def sign_in_form(
     """The front door's sign-in form: the same as :func:`sign_in`, the token in the form's
     body instead of an address (no history, no log keeps it)."""
     return sign_in(request, context, token, next)
+
+
+@sign_in_pages.post("/sign-out")
+def sign_out(request: Request, context: Context) -> Response:
+    """*Sign out* (every operator page): the session ends and the cookie goes; back to the
+    front door."""
+    session = request.cookies.get(OPERATOR_COOKIE, "")
+    if session:
+        with context.services.catalog() as catalog:
+            catalog.operator_sessions.close(session)
+    response = RedirectResponse(f"{app_root(request)}/", status_code=303)
+    response.delete_cookie(
+        OPERATOR_COOKIE, path=app_root(request) or "/", httponly=True, samesite="strict",
+        secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
 
 
 def _app_path(target: str) -> str:

@@ -36,17 +36,38 @@ def render(request: Request, template: str, **values: Any) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(
         request,
         template,
-        {"root": app_root(request), "language": language, "t": page_texts(language), **values},
+        {
+            "root": app_root(request),
+            "language": language,
+            "t": page_texts(language),
+            "operator_sign_in": operator_sign_in(request),
+            **values,
+        },
     )
+
+
+def operator_sign_in(request: Request) -> str:
+    """How operators sign in to this app: ``token`` (`scas serve`) or ``airflow``."""
+    return str(getattr(request.app.state, "operator_sign_in", "token"))
 
 
 def error_page(request: Request, code: str, message: str) -> str:
     """An error as a short page in the visitor's language (how errors.py answers an error
-    on a page)."""
+    on a page), with the way back to the front door; an operator page opened signed out
+    shows the sign-in form, which comes back to it."""
     language = request_language(request)
     template = TEMPLATES.get_template("error.html")
+    root = app_root(request)
+    inner = request.url.path[len(root) :] if request.url.path.startswith(root) else "/"
+    query = f"?{request.url.query}" if request.url.query else ""
+    wrong_token = inner.startswith("/sign-in")  # the form again, to the same page
+    if wrong_token:
+        inner, query = request.query_params.get("next", "/"), ""
     return template.render(
-        root=app_root(request),
+        operator_sign_in=operator_sign_in(request),
+        next_path=inner + query,
+        wrong_token=wrong_token,
+        root=root,
         language=language,
         t=page_texts(language),
         code=code,

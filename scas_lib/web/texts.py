@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
+from scas_lib.web.texts_access import ACCESS_PAGE_TEXTS, ACCESS_VISITOR_ERRORS
+
 Language = Literal["en", "zh"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 DEFAULT_LANGUAGE: Language = "en"
@@ -379,6 +381,10 @@ PAGE_TEXTS: dict[str, dict[Language, str]] = {
         "zh": "完成：您的照片、面部数据和视频已被删除。",  # noqa: RUF001
     },
 }
+
+
+PAGE_TEXTS.update(ACCESS_PAGE_TEXTS)
+VISITOR_ERRORS.update(ACCESS_VISITOR_ERRORS)
 
 
 def pick_language(wanted: str | None, accept_language: str | None = None) -> Language:
