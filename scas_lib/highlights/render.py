@@ -23,7 +23,9 @@ How the file is made:
 4. meanwhile the soundtrack is made (or taken from the cache of soundtracks); both streams
    are muxed into an MP4 with ``+faststart``, so a player starts before the download ends;
 5. the poster is the plan's poster frame (:attr:`EditPlan.poster_s`), and each clip's
-   middle frame becomes a small thumbnail of that moment (the visitor's page shows them).
+   middle frame becomes a small thumbnail of that moment (the visitor's page shows them);
+6. beside the video, ``<name>.frames.json``: what each of its frames shows (which camera
+   frame, through which window: :mod:`~scas_lib.highlights.shown`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from scas_lib.highlights.assembly import (
 from scas_lib.highlights.cards import CardText, card_lines, missing_glyphs, still_span
 from scas_lib.highlights.punch_in import Framing, SubjectPath, frame_clips
 from scas_lib.highlights.records import EditPlan
+from scas_lib.highlights.shown import shown_frames
 from scas_lib.highlights.sound import make_soundtrack
 from scas_lib.highlights.templates import Template
 from scas_lib.media import h264
@@ -79,6 +82,8 @@ class RenderResult:
     held_frames: int = 0
     #: One small JPEG per clip of the plan, in its order: the middle frame of that moment.
     moments: tuple[Path, ...] = ()
+    #: What each frame shows (:class:`~scas_lib.highlights.shown.FrameRecord`, as JSON).
+    frames: Path | None = None
 
 
 def probe_source(path: Path, camera_id: str, start: datetime) -> SourceFile:
@@ -181,7 +186,10 @@ def render(
         run_graph(graph.thumbnails(output, plan.clip_middles_s(), moments, MOMENT_WIDTH), "moments")
     copied = sum(p.frames for p in pieces if isinstance(p, CopyPiece))
     encoded = round(duration * fps) - copied - held
-    return RenderResult(output, poster, duration, copied, encoded, held, moments)
+    frames = output.with_name(f"{output.stem}.frames.json")
+    record = shown_frames(plan, sources, (template.width, template.height), fps, framing)
+    frames.write_text(record.to_json())
+    return RenderResult(output, poster, duration, copied, encoded, held, moments, frames)
 
 
 def pieces_of(

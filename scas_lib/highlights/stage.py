@@ -22,6 +22,7 @@ during the render gets no video (the output is ``forgotten``, not stored).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import defaultdict
 from dataclasses import replace
@@ -206,7 +207,7 @@ def render_highlight(
                     plan, sources, vertical_template(template), *texts, work / "vertical",
                     work / "vertical.mp4", work / "vertical.jpg", subjects=subjects,
                     sound_cache=sounds, with_moments=False,
-                ).video  # fmt: skip
+                )  # fmt: skip
             with services.catalog() as catalog, catalog.visitors.lock(event_id, visitor_id):
                 if catalog.visitors.get(event_id, visitor_id) is None:
                     return _forgotten(event_id, visitor_id, template)
@@ -363,7 +364,7 @@ def _upload(
     plan: EditPlan,
     result: RenderResult,
     template: Template,
-    vertical: Path | None = None,
+    vertical_result: RenderResult | None = None,
 ) -> Output:
     store = services.object_store()
     bucket = services.settings.bucket_highlights
@@ -383,6 +384,17 @@ def _upload(
         bucket, keys.edit_plan_key(event_id, visitor_id), plan.to_json().encode(),
         content_type="application/json", metadata=metadata,
     )  # fmt: skip
+    # What each frame shows, of both videos: the benchmarks judge the video by it.
+    shown = {
+        name: json.loads(rendered.frames.read_text())
+        for name, rendered in (("video", result), ("vertical", vertical_result))
+        if rendered is not None and rendered.frames is not None
+    }
+    store.put_bytes(
+        bucket, keys.frames_key(event_id, visitor_id), json.dumps(shown).encode(),
+        content_type="application/json", metadata=metadata,
+    )  # fmt: skip
+    vertical = vertical_result.video if vertical_result is not None else None
     if vertical is not None:
         store.put_file(
             bucket, keys.vertical_key(event_id, visitor_id), vertical,

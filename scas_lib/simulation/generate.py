@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import typing
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -76,6 +76,8 @@ class GeneratedEvent:
     sprite_geometry: dict[str, SpriteGeometry]
     #: When any of each person's face is in frame (visible or not).
     presence: dict[str, dict[str, list[tuple[float, float]]]]
+    #: When each person is visible smiling (people whose photos are labelled smile in some).
+    smiles: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
 
 
 def generate_event(
@@ -134,6 +136,7 @@ def generate_event(
     geometry = {name: sprite.geometry for name, sprite in sprites.items()}
     truth = ground_truth(plan, geometry)
     presence = ground_truth(plan, geometry, present=True)
+    smiles = ground_truth(plan, geometry, smiling=True)
     _write_json(directory / "plan.json", plan.as_dict())
     _write_json(directory / "event.json", _event_record(plan, start, segments, video))
     _write_json(
@@ -148,10 +151,12 @@ def generate_event(
             "corrupt_segments": [s.key for s in segments if s.corrupt],
             "appearances": truth,
             "present": presence,
+            # When each person is visible smiling (photos labelled "happy" by the photo set).
+            "smiling": smiles,
         },
     )
     cv2.imwrite(str(directory / "preview.jpg"), _grid(preview, columns=3))
-    return GeneratedEvent(directory, plan, tuple(segments), truth, geometry, presence)
+    return GeneratedEvent(directory, plan, tuple(segments), truth, geometry, presence, smiles)
 
 
 def _record_camera(

@@ -13,6 +13,7 @@ its 1927 Solvay group photo as strangers.
 
 from __future__ import annotations
 
+import json
 import re
 import typing
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class SourcePhoto:
     path: Path
     #: Which face of the photo (group photos give several people).
     face_index: int = 0
+    #: The expression the photo shows, where its folder's manifest labels it ("happy"...).
+    expression: str | None = None
 
 
 Half = Literal["all", "tuning", "held-out"]
@@ -55,12 +58,32 @@ def person_folders(faces_dir: Path, half: Half = "all") -> list[Path]:
 
 def folder_photos(faces_dir: Path, half: Half = "all") -> list[SourcePhoto]:
     """Photos in ``faces_dir/<person>/*.jpg|png``, one identity per sub-folder (of one half
-    of the people: :func:`person_folders`)."""
+    of the people: :func:`person_folders`), with the expression the folder's
+    ``manifest.json`` gives each (``"expressions": {"<person>/<file>": "happy", ...}``)."""
+    labels = manifest_expressions(faces_dir)
     photos = []
     for folder in person_folders(faces_dir, half):
         for path in sorted([*folder.glob("*.jpg"), *folder.glob("*.png")]):
-            photos.append(SourcePhoto(folder.name, f"{folder.name}/{path.stem}", path))
+            photos.append(
+                SourcePhoto(
+                    folder.name,
+                    f"{folder.name}/{path.stem}",
+                    path,
+                    expression=labels.get(f"{folder.name}/{path.name}"),
+                )
+            )
     return photos
+
+
+def manifest_expressions(faces_dir: Path) -> dict[str, str]:
+    """The ``expressions`` of ``faces_dir/manifest.json`` (photo path -> label), if any."""
+    manifest = faces_dir / "manifest.json"
+    if not manifest.is_file():
+        return {}
+    labels = json.loads(manifest.read_text()).get("expressions") or {}
+    if not isinstance(labels, dict):
+        raise ValueError(f"{manifest}: 'expressions' must map photo paths to labels")
+    return {str(path): str(label) for path, label in labels.items()}
 
 
 def sample_photos(cache_dir: Path, index_url: str) -> list[SourcePhoto]:
@@ -188,4 +211,4 @@ def cast(
 
 
 def _photo_spec(photo: SourcePhoto, sprites: dict[str, Sprite]) -> PhotoSpec:
-    return PhotoSpec(photo.name, 1.5 * sprites[photo.name].geometry.face_height)
+    return PhotoSpec(photo.name, 1.5 * sprites[photo.name].geometry.face_height, photo.expression)

@@ -31,6 +31,8 @@ class PhotoSpec:
 
     name: str
     max_face_px: float
+    #: The expression it shows, where the photo set labels it ("happy", "neutral"...).
+    expression: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ def plan_event(config: SimulationConfig, people: list[PersonSpec]) -> EventPlan:
             window = windows[index % len(windows)] if windows else None
             # One person is in one place at a time: a pass may not overlap their others.
             for _attempt in range(20):
-                candidate = _pass(person, camera, config, rng, window)
+                candidate = _pass(person, camera, config, rng, window, turn=index)
                 if all(candidate.end_s <= p.start_s or candidate.start_s >= p.end_s for p in own):
                     own.append(candidate)
                     break
@@ -260,9 +262,12 @@ def _pass(
     config: SimulationConfig,
     rng: np.random.Generator,
     window: tuple[float, float] | None = None,
+    turn: int = 0,
 ) -> Pass:
-    """One pass, anywhere in the event or inside ``window`` (a :class:`PresenceWindow`)."""
-    photo = person.footage_photos[int(rng.integers(len(person.footage_photos)))]
+    """One pass, anywhere in the event or inside ``window`` (a :class:`PresenceWindow`);
+    the person's ``turn``-th (:func:`_photos_for_turn`)."""
+    photos = _photos_for_turn(person.footage_photos, turn)
+    photo = photos[int(rng.integers(len(photos)))]
     largest = min(config.max_face_px, photo.max_face_px)
     smallest = min(config.min_face_px * 1.1, largest)
     depth = float(rng.uniform(0, 1)) ** 1.5  # more people far away than close up
@@ -287,3 +292,20 @@ def _pass(
         yaw_phase=float(rng.uniform(0, 2 * math.pi)),
         torso_colour=_TORSO_COLOURS[int(rng.integers(len(_TORSO_COLOURS)))],
     )
+
+
+def _photos_for_turn(photos: tuple[PhotoSpec, ...], turn: int) -> tuple[PhotoSpec, ...]:
+    """The photos a person's ``turn``-th pass may show. Someone whose photos show several
+    labelled expressions changes expression from pass to pass (one expression a pass, in
+    turn: smiling some of the time); anyone else may show any of their photos.
+
+    >>> smiles = (PhotoSpec("a", 90, "happy"), PhotoSpec("b", 90, "neutral"),
+    ...           PhotoSpec("c", 90, "happy"))
+    >>> [[p.name for p in _photos_for_turn(smiles, turn)] for turn in range(3)]
+    [['a', 'c'], ['b'], ['a', 'c']]
+    """
+    expressions = sorted({photo.expression for photo in photos if photo.expression})
+    if len(expressions) < 2:
+        return photos
+    wanted = expressions[turn % len(expressions)]
+    return tuple(photo for photo in photos if photo.expression == wanted)

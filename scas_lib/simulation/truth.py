@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scas_lib.simulation.plan import EventPlan
+from scas_lib.simulation.plan import EventPlan, PhotoSpec
 from scas_lib.simulation.scene import SpriteGeometry, face_states
 from scas_lib.tracks import iou
 
@@ -21,21 +21,35 @@ Interval = tuple[float, float]
 Appearances = Mapping[str, Mapping[str, Sequence[Interval]]]
 
 
+#: The expression label of a smiling photo.
+SMILING = "happy"
+
+
 def ground_truth(
-    plan: EventPlan, sprites: dict[str, SpriteGeometry], *, present: bool = False
+    plan: EventPlan,
+    sprites: dict[str, SpriteGeometry],
+    *,
+    present: bool = False,
+    smiling: bool = False,
 ) -> dict[str, dict[str, list[Interval]]]:
     """When each person's face is visible on each camera, from every frame of the plan.
 
     With ``present``, when any of the face is in the frame at all, however small, hidden or
     cut off: a prediction there is the right person even where the truth cannot promise
-    that the face can be recognised.
+    that the face can be recognised. With ``smiling``, when it is visible and smiles (the
+    pass shows a photo labelled :data:`SMILING`).
     """
     fps = plan.config.fps
     frames = round(plan.config.duration_s * fps)
+    smiles = {photo.name for photo in photo_specs(plan) if photo.expression == SMILING}
+    if smiling and not smiles:
+        return {}
     visible: dict[tuple[str, str], list[int]] = defaultdict(list)
     for camera in plan.cameras:
         for index in range(frames):
             for state in face_states(plan, camera.id, index / fps, sprites):
+                if smiling and not (state.visible and state.pass_.photo in smiles):
+                    continue
                 if state.visible or (present and state.inside > 0):
                     visible[(state.person_id, camera.id)].append(index)
     truth: dict[str, dict[str, list[Interval]]] = defaultdict(dict)
@@ -43,6 +57,11 @@ def ground_truth(
         runs = _runs(sorted(set(indices)))
         truth[person][camera_id] = [(first / fps, (last + 1) / fps) for first, last in runs]
     return dict(truth)
+
+
+def photo_specs(plan: EventPlan) -> list[PhotoSpec]:
+    """Every photo the plan's people may show in the footage."""
+    return [photo for person in plan.people for photo in person.footage_photos]
 
 
 def person_at(

@@ -174,6 +174,14 @@ def vertical_key(event_id: str, visitor_id: str) -> str:
     )
 
 
+def frames_key(event_id: str, visitor_id: str) -> str:
+    """Key of the record of what each frame of a highlight (and of its 9:16 version) shows:
+    which camera frame, through which window (:mod:`scas_lib.highlights.shown`)."""
+    return (
+        f"{validate_id(event_id, 'event id')}/{validate_id(visitor_id, 'visitor id')}.frames.json"
+    )
+
+
 def moments_prefix(event_id: str, visitor_id: str) -> str:
     """The prefix of a highlight's moment thumbnails (:func:`moment_key`): as many as its
     plan has clips, so they are found, and deleted, by this prefix.
@@ -197,14 +205,15 @@ def highlight_keys(event_id: str, visitor_id: str) -> list[str]:
     """The objects of known name the highlights bucket may hold for a visitor (for privacy
     deletion; their moments' thumbnails are under :func:`moments_prefix`).
 
-    >>> highlight_keys("expo", "ana")
-    ['expo/ana.mp4', 'expo/ana.jpg', 'expo/ana.plan.json', 'expo/ana.vertical.mp4']
+    >>> [key.removeprefix("expo/ana") for key in highlight_keys("expo", "ana")]
+    ['.mp4', '.jpg', '.plan.json', '.vertical.mp4', '.frames.json']
     """
     return [
         highlight_key(event_id, visitor_id),
         poster_key(event_id, visitor_id),
         edit_plan_key(event_id, visitor_id),
         vertical_key(event_id, visitor_id),
+        frames_key(event_id, visitor_id),
     ]
 
 
