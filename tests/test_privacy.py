@@ -231,3 +231,54 @@ def test_forget_leaves_nothing_of_the_visitor(
     assert files_containing(data_dir / "seaweedfs", stored[1000:1400]) == []
     assert files_containing(data_dir / "seaweedfs", video[5000:5400]) == []
     assert store.get_bytes(settings.bucket_enrollments, "expo/v-keep/0.jpg") == b"someone else"
+
+
+def test_forget_leaves_no_byte_of_the_name_in_the_database_files(
+    private_servers: PrivateServers,
+) -> None:
+    """The name was in the visitors table's file (a dead row) and in the WAL after forget:
+    forget rewrites the tables that held it and retires the WAL that logged it, so when it
+    returns no file of the embedded PostgreSQL holds it."""
+    services = private_servers.services
+    postgres_home = private_servers.data_dir / "postgres"
+    name = f"Qwv Forgotten-{os.urandom(6).hex()}"
+    kept = f"Qwv Kept-{os.urandom(6).hex()}"
+    with services.catalog() as catalog:
+        catalog.events.ensure("expo")
+        catalog.visitors.upsert(Visitor("expo", "v-named", name, CONSENT))
+        catalog.visitors.upsert(Visitor("expo", "v-kept", kept, CONSENT))
+        catalog.connection.autocommit = True
+        with catalog.connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")  # the rows are in the table's file, not only in memory
+    assert files_containing(postgres_home, name.encode())  # the test means something
+
+    forget_visitor(services, "expo", "v-named")
+
+    assert files_containing(postgres_home, name.encode()) == []
+    assert files_containing(private_servers.data_dir / "seaweedfs", name.encode()) == []
+    with services.catalog() as catalog:  # the others are as they were
+        visitor = catalog.visitors.get("expo", "v-kept")
+        assert visitor is not None and visitor.display_name == kept
+
+
+def test_names_stay_out_of_the_planner_statistics(private_servers: PrivateServers) -> None:
+    """ANALYZE keeps common values of each column in pg_statistic, another table's file:
+    never of the visitors' names."""
+    services = private_servers.services
+    names = [f"Qwv Common-{os.urandom(4).hex()}" for _ in range(3)]
+    with services.catalog() as catalog:
+        catalog.events.ensure("stats")
+        for index in range(300):
+            name = names[index % len(names)]
+            catalog.visitors.upsert(Visitor("stats", f"v-stats-{index}", name, CONSENT))
+        catalog.connection.autocommit = True
+        with catalog.connection.cursor() as cursor:
+            cursor.execute("ANALYZE visitors")
+            cursor.execute(
+                """SELECT attname FROM pg_stats
+                   WHERE tablename = 'visitors' AND most_common_vals IS NOT NULL"""
+            )
+            sampled = {row[0] for row in cursor.fetchall()}
+            cursor.execute("DELETE FROM visitors WHERE event_id = 'stats'")
+    assert "event_id" in sampled  # the test means something: common values are kept
+    assert "display_name" not in sampled

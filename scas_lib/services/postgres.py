@@ -72,7 +72,9 @@ class EmbeddedPostgres(EmbeddedService):
             run_as,
             "-l", str(self.log_path),
             "-w", "-t", "60",
-            "-o", f"-p {settings['port']}",
+            # A WAL segment no longer needed is deleted, not recycled with its old records
+            # in it: a forgotten visitor's name leaves the WAL (catalog.scrub).
+            "-o", f"-p {settings['port']} -c wal_recycle=off",
             "start",
         )  # fmt: skip
         pid = _postmaster_pid(self.pgdata)

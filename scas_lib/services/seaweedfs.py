@@ -222,8 +222,10 @@ def vacuum(master: SeaweedMaster, settle_s: float = 3.0, timeout_s: float = 120.
     while time.monotonic() - quiet_since < settle_s:
         if time.monotonic() > deadline:
             raise ObjectStoreError(f"SeaweedFS {master.url}: volumes still hold deleted bytes")
-        volumes = [
-            v for node in nodes for v in _get_json(f"https://{node}/status", context)["Volumes"]
+        volumes = [  # a server that has stored nothing yet has no volumes (null)
+            v
+            for node in nodes
+            for v in _get_json(f"https://{node}/status", context)["Volumes"] or []
         ]
         if any(v.get("DeleteCount") or v.get("DeletedByteCount") for v in volumes):
             _get_json(f"{master.url}/vol/vacuum?garbageThreshold=0.000001", context, timeout_s)

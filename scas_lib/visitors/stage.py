@@ -26,6 +26,7 @@ import cv2
 
 from scas_lib.analysis.folders import analyses_root, forget_in_analyses
 from scas_lib.catalog import Consent, Enrollment, Visitor
+from scas_lib.catalog.scrub import scrub_deleted_rows
 from scas_lib.errors import ScasError
 from scas_lib.faces.engine import FaceEngine
 from scas_lib.faces.enrollment import (
@@ -178,7 +179,9 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
     """Delete a visitor's photos, videos and catalog rows (embeddings, tracks, appearances,
     outputs), and whatever of them is on this machine's disk: the scratch folders of their
     renders and of killed tasks, the console's analyses that named them, and the deleted
-    objects' bytes in the embedded store's volumes. Under the visitor's lock, so a render
+    objects' bytes in the embedded store's volumes and the deleted rows' bytes in the
+    database's files (:func:`~scas_lib.catalog.scrub.scrub_deleted_rows`). Under the
+    visitor's lock, so a render
     in flight publishes nothing afterwards. Safe to run again; forgetting an unknown
     visitor deletes nothing."""
     store = services.object_store()
@@ -204,4 +207,6 @@ def forget_visitor(services: Services, event_id: str, visitor_id: str) -> Forget
     forget_in_analyses(analyses_root(settings.data_dir), event_id, visitor_id)
     if services.seaweed_master:
         vacuum(services.seaweed_master)
+    # The deleted rows' bytes (the name, the embeddings) out of the tables' files and WAL.
+    scrub_deleted_rows(services.database_url, timeout_s=settings.connect_timeout_s)
     return ForgetResult(event_id, visitor_id, deleted, removed)

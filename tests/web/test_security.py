@@ -42,7 +42,8 @@ def test_every_spelling_of_a_short_code_is_one_code_with_one_limit(
         assert answer.status_code == 200, (spelling, answer.text)
         assert answer.json()["display_name"] == body["display_name"]
     # another character makes it no code: looked up as a long token, it opens nothing
-    assert requests.get(web.api(f"/visitor/{code.replace('-', '_')}"), timeout=10).status_code == 404
+    underscored = code.replace("-", "_")
+    assert requests.get(web.api(f"/visitor/{underscored}"), timeout=10).status_code == 404
 
     # Wrong codes, padded: they empty the one bucket of tries like any guess...
     rng = random.Random(1)
@@ -136,7 +137,7 @@ def _upload_head(web: WebServer, path: str, length: int | None, bearer: str | No
         f"Host: {urlsplit(web.url).netloc}",
         "Content-Type: multipart/form-data; boundary=scasboundary",
     ]
-    lines.append(f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked")
+    lines.append("Transfer-Encoding: chunked" if length is None else f"Content-Length: {length}")
     if bearer:
         lines.append(f"Authorization: Bearer {bearer}")
     return "\r\n".join(lines) + "\r\n\r\n"
