@@ -344,7 +344,6 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
         "const v = arguments[0]; return [+v.dataset.from, +v.dataset.to, v.currentTime];", clip
     )
     assert start - 0.5 <= now <= end + 0.5, (start, end, now)  # inside the moment
-    screenshots(console, "console-moments")
 
     # Deleted from the console: gone from the screen (back to idle) and its link is dead.
     deleted = requests.delete(

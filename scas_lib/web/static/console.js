@@ -356,7 +356,9 @@
       // One time format: the clock, to the second, in the event's zone.
       item.querySelector(".when").textContent =
         moment.camera_id + " · " + clock(moment.start_time) + " – " + clock(moment.end_time);
-      window.scasMomentClip(item.querySelector(".moment-clip"),
+      const clip = item.querySelector(".moment-clip");
+      clip.setAttribute("aria-label", item.querySelector(".when").textContent);
+      window.scasMomentClip(clip,
         api + "/cameras/" + moment.camera_id + "/playback", moment.start_time, moment.end_time);
       showExpressions(item.querySelector(".expressions"), moment.expressions);
       item.querySelector(".not-this-person").addEventListener("click", () => {
