@@ -203,7 +203,7 @@ def probe_upload(path: Path, shown_as: str | None = None) -> VideoInfo:
     name, not the name it was kept under)."""
     name = shown_as or path.name
     if not path.is_file():
-        raise AnalysisRefused(f"{path}: no such file")
+        raise AnalysisRefused(f"{name}: no such file")
     try:
         info = probe(path)
         # A file cut short (an upload that stopped) keeps a header that promises the whole
@@ -217,7 +217,9 @@ def probe_upload(path: Path, shown_as: str | None = None) -> VideoInfo:
             )
         return info
     except MediaError as error:
-        raise AnalysisRefused(f"{name}: not a video file ({error})") from None
+        # ffprobe's words name the file where it is kept: a refusal names no server path.
+        reason = str(error).replace(str(path), name).replace(path.name, name)
+        raise AnalysisRefused(f"{name}: not a video file ({reason})") from None
 
 
 def analyze_file(

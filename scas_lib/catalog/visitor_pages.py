@@ -5,8 +5,9 @@ the big screen shows.
 A visitor page is opened with a long random token (the QR code) or a short code; both are
 stored as hashes (see :mod:`scas_lib.catalog.tokens`). The kiosk's token is thus not
 available to show again, so each visitor gets a screen link of their own, made the first
-time their video is on the big screen, which opens the same page
-(:meth:`VisitorPageRepository.for_credential`)."""
+time their video is on the big screen. Anyone in the room can scan it, so it only watches
+the video (:meth:`VisitorPageRepository.for_screen_link`, the app's ``/w/`` page): it
+never opens the visitor's page, which offers *Delete my data* (issue 44, item 7)."""
 
 from __future__ import annotations
 
@@ -51,17 +52,24 @@ class VisitorPageRepository:
         return VisitorPageIssue(VisitorPage(*rows[0]), token, code)
 
     def for_credential(self, credential: str) -> VisitorPage | None:
-        """The page opened by a long token, a short code (as typed) or a screen link
-        (:meth:`screen_link`), else None."""
+        """The page opened by a long token or a short code (as typed), else None. A screen
+        link does not open it: it only watches (:meth:`for_screen_link`)."""
         code = short_code(credential)
         code_digest = token_hash(code) if code else None
         rows = self._db.execute(
             """SELECT event_id, visitor_id, kiosk_id, created_at FROM visitor_pages
-               WHERE token_sha256 = %s OR code_sha256 = %s
-               UNION ALL
-               SELECT event_id, visitor_id, NULL, created_at FROM screen_links
+               WHERE token_sha256 = %s OR code_sha256 = %s""",
+            (token_hash(credential), code_digest),
+        )
+        return VisitorPage(*rows[0]) if rows else None
+
+    def for_screen_link(self, token: str) -> VisitorPage | None:
+        """The visitor whose video a screen link (:meth:`screen_link`) watches, else None.
+        What it opens may only watch that video: never their page, nor delete anything."""
+        rows = self._db.execute(
+            """SELECT event_id, visitor_id, NULL, created_at FROM screen_links
                WHERE token_sha256 = %s""",
-            (token_hash(credential), code_digest, token_hash(credential)),
+            (token_hash(token),),
         )
         return VisitorPage(*rows[0]) if rows else None
 

@@ -117,3 +117,19 @@ def plan_moments(plan: EditPlan) -> tuple[Moment, ...]:
             zip(plan.clips, plan.clip_output_starts(), strict=True)
         )
     )
+
+
+def clock_times(filmed: list[datetime]) -> list[str]:
+    """When each moment was filmed as its page says it: ``HH:MM``, with the seconds where
+    two moments share a minute, so that no two read the same (aware times, already in the
+    event's zone).
+
+    >>> from datetime import datetime as t
+    >>> clock_times([t(2026, 1, 1, 10, 4, 5), t(2026, 1, 1, 10, 4, 50), t(2026, 1, 1, 11, 0)])
+    ['10:04:05', '10:04:50', '11:00']
+    """
+    minutes = [moment.strftime("%H:%M") for moment in filmed]
+    return [
+        moment.strftime("%H:%M:%S") if minutes.count(minute) > 1 else minute
+        for moment, minute in zip(filmed, minutes, strict=True)
+    ]

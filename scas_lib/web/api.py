@@ -24,7 +24,8 @@ from scas_lib.storage import keys
 from scas_lib.visitors.page import VideoState, shown_status, video_state
 from scas_lib.web.auth import Context, CurrentKiosk, CurrentVisitorPage
 from scas_lib.web.errors import ApiError, ErrorBody
-from scas_lib.web.media import object_response
+from scas_lib.web.known import require_event
+from scas_lib.web.media import download_name, object_response
 from scas_lib.web.screen import qr_data_uri
 from scas_lib.web.texts import pick_language
 from scas_lib.web.uploads import form_file, form_flag, form_text, multipart_body, read_form
@@ -34,6 +35,7 @@ from scas_lib.web.visits import (
     delete_my_data,
     enroll_at_kiosk,
     event_consent,
+    event_name,
     link_visit,
     media_key,
     moment_thumbnail_key,
@@ -193,14 +195,20 @@ def _media_response(
 ) -> Any:
     """The object of one of the visitor's media files, in ranges, maybe as an attachment."""
     key = media_key(context, page, kind, event_id)
-    extension = "jpg" if kind == "poster" else "mp4"
-    suffix = "-vertical" if kind == "vertical" else ""
+    name = None
+    if download:  # named after the event and the visitor (not "<event>-highlight.mp4")
+        with context.services.catalog() as catalog:
+            visitor = catalog.visitors.get(page.event_id, page.visitor_id)
+        name = download_name(
+            event_name(context, event_id), visitor.display_name if visitor else "",
+            "jpg" if kind == "poster" else "mp4", " (9x16)" if kind == "vertical" else "",
+        )  # fmt: skip
     return object_response(
         context.services.object_store(),
         context.settings.bucket_highlights,
         key,
         range_header=request.headers.get("range"),
-        download_name=f"{event_id}-highlight{suffix}.{extension}" if download else None,
+        download_name=name,
     )
 
 
@@ -323,7 +331,8 @@ def operator_router(operator: Callable[..., Any]) -> APIRouter:
     @router.post("/events/{event_id}/kiosks", status_code=201)
     def pair(event_id: str, request: Request, context: Context, label: str = "") -> NewKiosk:
         """Pair a new kiosk with the event; its token is shown only in this answer (with
-        the pairing link as a QR code)."""
+        the pairing link as a QR code). 404 for an event SCAS does not know."""
+        require_event(context, event_id)
         with context.services.catalog() as catalog:
             pairing = catalog.kiosks.pair(event_id, label=label)
         path = pairing_path(event_id, pairing.token)

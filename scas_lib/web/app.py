@@ -8,7 +8,10 @@ same both ways.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from scas_lib.web.pages import (
 )
 from scas_lib.web.redaction import without_credentials
 from scas_lib.web.uploads import BodyLimit, UploadLimit
+from scas_lib.web.watch import watch_router
 
 #: Where the app is mounted, standalone and in Airflow.
 URL_PREFIX = "/scas"
@@ -85,13 +89,15 @@ def create_app(
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=f"{root}/openapi.json",
             title="SCAS API",
             swagger_js_url=f"{root}/docs-static/swagger-ui-bundle.js",
             swagger_css_url=f"{root}/docs-static/swagger-ui.css",
             swagger_favicon_url=f"{root}/docs-static/favicon.png",
         )
+        page.headers["Content-Security-Policy"] = docs_policy(bytes(page.body).decode())
+        return page
 
     for router in (
         kiosk_router,
@@ -103,6 +109,7 @@ def create_app(
         landing_pages,
         kiosk_pages,
         visitor_pages,
+        watch_router,
         operator_pages(operator),
         sign_in_pages,
     ):
@@ -115,13 +122,32 @@ async def _security_headers(request: Request, call_next: Callable[..., Any]) -> 
     response = await call_next(request)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    inner = request.scope.get("path", "")[len(request.scope.get("root_path", "")) :]
     html = response.headers.get("content-type", "").startswith("text/html")
-    # Swagger UI's page starts itself with an inline script; the playback page sets its own
-    # (page_policy: its video comes from the object store's presigned links).
-    if html and inner != "/docs" and "Content-Security-Policy" not in response.headers:
+    # The playback page and the API docs set their own (page_policy: the playback's video
+    # comes from the object store's presigned links; docs_policy).
+    if html and "Content-Security-Policy" not in response.headers:
         response.headers["Content-Security-Policy"] = page_policy()
     return response
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def docs_policy(page: str) -> str:
+    """The API docs' policy: Swagger UI's files from the app and the one inline script that
+    starts it, allowed by its hash (no other inline script); its widgets set styles.
+
+    >>> docs_policy("<script>go()</script>").split("; ")[1]
+    "script-src 'self' 'sha256-5KYv+PUboo5h+0+YAtGRPbwv5d/QxzHslP4YGnUaxRw='"
+    """
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(page)
+    )
+    return (
+        f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'self'; form-action 'self'"
+    )
 
 
 def _upload_limits(context: WebContext) -> dict[str, UploadLimit]:

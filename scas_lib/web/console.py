@@ -87,6 +87,7 @@ class ConsoleCamera:
     behind: bool
     health: CameraHealth
     level: HealthLevel = "idle"
+    watchable: bool = False  # its event file gives it a url: "Watch live" is offered
 
 
 def health_level(state: str | None, behind: bool) -> HealthLevel:
@@ -226,9 +227,15 @@ def console_state(context: WebContext, event_id: str) -> ConsoleState:
         recognition = catalog.segments.recognition_progress(event_id)
     markers = waves.marker_times(services, event_id)
     ended = waves.run_state(markers["start"], markers["end"], None)[0]
-    segment_s = parameters.resolve_run(event_id).config.segment_s
+    config = parameters.resolve_run(event_id).config
+    watchable = {camera.id for camera in config.cameras if camera.url}
     now = datetime.now(UTC)
-    cameras = [console_camera(h, now, segment_s) for h in ingest.cameras(services, event_id)]
+    cameras = [
+        dataclasses.replace(
+            console_camera(h, now, config.segment_s), watchable=h.camera_id in watchable
+        )
+        for h in ingest.cameras(services, event_id)
+    ]
     listed = []
     for visitor in visitors:
         output = outputs.get(visitor.id)

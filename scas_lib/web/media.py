@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import quote
 
 from fastapi.responses import Response, StreamingResponse
 
@@ -17,6 +18,30 @@ from scas_lib.web.errors import ApiError
 
 CHUNK = 4 * 2**20
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+#: What a file name may not hold on any system a visitor saves to (and control characters).
+_NOT_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+
+def download_name(event_name: str, display_name: str, extension: str, suffix: str = "") -> str:
+    """The name a visitor's video is saved under: the event's and the visitor's names, in
+    any script, without what a file name cannot hold.
+
+    >>> download_name("Expo 2026", "Ana Lee", "mp4"), download_name("展会", "李/娜", "jpg")
+    ('Expo 2026 - Ana Lee.mp4', '展会 - 李 娜.jpg')
+    """
+    stem = " - ".join(
+        _NOT_IN_FILE_NAMES.sub(" ", part).strip(" .") for part in (event_name, display_name)
+    )
+    return f"{stem[:150]}{suffix}.{extension}"
+
+
+def _content_disposition(name: str) -> str:
+    """``attachment`` with ``name`` as typed (RFC 6266 ``filename*``) and an ASCII one for
+    old clients."""
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -55,7 +80,7 @@ def object_response(
     media_type = stored.content_type or "application/octet-stream"
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
     if download_name:
-        headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+        headers["Content-Disposition"] = _content_disposition(download_name)
     wanted = parse_range(range_header, size)
     if wanted is not None:
         start, end = wanted

@@ -30,6 +30,8 @@ from scas_lib.web.auth import (
     is_operator_token,
 )
 from scas_lib.web.errors import ApiError
+from scas_lib.web.known import require_event
+from scas_lib.web.media import download_name
 from scas_lib.web.playback import media_origin
 from scas_lib.web.rendering import app_root, render, request_language, script_json
 from scas_lib.web.texts import (
@@ -166,6 +168,7 @@ def visitor_page(
         state_text=texts[_state_text(status)],
         progress_text=_progress_text(status, texts),
         api_url=f"{app_root(request)}/api/visitor/{token}",
+        share_name=download_name(status.event_name, status.display_name, "mp4"),
         # What the script says, in the page's language (it updates the progress in place).
         texts_json=script_json({name: texts[name] for name in VISITOR_SCRIPT_TEXTS}),
     )
@@ -257,7 +260,7 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
     @router.get("/screen/{event_id}")
     def screen(request: Request, event_id: str, context: Context) -> HTMLResponse:
         """The big screen: full screen, no controls, the finished videos in a loop."""
-        keys.validate_id(event_id, "event id")
+        require_event(context, event_id)
         language = _event_language(request, event_id)
         return render(
             request,
@@ -294,10 +297,11 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
 
     @router.get("/console/{event_id}")
     def console(request: Request, event_id: str, context: Context) -> HTMLResponse:
-        """The operator console of one event."""
-        keys.validate_id(event_id, "event id")
+        """The operator console of one event (404 for an event SCAS does not know). Its
+        moments play the cameras' segments from the object store's presigned links."""
+        require_event(context, event_id)
         language = _event_language(request, event_id)
-        return render(
+        response = render(
             request,
             "console.html",
             language=language,
@@ -307,5 +311,7 @@ def operator_pages(operator: Callable[..., Any]) -> APIRouter:
             api_url=f"{app_root(request)}/api/events/{event_id}",
             templates=available_templates(event_templates_dir()),
         )
+        response.headers["Content-Security-Policy"] = page_policy(media_origin(context))
+        return response
 
     return router

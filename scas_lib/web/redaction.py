@@ -1,7 +1,8 @@
 """Credentials out of what is logged: a request's address, as a log line may show it.
 
 A visitor's page address holds their credential (the long token of the QR code or the
-short code, in ``/v/<credential>`` and ``/api/visitor/<credential>/...``); a kiosk's
+short code, in ``/v/<credential>`` and ``/api/visitor/<credential>/...``), a screen link
+its own (``/w/<link>``, ``/api/watch/<link>/...``); a kiosk's
 pairing link holds the kiosk's token (``?pair=``) and the standalone sign-in link the
 operator's (``?token=``). Whatever logs a request's path or query string passes it through
 :func:`without_credentials` first: the access log (``CredentialsOutOfAccessLogs`` in
@@ -12,9 +13,10 @@ from __future__ import annotations
 
 import re
 
-#: Where a request's address holds a credential: a visitor page's token or short code (in
-#: the path), a kiosk's pairing token (``?pair=``) and an operator's (``?token=``).
-_CREDENTIAL_IN_PATH = re.compile(r"(/v/|/api/visitor/)[^/]+")
+#: Where a request's address holds a credential: a visitor page's token or short code or a
+#: screen link (in the path), a kiosk's pairing token (``?pair=``) and an operator's
+#: (``?token=``).
+_CREDENTIAL_IN_PATH = re.compile(r"(/v/|/w/|/api/visitor/|/api/watch/)[^/]+")
 _CREDENTIAL_IN_QUERY = re.compile(rb"(^|&)(pair|token)=[^&]*")
 
 

@@ -1,5 +1,6 @@
 """The big screen at the exit: the event's finished videos, newest first, each with its
-visitor's name and the QR code of their page, and the live feed the screen listens to.
+visitor's name and the QR code of a page that watches it (never the visitor's own page:
+:mod:`~scas_lib.web.watch`), and the live feed the screen listens to.
 
 The feed is server-sent events (``text/event-stream``, :func:`live_feed`, which the
 console's feed uses too): a ``playlist`` event with the whole list whenever it changes (and
@@ -45,7 +46,8 @@ class ScreenVideo:
     poster_path: str
     #: The vertical (9:16) cut, where the template made one: a portrait screen plays it.
     vertical_path: str | None
-    #: The visitor's page (absolute: it is what the QR code holds).
+    #: The watch-only page of the video (absolute: it is what the QR code holds); never the
+    #: visitor's own page, which can delete their data.
     page_url: str
     #: The QR code of ``page_url`` as an SVG ``data:`` URI, :data:`QR_BORDER` modules of
     #: quiet zone around it.
@@ -96,8 +98,9 @@ def screen_playlist(context: WebContext, event_id: str, base_url: str) -> list[S
     bucket = context.settings.bucket_highlights
     videos = []
     for entry in entries:
-        media = f"/api/visitor/{entry.token}/media"
-        page_url = f"{base}/v/{entry.token}"
+        # The screen link watches the video only (watch.py): anyone can scan the screen.
+        media = f"/api/watch/{entry.token}/media"
+        page_url = f"{base}/w/{entry.token}"
         rendered_at = entry.updated_at.isoformat()
         vertical_key = keys.vertical_key(event_id, entry.visitor_id)
         vertical = has_vertical_cut(context.services.s3, bucket, vertical_key, rendered_at)

@@ -29,6 +29,7 @@ from scas_lib.visitors.page import (
     MakingStep,
     Moment,
     VideoState,
+    clock_times,
     making_step,
     plan_moments,
     shown_status,
@@ -36,6 +37,7 @@ from scas_lib.visitors.page import (
 )
 from scas_lib.web.context import WebContext
 from scas_lib.web.errors import ApiError
+from scas_lib.web.known import event_is_over
 from scas_lib.web.texts import Language, visitor_error
 
 if TYPE_CHECKING:
@@ -92,7 +94,10 @@ def enroll_at_kiosk(
     """Enroll a visitor from a kiosk photo: rate limit, consent, the enrollment gates (each
     refusal in the visitor's language), then their page. ``base_url`` is the app's address
     as the kiosk reached it (``SCAS_PUBLIC_URL`` wins); ``remember`` is the second, separate
-    consent: to be known again at future events."""
+    consent: to be known again at future events. An event that is over takes nobody: its
+    cameras no longer film (409 ``event_ended``)."""
+    if event_is_over(context, kiosk.event_id):
+        raise _refusal(409, "event_ended", language)
     consent = event_consent(kiosk.event_id)
     if not consent_given:
         raise _refusal(422, "consent_missing", language)
@@ -154,7 +159,7 @@ class VideoFiles:
     vertical_path: str | None
 
 
-def _video_files(context: WebContext, event_id: str, visitor_id: str, prefix: str) -> VideoFiles:
+def video_files(context: WebContext, event_id: str, visitor_id: str, prefix: str) -> VideoFiles:
     """The state of a visitor's video in one event, with its files under ``prefix``."""
     with context.services.catalog() as catalog:
         event = catalog.events.get(event_id)
@@ -204,7 +209,8 @@ class MomentOnPage:
     plays the video from there."""
 
     moment: Moment
-    #: When it was filmed, ``HH:MM`` in the event's time zone.
+    #: When it was filmed, ``HH:MM`` in the event's time zone (``HH:MM:SS`` where two
+    #: moments share a minute: :func:`~scas_lib.visitors.page.clock_times`).
     local_time: str
     #: App-relative; None for a video rendered before moments had thumbnails.
     thumbnail_path: str | None
@@ -283,15 +289,17 @@ def _moments(
         return ()
     thumbnails = {o.key for o in store.list(bucket, keys.moments_prefix(event.id, visitor_id))}
     zone = event_zone(event)
+    moments = plan_moments(plan)
+    times = clock_times([moment.filmed_at.astimezone(zone) for moment in moments])
     return tuple(
         MomentOnPage(
             moment,
-            moment.filmed_at.astimezone(zone).strftime("%H:%M"),
+            time,
             f"{prefix}/moments/{moment.index}"
             if keys.moment_key(event.id, visitor_id, moment.index) in thumbnails
             else None,
         )
-        for moment in plan_moments(plan)
+        for moment, time in zip(moments, times, strict=True)
     )
 
 
@@ -306,13 +314,13 @@ def visitor_status(context: WebContext, page: VisitorPage, token: str) -> Visito
     if visitor is None:  # forgotten between the page lookup and now
         raise ApiError(404, "page_not_found", "this page's visitor was deleted")
     prefix = f"/api/visitor/{token}"
-    files = _video_files(context, page.event_id, page.visitor_id, f"{prefix}/media")
+    files = video_files(context, page.event_id, page.visitor_id, f"{prefix}/media")
     others: list[OtherVisit] = []
     offered: list[OfferedVisit] = []
     if visitor.remember:
         for event_id, visitor_id in every_visit(context.services, page.event_id, page.visitor_id):
             if event_id != page.event_id:
-                other = _video_files(
+                other = video_files(
                     context, event_id, visitor_id, f"{prefix}/visits/{event_id}/media"
                 )
                 others.append(OtherVisit(event_id, event_name(context, event_id), other))

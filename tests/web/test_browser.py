@@ -7,6 +7,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import cv2
 import numpy as np
@@ -29,6 +30,7 @@ from scas_lib.recognition.stage import recognize_segment
 from scas_lib.simulation.generate import GeneratedEvent
 from scas_lib.storage import keys
 from scas_lib.visitors.stage import enroll_visitor
+from scas_lib.web.media import download_name
 from scas_lib.web.texts import PAGE_TEXTS, VISITOR_ERRORS
 
 from ..conftest import CONSENT, enroll_event_visitors
@@ -400,14 +402,21 @@ def test_the_visitors_page_shows_progress_then_plays_shares_and_deletes_them_eve
     assert image_difference(shown, poster) < 20 < image_difference(shown, first_frame)
     assert driver.find_element(By.ID, "download-vertical").is_displayed()
 
-    # The moments: one thumbnail per clip, in the video's order, at the time it was filmed.
+    # The moments: one thumbnail per clip, in the video's order, at the time it was filmed:
+    # HH:MM, with the seconds where two share a minute, so that no two read the same
+    # (issue 42; the generated footage is short: its clips share a minute).
     moments = driver.find_elements(By.CSS_SELECTOR, "#moments .moment")
     assert len(moments) == len(plan.clips) >= 1
+    minutes = [clip.start.strftime("%H:%M") for clip in plan.clips]
     for element, clip in zip(moments, plan.clips, strict=True):
         image = element.find_element(By.TAG_NAME, "img")
         wait_for(driver, "return arguments[0].complete && arguments[0].naturalWidth === 320",
                  10, image)  # fmt: skip
-        assert element.text == clip.start.strftime("%H:%M")
+        shared = minutes.count(clip.start.strftime("%H:%M")) > 1
+        assert element.text == clip.start.strftime("%H:%M:%S" if shared else "%H:%M")
+    times = [element.text for element in moments]
+    print(f"moments on the page: {times}")
+    assert len(set(times)) == len(times)
     assert_no_sideways_scroll(driver)
     screenshots(driver, "visitor-phone")
     # A moment plays the video from where that clip starts (after the intro card).
@@ -433,12 +442,18 @@ def test_the_visitors_page_shows_progress_then_plays_shares_and_deletes_them_eve
     while not (done := [f for f in downloads.iterdir() if f.suffix == ".mp4"]):
         assert time.monotonic() < deadline, list(downloads.iterdir())
         time.sleep(0.2)
-    assert done[0].name == f"{EVENT}-highlight.mp4" and done[0].read_bytes() == stored
+    # Named after the event and the visitor (issue 42), not "<event>-highlight.mp4".
+    with services.catalog() as catalog:
+        name = catalog.visitors.get(EVENT, visitor).display_name
+    saved_as = download_name("Expo 2026 (web test)", name, "mp4")
+    assert saved_as == f"Expo 2026 (web test) - {name}.mp4"
+    assert done[0].name == saved_as and done[0].read_bytes() == stored
 
     download = requests.get(
         driver.find_element(By.ID, "download").get_attribute("href"), timeout=30
     )
     assert download.headers["content-disposition"].startswith("attachment")
+    assert download.headers["content-disposition"].endswith("''" + quote(saved_as, safe=""))
     assert download.content == stored
     # A player seeks with ranges: the exact bytes asked for.
     part = requests.get(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ from scas_lib.web.screen import QR_BORDER, QR_ERROR
 from scas_lib.web.texts import page_texts
 
 from ..conftest import enroll_event_visitors
-from .conftest import EVENT, OPERATOR_TOKEN, WebServer, wait_for
+from .conftest import EVENT, OPERATOR_TOKEN, PHONE_SIZE, WebServer, wait_for
 from .test_browser import read_qr
 
 Browser = Callable[..., WebDriver]
@@ -94,6 +95,54 @@ def video_box(driver: WebDriver) -> dict[str, object]:
         " portrait: matchMedia('(orientation: portrait)').matches, size: [innerWidth, innerHeight],"
         " covers: r.left <= 0 && r.top <= 0 && r.right >= innerWidth && r.bottom >= innerHeight};"
     )
+
+
+def layout(driver: WebDriver) -> dict[str, object]:
+    """Where the playing video's picture is drawn (inside its element, as ``object-fit``
+    places it), and the boxes of the QR code and the visitor's name."""
+    return driver.execute_script(
+        "const v = document.getElementById('video'), r = v.getBoundingClientRect();"
+        "const fit = getComputedStyle(v).objectFit;"
+        "const scale = (fit === 'cover' ? Math.max : Math.min)("
+        " r.width / v.videoWidth, r.height / v.videoHeight);"
+        "const w = v.videoWidth * scale, h = v.videoHeight * scale;"
+        "const picture = {left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2};"
+        "picture.right = picture.left + w; picture.bottom = picture.top + h;"
+        "const box = (id) => { const b = document.getElementById(id).getBoundingClientRect();"
+        " return {left: b.left, top: b.top, right: b.right, bottom: b.bottom}; };"
+        "return {picture, fit, qr: box('qr'), name: box('visitor-name'),"
+        " size: [innerWidth, innerHeight]};"
+    )
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and (b["top"] < a["bottom"])
+    )
+
+
+def whole_picture_clear_of_the_qr_code(driver: WebDriver) -> float:
+    """The video's whole picture is on the screen (never cropped into a band that can lose
+    the visitor) and neither the QR code nor the name lies over any of it (so neither can
+    cover the visitor's face, wherever it is: issue 42); the share of the screen's
+    height (portrait) or width (landscape) the picture takes."""
+    drawn = layout(driver)
+    picture, (width, height) = drawn["picture"], drawn["size"]
+    assert drawn["fit"] == "contain", drawn
+    assert picture["left"] >= -0.5 and picture["top"] >= -0.5, drawn
+    assert picture["right"] <= width + 0.5 and picture["bottom"] <= height + 0.5, drawn
+    assert not overlap(picture, drawn["qr"]), drawn
+    assert not overlap(picture, drawn["name"]), drawn
+    share = (
+        (picture["bottom"] - picture["top"]) / height
+        if height > width
+        else (picture["right"] - picture["left"]) / width
+    )
+    print(f"screen {width}x{height}: picture {picture}, qr {drawn['qr']}, share {share:.2f}")
+    return float(share)
 
 
 def no_band(driver: WebDriver) -> bool:
@@ -198,7 +247,7 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     with services.catalog() as catalog:
         token = catalog.visitor_pages.screen_link(EVENT, visitor)
         name = catalog.visitors.get(EVENT, visitor).display_name
-    expected_src = f"{web.url}/api/visitor/{token}/media/video"
+    expected_src = f"{web.url}/api/watch/{token}/media/video"
     wait_for(
         driver,
         "const v = document.getElementById('video');"
@@ -212,15 +261,30 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     assert state >= 2 and src == expected_src and on_screen == visitor
     assert driver.find_element(By.ID, "visitor-name").text == name  # a name in two scripts
     page_url = read_qr(driver)
-    assert page_url == f"{web.url}/v/{token}"
+    # Anyone in the room can scan the screen: its code only watches the video (issue 44,
+    # item 7). Its page plays it and offers nothing else; it opens neither the visitor's
+    # page nor their data's deletion (the kiosk's code and short code do).
+    assert page_url == f"{web.url}/w/{token}"
     page = requests.get(page_url, timeout=10)
     assert page.status_code == 200 and name in page.text
-    # The page of the screen's link is the visitor's own: it plays their video.
-    status = requests.get(page_url.replace("/v/", "/api/visitor/"), timeout=10).json()
-    assert status["state"] == "ready" and status["display_name"] == name
-    # Landscape: the 16:9 video fills the screen, the QR code is big enough for 3 m.
+    assert f"/api/watch/{token}/media/video" in page.text
+    assert "delete" not in page.text.lower() and "/api/visitor/" not in page.text
+    assert requests.get(f"{web.url}/v/{token}", timeout=10).status_code == 404
+    assert requests.get(web.api(f"/visitor/{token}"), timeout=10).status_code == 404
+    assert requests.delete(web.api(f"/visitor/{token}"), timeout=10).status_code == 404
+    with services.catalog() as catalog:
+        assert catalog.visitors.get(EVENT, visitor) is not None
+        assert catalog.outputs.get(EVENT, visitor).status == "done"
+    phone = browser(PHONE_SIZE)
+    phone.get(page_url)
+    wait_for(phone, "return document.getElementById('video').readyState >= 1", 10)
+    assert not phone.find_elements(By.ID, "delete") and not phone.find_elements(By.ID, "share")
+    screenshots(phone, "screen-watch")
+    phone.quit()
+    # Landscape: the whole 16:9 picture, the QR code beside it, big enough for 3 m.
     box = video_box(driver)
-    assert box["cut"] == "wide" and box["covers"] and box["width"] > box["height"], box
+    assert box["cut"] == "wide" and box["width"] > box["height"], box
+    assert whole_picture_clear_of_the_qr_code(driver) >= 0.6
     qr_module_px(driver, page_url)
     wait_for(driver, "return document.getElementById('video').currentTime > 0.5", 10)
     screenshots(driver, "screen-landscape")
@@ -230,8 +294,9 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     open_screen(portrait, web)
     wait_for(portrait, "return document.getElementById('video').readyState >= 2", PICKUP_S)
     box = video_box(portrait)
-    assert box["src"] == f"{web.url}/api/visitor/{token}/media/vertical", box
-    assert box["cut"] == "vertical" and box["covers"] and box["height"] / box["width"] > 1, box
+    assert box["src"] == f"{web.url}/api/watch/{token}/media/vertical", box
+    assert box["cut"] == "vertical" and box["height"] / box["width"] > 1, box
+    assert whole_picture_clear_of_the_qr_code(portrait) >= 0.6
     overflow = portrait.execute_script(
         "const e = document.scrollingElement;"
         "const q = document.getElementById('qr').getBoundingClientRect();"
@@ -266,6 +331,19 @@ def test_a_highlight_published_while_the_screen_is_open_plays_with_its_qr_code(
     console.find_element(By.CSS_SELECTOR, f"{row} .moments").click()
     wait_for(console, f'return document.querySelector("{row} .moment-list li") !== null', 10)
     assert "cam" in console.find_element(By.CSS_SELECTOR, f"{row} .moment-list li").text
+    # Each moment is a thumbnail that plays the camera's footage of it (issue 42), its
+    # times in one format (the clock, to the second).
+    for item in console.find_elements(By.CSS_SELECTOR, f"{row} .moment-list li"):
+        when = item.find_element(By.CSS_SELECTOR, ".when").text
+        assert re.fullmatch(r"cam\d · \d\d:\d\d:\d\d \u2013 \d\d:\d\d:\d\d", when), when
+    clip = console.find_element(By.CSS_SELECTOR, f"{row} .moment-list li .moment-clip")
+    wait_for(console, "return arguments[0].readyState >= 2", 20, clip)
+    console.execute_script("arguments[0].scrollIntoView(); arguments[0].click()", clip)
+    wait_for(console, "return !arguments[0].paused && arguments[0].currentTime > 0", 10, clip)
+    start, end, now = console.execute_script(
+        "const v = arguments[0]; return [+v.dataset.from, +v.dataset.to, v.currentTime];", clip
+    )
+    assert start - 0.5 <= now <= end + 0.5, (start, end, now)  # inside the moment
 
     # Deleted from the console: gone from the screen (back to idle) and its link is dead.
     deleted = requests.delete(
@@ -293,11 +371,13 @@ def test_a_portrait_screen_fills_itself_with_a_video_that_has_no_vertical_cut(
     driver = browser(PORTRAIT)
     open_screen(driver, web)
     wait_for(driver, "return document.getElementById('video').readyState >= 2", PICKUP_S)
-    # The 16:9 video, cropped to its middle to cover the whole 9:16 screen: no band.
+    # The whole 16:9 picture (never a middle band that can lose the visitor) over a
+    # blurred fill of its poster, the QR code below it: no black band either.
     box = video_box(driver)
-    assert box["src"] == f"{web.url}/api/visitor/{token}/media/video", box
-    assert box["cut"] == "wide" and box["fit"] == "cover" and box["covers"], box
-    assert box["width"] > box["height"], box
+    assert box["src"] == f"{web.url}/api/watch/{token}/media/video", box
+    assert box["cut"] == "wide" and box["width"] > box["height"], box
+    whole_picture_clear_of_the_qr_code(driver)
+    assert driver.execute_script("return document.getElementById('fill').naturalWidth > 0")
     wait_for(driver, "return document.getElementById('video').currentTime > 0.5", 10)
     assert no_band(driver)
     screenshots(driver, "screen-portrait-wide")

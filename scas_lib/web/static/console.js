@@ -172,7 +172,9 @@
     showPicture(img, h.last_segment_key ? api + "/cameras/" + camera.camera_id +
       "/thumbnail?segment=" + encodeURIComponent(h.last_segment_key) : null,
       tile.querySelector(".no-thumbnail"));
-    tile.querySelector(".live").href = root + "/console/live/" + camera.camera_id + "?event=" +
+    const watch = tile.querySelector(".live");  // only for a camera with a url to watch
+    watch.hidden = !camera.watchable;
+    watch.href = root + "/console/live/" + camera.camera_id + "?event=" +
       main.dataset.event + "&lang=" + lang;
     const link = tile.querySelector(".playback");
     link.hidden = !h.last_segment_end;
@@ -351,8 +353,13 @@
     const moments = await call("GET", "/visitors/" + visitorId + "/moments").catch(() => []);
     list.replaceChildren(...moments.map((moment) => {
       const item = template("moment-item").cloneNode(true);
+      // One time format: the clock, to the second, in the event's zone.
       item.querySelector(".when").textContent =
-        moment.camera_id + " · " + when(moment.start_time) + " – " + clock(moment.end_time);
+        moment.camera_id + " · " + clock(moment.start_time) + " – " + clock(moment.end_time);
+      const clip = item.querySelector(".moment-clip");
+      clip.setAttribute("aria-label", item.querySelector(".when").textContent);
+      window.scasMomentClip(clip,
+        api + "/cameras/" + moment.camera_id + "/playback", moment.start_time, moment.end_time);
       showExpressions(item.querySelector(".expressions"), moment.expressions);
       item.querySelector(".not-this-person").addEventListener("click", () => {
         if (!confirm(name + ": " + t.console_confirm_not_this)) return;

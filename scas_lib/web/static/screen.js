@@ -2,8 +2,8 @@
 // published meanwhile plays next. The playlist comes from the server-sent events feed
 // (live.js, which reconnects). One <video> element
 // is reused, so a day of playing keeps the same few objects alive. A portrait screen plays
-// a video's vertical cut where its template made one; else the 16:9 video, which the CSS
-// crops to fill the screen (never a band in the middle third).
+// a video's vertical cut where its template made one; else the whole 16:9 picture, never
+// cropped, over a blurred fill of its poster (scas.css: the QR code is beside the picture).
 (function () {
   "use strict";
   const main = document.getElementById("screen");
@@ -12,6 +12,7 @@
   const video = document.getElementById("video");
   const nameLine = document.getElementById("visitor-name");
   const qr = document.getElementById("qr");
+  const fill = document.getElementById("fill");
   const root = main.dataset.root;
   const portrait = window.matchMedia("(orientation: portrait)");
 
@@ -53,6 +54,7 @@
     const vertical = portrait.matches && entry.vertical_path;
     main.dataset.cut = vertical ? "vertical" : "wide";
     video.poster = root + entry.poster_path;
+    fill.src = root + entry.poster_path;
     video.src = root + (vertical ? entry.vertical_path : entry.video_path);
     idle.hidden = true;
     show.hidden = false;
