@@ -41,6 +41,12 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def own_cpu_seconds() -> float:
+    """User + system CPU of this process alone (for SCAS: the supervisor and uploader)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def make_clip(path: Path, seconds: float) -> Path:
     from scas_lib.media.ffmpeg import run_ffmpeg
 
@@ -125,11 +131,11 @@ def scas_ingest(urls: list[str], seconds: float, work: Path) -> dict:
         )  # fmt: skip
         stop = threading.Event()
         options = IngestOptions(spool_dir=settings.spool_path, poll_s=1.0)
-        before = cpu_seconds()
+        before, own_before = cpu_seconds(), own_cpu_seconds()
         timer = threading.Timer(seconds, stop.set)
         timer.start()
         report = ingest_event(services, "bench", options, lambda: config, environ={}, stop=stop)
-        used = cpu_seconds() - before
+        used, own = cpu_seconds() - before, own_cpu_seconds() - own_before
         with Catalog.connect(postgres.url()) as catalog, catalog.connection.cursor() as cur:
             cur.execute(
                 """SELECT extract(epoch FROM pushed_at - (start_time
@@ -141,6 +147,9 @@ def scas_ingest(urls: list[str], seconds: float, work: Path) -> dict:
     delays = sorted(float(delay) for delay, duration in rows if duration >= SEGMENT_S - 0.2)
     return {
         "cpu_s": used,
+        # Of which the Python process (supervision, spool, upload, health rows); the rest
+        # is the recorders' ffmpeg.
+        "python_cpu_s": own,
         "segments": report.pushed,
         "visible_after_s": {
             "median": statistics.median(delays) if delays else None,

@@ -215,7 +215,7 @@ class CameraRecorder(threading.Thread):
         progress.join(timeout=5)
         switch = switch or self._must_encode(codec)  # also when ffmpeg ended by itself
         if switch:  # what was copied is not H.264/H.265: never uploaded
-            Spool.discard_run(run)
+            self.spool.discard_run(run)
             return produced, "", switch
         produced |= self._hand_on(self.spool.close_run(self.camera_id, run))
         if not why:

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from scas_lib.catalog import Catalog
@@ -90,10 +91,10 @@ class HealthBoard:
 
     def spooled(self, counts: Mapping[str, int]) -> None:
         with self._lock:
-            changed = Counter(counts) != self._spooled
-            self._spooled = Counter(counts)
-            if changed:
-                self._write(self._save_all)
+            previous, self._spooled = self._spooled, Counter(counts)
+            # Only the cameras whose count changed: one row a segment, not one per camera.
+            for camera_id in [c for c in self._states if previous[c] != self._spooled[c]]:
+                self._write(partial(self._save_state, camera_id=camera_id))
 
     def heartbeat(self) -> None:
         with self._lock:

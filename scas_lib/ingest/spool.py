@@ -28,9 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scas_lib.errors import ScasError
+from scas_lib.ingest.mp4 import UnreadableSegment, read_index, video_track_duration_s
 from scas_lib.ingest.policy import parse_segment_list, spool_has_room, spool_order
-from scas_lib.media.ffmpeg import MediaError
-from scas_lib.media.probe import probe
 from scas_lib.storage import keys
 
 log = logging.getLogger(__name__)
@@ -76,6 +75,15 @@ def _disk_full(path: Path, error: OSError) -> SpoolFull:
     )
 
 
+def _video_duration_s(path: Path) -> float:
+    """The duration of ``path``'s video track, from its MP4 index; UnreadableSegment when
+    it has no index or no video track."""
+    duration = video_track_duration_s(read_index(path))
+    if duration is None:
+        raise UnreadableSegment("it has no video track")
+    return duration
+
+
 class Spool:
     """One event's spool directory."""
 
@@ -84,6 +92,9 @@ class Spool:
         self.directory = root / event_id
         self._ready = self.directory / "ready"
         self._recording = self.directory / "rec"
+        #: Each run's segment list (size, modification time) when it was last harvested
+        #: whole: a recorder looks four times a second, and the list changes once a segment.
+        self._harvested: dict[Path, tuple[int, int]] = {}
 
     def new_run(self, camera_id: str) -> Path:
         """A fresh directory for one ffmpeg run of a camera."""
@@ -114,8 +125,12 @@ class Spool:
 
     def harvest(self, camera_id: str, run: Path) -> list[SpooledSegment]:
         """Move the run's finished segments not moved yet into ``ready/``; the moved ones."""
+        listing = run / "segments.csv"
         try:
-            listed = parse_segment_list((run / "segments.csv").read_text())
+            status = listing.stat()
+            if self._harvested.get(run) == (status.st_size, status.st_mtime_ns):
+                return []
+            listed = parse_segment_list(listing.read_text())
         except FileNotFoundError:
             return []
         start = self.read_start(run)
@@ -132,15 +147,17 @@ class Spool:
             try:
                 # The duration the file itself gives (what the renderer will find in it):
                 # the list's end is the next segment's first frame, and a wall-clock-stamped
-                # last frame has no duration of its own in the file.
-                duration = probe(source).duration or item.duration_s
-            except MediaError as error:
+                # last frame has no duration of its own in the file. Read from the file's
+                # index here, not by ffprobe: a process per segment cost more CPU than
+                # recording it.
+                duration = _video_duration_s(source) or item.duration_s
+            except (UnreadableSegment, OSError) as error:
                 # Listed, yet unreadable: ffmpeg lists the segment it was closing when the
                 # disk filled, without the index it could not write (the MP4's moov). No
                 # one can play it; uploading it would only fail recognition.
                 log.warning("%s: %s is unreadable (%s); dropped, its %.1f s are a gap",
                             camera_id, source.name, error, item.duration_s)  # fmt: skip
-                source.unlink()
+                source.unlink(missing_ok=True)
                 continue
             target = self._ready / camera_id / f"{keys.format_utc(begin)}.mp4"
             try:
@@ -154,6 +171,8 @@ class Spool:
                     raise _disk_full(self.directory, error) from None
                 raise
             moved.append(SpooledSegment(self.event_id, camera_id, begin, item.duration_s, target))
+        # Only now: a harvest cut short (a full disk) is taken up again at the next look.
+        self._harvested[run] = (status.st_size, status.st_mtime_ns)
         return moved
 
     def close_run(self, camera_id: str, run: Path) -> list[SpooledSegment]:
@@ -163,13 +182,13 @@ class Spool:
         leftovers = [p.name for p in run.glob("seg*.mp4")]
         if leftovers:
             log.info("%s: dropped unfinished %s", camera_id, ", ".join(leftovers))
-        shutil.rmtree(run, ignore_errors=True)
+        self.discard_run(run)
         return moved
 
-    @staticmethod
-    def discard_run(run: Path) -> None:
+    def discard_run(self, run: Path) -> None:
         """Delete a run and everything it wrote (a stream that must be encoded, copied)."""
         shutil.rmtree(run, ignore_errors=True)
+        self._harvested.pop(run, None)
 
     def leftover_runs(self) -> list[tuple[str, Path]]:
         """Runs a previous ``scas ingest`` left behind (it was killed): (camera, run)."""
