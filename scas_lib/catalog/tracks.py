@@ -95,6 +95,22 @@ class TrackRepository:
         )
         return [face_track(row) for row in rows]
 
+    def around(
+        self, event_id: str, camera_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[FaceTrack]:
+        """Every track of the event, known or not, on ``camera_ids`` and overlapping
+        ``start`` to ``end`` (the faces around a visitor while they were seen), by camera
+        and time. Without their mean embeddings."""
+        rows = self._db.execute(
+            f"""SELECT {TRACK_COLUMNS}
+                FROM tracks t JOIN segments s ON s.id = t.segment_id
+                WHERE t.event_id = %s AND s.camera_id = ANY(%s)
+                  AND t.end_time >= %s AND t.start_time <= %s
+                ORDER BY s.camera_id, t.start_time, t.track_index""",
+            (event_id, list(camera_ids), start, end),
+        )
+        return [face_track(row) for row in rows]
+
     def fingerprint(self, event_id: str) -> str:
         """A digest of what a count of the event's people depends on: each track's id,
         visitor, model pack and whether its mean embedding is kept. Equal digests, same

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -327,7 +327,11 @@ def _copy_pieces(
 
 
 def snap_to_keyframes(
-    plan: EditPlan, sources: Sequence[SourceFile], *, max_shift_s: float = 1.0
+    plan: EditPlan,
+    sources: Sequence[SourceFile],
+    *,
+    max_shift_s: float = 1.0,
+    allowed: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None,
 ) -> EditPlan:
     """The plan with each clip's untouched stretch moved onto keyframes of its source, so
     that the stretch can be copied rather than encoded.
@@ -337,7 +341,8 @@ def snap_to_keyframes(
     stay as they are. The cuts stay frame-accurate: only *where* they fall changes, by a
     second at most. Lengthening
     and shortening are balanced across the clips, so the video keeps its planned length to
-    within a fraction of a GOP.
+    within a fraction of a GOP. With ``allowed`` (per camera, the stretches it may show:
+    where the visitor is seen and not upstaged), a clip inside one of them stays inside it.
     """
     transition = timedelta(seconds=plan.limits.transition_s)
     shift = timedelta(seconds=max_shift_s)
@@ -352,12 +357,23 @@ def snap_to_keyframes(
         lead_in = transition if position > 0 else timedelta(0)
         lead_out = transition if position < len(items) - 1 else timedelta(0)
         recorded = [s for s in sources if s.camera_id == clip.camera_id]
+        if not recorded:
+            snapped.append(clip)
+            continue
+        lowest, highest = min(s.start for s in recorded), max(s.end for s in recorded)
+        room = next(
+            (span for span in (allowed or {}).get(clip.camera_id, ())
+             if span[0] <= clip.start and clip.end <= span[1]),
+            None,
+        )  # fmt: skip
+        if room is not None:
+            lowest, highest = max(lowest, room[0]), min(highest, room[1])
         boundaries = [
             t
             for t in _copy_boundaries(sources, clip.camera_id)
-            # A snapped clip never reaches past what the camera recorded.
-            if t - lead_in >= min(s.start for s in recorded)
-            and t + lead_out <= max(s.end for s in recorded)
+            # A snapped clip never reaches past what the camera recorded (nor past the
+            # stretch it may show).
+            if t - lead_in >= lowest and t + lead_out <= highest
         ]
         if not boundaries:
             snapped.append(clip)
@@ -374,7 +390,8 @@ def snap_to_keyframes(
         new_end = new_start + (clip.end - clip.start) if end is None else end + lead_out
         if latest is not None and new_end > latest:
             new_end = min(latest, new_start + (clip.end - clip.start))
-        if (new_end - new_start).total_seconds() < plan.limits.min_clip_s:
+        outside = room is not None and not (room[0] <= new_start and new_end <= room[1])
+        if (new_end - new_start).total_seconds() < plan.limits.min_clip_s or outside:
             snapped.append(clip)
             continue
         drift += (new_end - new_start) - (clip.end - clip.start)

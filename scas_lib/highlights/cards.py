@@ -147,7 +147,7 @@ def still_span(
     its fade-in, the crossfade into it and its text's fade-in, before the crossfade out of
     it or its fade-out. Empty (start >= end) when the card never stands still.
 
-    >>> template = Template(name="doc")
+    >>> template = Template(name="doc", intro_fade_in_s=0.5)   # (from black: not the default)
     >>> still_span("intro", 3.0, template), still_span("outro", 3.0, template)
     ((0.8, 2.4), (0.8, 2.2))
     >>> still_span("intro", 3.0, template, text=False)

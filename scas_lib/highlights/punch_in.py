@@ -78,16 +78,26 @@ EDGE_MARGIN = 0.01
 #: How far a box may stick out of the window before the window counts as losing them (a
 #: share of the window's size): a detector's box jitters by a few pixels.
 CONTAIN_TOLERANCE = 0.02
+#: Faces of two tracks within this many seconds of each other are on the same frame.
+SAME_FRAME_S = 0.12
 #: An upper body from a face box (a shoulder span is about 2.5-3 face widths): this many
 #: face widths wide, centred on the face, from this many face heights above its top (hair)
 #: to this many below its bottom (to mid-chest).
 BODY_WIDTH_FACES = 3.0
 BODY_ABOVE_FACES = 0.4
 BODY_BELOW_FACES = 2.0
-#: A camera is wide when the visitor's median subject box is under this share of its
-#: frame's height: with the default subject share (0.5) and upscale (2), that is where a
-#: punch-in can zoom in all the way.
-WIDE_SHARE = 0.25
+#: The visitor's face should be at least this share of the output's height (where the
+#: template's upscale limit allows): a face smaller than that is a figure in a crowd.
+FACE_SHARE_GOAL = 0.15
+#: A punch-in that would zoom less than this is not worth its re-encode: the picture
+#: barely changes.
+MIN_ZOOM = 1.1
+#: A camera is wide when the visitor's median face is under this share of its frame's
+#: height: where punching in makes their face :data:`FACE_SHARE_GOAL` of the picture by
+#: zooming at least :data:`MIN_ZOOM`.
+WIDE_SHARE = FACE_SHARE_GOAL / MIN_ZOOM
+#: An upper body is this many face heights tall (:func:`body_from_face`).
+BODY_HEIGHT_FACES = BODY_ABOVE_FACES + 1.0 + BODY_BELOW_FACES
 
 
 def body_from_face(face: Box) -> Box:
@@ -106,24 +116,63 @@ def body_from_face(face: Box) -> Box:
 @dataclass(frozen=True)
 class SubjectPath:
     """The visitor's subject box (pixels, ``x0, y0, x1, y1``) over time, per camera, and
-    each camera's frame size ``(width, height)``."""
+    each camera's frame size ``(width, height)``; ``others``: the faces of everyone else
+    those cameras saw (face boxes, not bodies), to tell where the visitor is not the
+    largest face in the picture."""
 
     boxes: Mapping[str, Sequence[tuple[datetime, Box]]] = field(default_factory=dict)
     frame_sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    others: Mapping[str, Sequence[tuple[datetime, Box]]] = field(default_factory=dict)
 
     @classmethod
-    def from_face_tracks(cls, tracks: Iterable[FaceTrack]) -> SubjectPath:
+    def from_face_tracks(
+        cls, tracks: Iterable[FaceTrack], visitor_id: str | None = None
+    ) -> SubjectPath:
         """The path of the given tracks (one visitor's), each face grown into an upper body
-        (:func:`body_from_face`). Tracks whose frame size is unknown are left out."""
+        (:func:`body_from_face`). Tracks whose frame size is unknown are left out. With
+        ``visitor_id``, only that visitor's tracks are the path, and the others' faces are
+        :attr:`others`."""
         boxes: dict[str, list[tuple[datetime, Box]]] = defaultdict(list)
+        others: dict[str, list[tuple[datetime, Box]]] = defaultdict(list)
         sizes: dict[str, tuple[int, int]] = {}
         for track in tracks:
+            if visitor_id is not None and track.visitor_id != visitor_id:
+                for sample in track.samples:
+                    others[track.camera_id].append((track.time_of(sample), sample.box))
+                continue
             if not all(track.frame_size):
                 continue
             sizes[track.camera_id] = track.frame_size
             for sample in track.samples:
                 boxes[track.camera_id].append((track.time_of(sample), body_from_face(sample.box)))
-        return cls({camera: sorted(own) for camera, own in boxes.items()}, sizes)
+        return cls(
+            {camera: sorted(own) for camera, own in boxes.items()},
+            sizes,
+            {camera: sorted(faces) for camera, faces in others.items()},
+        )
+
+    def outshone(self, camera_id: str, start: datetime, end: datetime) -> bool:
+        """Whether, between ``start`` and ``end``, another face on ``camera_id`` is at
+        least as tall as the visitor's on the same frame (the visitor is not the largest
+        face in the picture).
+
+        >>> t = datetime(2026, 5, 1)
+        >>> path = SubjectPath({"c": [(t, body_from_face((10, 10, 50, 60)))]}, {"c": (640, 360)},
+        ...                    {"c": [(t, (300, 10, 360, 90))]})
+        >>> path.outshone("c", t, t), path.outshone("c", t + timedelta(seconds=1), t)
+        (True, False)
+        """
+        faces = self.others.get(camera_id, ())
+        times = [t for t, _ in faces]
+        reach = timedelta(seconds=SAME_FRAME_S)
+        for at, body in self.samples(camera_id):
+            if not start - reach <= at <= end + reach:
+                continue
+            height = (body[3] - body[1]) / BODY_HEIGHT_FACES
+            lo, hi = bisect.bisect_left(times, at - reach), bisect.bisect_right(times, at + reach)
+            if any(box[3] - box[1] >= height for _, box in faces[lo:hi]):
+                return True
+        return False
 
     def samples(self, camera_id: str) -> Sequence[tuple[datetime, Box]]:
         return self.boxes.get(camera_id, ())
@@ -139,20 +188,26 @@ class SubjectPath:
         """
         old = self.frame_sizes.get(camera_id)
         if old is None or old == size or not all(old):
-            return SubjectPath(self.boxes, {**self.frame_sizes, camera_id: size})
+            return SubjectPath(self.boxes, {**self.frame_sizes, camera_id: size}, self.others)
         sx, sy = size[0] / old[0], size[1] / old[1]
-        scaled = [
-            (t, (b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy)) for t, b in self.samples(camera_id)
-        ]
-        return SubjectPath({**self.boxes, camera_id: scaled}, {**self.frame_sizes, camera_id: size})
+
+        def scaled(boxes: Sequence[tuple[datetime, Box]]) -> list[tuple[datetime, Box]]:
+            return [(t, (b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy)) for t, b in boxes]
+
+        return SubjectPath(
+            {**self.boxes, camera_id: scaled(self.samples(camera_id))},
+            {**self.frame_sizes, camera_id: size},
+            {**self.others, camera_id: scaled(self.others.get(camera_id, ()))},
+        )
 
     def is_wide(self, camera_id: str) -> bool:
-        """Whether ``camera_id`` shows the visitor small (:data:`WIDE_SHARE`); False for a
-        camera that never saw them."""
+        """Whether ``camera_id`` shows the visitor's face small (:data:`WIDE_SHARE`); False
+        for a camera that never saw them."""
         samples, size = self.samples(camera_id), self.frame_sizes.get(camera_id)
         if not samples or not size:
             return False
-        return statistics.median(b[3] - b[1] for _, b in samples) < WIDE_SHARE * size[1]
+        faces = statistics.median(b[3] - b[1] for _, b in samples) / BODY_HEIGHT_FACES
+        return faces < WIDE_SHARE * size[1]
 
 
 @dataclass(frozen=True)
@@ -286,8 +341,13 @@ def follow(targets: Sequence[float], dt: float, max_speed: float, max_accel: flo
     return path
 
 
-def _window_for(box: Box, frame: tuple[int, int], rules: FramingRules) -> Window:
-    """The target window of one subject box (step 1 of the module doc)."""
+def subject_target(box: Box, frame: tuple[int, int], rules: FramingRules) -> Window:
+    """The target window of one subject box (step 1 of the module doc).
+
+    >>> window = subject_target((900, 400, 1020, 740), (1920, 1080), FramingRules((1920, 1080)))
+    >>> [round(v) for v in (window.x, window.y, window.width, window.height)]
+    [356, 230, 1209, 680]
+    """
     fw, fh = frame
     ow, oh = rules.output
     aspect = ow / oh
@@ -346,11 +406,11 @@ def follow_subject(
         if not rules.fixed_size:
             return None
         centre = (frame[0] / 2, frame[1] / 2, frame[0] / 2, frame[1] / 2)
-        middle = _window_for(centre, frame, rules)
+        middle = subject_target(centre, frame, rules)
         return WindowPath(start, tuple(times), (middle,) * len(times))
     # Targets of the samples themselves, then averaged around each point.
     sample_times = [t for t, _ in samples]
-    targets = [_window_for(box, frame, rules) for _, box in samples]
+    targets = [subject_target(box, frame, rules) for _, box in samples]
     half = timedelta(seconds=SMOOTHING_S / 2)
     smoothed: list[Window] = []
     for offset in times:
@@ -402,7 +462,9 @@ def frame_clips(
     """The window of each of the plan's clips, on cameras whose recordings have
     ``frame_sizes``: a moving crop of the output's shape where the footage has another
     shape (the vertical cut), else a punch-in as the template's ``punch_in`` says, where it
-    does not fall back.
+    does not fall back: ``auto`` punches in where the camera shows the visitor's face small
+    (:meth:`SubjectPath.is_wide`) and wherever another face in the clip is as large as
+    theirs (:meth:`SubjectPath.outshone`): the window follows the visitor, never them.
 
     >>> from datetime import UTC
     >>> from scas_lib.highlights.records import PlanLimits
@@ -430,7 +492,9 @@ def frame_clips(
         if reshaped:
             rules = FramingRules(output, fixed_size=True)
         elif template.punch_in == "off" or (
-            template.punch_in == "auto" and not own.is_wide(clip.camera_id)
+            template.punch_in == "auto"
+            and not own.is_wide(clip.camera_id)
+            and not own.outshone(clip.camera_id, clip.start, clip.end)
         ):
             continue
         else:

@@ -22,8 +22,10 @@ How the file is made:
    lists every set (a standard ``avc1`` file);
 4. meanwhile the soundtrack is made (or taken from the cache of soundtracks); both streams
    are muxed into an MP4 with ``+faststart``, so a player starts before the download ends;
-5. the poster is the plan's poster frame (:attr:`EditPlan.poster_s`), and each clip's
-   middle frame becomes a small thumbnail of that moment (the visitor's page shows them);
+5. the poster is the frame it is told (the stage picks one where the visitor is the
+   largest face: :func:`~scas_lib.highlights.visibility.poster_time`), else the plan's
+   poster frame (:attr:`EditPlan.poster_s`), and each clip's middle frame becomes a small
+   thumbnail of that moment (the visitor's page shows them);
 6. beside the video, ``<name>.frames.json``: what each of its frames shows (which camera
    frame, through which window: :mod:`~scas_lib.highlights.shown`).
 """
@@ -104,6 +106,7 @@ def render(
     subjects: SubjectPath | None = None,
     sound_cache: Path | None = None,
     with_moments: bool = True,
+    poster_s: float | None = None,
 ) -> RenderResult:
     """Render ``plan`` into ``output`` (MP4) and ``poster`` (JPEG); see the module doc.
 
@@ -113,7 +116,8 @@ def render(
     says (:func:`~scas_lib.highlights.punch_in.frame_clips`).
     Soundtracks are kept in ``sound_cache`` and taken from there for a video of the same
     length (:func:`~scas_lib.highlights.sound.make_soundtrack`). ``with_moments``: also the
-    moments' thumbnails (the vertical twin of a video needs none of its own)."""
+    moments' thumbnails (the vertical twin of a video needs none of its own). ``poster_s``:
+    where in the video the poster is (the plan's :attr:`~EditPlan.poster_s` by default)."""
     if not plan.clips:
         raise ValueError(f"the plan of {plan.visitor_id!r} has no clip: nothing to render")
     require_font(template.font)
@@ -176,7 +180,8 @@ def render(
     video = workdir / "video.h264"
     _join(piece_files, [isinstance(p, CopyPiece) for p in pieces], video, held=held > 0)
     run_graph(graph.mux(video, audio, template, duration, output), "mux")
-    run_graph(graph.poster(output, plan.poster_s, poster), "poster")
+    poster_at = plan.poster_s if poster_s is None else poster_s
+    run_graph(graph.poster(output, poster_at, poster), "poster")
     moments: tuple[Path, ...] = ()
     if with_moments:
         moments = tuple(

@@ -13,7 +13,13 @@ The rules, in order:
    last one is shortened to fit, never below ``min_clip_s``. Chosen clips that continue
    one another play as one.
 5. The plan is chronological. A visitor with little footage gets a shorter video; nothing
-   from anyone else's footage fills it.
+   from anyone else's footage fills it, and its cards are shortened so that the footage is
+   at least :data:`FOOTAGE_SHARE` of the video (never below :data:`MIN_CARD_S`).
+
+With ``clear`` (per camera, the stretches where the visitor is seen and not upstaged:
+:func:`scas_lib.highlights.visibility.clear_spans`), appearances are cut down to them
+first: a stretch where the visitor is hidden, behind a stranger or out of the picture is
+trimmed, and no clip reaches before their face appears or after it goes (past a shot cut).
 
 >>> from datetime import datetime, timedelta, UTC
 >>> from scas_lib.catalog.records import Appearance
@@ -34,12 +40,22 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from scas_lib.catalog.records import Appearance
 from scas_lib.highlights.records import EditPlan, PlanLimits, PlannedClip
+
+#: Footage (each clip's whole length) over the video's length, at least, where the cards
+#: can be shortened for it: a visitor with little footage gets shorter cards, not a video
+#: of cards. The goal is 0.6; 0.02 is kept for whole frames and the cuts' moves onto beats.
+FOOTAGE_SHARE = 0.62
+#: A card is never shorter than this beyond the crossfade out of or into it: time for its
+#: text to be seen.
+MIN_CARD_S = 0.5
+
+Span = tuple[datetime, datetime]
 
 
 def select_moments(
@@ -47,9 +63,12 @@ def select_moments(
     visitor_id: str,
     appearances: Sequence[Appearance],
     limits: PlanLimits,
+    clear: Mapping[str, Sequence[Span]] | None = None,
 ) -> EditPlan:
     """The edit plan of one visitor (see the module docstring for the rules)."""
     own = [a for a in appearances if a.visitor_id == visitor_id and a.end_time > a.start_time]
+    if clear is not None:
+        own = _within_clear(own, clear)
     runs = _absorb_short_runs(_best_camera_runs(own), own, limits.min_clip_s)
     candidates = [clip for run in runs for clip in _split(run, limits)]
     # Neighbouring clips of one shot play as one: a crossfade onto the same shot would look
@@ -63,7 +82,52 @@ def select_moments(
         clip = chosen[longest]
         chosen[longest] = replace(clip, end=clip.end - timedelta(seconds=excess))
         plan = EditPlan(event_id, visitor_id, tuple(chosen), limits)
-    return plan
+    return _shorter_cards(plan)
+
+
+def _within_clear(
+    appearances: Sequence[Appearance], clear: Mapping[str, Sequence[Span]]
+) -> list[Appearance]:
+    """The parts of ``appearances`` inside their camera's clear spans."""
+    kept = []
+    for appearance in appearances:
+        for start, end in clear.get(appearance.camera_id, ()):
+            lo, hi = max(start, appearance.start_time), min(end, appearance.end_time)
+            if hi > lo:
+                kept.append(replace(appearance, start_time=lo, end_time=hi))
+    return kept
+
+
+def _shorter_cards(plan: EditPlan) -> EditPlan:
+    """The plan with its cards shortened, equally, until its clips are
+    :data:`FOOTAGE_SHARE` of the video, never below :data:`MIN_CARD_S` past the crossfade.
+
+    >>> from datetime import UTC
+    >>> from scas_lib.highlights.templates import Template
+    >>> t0 = datetime(2026, 5, 1, tzinfo=UTC)
+    >>> two = PlannedClip("gate", t0, t0 + timedelta(seconds=2), 1.0)
+    >>> plan = _shorter_cards(EditPlan("expo", "ana", (two,), PlanLimits.of(Template(name="d"))))
+    >>> round(plan.limits.intro_s, 2), round(plan.duration_s, 2), round(2 / plan.duration_s, 2)
+    (1.21, 3.23, 0.62)
+    """
+    limits = plan.limits
+    cards = limits.intro_s + limits.outro_s
+    if not plan.clips or cards <= 0:
+        return plan
+    footage = sum(clip.length_s for clip in plan.clips)
+    # duration = footage + cards - transitions: the cards may take what the share leaves.
+    transitions = (len(plan.item_lengths) - 1) * limits.transition_s
+    room = footage / FOOTAGE_SHARE - footage + transitions
+    if cards <= room + 1e-9:
+        return plan
+    floor = limits.transition_s + MIN_CARD_S
+    scale = max(room, 0.0) / cards
+
+    def shortened(length: float) -> float:
+        return 0.0 if length <= 0 else min(length, max(floor, length * scale))
+
+    shorter = replace(limits, intro_s=shortened(limits.intro_s), outro_s=shortened(limits.outro_s))
+    return EditPlan(plan.event_id, plan.visitor_id, plan.clips, shorter)
 
 
 def _best_camera_runs(appearances: Sequence[Appearance]) -> list[PlannedClip]:

@@ -6,6 +6,10 @@ The loudness is measured first (ffmpeg's ebur128) and corrected by one gain: on 
 is already mastered this is what loudnorm's two-pass mode does, for a tenth of the time of
 its one-pass mode (which resamples to 192 kHz).
 
+Its beats (:func:`soundtrack_beats`), where the video's cuts go: the generated music's grid,
+or, for a venue's own track, the beats librosa's beat tracker finds in it, repeated as the
+track loops.
+
 A soundtrack depends only on the template's music and sound settings and on the video's
 length, never on who is in the video: with a cache directory it is made once per length
 and reused (the vertical version of a video, other visitors' videos of the same length).
@@ -16,6 +20,7 @@ and reused (the vertical version of a video, other visitors' videos of the same 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,7 +32,8 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
-from scas_lib.highlights.music import LOOP_S, SAMPLE_RATE, soundtrack
+from scas_lib.highlights.beats import beat_grid, looped
+from scas_lib.highlights.music import BPM, LOOP_S, SAMPLE_RATE, soundtrack
 from scas_lib.highlights.templates import Template
 from scas_lib.media.ffmpeg import MediaError, run_ffmpeg, run_graph
 
@@ -41,6 +47,37 @@ AAC_BITRATE = "192k"
 #: Soundtracks kept in a cache directory (about 0.7 MB for 30 s); the least recently used
 #: go first. A venue's videos have a few hundred lengths at most.
 CACHED_SOUNDTRACKS = 500
+
+
+def soundtrack_beats(template: Template, duration: float) -> list[float]:
+    """The beats of a ``duration`` s video's soundtrack, in seconds from its start: the
+    generated music's (a kick on every beat from 0), or those found in the template's music
+    file (none where it cannot be read: the cuts then stay where the plan has them)."""
+    if template.music == "generated":
+        return beat_grid(BPM, duration)
+    path = Path(template.music)
+    try:
+        stat = path.stat()
+    except OSError:
+        return []
+    beats, length = _track_beats(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return looped(beats, length, duration)
+
+
+@functools.lru_cache(maxsize=8)
+def _track_beats(path: str, size: int, modified_ns: int) -> tuple[list[float], float]:
+    """The beats librosa's tracker finds in a music file (seconds) and the file's length;
+    kept per file version (``size``, ``modified_ns``): a venue renders many videos."""
+    import librosa  # a second to import; only a venue's own track needs it
+
+    del size, modified_ns  # (the cache's key)
+    try:
+        samples, rate = librosa.load(path, sr=22_050, mono=True)
+    except Exception as error:  # audioread's and soundfile's own errors, many kinds
+        raise MediaError(f"cannot read the music {Path(path).name}: {error}") from error
+    _, frames = librosa.beat.beat_track(y=samples, sr=rate)
+    beats = [float(t) for t in librosa.frames_to_time(frames, sr=rate)]
+    return beats, len(samples) / rate
 
 
 def loudness_gain_db(target_lufs: float, measured_lufs: float) -> float:

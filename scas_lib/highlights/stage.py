@@ -31,7 +31,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from scas_lib.catalog import Catalog, Event, Output, Segment, Visitor
-from scas_lib.catalog.records import MomentCorrection
+from scas_lib.catalog.records import Appearance, MomentCorrection
 from scas_lib.errors import ScasError
 from scas_lib.highlights.appearances import (
     AppearanceRules,
@@ -39,16 +39,24 @@ from scas_lib.highlights.appearances import (
     without_corrected,
 )
 from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
-from scas_lib.highlights.punch_in import SubjectPath
+from scas_lib.highlights.beats import on_beats
+from scas_lib.highlights.punch_in import FramingRules, SubjectPath
 from scas_lib.highlights.records import EditPlan, PlanLimits, PublishedHighlight
 from scas_lib.highlights.render import CardText, RenderResult, probe_source, render
 from scas_lib.highlights.selection import select_moments
+from scas_lib.highlights.sound import soundtrack_beats
 from scas_lib.highlights.templates import Template
+from scas_lib.highlights.visibility import (
+    CameraView,
+    camera_views,
+    clear_spans_of,
+    poster_time,
+)
 from scas_lib.media.ffmpeg import MediaError
 from scas_lib.services.runtime import Services
 from scas_lib.services.scratch import render_prefix, scratch_dir, soundtrack_cache
 from scas_lib.storage import keys
-from scas_lib.tracks import FaceTrack
+from scas_lib.tracks import UNKNOWN, FaceTrack
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +167,7 @@ def _plan_visitor(
     not, their output says ``not_seen``)."""
     appearances = build_appearances(tracks, AppearanceRules(smile_weight=template.smile_weight))
     catalog.outputs.replace_appearances(event_id, visitor_id, appearances)
-    if select_moments(event_id, visitor_id, appearances, PlanLimits.of(template)).clips:
+    if edit_plan(catalog, event_id, visitor_id, template).clips:
         return True
     _not_seen(services, catalog, event_id, visitor_id, template)
     return False
@@ -174,7 +182,8 @@ def render_highlight(
         visitor = catalog.visitors.get(event_id, visitor_id)
         if event is None or visitor is None:
             raise ScasError(f"no visitor {visitor_id!r} in event {event_id!r}")
-        plan = edit_plan(catalog, event_id, visitor_id, template)
+        tracks = subject_tracks(catalog, event_id, visitor_id)
+        plan = edit_plan(catalog, event_id, visitor_id, template, tracks)
         if not plan.clips:
             return _not_seen(services, catalog, event_id, visitor_id, template)
         previous = catalog.outputs.get(event_id, visitor_id)
@@ -183,30 +192,35 @@ def render_highlight(
         catalog.outputs.upsert(replace(kept, status="rendering", error=None))
         segments = _segments_for(catalog.segments.for_event(event_id), plan)
         # The window that follows the visitor (punch-in, vertical cut) follows their face
-        # tracks' boxes, each grown into an upper body.
+        # tracks' boxes, each grown into an upper body; the others' faces say where they
+        # are not the largest in the picture.
         subjects = (
-            SubjectPath.from_face_tracks(corrected_tracks(catalog, event_id, visitor_id))
+            SubjectPath.from_face_tracks(tracks, visitor_id)
             if template.vertical or template.punch_in != "off"
             else None
         )
+        views = camera_views(visitor_id, tracks)
+        rules = framing_rules(template)
+        allowed = clear_spans_of(views, rules)
     try:
         with scratch_dir(services.settings.data_dir, render_prefix(event_id, visitor_id)) as work:
             sources = _fetch_sources(services, segments, work / "sources")
-            plan = snap_to_keyframes(plan, sources)
+            plan = timed_plan(plan, sources, template, allowed)
+            poster_s = poster_time(plan, views, rules)
             texts = _card_texts(template, event, visitor, plan)
             # Music only, no one's data: shared by every render of the same length.
             sounds = soundtrack_cache(services.settings.data_dir)
             result = render(
                 plan, sources, template, *texts, work / "render",
                 work / "highlight.mp4", work / "poster.jpg", subjects=subjects,
-                sound_cache=sounds,
+                sound_cache=sounds, poster_s=poster_s,
             )  # fmt: skip
             vertical = None
             if template.vertical and subjects is not None:
                 vertical = render(
                     plan, sources, vertical_template(template), *texts, work / "vertical",
                     work / "vertical.mp4", work / "vertical.jpg", subjects=subjects,
-                    sound_cache=sounds, with_moments=False,
+                    sound_cache=sounds, with_moments=False, poster_s=poster_s,
                 )  # fmt: skip
             with services.catalog() as catalog, catalog.visitors.lock(event_id, visitor_id):
                 if catalog.visitors.get(event_id, visitor_id) is None:
@@ -261,10 +275,82 @@ def vertical_template(template: Template) -> Template:
     )
 
 
-def edit_plan(catalog: Catalog, event_id: str, visitor_id: str, template: Template) -> EditPlan:
-    """The plan :func:`render_highlight` starts from (before keyframe snapping)."""
+def edit_plan(
+    catalog: Catalog,
+    event_id: str,
+    visitor_id: str,
+    template: Template,
+    tracks: list[FaceTrack] | None = None,
+) -> EditPlan:
+    """The plan :func:`render_highlight` starts from (before keyframe snapping), from the
+    visitor's stored appearances and the faces around them (:func:`subject_tracks`, read
+    unless given)."""
     appearances = catalog.outputs.appearances(event_id, visitor_id)
-    return select_moments(event_id, visitor_id, appearances, PlanLimits.of(template))
+    if tracks is None:
+        tracks = subject_tracks(catalog, event_id, visitor_id)
+    views = camera_views(visitor_id, tracks)
+    return plan_of(event_id, visitor_id, appearances, views, template)
+
+
+def plan_of(
+    event_id: str,
+    visitor_id: str,
+    appearances: list[Appearance],
+    views: dict[str, CameraView],
+    template: Template,
+) -> EditPlan:
+    """The edit plan of a visitor's appearances, inside the stretches where they are seen
+    and not upstaged (:func:`~scas_lib.highlights.visibility.clear_spans`); a visitor seen
+    only hidden or upstaged gets the plan of their appearances as they are, rather than no
+    video."""
+    limits = PlanLimits.of(template)
+    clear = clear_spans_of(views, framing_rules(template))
+    plan = select_moments(event_id, visitor_id, appearances, limits, clear)
+    return plan if plan.clips else select_moments(event_id, visitor_id, appearances, limits)
+
+
+def timed_plan(
+    plan: EditPlan,
+    sources: list[SourceFile],
+    template: Template,
+    allowed: dict[str, list[tuple[datetime, datetime]]],
+) -> EditPlan:
+    """The plan as it is rendered: its untouched stretches on the sources' keyframes, then
+    its cuts on the soundtrack's beats (each within the stretches it may show)."""
+    plan = snap_to_keyframes(plan, sources, allowed=allowed)
+    # Beats past the planned length: the cuts' moves may lengthen the video a little.
+    beats = soundtrack_beats(template, plan.duration_s + 5.0)
+    return on_beats(plan, beats, allowed)
+
+
+def framing_rules(template: Template) -> FramingRules | None:
+    """How the punch-in frames the visitor, or None where the template shows whole frames."""
+    if template.punch_in == "off":
+        return None
+    output = (template.width, template.height)
+    return FramingRules(output, template.punch_in_subject_share, template.punch_in_max_upscale)
+
+
+def subject_tracks(catalog: Catalog, event_id: str, visitor_id: str) -> list[FaceTrack]:
+    """The visitor's tracks (corrections applied) and everyone else's on the same cameras
+    while they were seen; a track corrected away from the visitor is someone else's."""
+    own = corrected_tracks(catalog, event_id, visitor_id)
+    if not own:
+        return []
+    mine = {(t.camera_id, t.segment_start, t.index) for t in own}
+    margin = timedelta(seconds=1)
+    around = catalog.tracks.around(
+        event_id,
+        sorted({t.camera_id for t in own}),
+        min(t.start_time for t in own) - margin,
+        max(t.end_time for t in own) + margin,
+    )
+    others = [
+        track if track.visitor_id != visitor_id else replace(track, identity=UNKNOWN)
+        for track in around
+        if (track.camera_id, track.segment_start, track.index) not in mine
+    ]
+    return own + others
 
 
 # --- helpers -----------------------------------------------------------------------------

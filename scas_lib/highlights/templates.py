@@ -78,7 +78,8 @@ class Template(BaseModel):
     card_blur_passes: int = Field(2, ge=1)
     card_brightness: float = Field(-0.12, ge=-1, le=1)
     card_saturation: float = Field(0.8, ge=0, le=3)
-    intro_fade_in_s: float = Field(0.5, ge=0)
+    #: 0: the video opens on the card's picture, never on black (its text fades in).
+    intro_fade_in_s: float = Field(0.0, ge=0)
     outro_fade_out_s: float = Field(0.8, ge=0)
     #: Font sizes as a part of the picture's height (height // divisor), before a line too
     #: long for the width is made smaller; where each line's middle is, as a part of it.
@@ -100,12 +101,14 @@ class Template(BaseModel):
     #: Punch in: a window of the output's shape that follows the visitor (their upper body,
     #: estimated from the face) is scaled up to the output, so that a wide camera's small
     #: visitor fills the picture (:mod:`~scas_lib.highlights.punch_in`). ``auto`` punches
-    #: in on the cameras that show the visitor small (their box under a quarter of the
-    #: frame's height), ``on`` on every camera, ``off`` never. A clip where the visitor is
-    #: at the frame's edge is shown whole. A punched-in clip is encoded, not copied.
+    #: in on the cameras that show the visitor's face small (under 0.15 / 1.1 of the
+    #: frame's height) and on clips where another face is as large as theirs, ``on`` on
+    #: every camera, ``off`` never. A clip where the visitor is at the frame's edge is
+    #: shown whole. A punched-in clip is encoded, not copied.
     punch_in: Literal["auto", "on", "off"] = "auto"
-    #: The share of the window's height the visitor's box fills.
-    punch_in_subject_share: float = Field(0.5, ge=0.1, le=1)
+    #: The share of the window's height the visitor's upper body fills: at 0.55 their face
+    #: is 0.16 of the picture's height (an upper body is 3.4 face heights).
+    punch_in_subject_share: float = Field(0.55, ge=0.1, le=1)
     #: Never more than this many output pixels per source pixel (2: a 1080p output shows
     #: at least 960x540 of the camera's pixels).
     punch_in_max_upscale: float = Field(2.0, ge=1, le=4)

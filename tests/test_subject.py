@@ -1,0 +1,320 @@
+"""The visitor is the subject of their video, and its cuts are on the beat: generated
+footage of real photos (a visitor, and a stranger who steps in front of them), recognized,
+planned, rendered and published as the pipeline does, then read back frame by frame with
+ffmpeg and the face engine."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from scas_lib.catalog import Catalog
+from scas_lib.faces.engine import Face, FaceEngine
+from scas_lib.faces.matching import Gallery
+from scas_lib.highlights.assembly import timeline
+from scas_lib.highlights.records import EditPlan, PlanLimits
+from scas_lib.highlights.render import CardText, probe_source, render
+from scas_lib.highlights.selection import select_moments
+from scas_lib.highlights.stage import plan_highlights, render_highlight
+from scas_lib.highlights.templates import load_template
+from scas_lib.media.ffmpeg import run_ffmpeg
+from scas_lib.provisioning.samples import SamplePhoto
+from scas_lib.recognition.stage import recognize_segment
+from scas_lib.services.runtime import Services
+from scas_lib.storage import keys
+from scas_lib.storage.object_store import ObjectStore
+from scas_lib.visitors.stage import enroll_visitor
+
+from .conftest import CONSENT
+
+EVENT = "gala"
+CAMERA = "hall"
+START = datetime(2026, 11, 22, 18, 0, 0, tzinfo=UTC)
+FRAME = (1920, 1080)
+FPS = 25
+SECONDS = 14.0
+#: The visitor's face: this tall, its top here, swaying a little around this centre.
+VISITOR_FACE_H, VISITOR_TOP, VISITOR_X = 120, 260, 960
+#: When the stranger stands in front of the visitor (seconds): their face larger, just below
+#: the visitor's chin, over their chest. Otherwise the stranger stands far to the left,
+#: smaller.
+IN_FRONT = ((0.6, 3.6), (7.4, 9.4))
+STRANGER_FRONT_H, STRANGER_AWAY_H = 200, 90
+#: Then the visitor stands on the stage, alone, before another camera.
+STAGE_SECONDS = 6.0
+
+
+def _face_box(engine: FaceEngine, image: np.ndarray) -> tuple[float, float, float, float]:
+    faces = engine.analyze(image, embed=False)
+    assert faces, "no face in the sample photo"
+    box = max(faces, key=lambda f: f.detection.box[3] - f.detection.box[1]).detection.box
+    return tuple(float(v) for v in box)  # type: ignore[return-value]
+
+
+def _person(
+    engine: FaceEngine, photo: Path
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The photo cropped around its face (some hair above, the chest below) and the face's
+    box in the crop."""
+    image = cv2.imread(str(photo))
+    x0, y0, x1, y1 = _face_box(engine, image)
+    w, h = x1 - x0, y1 - y0
+    left, top = max(0, round(x0 - 0.7 * w)), max(0, round(y0 - 0.35 * h))
+    right, bottom = min(image.shape[1], round(x1 + 0.7 * w)), min(image.shape[0], round(y1 + h))
+    return image[top:bottom, left:right], (x0 - left, y0 - top, x1 - left, y1 - top)
+
+
+def _paste(frame: np.ndarray, person: tuple[np.ndarray, tuple], face_h: float, cx: float,
+           top: float) -> None:  # fmt: skip
+    """``person`` drawn into ``frame`` with their face ``face_h`` tall, its top at ``top``
+    and its centre at ``cx``."""
+    crop, (fx0, fy0, fx1, fy1) = person
+    scale = face_h / (fy1 - fy0)
+    scaled = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    x = round(cx - (fx0 + fx1) / 2 * scale)
+    y = round(top - fy0 * scale)
+    h, w = scaled.shape[:2]
+    fx, fy = max(0, x), max(0, y)
+    tx, ty = min(frame.shape[1], x + w), min(frame.shape[0], y + h)
+    frame[fy:ty, fx:tx] = scaled[fy - y : ty - y, fx - x : tx - x]
+
+
+def _hall(wall: tuple[int, int, int]) -> np.ndarray:
+    hall = np.zeros((FRAME[1], FRAME[0], 3), np.uint8)
+    hall[:] = wall
+    hall[760:] = (40, 55, 75)  # the floor
+    for x in range(0, FRAME[0], 160):
+        cv2.line(hall, (x, 0), (x, 760), (95, 105, 115), 3)
+    return hall
+
+
+def in_front(t: float) -> bool:
+    return any(a <= t < b for a, b in IN_FRONT)
+
+
+def _write_footage(
+    target: Path, visitor: tuple, stranger: tuple | None, seconds: float,
+    wall: tuple[int, int, int] = (70, 80, 90),
+) -> None:  # fmt: skip
+    """A camera's 1080p shot: the visitor in the middle, the stranger (if any) far left or,
+    during :data:`IN_FRONT`, in front of them."""
+    command = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
+               "-s", f"{FRAME[0]}x{FRAME[1]}", "-r", str(FPS), "-i", "-",
+               "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-bf", "0",
+               "-pix_fmt", "yuv420p", str(target)]  # fmt: skip
+    hall = _hall(wall)
+    with subprocess.Popen(command, stdin=subprocess.PIPE) as ffmpeg:
+        assert ffmpeg.stdin is not None
+        for n in range(round(seconds * FPS)):
+            t = n / FPS
+            frame = hall.copy()
+            sway = 12 * math.sin(2 * math.pi * t / 5)
+            if stranger is not None and not in_front(t):
+                _paste(frame, stranger, STRANGER_AWAY_H, 260, 330)
+            _paste(frame, visitor, VISITOR_FACE_H, VISITOR_X + sway, VISITOR_TOP)
+            if stranger is not None and in_front(t):
+                chin = VISITOR_TOP + VISITOR_FACE_H
+                _paste(frame, stranger, STRANGER_FRONT_H, VISITOR_X + 30 + sway, chin + 100)
+            ffmpeg.stdin.write(frame.tobytes())
+        ffmpeg.stdin.close()
+    assert ffmpeg.returncode == 0
+
+
+def _decoded(video: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return frames
+        frames.append(frame)
+
+
+def _height(face: Face) -> float:
+    return float(face.detection.box[3] - face.detection.box[1])
+
+
+def _visitor_in(faces: list[Face], template: np.ndarray) -> Face | None:
+    """The face most like the visitor's enrolled template, if it is surely them."""
+    if not faces:
+        return None
+    best = max(faces, key=lambda face: float(face.embedding @ template))
+    return best if float(best.embedding @ template) >= 0.35 else None
+
+
+@pytest.fixture
+def published(
+    services: Services, catalog: Catalog, store: ObjectStore, engine: FaceEngine,
+    footage: FaceEngine, photos: dict[str, SamplePhoto], tmp_path: Path,
+) -> tuple[EditPlan, Path, Path, np.ndarray]:  # fmt: skip
+    """The visitor (a photo of Obama; enrolled from another) and a stranger (Biden) in the
+    hall, then the visitor alone on the stage (another camera, a blue wall), recognized,
+    planned and rendered with the default template; the published plan, video, poster and
+    the visitor's enrolled template."""
+    visitor = _person(engine, photos["obama"].path)
+    stranger = _person(engine, photos["biden"].path)
+    _write_footage(tmp_path / "hall.mp4", visitor, stranger, SECONDS)
+    _write_footage(tmp_path / "stage.mp4", visitor, None, STAGE_SECONDS, wall=(130, 70, 40))
+    enroll_visitor(
+        services, engine, consent=CONSENT, event_id=EVENT, display_name="Barack",
+        photos=[photos["obama2"].path.read_bytes()], visitor_id="barack",
+    )  # fmt: skip
+    bucket = services.settings.bucket_recordings
+    store.ensure_bucket(bucket)
+    stage_start = START + timedelta(seconds=SECONDS + 5)
+    for camera, start, seconds in ((CAMERA, START, SECONDS), ("stage", stage_start, STAGE_SECONDS)):
+        key = keys.segment_key(EVENT, camera, start)
+        store.put_file(bucket, key, tmp_path / f"{camera}.mp4", content_type="video/mp4",
+                       metadata={"camera": camera, "start-time": start.isoformat(),
+                                 "duration": str(seconds)})  # fmt: skip
+        recognize_segment(services, footage, key)
+    template = load_template()
+    assert plan_highlights(services, EVENT, template) == ["barack"]
+    output = render_highlight(services, EVENT, "barack", template)
+    assert output.status == "done" and output.object_key and output.poster_key
+    highlights = services.settings.bucket_highlights
+    video = store.download_file(highlights, output.object_key, tmp_path / "video.mp4")
+    poster = store.download_file(highlights, output.poster_key, tmp_path / "poster.jpg")
+    plan_json = store.get_bytes(highlights, keys.edit_plan_key(EVENT, "barack")).decode()
+    gallery = Gallery.from_enrollments(
+        engine.model_pack, catalog.visitors.enrollments(EVENT, engine.model_pack)
+    )
+    own = gallery.templates[gallery.visitor_ids.index("barack")]
+    return EditPlan.from_json(plan_json), video, poster, own
+
+
+def test_a_visitor_behind_a_stranger_is_trimmed_or_reframed_and_fills_the_shot(
+    published: tuple[EditPlan, Path, Path, np.ndarray], engine: FaceEngine
+) -> None:
+    plan, video, _, own = published
+    frames = _decoded(video)
+    transition = plan.limits.transition_s
+    # Every fifth frame of footage, away from the crossfades (where two pictures mix).
+    sampled = [
+        n
+        for item in timeline(plan)
+        if item.kind == "clip"
+        for n in range(round((item.out_start + transition) * FPS),
+                       round((item.out_end - transition) * FPS), 5)
+    ]  # fmt: skip
+    assert len(sampled) >= 10
+    largest, heights = 0, []
+    for n in sampled:
+        faces = engine.analyze(frames[n])
+        visitor = _visitor_in(faces, own)
+        if visitor is None:
+            continue
+        heights.append(_height(visitor) / frames[n].shape[0])
+        if all(_height(face) < _height(visitor) for face in faces if face is not visitor):
+            largest += 1
+    # The visitor is the largest face in the picture in (almost) every frame of footage:
+    # the stretches with the stranger in front of them are not in the video.
+    assert largest / len(sampled) >= 0.95, (largest, len(sampled))
+    # ... and fills the shot: their face at least 0.15 of the picture's height (a wide shot
+    # showing them at 0.11 is punched in; 2x is allowed).
+    assert float(np.median(heights)) >= 0.15, np.median(heights)
+
+
+def test_the_poster_shows_the_visitor_largest(
+    published: tuple[EditPlan, Path, Path, np.ndarray], engine: FaceEngine
+) -> None:
+    _, _, poster, own = published
+    faces = engine.analyze(cv2.imread(str(poster)))
+    visitor = _visitor_in(faces, own)
+    assert visitor is not None, "the poster does not show the visitor"
+    assert all(_height(face) < _height(visitor) for face in faces if face is not visitor)
+
+
+def test_the_first_frame_is_a_picture_not_black(
+    published: tuple[EditPlan, Path, Path, np.ndarray],
+) -> None:
+    _, video, _, _ = published
+    first = cv2.cvtColor(_decoded(video)[0], cv2.COLOR_BGR2GRAY)
+    assert float(first.mean()) > 25, float(first.mean())
+    assert float(first.std()) > 3, "a flat frame, not a picture"
+
+
+def _audio(video: Path, rate: int = 22_050) -> np.ndarray:
+    pcm = run_ffmpeg(
+        ["-i", str(video), "-vn", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"],
+        "audio",
+    ).stdout
+    return np.frombuffer(pcm, np.float32)
+
+
+def _picture_changes(frames: list[np.ndarray]) -> list[int]:
+    """The frames on which a crossfade or a cut begins: where the picture starts to change
+    much more than footage does from one frame to the next."""
+    small = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), (192, 108)).astype(float)
+             for f in frames]  # fmt: skip
+    change = [0.0] + [float(np.abs(b - a).mean()) for a, b in itertools.pairwise(small)]
+    calm = float(np.median(change))
+    busy = [c > max(4 * calm, 1.0) for c in change]
+    return [n for n in range(1, len(busy)) if busy[n] and not busy[n - 1]]
+
+
+def test_cuts_fall_on_the_soundtracks_beats(
+    published: tuple[EditPlan, Path, Path, np.ndarray],
+) -> None:
+    import librosa
+
+    _, video, _, _ = published
+    rate = 22_050
+    onsets = librosa.onset.onset_detect(
+        y=_audio(video, rate), sr=rate, units="time", hop_length=128, backtrack=False
+    )
+    frames = _decoded(video)
+    # (the outro's fade to black at the end is no cut)
+    fade_out = len(frames) / FPS - load_template().outro_fade_out_s - 1 / FPS
+    changes = [n / FPS for n in _picture_changes(frames) if n / FPS < fade_out]
+    # The video's cuts, as its pixels show them: card to hall, hall to stage, stage to card
+    # at least (a crossfade between two moments of one still shot may not show).
+    assert len(changes) >= 3, changes
+    # Each within a frame of a beat heard in the soundtrack (the generated music's kick;
+    # onsets measured to 6 ms, the crossfade's first frame to one frame).
+    beat = 60 / 100
+    heard = [t for t in onsets if t > 0.2]
+    assert len(heard) >= 3
+    for cut in changes:
+        nearest = min(heard, key=lambda t: abs(t - cut))
+        assert abs(nearest - cut) <= 1.5 / FPS, (cut, nearest, beat)
+
+
+def test_a_visitor_with_two_seconds_of_footage_gets_a_video_of_mostly_footage(
+    engine: FaceEngine, photos: dict[str, SamplePhoto], tmp_path: Path
+) -> None:
+    from scas_lib.catalog import Appearance
+
+    footage_file = tmp_path / "hall.mp4"
+    visitor = _person(engine, photos["obama"].path)
+    stranger = _person(engine, photos["biden"].path)
+    _write_footage(footage_file, visitor, stranger, 4.0)
+    source = probe_source(footage_file, CAMERA, START)
+    template = load_template()
+    seen = Appearance("barack", CAMERA, START + timedelta(seconds=1), START + timedelta(seconds=3),
+                      0.8)  # fmt: skip
+    plan = select_moments(EVENT, "barack", [seen], PlanLimits.of(template))
+    result = render(
+        plan, [source], template, CardText("Barack", "Gala"), CardText("Thank you", "Gala"),
+        tmp_path / "work", tmp_path / "out.mp4", tmp_path / "out.jpg",
+    )  # fmt: skip
+    frames = _decoded(result.video)
+    assert len(frames) == round(result.duration_s * FPS)
+    # A frame that shows footage is sharp (the hall's lines, the photo; from a crossfade's
+    # first few frames on); a card is a blurred still (a variance of the Laplacian under 1).
+    sharp = [
+        float(cv2.Laplacian(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)[650:1000], cv2.CV_64F).var())
+        for f in frames
+    ]
+    footage_frames = sum(value > 1.0 for value in sharp)
+    assert footage_frames / len(frames) > 0.5, (footage_frames, len(frames))
+    # The footage (the clip, its crossfades included) is 0.6 of the video at least: shorter
+    # cards, not a video of cards.
+    assert 2.0 / result.duration_s >= 0.6, result.duration_s
