@@ -1,4 +1,4 @@
-"""The ``operator_sessions`` table (migration 0018): the sessions a standalone operator's
+"""The ``operator_sessions`` table (migration 0019): the sessions a standalone operator's
 browser signs in to (the cookie holds the session's token, never ``SCAS_OPERATOR_TOKEN``).
 Tokens are stored as hashes (see :mod:`scas_lib.catalog.tokens`)."""
 
