@@ -8,7 +8,9 @@
 # - chromium and chromium-driver, from Debian, for the web app's browser tests;
 # - redis-server, the Celery broker of the loopback deployment (`scas deploy up`);
 # - GStreamer's RTSP server with PyGObject (Debian's python3), the real RTSP camera the
-#   ingest tests, benchmark and demo serve on loopback (scripts/rtsp-camera.py).
+#   ingest tests, benchmark and demo serve on loopback (scripts/rtsp-camera.py);
+# - curl, with which tests/test_store_access.py probes the embedded SeaweedFS's ports as
+#   another user (HTTP, TLS and HTTP/2).
 set -euo pipefail
 
 VTEST=/usr/local/share/scas/vtest.avi
@@ -22,6 +24,8 @@ need_vtest=0
 [ -f "$VTEST" ] || [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need_vtest=1
 need_redis=0
 command -v redis-server >/dev/null || need_redis=1
+need_curl=0
+command -v curl >/dev/null || need_curl=1
 need_browser=0
 command -v chromium >/dev/null && command -v chromedriver >/dev/null || need_browser=1
 # ingest (issue 14): a real RTSP camera on loopback
@@ -30,12 +34,13 @@ RTSP_PACKAGES=(gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
 need_rtsp=0
 /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0"); from gi.repository import GstRtspServer' \
     2>/dev/null || need_rtsp=1
-[ "$need_ffmpeg$need_font$need_vtest$need_redis$need_browser$need_rtsp" = "000000" ] && exit 0
+[ "$need_ffmpeg$need_font$need_vtest$need_redis$need_browser$need_rtsp$need_curl" = "0000000" ] && exit 0
 
 if ! command -v apt-get >/dev/null; then
     [ "$need_ffmpeg" = 1 ] && { echo "ffmpeg is missing: install it with your package manager" >&2; exit 1; }
     [ "$need_font" = 1 ] && { echo "Noto Sans CJK and Noto Sans (Arabic, Thai...) are missing: install them with your package manager" >&2; exit 1; }
     [ "$need_browser" = 1 ] && echo "chromium and chromedriver are missing: the web app's browser tests need them" >&2
+    [ "$need_curl" = 1 ] && echo "curl is missing: the object store's access test needs it" >&2
     [ "$need_redis" = 1 ] && { echo "redis-server is missing: install it with your package manager" >&2; exit 1; }
     [ "$need_rtsp" = 1 ] && echo "no apt-get: install GStreamer's RTSP server and PyGObject for the ingest tests" >&2
     echo "no apt-get: synthetic events will use a drawn background instead of vtest.avi" >&2
@@ -59,6 +64,10 @@ fi
 if [ "$need_font" = 1 ]; then
     echo "installing Debian's fonts-noto-cjk and fonts-noto-core (highlight cards in every script)"
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends fonts-noto-cjk fonts-noto-core fontconfig >/dev/null
+fi
+if [ "$need_curl" = 1 ]; then
+    echo "installing Debian's curl (the object store's access test)"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends curl ca-certificates >/dev/null
 fi
 if [ "$need_browser" = 1 ]; then
     echo "installing Debian's chromium and chromium-driver (browser tests of the web app)"

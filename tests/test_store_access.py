@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,14 +59,14 @@ def test_no_port_serves_a_caller_without_the_keys(seaweed: EmbeddedSeaweedFS) ->
 
     pid = seaweed.running_pid()
     assert pid is not None
-    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    ports = sorted(
-        {c.laddr.port for p in processes for c in p.net_connections("tcp") if c.status == "LISTEN"}
-    )
-    sockets = sorted(
-        {c.laddr for p in processes for c in p.net_connections("unix") if c.laddr}, key=str
-    )
-    assert len(ports) >= 10, ports  # master, volume, filer, S3, admin: HTTP and gRPC each
+    # S3 serves first; the admin server may still be starting: wait for all ten ports
+    # (master, volume, filer, S3, admin: HTTP and gRPC each).
+    deadline = time.monotonic() + 30
+    while len(ports := _listening(pid)[0]) < 10 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    ports, sockets = _listening(pid)
+    assert len(ports) >= 10, ports
+    assert sockets, "no Unix socket found: the probe would miss them"
 
     out = Path(f"/tmp/scas-probe-{uuid.uuid4().hex}")
     out.mkdir(mode=0o777)
@@ -146,6 +147,16 @@ def test_keys_and_logs_stay_in_the_home(seaweed: EmbeddedSeaweedFS) -> None:
     pid = seaweed.running_pid()
     assert any((seaweed.home / "logs").glob(f"weed.*.{pid}"))
     assert not list(Path("/tmp").glob(f"weed.*.{pid}"))
+
+
+def _listening(pid: int) -> tuple[list[int], list[str]]:
+    """The TCP ports and Unix sockets the server process (and any child) listens on."""
+    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    ports = {
+        c.laddr.port for p in processes for c in p.net_connections("tcp") if c.status == "LISTEN"
+    }
+    sockets = {str(c.laddr) for p in processes for c in p.net_connections("unix") if c.laddr}
+    return sorted(ports), sorted(sockets)
 
 
 def _quote(text: str) -> str:

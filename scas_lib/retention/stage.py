@@ -22,6 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from scas_lib.catalog.scrub import scrub_deleted_rows
 from scas_lib.retention.policy import PurgeStep, RetentionPolicy
 from scas_lib.services.runtime import Services
 from scas_lib.services.seaweedfs import vacuum
@@ -74,6 +75,9 @@ def purge_event(
     report = PurgeReport(event_id, steps, objects, rows)
     if sum(objects.values()) and services.seaweed_master:
         vacuum(services.seaweed_master)  # deleted objects' bytes leave the volumes now
+    if rows.get("enrollments") or rows.get("highlights"):
+        # names and embeddings out of the tables' files and WAL, as after a forget
+        scrub_deleted_rows(services.database_url, timeout_s=settings.connect_timeout_s)
     if report.deleted:
         log.info("%s: purged %s (objects %s, rows %s)", event_id, ", ".join(steps), objects, rows)
     return report

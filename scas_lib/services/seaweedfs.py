@@ -34,7 +34,7 @@ from scas_lib.services.embedded import (
     terminate,
 )
 from scas_lib.services.private import private_dir
-from scas_lib.services.seaweedfs_security import ClientTLS, ensure_security
+from scas_lib.services.seaweedfs_security import ClientTLS, client_tls, ensure_security
 from scas_lib.storage.object_store import ObjectStore, S3Config
 
 _PORT_NAMES = (
@@ -98,7 +98,7 @@ class EmbeddedSeaweedFS(EmbeddedService):
         """The master's HTTP API, for :func:`vacuum`."""
         return SeaweedMaster(
             url=f"https://127.0.0.1:{self._settings['ports']['master']}",
-            tls=ensure_security(self.home),
+            tls=client_tls(self.home),
         )
 
     # lifecycle --------------------------------------------------------------------------------

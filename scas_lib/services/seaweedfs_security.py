@@ -55,10 +55,18 @@ class ClientTLS:
         return context
 
 
+def client_tls(home: Path) -> ClientTLS:
+    """Where the server in ``home`` keeps the files a client presents (made at its start)."""
+    folder = home / "tls"
+    return ClientTLS(ca=folder / "ca.crt", cert=folder / "scas.crt", key=folder / "scas.key")
+
+
 def ensure_security(home: Path) -> ClientTLS:
     """Write ``home/security.toml`` (read by ``weed`` from its working directory) and the
-    certificates it names, generating what is missing; return the client's files."""
-    tls = ensure_certificates(private_dir(home / "tls"))
+    certificates it names, generating what is missing; return the client's files. Run
+    when the server starts, under its lock: two processes never make two authorities."""
+    private_dir(home / "tls")
+    tls = ensure_certificates(client_tls(home))
     keys_path = home / "jwt-keys"
     if keys_path.exists():
         keys = keys_path.read_text().split()
@@ -80,9 +88,8 @@ def ensure_security(home: Path) -> ClientTLS:
     return tls
 
 
-def ensure_certificates(folder: Path) -> ClientTLS:
-    """A CA and one certificate for 127.0.0.1 (server and client use) under ``folder``."""
-    tls = ClientTLS(ca=folder / "ca.crt", cert=folder / "scas.crt", key=folder / "scas.key")
+def ensure_certificates(tls: ClientTLS) -> ClientTLS:
+    """A CA and one certificate for 127.0.0.1 (server and client use) at ``tls``'s paths."""
     if tls.ca.exists() and tls.cert.exists() and tls.key.exists():
         return tls
     now = datetime.datetime.now(datetime.UTC)
