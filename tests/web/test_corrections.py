@@ -101,6 +101,10 @@ def test_not_this_person_removes_the_moment_and_survives_a_re_recognition(
     assert len(marks) == len(timeline)
     assert all(mark.get_attribute("title") for mark in marks)
     assert driver.find_element(By.CSS_SELECTOR, f"{row} .smile-share").text.endswith("%")
+    # Each moment is a thumbnail of its footage (issue 42): shown loaded, in view.
+    driver.execute_script(f'document.querySelector("{row} .moment-list").scrollIntoView()')
+    wait_for(driver, "return [...document.querySelectorAll(arguments[0])].every("
+             "(v) => v.readyState >= 2)", 20, f"{row} .moment-clip")  # fmt: skip
     screenshots(driver, "console-moments")
 
     # The operator marks that part of the moment (the track's span) as someone else.
