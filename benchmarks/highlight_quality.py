@@ -104,6 +104,7 @@ OVERRIDES = {"vertical": True}
 class Judged:
     """One published video (16:9 or 9:16) of one visitor, scored."""
 
+    #: ``<event>/<visitor>``
     visitor: str
     visible_share: float
     largest_share: float
@@ -209,9 +210,9 @@ def judge_one(
     output = (record.width, record.height)
     step = round(record.fps / SAMPLES_PER_S)
     judged = Judged(
-        visitor, score.visible_share, score.largest_share, score.face_height_median,
-        score.clips_without_subject, score.footage_share, score.max_upscale, False,
-        score.smiling_share,
+        f"{event.plan.config.event_id}/{visitor}", score.visible_share, score.largest_share,
+        score.face_height_median, score.clips_without_subject, score.footage_share,
+        score.max_upscale, False, score.smiling_share,
     )  # fmt: skip
     thumbs: list[np.ndarray] = []
     capture = cv2.VideoCapture(str(video))
