@@ -388,6 +388,7 @@ def main() -> None:
         "cameras": args.cameras,
         "duration_s": args.duration,
         "wall_s": round(time.monotonic() - started, 1),
+        "work": str(work),
         "per_video": [
             {"video": f"{prefix or 'horizontal_'}{j.visitor}",
              "visible": round(j.visible_share, 3), "largest": round(j.largest_share, 3),
