@@ -239,7 +239,9 @@ def judge_one(
         judged.poster_ok = poster_shows_visitor(event, visitor, record, poster, thumbs)
     judged.cuts, judged.cuts_on_beat = cuts_on_beat(plan, record.fps)
     seen = sum(total(v) for v in event.truth.get(visitor, {}).values())
-    smiled = sum(total(v) for v in event.smiles.get(visitor, {}).values())
+    # (an event kept by code before the smiles has none: no smile_lift)
+    smiles = getattr(event, "smiles", {})
+    smiled = sum(total(v) for v in smiles.get(visitor, {}).values())
     if seen and SMILE_BAND[0] <= smiled / seen <= SMILE_BAND[1]:
         judged.smile_lift = score.smiling_share / (smiled / seen)
     return judged
