@@ -104,6 +104,7 @@ OVERRIDES = {"vertical": True}
 class Judged:
     """One published video (16:9 or 9:16) of one visitor, scored."""
 
+    #: ``<event>/<visitor>``
     visitor: str
     visible_share: float
     largest_share: float
@@ -209,9 +210,9 @@ def judge_one(
     output = (record.width, record.height)
     step = round(record.fps / SAMPLES_PER_S)
     judged = Judged(
-        visitor, score.visible_share, score.largest_share, score.face_height_median,
-        score.clips_without_subject, score.footage_share, score.max_upscale, False,
-        score.smiling_share,
+        f"{event.plan.config.event_id}/{visitor}", score.visible_share, score.largest_share,
+        score.face_height_median, score.clips_without_subject, score.footage_share,
+        score.max_upscale, False, score.smiling_share,
     )  # fmt: skip
     thumbs: list[np.ndarray] = []
     capture = cv2.VideoCapture(str(video))
@@ -238,7 +239,9 @@ def judge_one(
         judged.poster_ok = poster_shows_visitor(event, visitor, record, poster, thumbs)
     judged.cuts, judged.cuts_on_beat = cuts_on_beat(plan, record.fps)
     seen = sum(total(v) for v in event.truth.get(visitor, {}).values())
-    smiled = sum(total(v) for v in event.smiles.get(visitor, {}).values())
+    # (an event kept by code before the smiles has none: no smile_lift)
+    smiles = getattr(event, "smiles", {})
+    smiled = sum(total(v) for v in smiles.get(visitor, {}).values())
     if seen and SMILE_BAND[0] <= smiled / seen <= SMILE_BAND[1]:
         judged.smile_lift = score.smiling_share / (smiled / seen)
     return judged
@@ -387,6 +390,7 @@ def main() -> None:
         "cameras": args.cameras,
         "duration_s": args.duration,
         "wall_s": round(time.monotonic() - started, 1),
+        "work": str(work),
         "per_video": [
             {"video": f"{prefix or 'horizontal_'}{j.visitor}",
              "visible": round(j.visible_share, 3), "largest": round(j.largest_share, 3),

@@ -238,7 +238,7 @@ def analysis_piece_key(analysis_id: str, index: int, kind: Literal["pieces", "tr
 KeyKind = Literal["recording", "enrollment", "highlight"]
 _CONTROL_KEY = re.compile(r"^[^/]+/_control/(start|end)$")
 _ENROLLMENT_KEY = re.compile(r"^[^/]+/[^/_][^/]*/\d+\.jpg$")
-_HIGHLIGHT_KEY = re.compile(r"^[^/]+/[^/]+\.(mp4|jpg|plan\.json)$")
+_HIGHLIGHT_KEY = re.compile(r"^[^/]+/[^/]+\.(mp4|jpg|plan\.json|frames\.json)$")
 
 
 def key_kind(key: str) -> KeyKind | None:
@@ -249,6 +249,8 @@ def key_kind(key: str) -> KeyKind | None:
     >>> [key_kind(k) for k in ("expo/cam1/20261122T054445.250000Z.mp4", "expo/_control/end",
     ...                        "expo/ana/0.jpg", "expo/ana.vertical.mp4", "expo/notes.txt")]
     ['recording', 'recording', 'enrollment', 'highlight', None]
+    >>> key_kind("expo/ana.frames.json")
+    'highlight'
     """
     if parse_segment_key(key) or _CONTROL_KEY.match(key):
         return "recording"
