@@ -46,8 +46,6 @@ VISITOR_FACE_H, VISITOR_TOP, VISITOR_X = 120, 260, 960
 #: smaller.
 IN_FRONT = ((0.6, 3.6), (7.4, 9.4))
 STRANGER_FRONT_H, STRANGER_AWAY_H = 200, 90
-#: Then the visitor stands on the stage, alone, before another camera.
-STAGE_SECONDS = 6.0
 
 
 def _face_box(engine: FaceEngine, image: np.ndarray) -> tuple[float, float, float, float]:
@@ -85,9 +83,9 @@ def _paste(frame: np.ndarray, person: tuple[np.ndarray, tuple], face_h: float, c
     frame[fy:ty, fx:tx] = scaled[fy - y : ty - y, fx - x : tx - x]
 
 
-def _hall(wall: tuple[int, int, int]) -> np.ndarray:
+def _hall() -> np.ndarray:
     hall = np.zeros((FRAME[1], FRAME[0], 3), np.uint8)
-    hall[:] = wall
+    hall[:] = (70, 80, 90)
     hall[760:] = (40, 55, 75)  # the floor
     for x in range(0, FRAME[0], 160):
         cv2.line(hall, (x, 0), (x, 760), (95, 105, 115), 3)
@@ -98,27 +96,24 @@ def in_front(t: float) -> bool:
     return any(a <= t < b for a, b in IN_FRONT)
 
 
-def _write_footage(
-    target: Path, visitor: tuple, stranger: tuple | None, seconds: float,
-    wall: tuple[int, int, int] = (70, 80, 90),
-) -> None:  # fmt: skip
-    """A camera's 1080p shot: the visitor in the middle, the stranger (if any) far left or,
-    during :data:`IN_FRONT`, in front of them."""
+def _write_footage(target: Path, visitor: tuple, stranger: tuple, seconds: float) -> None:
+    """A camera's 1080p shot: the visitor in the middle, the stranger far left or, during
+    :data:`IN_FRONT`, in front of them."""
     command = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
                "-s", f"{FRAME[0]}x{FRAME[1]}", "-r", str(FPS), "-i", "-",
                "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-bf", "0",
                "-pix_fmt", "yuv420p", str(target)]  # fmt: skip
-    hall = _hall(wall)
+    hall = _hall()
     with subprocess.Popen(command, stdin=subprocess.PIPE) as ffmpeg:
         assert ffmpeg.stdin is not None
         for n in range(round(seconds * FPS)):
             t = n / FPS
             frame = hall.copy()
             sway = 12 * math.sin(2 * math.pi * t / 5)
-            if stranger is not None and not in_front(t):
+            if not in_front(t):
                 _paste(frame, stranger, STRANGER_AWAY_H, 260, 330)
             _paste(frame, visitor, VISITOR_FACE_H, VISITOR_X + sway, VISITOR_TOP)
-            if stranger is not None and in_front(t):
+            if in_front(t):
                 chin = VISITOR_TOP + VISITOR_FACE_H
                 _paste(frame, stranger, STRANGER_FRONT_H, VISITOR_X + 30 + sway, chin + 100)
             ffmpeg.stdin.write(frame.tobytes())
@@ -153,27 +148,24 @@ def published(
     services: Services, catalog: Catalog, store: ObjectStore, engine: FaceEngine,
     footage: FaceEngine, photos: dict[str, SamplePhoto], tmp_path: Path,
 ) -> tuple[EditPlan, Path, Path, np.ndarray]:  # fmt: skip
-    """The visitor (a photo of Obama; enrolled from another) and a stranger (Biden) in the
-    hall, then the visitor alone on the stage (another camera, a blue wall), recognized,
-    planned and rendered with the default template; the published plan, video, poster and
-    the visitor's enrolled template."""
+    """The visitor (a photo of Obama; enrolled from another) and a stranger (Biden) on one
+    camera, recognized, planned and rendered with the default template; the published
+    plan, video, poster and the visitor's enrolled template."""
     visitor = _person(engine, photos["obama"].path)
     stranger = _person(engine, photos["biden"].path)
-    _write_footage(tmp_path / "hall.mp4", visitor, stranger, SECONDS)
-    _write_footage(tmp_path / "stage.mp4", visitor, None, STAGE_SECONDS, wall=(130, 70, 40))
+    footage_file = tmp_path / "hall.mp4"
+    _write_footage(footage_file, visitor, stranger, SECONDS)
     enroll_visitor(
         services, engine, consent=CONSENT, event_id=EVENT, display_name="Barack",
         photos=[photos["obama2"].path.read_bytes()], visitor_id="barack",
     )  # fmt: skip
     bucket = services.settings.bucket_recordings
     store.ensure_bucket(bucket)
-    stage_start = START + timedelta(seconds=SECONDS + 5)
-    for camera, start, seconds in ((CAMERA, START, SECONDS), ("stage", stage_start, STAGE_SECONDS)):
-        key = keys.segment_key(EVENT, camera, start)
-        store.put_file(bucket, key, tmp_path / f"{camera}.mp4", content_type="video/mp4",
-                       metadata={"camera": camera, "start-time": start.isoformat(),
-                                 "duration": str(seconds)})  # fmt: skip
-        recognize_segment(services, footage, key)
+    key = keys.segment_key(EVENT, CAMERA, START)
+    store.put_file(bucket, key, footage_file, content_type="video/mp4",
+                   metadata={"camera": CAMERA, "start-time": START.isoformat(),
+                             "duration": str(SECONDS)})  # fmt: skip
+    recognize_segment(services, footage, key)
     template = load_template()
     assert plan_highlights(services, EVENT, template) == ["barack"]
     output = render_highlight(services, EVENT, "barack", template)
@@ -271,7 +263,8 @@ def test_cuts_fall_on_the_soundtracks_beats(
     intervals = np.diff(heard)
     assert len(heard) >= 10 and float(np.median(intervals)) == pytest.approx(0.6, abs=0.02)
     # Every cut of the published video (where a crossfade into the next card or clip
-    # begins: the render draws the plan it publishes) is within a frame of a beat heard.
+    # begins: the render draws the plan it publishes) is within a frame of a beat heard:
+    # intro to the first clip, to the second, to the outro.
     cuts = [item.out_start for item in timeline(plan)[1:]]
     assert len(cuts) >= 3
     for cut in cuts:
