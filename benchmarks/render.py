@@ -3,11 +3,11 @@
 On a generated 2-camera 1080p25 event (camera-like H.264, 10 s segments, 2 s GOP), for a
 visitor seen by both cameras in turn, one run renders:
 
-- ``render``: SCAS's renderer (``scas_lib.highlights.render``) from the keyframe-snapped
-  edit plan of the default template: cards, crossfades, music, copy where untouched; with
-  a soundtrack cache as the render stage has, empty at the start of each run of this
-  script (so the first round makes the soundtrack, later ones find it:
-  ``render_sound_cached``);
+- ``render``: SCAS's renderer (``scas_lib.highlights.render``) from the edit plan of the
+  default template as the render stage times it (keyframe-snapped, cuts on the beats):
+  cards, crossfades, music, copy where untouched; with a soundtrack cache as the render
+  stage has, empty at the start of each run of this script (so the first round makes the
+  soundtrack, later ones find it: ``render_sound_cached``);
 - ``plain``: one ffmpeg run that cuts the same clips and re-encodes them with libx264
   ``veryfast`` (CRF 20), no cards, no transitions, no music.
 
@@ -60,10 +60,10 @@ def highlight_plan(event_dir: Path):
     from datetime import timedelta
 
     from scas_lib.catalog import Appearance
-    from scas_lib.highlights.assembly import snap_to_keyframes
     from scas_lib.highlights.records import PlanLimits
     from scas_lib.highlights.render import probe_source
     from scas_lib.highlights.selection import select_moments
+    from scas_lib.highlights.stage import timed_plan
     from scas_lib.highlights.templates import load_template
 
     meta = json.loads((event_dir / "event.json").read_text())
@@ -84,7 +84,8 @@ def highlight_plan(event_dir: Path):
         for s in meta["segments"]
     ]
     plan = select_moments("renderbench", "visitor", appearances, PlanLimits.of(template))
-    return snap_to_keyframes(plan, sources), sources, template
+    # As the render stage times it: keyframes, then the cuts on the soundtrack's beats.
+    return timed_plan(plan, sources, template, None), sources, template
 
 
 def cards():

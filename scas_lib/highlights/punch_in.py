@@ -86,16 +86,10 @@ SAME_FRAME_S = 0.12
 BODY_WIDTH_FACES = 3.0
 BODY_ABOVE_FACES = 0.4
 BODY_BELOW_FACES = 2.0
-#: The visitor's face should be at least this share of the output's height (where the
-#: template's upscale limit allows): a face smaller than that is a figure in a crowd.
-FACE_SHARE_GOAL = 0.15
-#: A punch-in that would zoom less than this is not worth its re-encode: the picture
-#: barely changes.
-MIN_ZOOM = 1.1
 #: A camera is wide when the visitor's median face is under this share of its frame's
-#: height: where punching in makes their face :data:`FACE_SHARE_GOAL` of the picture by
-#: zooming at least :data:`MIN_ZOOM`.
-WIDE_SHARE = FACE_SHARE_GOAL / MIN_ZOOM
+#: height: the face should be 0.15 of the picture (a smaller one is a figure in a crowd),
+#: and a zoom under 1.1x is not worth its re-encode.
+WIDE_SHARE = 0.15 / 1.1
 #: An upper body is this many face heights tall (:func:`body_from_face`).
 BODY_HEIGHT_FACES = BODY_ABOVE_FACES + 1.0 + BODY_BELOW_FACES
 
@@ -153,8 +147,7 @@ class SubjectPath:
 
     def outshone(self, camera_id: str, start: datetime, end: datetime) -> bool:
         """Whether, between ``start`` and ``end``, another face on ``camera_id`` is at
-        least as tall as the visitor's on the same frame (the visitor is not the largest
-        face in the picture).
+        least as tall as the visitor's on the same frame.
 
         >>> t = datetime(2026, 5, 1)
         >>> path = SubjectPath({"c": [(t, body_from_face((10, 10, 50, 60)))]}, {"c": (640, 360)},
@@ -165,14 +158,13 @@ class SubjectPath:
         faces = self.others.get(camera_id, ())
         times = [t for t, _ in faces]
         reach = timedelta(seconds=SAME_FRAME_S)
-        for at, body in self.samples(camera_id):
-            if not start - reach <= at <= end + reach:
-                continue
-            height = (body[3] - body[1]) / BODY_HEIGHT_FACES
-            lo, hi = bisect.bisect_left(times, at - reach), bisect.bisect_right(times, at + reach)
-            if any(box[3] - box[1] >= height for _, box in faces[lo:hi]):
-                return True
-        return False
+        return any(
+            box[3] - box[1] >= (body[3] - body[1]) / BODY_HEIGHT_FACES
+            for at, body in self.samples(camera_id)
+            if start - reach <= at <= end + reach
+            for _, box in faces[bisect.bisect_left(times, at - reach) :
+                                bisect.bisect_right(times, at + reach)]
+        )  # fmt: skip
 
     def samples(self, camera_id: str) -> Sequence[tuple[datetime, Box]]:
         return self.boxes.get(camera_id, ())

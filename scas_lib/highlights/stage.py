@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -313,10 +314,11 @@ def timed_plan(
     plan: EditPlan,
     sources: list[SourceFile],
     template: Template,
-    allowed: dict[str, list[tuple[datetime, datetime]]],
+    allowed: Mapping[str, Sequence[tuple[datetime, datetime]]] | None,
 ) -> EditPlan:
     """The plan as it is rendered: its untouched stretches on the sources' keyframes, then
-    its cuts on the soundtrack's beats (each within the stretches it may show)."""
+    its cuts on the soundtrack's beats (each within the stretches it may show, where
+    ``allowed`` says which)."""
     plan = snap_to_keyframes(plan, sources, allowed=allowed)
     # Beats past the planned length: the cuts' moves may lengthen the video a little.
     beats = soundtrack_beats(template, plan.duration_s + 5.0)

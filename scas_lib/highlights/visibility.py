@@ -29,7 +29,7 @@ tracks say about each sampled frame of a camera (:class:`Sighting`) decides it:
 >>> rules = FramingRules((1920, 1080), 0.55, 2.0)
 >>> [(round((a - t0).total_seconds(), 2), round((b - t0).total_seconds(), 2))
 ...  for a, b in clear_spans(views["hall"], rules)]
-[(-0.1, 0.9)]
+[(0.0, 0.8)]
 """
 
 from __future__ import annotations
@@ -47,11 +47,10 @@ from scas_lib.tracks import SMILE_PROBABILITY, Box, FaceTrack, iou
 
 Span = tuple[datetime, datetime]
 
-#: A sampled frame stands for this long around it (seconds each side): half of the 0.2 s
-#: between recognition's samples (5 a second), so a span never reaches past a cut that
-#: falls between two samples by more than a frame or two.
-SAMPLE_REACH_S = 0.1
-#: Seen stretches this close are one: a face the detector missed on a frame or two.
+#: Clear samples this close are one stretch (recognition samples 5 frames a second: a face
+#: the detector missed on a frame or two). A stretch ends on its last clear sample, not
+#: past it: what happens between that sample and the next (a stranger stepping in, a shot
+#: cut) is not known, so it is not shown.
 BRIDGE_S = 0.45
 #: Faces of two tracks within this of each other are on the same frame.
 SAME_FRAME_S = 0.12
@@ -154,17 +153,20 @@ def largest(sighting: Sighting) -> bool:
 
 def clear_spans(view: CameraView, rules: FramingRules | None) -> list[Span]:
     """The stretches of ``view``'s camera where the visitor is seen and not upstaged."""
-    reach, bridge = timedelta(seconds=SAMPLE_REACH_S), timedelta(seconds=BRIDGE_S)
+    bridge = timedelta(seconds=BRIDGE_S)
     spans: list[Span] = []
+    previous_clear = False
     for sighting in view.sightings:
         if upstaged(sighting, view.frame_size, rules):
+            previous_clear = False
             continue
-        start, end = sighting.time - reach, sighting.time + reach
-        if spans and start - spans[-1][1] <= bridge:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        at = sighting.time
+        if spans and previous_clear and at - spans[-1][1] <= bridge:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], at))
         else:
-            spans.append((start, end))
-    return spans
+            spans.append((at, at))
+        previous_clear = True
+    return [span for span in spans if span[1] > span[0]]
 
 
 def clear_spans_of(
