@@ -43,6 +43,7 @@ from scas_lib.highlights.stage import (
     plan_highlights,
     publish_event,
     render_highlight,
+    timed_plan,
 )
 from scas_lib.highlights.templates import Template, TemplateError, load_template
 from scas_lib.media import ffmpeg as runner
@@ -872,3 +873,23 @@ def test_footage_with_a_recorded_streams_jittery_timestamps_renders_at_the_templ
     assert video["r_frame_rate"] == f"{template.fps}/1"
     assert float(video["duration"]) == pytest.approx(plan.duration_s, abs=0.1)
     assert result.poster.is_file()
+
+
+def test_a_cut_moved_onto_a_beat_never_leaves_the_footage_fetched_for_it() -> None:
+    """A clip is lengthened onto the beat after its cut only inside its segments: the
+    render has no frames past them (a benchmark's render failed so, 86 frames of 93)."""
+    template = Template(name="test")
+    gate, hall = source("gate", 0, frames=100), source("hall", 0, frames=250)
+    moved = 0
+    for tenths in range(20, 40):  # the first clip's end, every 0.1 s up to its segment's end
+        end = at(tenths / 10)
+        plan = EditPlan(
+            "expo", "ana",
+            (PlannedClip("gate", at(0.5), end, 1), PlannedClip("hall", at(2), at(6), 1)),
+            PlanLimits.of(template),
+        )  # fmt: skip
+        timed = timed_plan(plan, [gate, hall], template, None)
+        first = timed.clips[0]
+        assert gate.start <= first.start and first.end <= gate.end, (tenths, first)
+        moved += first.end != end
+    assert moved, "no cut was moved onto a beat: the test shows nothing"

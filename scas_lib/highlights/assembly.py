@@ -61,6 +61,29 @@ class SourceFile:
         return self.start + timedelta(seconds=self.frames / self.fps)
 
 
+def footage_spans(
+    sources: Sequence[SourceFile],
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each camera's stretches of footage in ``sources``, segments that follow each other
+    (within a frame) joined into one stretch.
+
+    >>> t0 = datetime(2026, 1, 1)
+    >>> a = SourceFile("cam1", "a.mp4", t0, 50, 25.0, (0,), True)
+    >>> b = replace(a, path="b.mp4", start=t0 + timedelta(seconds=2))
+    >>> c = replace(a, path="c.mp4", start=t0 + timedelta(seconds=10))
+    >>> [(s.second, e.second) for s, e in footage_spans([c, b, a])["cam1"]]
+    [(0, 4), (10, 12)]
+    """
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    for source in sorted(sources, key=lambda s: (s.camera_id, s.start)):
+        runs = spans.setdefault(source.camera_id, [])
+        if runs and source.start <= runs[-1][1] + timedelta(seconds=1 / source.fps):
+            runs[-1] = (runs[-1][0], max(runs[-1][1], source.end))
+        else:
+            runs.append((source.start, source.end))
+    return spans
+
+
 def copyable_stream(info: VideoInfo) -> bool:
     """Whether a stream can be copied into the output as it is: H.264 in 4:2:0 with no
     B-frames (the output's own encoding) and no rotation to apply.

@@ -39,7 +39,7 @@ from scas_lib.highlights.appearances import (
     build_appearances,
     without_corrected,
 )
-from scas_lib.highlights.assembly import SourceFile, snap_to_keyframes
+from scas_lib.highlights.assembly import SourceFile, footage_spans, snap_to_keyframes
 from scas_lib.highlights.beats import on_beats
 from scas_lib.highlights.punch_in import FramingRules, SubjectPath
 from scas_lib.highlights.records import EditPlan, PlanLimits, PublishedHighlight
@@ -322,7 +322,35 @@ def timed_plan(
     plan = snap_to_keyframes(plan, sources, allowed=allowed)
     # Beats past the planned length: the cuts' moves may lengthen the video a little.
     beats = soundtrack_beats(template, plan.duration_s + 5.0)
-    return on_beats(plan, beats, allowed)
+    # A clip lengthened onto a beat stays inside the footage fetched for it: past the end
+    # of its segment the render would have frames to show that it does not have.
+    return on_beats(plan, beats, within_footage(allowed, footage_spans(sources)))
+
+
+def within_footage(
+    allowed: Mapping[str, Sequence[tuple[datetime, datetime]]] | None,
+    footage: Mapping[str, Sequence[tuple[datetime, datetime]]],
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """The stretches a clip may show (``allowed``: everywhere where None) that the fetched
+    ``footage`` covers.
+
+    >>> t = [datetime(2026, 1, 1, 0, 0, s) for s in range(10)]
+    >>> spans = within_footage({"cam1": [(t[1], t[5])]}, {"cam1": [(t[0], t[3]), (t[4], t[9])]})
+    >>> [(a.second, b.second) for a, b in spans["cam1"]]
+    [(1, 3), (4, 5)]
+    >>> [(a.second, b.second) for a, b in within_footage(None, {"cam1": [(t[0], t[3])]})["cam1"]]
+    [(0, 3)]
+    """
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    for camera, runs in footage.items():
+        wanted = runs if allowed is None else allowed.get(camera, ())
+        spans[camera] = [
+            (max(a, r0), min(b, r1))
+            for a, b in wanted
+            for r0, r1 in runs
+            if max(a, r0) < min(b, r1)
+        ]
+    return spans
 
 
 def framing_rules(template: Template) -> FramingRules | None:
