@@ -30,6 +30,7 @@ from scas_lib.storage.object_store import ObjectStore
 from scas_lib.visitors.stage import enroll_visitor
 
 from .conftest import CONSENT
+from .test_punch_in import decoded
 
 EVENT = "gala"
 CAMERA = "hall"
@@ -119,16 +120,6 @@ def _write_footage(target: Path, visitor: tuple, stranger: tuple, seconds: float
     assert ffmpeg.returncode == 0
 
 
-def _decoded(video: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return frames
-        frames.append(frame)
-
-
 def _height(face: Face) -> float:
     return float(face.detection.box[3] - face.detection.box[1])
 
@@ -183,7 +174,7 @@ def test_a_visitor_behind_a_stranger_is_trimmed_or_reframed_and_fills_the_shot(
     published: tuple[EditPlan, Path, Path, np.ndarray], engine: FaceEngine
 ) -> None:
     plan, video, _, own = published
-    frames = _decoded(video)
+    frames = decoded(video)
     transition = plan.limits.transition_s
     # Every fifth frame of footage, away from the crossfades (where two pictures mix).
     sampled = [
@@ -225,7 +216,7 @@ def test_the_first_frame_is_a_picture_not_black(
     published: tuple[EditPlan, Path, Path, np.ndarray],
 ) -> None:
     _, video, _, _ = published
-    first = cv2.cvtColor(_decoded(video)[0], cv2.COLOR_BGR2GRAY)
+    first = cv2.cvtColor(decoded(video)[0], cv2.COLOR_BGR2GRAY)
     assert float(first.mean()) > 25, float(first.mean())
     assert float(first.std()) > 3, "a flat frame, not a picture"
 

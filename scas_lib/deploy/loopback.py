@@ -60,7 +60,7 @@ from scas_lib.errors import EmbeddedServiceError
 from scas_lib.services import runtime
 from scas_lib.services.embedded import free_ports, new_secret
 from scas_lib.services.postgres import EmbeddedPostgres
-from scas_lib.services.private import private_dir
+from scas_lib.services.private import private_dir, write_private
 from scas_lib.services.redis import EmbeddedRedis
 from scas_lib.settings import Settings
 
@@ -295,7 +295,7 @@ class LoopbackDeployment:
         }
         private_dir(self.secrets_dir)
         for name, text in files.items():
-            _write_private(self.secrets_dir / name, text)  # no newline: read as is
+            write_private(self.secrets_dir / name, text)  # no newline: read as is
 
     def _airflow_init(self, environment: dict[str, str]) -> list[str]:
         """``python -m scas_lib.deploy.airflow_init``, with the catalog and object store
@@ -504,7 +504,7 @@ class LoopbackDeployment:
             "admin_password": new_secret(),
         }
         private_dir(self.home)
-        _write_private(self._settings_path, json.dumps(values, indent=2))
+        write_private(self._settings_path, json.dumps(values, indent=2))
         return values
 
     def _read_state(self) -> dict[str, _ComponentState]:
@@ -515,7 +515,7 @@ class LoopbackDeployment:
             return {}
 
     def _write_state(self, state: dict[str, _ComponentState]) -> None:
-        _write_private(self._state_path, json.dumps(state))
+        write_private(self._state_path, json.dumps(state))
 
     def _running(self) -> bool:
         return any(self._alive(entry) for entry in self._read_state().values())
@@ -537,14 +537,6 @@ def _children(process: psutil.Process) -> Iterator[psutil.Process]:
         yield from process.children(recursive=True)
     except psutil.Error:
         return
-
-
-def _write_private(path: Path, text: str) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(text)
-    temporary.replace(path)
 
 
 def _http_ok(url: str) -> bool:

@@ -102,9 +102,9 @@ def _within_clear(
 
 
 def _shorter_cards(plan: EditPlan) -> EditPlan:
-    """The plan with its intro shortened until its clips are :data:`FOOTAGE_SHARE` of the
-    video, never below :data:`MIN_CARD_S` past the crossfade; the outro keeps its length
-    (module doc, point 5).
+    """The plan with its intro shortened by the share that would make its clips
+    :data:`FOOTAGE_SHARE` of the video if both cards were shortened alike, never below
+    :data:`MIN_CARD_S` past the crossfade; the outro keeps its length (module doc, point 5).
 
     >>> from datetime import UTC
     >>> from scas_lib.highlights.templates import Template
@@ -112,20 +112,22 @@ def _shorter_cards(plan: EditPlan) -> EditPlan:
     >>> two = PlannedClip("gate", t0, t0 + timedelta(seconds=2), 1.0)
     >>> plan = _shorter_cards(EditPlan("expo", "ana", (two,), PlanLimits.of(Template(name="d"))))
     >>> round(plan.limits.intro_s, 2), plan.limits.outro_s, round(plan.duration_s, 2)
-    (1.1, 3.0, 4.9)
+    (1.21, 3.0, 5.01)
     """
     limits = plan.limits
-    if not plan.clips or limits.intro_s <= 0:
+    cards = limits.intro_s + limits.outro_s
+    if not plan.clips or cards <= 0:
         return plan
     footage = sum(clip.length_s for clip in plan.clips)
-    # duration = footage + cards - transitions: the intro may take what the share leaves.
+    # duration = footage + cards - transitions: the cards may take what the share leaves.
     transitions = (len(plan.item_lengths) - 1) * limits.transition_s
-    room = footage / FOOTAGE_SHARE - footage + transitions - limits.outro_s
-    if limits.intro_s <= room + 1e-9:
+    room = footage / FOOTAGE_SHARE - footage + transitions
+    if cards <= room + 1e-9 or limits.intro_s <= 0:
         return plan
     floor = limits.transition_s + MIN_CARD_S
-    shorter = replace(limits, intro_s=min(limits.intro_s, max(floor, room)))
-    return EditPlan(plan.event_id, plan.visitor_id, plan.clips, shorter)
+    scale = max(room, 0.0) / cards
+    intro = min(limits.intro_s, max(floor, limits.intro_s * scale))
+    return EditPlan(plan.event_id, plan.visitor_id, plan.clips, replace(limits, intro_s=intro))
 
 
 def _best_camera_runs(appearances: Sequence[Appearance]) -> list[PlannedClip]:

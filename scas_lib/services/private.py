@@ -23,6 +23,16 @@ _NO_ID = 0xFFFFFFFF
 _EXECUTE = 0o1
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), whole or not at all
+    (written beside it, then renamed over it)."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    temporary.replace(path)
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (missing parents too, 0700) and take group and other permissions off
     it. Group bits that are the mask of an ACL (:func:`grant_traverse`) are left as they are."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from scas_lib.services.embedded import new_secret
-from scas_lib.services.private import private_dir
+from scas_lib.services.private import private_dir, write_private
 
 # Every gRPC server and client that ``weed mini`` may run reads its section of the file.
 _GRPC_SECTIONS = (
@@ -72,7 +71,7 @@ def ensure_security(home: Path) -> ClientTLS:
         keys = keys_path.read_text().split()
     else:
         keys = [new_secret() for _ in _JWT_SECTIONS]
-        _write_private(keys_path, "\n".join(keys) + "\n")
+        write_private(keys_path, "\n".join(keys) + "\n")
     sections = [
         f'[{name}]\nkey = "{key}"\nexpires_after_seconds = 60\n'
         for name, key in zip(_JWT_SECTIONS, keys, strict=True)
@@ -84,7 +83,7 @@ def ensure_security(home: Path) -> ClientTLS:
     sections.append(f"[grpc.client]\n{pair}")
     sections.append(f'[https.client]\nenabled = true\n{pair}ca = "{tls.ca}"\n')
     sections += [f'[https.{name}]\n{pair}ca = "{tls.ca}"\n' for name in _HTTPS_SECTIONS]
-    _write_private(home / "security.toml", "\n".join(sections))
+    write_private(home / "security.toml", "\n".join(sections))
     return tls
 
 
@@ -139,15 +138,7 @@ def ensure_certificates(tls: ClientTLS) -> ClientTLS:
     # The CA's key signs once and is thrown away: no other certificate can ever be issued.
     pem = serialization.Encoding.PEM
     private_format, no_password = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    _write_private(tls.key, key.private_bytes(pem, private_format, no_password).decode())
-    _write_private(tls.cert, cert.public_bytes(pem).decode())
-    _write_private(tls.ca, ca.public_bytes(pem).decode())
+    write_private(tls.key, key.private_bytes(pem, private_format, no_password).decode())
+    write_private(tls.cert, cert.public_bytes(pem).decode())
+    write_private(tls.ca, ca.public_bytes(pem).decode())
     return tls
-
-
-def _write_private(path: Path, text: str) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(text)
-    temporary.replace(path)
